@@ -1,0 +1,150 @@
+package domain
+
+import "time"
+
+// Inbound message types (SPEC §2).
+const (
+	MsgRegister           = "Register"
+	MsgUnregister         = "Unregister"
+	MsgRepairRegistration = "RepairRegistration"
+	MsgStartMachineReset  = "StartMachineReset"
+	MsgMachineInstalled   = "MachineInstalled"
+	MsgClusterCreated     = "ClusterCreated"
+	MsgSync               = "Sync"
+	MsgResetProgress      = "ResetProgress"
+	MsgResetCompleted     = "ResetCompleted"
+)
+
+// MaxBodyBytes is the largest accepted message body (SPEC §2); larger is MessageTooLarge.
+const MaxBodyBytes = 256 << 10
+
+// MaxNodes is the most nodes a cluster may have (as Azure Local).
+const MaxNodes = 16
+
+// Message is a decoded, validated inbound message or admin command.
+type Message interface {
+	MessageType() string
+	// ClusterKey is the lower-case cluster ID the message is about, "" when it names none.
+	ClusterKey() string
+}
+
+// Meta is what the transport says about a message.
+type Meta struct {
+	MessageID     string
+	CorrelationID string
+	EnqueuedAt    time.Time // server clock: LastConnected comes from here, never from the body
+	Queue         string
+	Principal     string // the admin caller, recorded in history
+	Cause         string // what is recorded as the history's cause when not the message type (e.g. "POST /clusters/{id}/unregister")
+}
+
+// ArcSPN is the service principal used for Arc onboarding.
+type ArcSPN struct {
+	AppID               string    `json:"appId"`
+	CredentialExpiresAt time.Time `json:"credentialExpiresAt"`
+}
+
+// RegisterNode is one node named by a Register.
+type RegisterNode struct {
+	Name           string `json:"name"`
+	BiosConfigHash string `json:"biosConfigHash,omitempty"`
+}
+
+// Register asks to register a cluster (Register-AzStackHCI).
+type Register struct {
+	ClusterID           string         `json:"clusterId"`
+	ClusterName         string         `json:"clusterName"`
+	Cloud               string         `json:"cloud"`
+	TenantID            string         `json:"tenantId"`
+	SubscriptionID      string         `json:"subscriptionId"`
+	Region              string         `json:"region"`
+	ResourceGroup       string         `json:"resourceGroup"`
+	ResourceName        string         `json:"resourceName"`
+	ArcResourceGroup    string         `json:"arcResourceGroup"`
+	CreateResourceGroup bool           `json:"createResourceGroup"`
+	OSVersion           string         `json:"osVersion"`
+	Nodes               []RegisterNode `json:"nodes"`
+	ArcSPN              *ArcSPN        `json:"arcSpn"`
+	RequestedBy         string         `json:"requestedBy"`
+}
+
+// Unregister asks to unregister a cluster (Unregister-AzStackHCI).
+type Unregister struct {
+	ClusterID      string `json:"clusterId"`
+	DisableOnlyArc bool   `json:"disableOnlyArc"`
+}
+
+// RepairRegistration repairs a registration (Register-AzStackHCI -RepairRegistration).
+type RepairRegistration struct {
+	ClusterID string  `json:"clusterId"`
+	ArcSPN    *ArcSPN `json:"arcSpn"`
+}
+
+// StartMachineReset starts a bootstrap reset of one machine (Start-ArcBootstrapReset).
+type StartMachineReset struct {
+	ClusterID string `json:"clusterId"`
+	Machine   string `json:"machine"`
+}
+
+// MachineInstalled reports a machine's installation; ClusterID may be empty.
+type MachineInstalled struct {
+	ClusterID   string    `json:"clusterId"`
+	Machine     string    `json:"machine"`
+	InstalledAt time.Time `json:"installedAt"`
+	OSVersion   string    `json:"osVersion"`
+}
+
+// ClusterCreated reports that a cluster was created from machines.
+type ClusterCreated struct {
+	ClusterID   string    `json:"clusterId"`
+	ClusterName string    `json:"clusterName"`
+	Nodes       []string  `json:"nodes"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// Sync is the 12-hourly census sync of one machine.
+type Sync struct {
+	ClusterID       string `json:"clusterId"`
+	Machine         string `json:"machine"`
+	BiosConfigHash  string `json:"biosConfigHash"`
+	ArcAgentVersion string `json:"arcAgentVersion"`
+	OSVersion       string `json:"osVersion"`
+}
+
+// ResetProgress reports a reset stage's progress; ClusterID may be empty.
+type ResetProgress struct {
+	ClusterID   string `json:"clusterId"`
+	OperationID string `json:"operationId"`
+	Machine     string `json:"machine"`
+	Stage       string `json:"stage"`
+	Status      string `json:"status"`
+}
+
+// ResetCompleted reports a reset's end; ClusterID may be empty.
+type ResetCompleted struct {
+	ClusterID   string `json:"clusterId"`
+	OperationID string `json:"operationId"`
+	Machine     string `json:"machine"`
+	Result      string `json:"result"`
+	Error       string `json:"error"`
+}
+
+func (Register) MessageType() string           { return MsgRegister }
+func (Unregister) MessageType() string         { return MsgUnregister }
+func (RepairRegistration) MessageType() string { return MsgRepairRegistration }
+func (StartMachineReset) MessageType() string  { return MsgStartMachineReset }
+func (MachineInstalled) MessageType() string   { return MsgMachineInstalled }
+func (ClusterCreated) MessageType() string     { return MsgClusterCreated }
+func (Sync) MessageType() string               { return MsgSync }
+func (ResetProgress) MessageType() string      { return MsgResetProgress }
+func (ResetCompleted) MessageType() string     { return MsgResetCompleted }
+
+func (m Register) ClusterKey() string           { return m.ClusterID }
+func (m Unregister) ClusterKey() string         { return m.ClusterID }
+func (m RepairRegistration) ClusterKey() string { return m.ClusterID }
+func (m StartMachineReset) ClusterKey() string  { return m.ClusterID }
+func (m MachineInstalled) ClusterKey() string   { return m.ClusterID }
+func (m ClusterCreated) ClusterKey() string     { return m.ClusterID }
+func (m Sync) ClusterKey() string               { return m.ClusterID }
+func (m ResetProgress) ClusterKey() string      { return m.ClusterID }
+func (m ResetCompleted) ClusterKey() string     { return m.ClusterID }

@@ -1,0 +1,182 @@
+package domain
+
+import "time"
+
+// Registration, cluster and connection statuses of SPEC §3.
+const (
+	StatusNotYet      = "NotYet"
+	StatusRegistered  = "Registered"
+	StatusClustered   = "Clustered"
+	StatusConnected   = "Connected"
+	StatusDisconnect  = "Disconnected"
+	StatusOutOfPolicy = "OutOfPolicy"
+)
+
+// Arc integration statuses (cluster and node).
+const (
+	ArcEnabled           = "Enabled"
+	ArcDisabled          = "Disabled"
+	ArcDisableInProgress = "DisableInProgress"
+	ArcNotSupported      = "NotSupported"
+)
+
+// Orphan statuses of SPEC §5.
+const (
+	OrphanNone      = "None"
+	OrphanSuspected = "Suspected"
+	OrphanCleanedUp = "CleanedUp"
+)
+
+// Reset operation and stage statuses (SPEC §2.1 StartMachineReset).
+const (
+	ResetNotStarted = "NotStarted"
+	ResetInProgress = "InProgress"
+	ResetSucceeded  = "Succeeded"
+	ResetFailed     = "Failed"
+	ResetStalled    = "Stalled"
+)
+
+// ResetStages are the stages of a bootstrap reset, in order.
+var ResetStages = []string{"ExtensionCleanup", "GatewayCleanup", "AzcmAgentCleanup", "BootstrapCleanup"}
+
+// Cluster is the stored state of one cluster: the single row of its partition that every
+// message reads and writes (with its ETag). Zero times mean "never".
+type Cluster struct {
+	ID                 string    `json:"clusterId"`
+	Name               string    `json:"clusterName,omitempty"`
+	Cloud              string    `json:"cloud,omitempty"`
+	Region             string    `json:"region,omitempty"`
+	TenantID           string    `json:"tenantId,omitempty"`
+	SubscriptionID     string    `json:"subscriptionId,omitempty"`
+	ResourceGroup      string    `json:"resourceGroup,omitempty"`
+	ResourceName       string    `json:"resourceName,omitempty"`
+	ArcResourceGroup   string    `json:"arcResourceGroup,omitempty"`
+	ResourceID         string    `json:"resourceId,omitempty"`
+	OwnsResourceGroup  bool      `json:"ownsResourceGroup,omitempty"`
+	OSVersion          string    `json:"osVersion,omitempty"`
+	AppIdentities      []string  `json:"appIdentities,omitempty"`
+	RegistrationStatus string    `json:"registrationStatus"`
+	ClusterStatus      string    `json:"clusterStatus"`
+	ConnectionStatus   string    `json:"connectionStatus"`
+	ArcIntegration     string    `json:"arcIntegration,omitempty"`
+	RegisteredAt       time.Time `json:"registeredAt,omitzero"`
+	LastConnected      time.Time `json:"lastConnected,omitzero"`
+	InstalledAt        time.Time `json:"installedAt,omitzero"` // earliest installedAt of its machines
+	ClusteredAt        time.Time `json:"clusteredAt,omitzero"`
+
+	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
+	CredentialExpired   bool      `json:"credentialExpired,omitempty"`
+	ArcSPNAppID         string    `json:"arcSpnAppId,omitempty"`
+
+	Orphan       string    `json:"orphan"`
+	OrphanReason string    `json:"orphanReason,omitempty"` // Silent | MachinesClaimed
+	GraceUntil   time.Time `json:"graceUntil,omitzero"`
+
+	Nodes []Node `json:"nodes,omitempty"`
+
+	// Notices records the once-only notices already sent (PolicyWarning keys such as
+	// "Registration/2026-12-01T00:00:00Z/7"), so a sweep run twice sends nothing twice.
+	Notices []string `json:"notices,omitempty"`
+	// ScheduledCheck is the earliest time for which a row in the due index exists for this
+	// cluster; zero when none. A change only writes a new index row when its next deadline is
+	// earlier than this (an early row is harmless: the sweep re-evaluates and reschedules).
+	ScheduledCheck time.Time `json:"scheduledCheck,omitzero"`
+	// Version counts committed changes; it orders the cluster's events and history.
+	Version int64 `json:"version"`
+}
+
+// Node is one machine of a cluster.
+type Node struct {
+	Name               string          `json:"name"`
+	RegistrationStatus string          `json:"registrationStatus"`
+	ConnectionStatus   string          `json:"connectionStatus"`
+	ArcStatus          string          `json:"arcStatus"`
+	ArcAgentVersion    string          `json:"arcAgentVersion,omitempty"`
+	OSVersion          string          `json:"osVersion,omitempty"`
+	BiosConfigHash     string          `json:"biosConfigHash,omitempty"`
+	LastSync           time.Time       `json:"lastSync,omitzero"`
+	InstalledAt        time.Time       `json:"installedAt,omitzero"`
+	ClaimedBy          string          `json:"claimedBy,omitempty"` // another cluster (or "standalone") that claimed this machine
+	Reset              *ResetOperation `json:"reset,omitempty"`     // current or last reset operation
+}
+
+// ResetOperation is one bootstrap reset of a machine (Start-ArcBootstrapReset).
+type ResetOperation struct {
+	OperationID string       `json:"operationId"`
+	Machine     string       `json:"machine"`
+	Status      string       `json:"status"`
+	Stages      []ResetStage `json:"stages"`
+	StartedAt   time.Time    `json:"startedAt"`
+	LastHeardAt time.Time    `json:"lastHeardAt"`
+	CompletedAt time.Time    `json:"completedAt,omitzero"`
+	Error       string       `json:"error,omitempty"`
+	StallNoted  bool         `json:"stallNoted,omitempty"`
+}
+
+// ResetStage is one stage of a reset operation.
+type ResetStage struct {
+	Name      string    `json:"name"`
+	Status    string    `json:"status"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// HistoryEntry is one recorded change of a cluster's state.
+type HistoryEntry struct {
+	At        time.Time `json:"at"`
+	What      string    `json:"what"` // e.g. "registrationStatus", "node node1 arcStatus", "Registered"
+	Before    string    `json:"before,omitempty"`
+	After     string    `json:"after,omitempty"`
+	Cause     string    `json:"cause"` // message type, admin route or sweep name
+	MessageID string    `json:"messageId,omitempty"`
+	Principal string    `json:"principal,omitempty"`
+}
+
+// Rejection is a recorded permanent rejection of an inbound message (SPEC §7).
+type Rejection struct {
+	At          time.Time `json:"at"`
+	MessageID   string    `json:"messageId"`
+	MessageType string    `json:"messageType,omitempty"`
+	ClusterID   string    `json:"clusterId,omitempty"`
+	Code        string    `json:"code"`
+	Number      int       `json:"number,omitempty"` // the seed's numeric code (9104, ...) where it has one
+	Field       string    `json:"field,omitempty"`
+	Reason      string    `json:"reason"`
+	Queue       string    `json:"queue,omitempty"`
+}
+
+// ClusterSummary is a cluster's row in the fleet list and in the status counts: only fields
+// that change with a status transition (never lastConnected), so a Sync does not rewrite it.
+type ClusterSummary struct {
+	ClusterID          string    `json:"clusterId"`
+	ClusterName        string    `json:"clusterName,omitempty"`
+	Region             string    `json:"region,omitempty"`
+	ResourceID         string    `json:"resourceId,omitempty"`
+	RegistrationStatus string    `json:"registrationStatus"`
+	ClusterStatus      string    `json:"clusterStatus"`
+	ConnectionStatus   string    `json:"connectionStatus"`
+	ArcIntegration     string    `json:"arcIntegration,omitempty"`
+	Orphan             string    `json:"orphan"`
+	CredentialExpired  bool      `json:"credentialExpired,omitempty"`
+	RegisteredAt       time.Time `json:"registeredAt,omitzero"`
+}
+
+// Summary returns the cluster's fleet-list row.
+func (c *Cluster) Summary() ClusterSummary {
+	return ClusterSummary{
+		ClusterID: c.ID, ClusterName: c.Name, Region: c.Region, ResourceID: c.ResourceID,
+		RegistrationStatus: c.RegistrationStatus, ClusterStatus: c.ClusterStatus,
+		ConnectionStatus: c.ConnectionStatus, ArcIntegration: c.ArcIntegration, Orphan: c.Orphan,
+		CredentialExpired: c.CredentialExpired, RegisteredAt: c.RegisteredAt,
+	}
+}
+
+// FleetCounts are the status counts kept up to date by the store's projection (SPEC §14).
+type FleetCounts struct {
+	Clusters           int            `json:"clusters"`
+	RegistrationStatus map[string]int `json:"registrationStatus"`
+	ClusterStatus      map[string]int `json:"clusterStatus"`
+	ConnectionStatus   map[string]int `json:"connectionStatus"`
+	Orphan             map[string]int `json:"orphan"`
+	CredentialExpired  int            `json:"credentialExpired"`
+	AsOf               time.Time      `json:"asOf"`
+}

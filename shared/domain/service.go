@@ -1,0 +1,91 @@
+package domain
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Outcome is how one message, command or sweep item ended (SPEC §7).
+type Outcome string
+
+// Outcomes.
+const (
+	Created   Outcome = "created"
+	Updated   Outcome = "updated"
+	Unchanged Outcome = "unchanged"
+	Duplicate Outcome = "duplicate"
+	Rejected  Outcome = "rejected"
+)
+
+// Clock tells the time; inject a fake in tests and in the local runner.
+type Clock interface{ Now() time.Time }
+
+
+// Policy holds the windows and lists of SPEC §4, §5 and §9 (each a setting).
+type Policy struct {
+	RegisterWindow       time.Duration   // Policy__RegisterWindow, 720h
+	ClusterWindow        time.Duration   // Policy__ClusterWindow, 720h
+	OfflineWindow        time.Duration   // Policy__OfflineWindow, 720h
+	ConnectedWindow      time.Duration   // Policy__ConnectedWindow, 24h
+	SyncInterval         time.Duration   // Policy__SyncInterval, 12h
+	WarnBefore           []time.Duration // Policy__WarnBefore, 168h,24h
+	CredentialWarnBefore []time.Duration // Policy__CredentialWarnBefore, 720h,168h,24h
+	OrphanSilence        time.Duration   // Orphan__SilenceWindow, 2160h
+	OrphanGrace          time.Duration   // Orphan__Grace, 168h
+	ResetStallAfter      time.Duration   // Reset__StallAfter, 24h
+	Regions              []string        // Regions: the AzureCloud allow-list, normalised
+}
+
+// DefaultPolicy returns the seed's numbers.
+func DefaultPolicy() Policy {
+	return Policy{
+		RegisterWindow: 720 * time.Hour, ClusterWindow: 720 * time.Hour, OfflineWindow: 720 * time.Hour,
+		ConnectedWindow: 24 * time.Hour, SyncInterval: 12 * time.Hour,
+		WarnBefore:           []time.Duration{168 * time.Hour, 24 * time.Hour},
+		CredentialWarnBefore: []time.Duration{720 * time.Hour, 168 * time.Hour, 24 * time.Hour},
+		OrphanSilence:        2160 * time.Hour, OrphanGrace: 168 * time.Hour, ResetStallAfter: 24 * time.Hour,
+		Regions: []string{"eastus", "westeurope", "australiaeast", "southeastasia", "centralindia",
+			"canadacentral", "japaneast", "southcentralus"},
+	}
+}
+
+// Result is what one message, command or sweep item did.
+type Result struct {
+	Outcome   Outcome  `json:"outcome"`
+	ClusterID string   `json:"clusterId,omitempty"`
+	Problem   *Problem `json:"-"`      // set when Outcome is Rejected
+	Events    []Event  `json:"-"`      // events this call committed, for publishing right after the commit
+	Plan      *Plan    `json:"plan,omitempty"`
+	Detail    any      `json:"detail,omitempty"` // e.g. the reset operation started
+}
+
+// Service applies the rules. It is safe for concurrent use.
+type Service struct {
+	store  Store
+	clock  Clock
+	policy Policy
+	log    *slog.Logger
+}
+
+// Options are optional settings of NewService; nil means defaults.
+type Options struct {
+	Policy *Policy      // nil: DefaultPolicy()
+	Logger *slog.Logger // nil: slog.Default()
+}
+
+// NewService returns a Service over store and clock.
+func NewService(store Store, clock Clock, opts *Options) *Service {
+	s := &Service{store: store, clock: clock, policy: DefaultPolicy(), log: slog.Default()}
+	if opts != nil {
+		if opts.Policy != nil {
+			s.policy = *opts.Policy
+		}
+		if opts.Logger != nil {
+			s.log = opts.Logger
+		}
+	}
+	return s
+}
+
+// Policy returns the service's policy settings.
+func (s *Service) Policy() Policy { return s.policy }

@@ -1,0 +1,132 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything the domain keeps. Implementations: shared/store/memory and
+// shared/store/tables; both pass the contract suite in shared/store/storetest.
+// Implementations return the sentinel errors of errors.go (ErrNotFound, ErrExists, ErrConflict,
+// ErrTransient), never a backend's raw error text.
+type Store interface {
+	ClusterStore
+	FleetStore
+	IndexStore
+	ScheduleStore
+	OutboxStore
+}
+
+// Page asks for one page of a list. Limit <= 0 means 100; a store caps it at 1000.
+type Page struct {
+	Limit  int
+	Cursor string // opaque, from a previous PageOf.NextCursor
+}
+
+// PageOf is one page of a list; NextCursor is empty on the last page.
+type PageOf[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// ClusterRecord is what Load read from one cluster's partition.
+type ClusterRecord struct {
+	Cluster *Cluster // nil when the partition holds no cluster yet
+	ETag    string   // the state row's version, for Change.ETag
+	Seen    bool     // the MessageID given to Load was already committed in this partition
+}
+
+// Change is one atomic write to one partition (a cluster's, or UnknownSession's): the new
+// state, its history entries, the events it causes and the idempotency marker are committed
+// together or not at all (one entity-group transaction, at most 100 operations).
+type Change struct {
+	Partition string   // the cluster ID, or UnknownSession
+	Cluster   *Cluster // the new state; nil leaves the state row untouched
+	// ETag is the version read by Load. With Cluster set: "" inserts (ErrConflict if a state row
+	// exists meanwhile), otherwise the write is conditional on it (ErrConflict on mismatch).
+	ETag      string
+	MessageID string // idempotency marker, committed with the change; ErrConflict if already present
+	History   []HistoryEntry
+	Events    []Event    // stored pending, in order; Key is assigned by the store if empty
+	Rejection *Rejection // also made visible to ListRejections
+	// Project says the cluster's ClusterSummary (list row and status counts) may have changed.
+	Project bool
+}
+
+// ClusterStore keeps each cluster's partition.
+type ClusterStore interface {
+	// Load reads a cluster's state and whether messageID ("" for none) was already committed in
+	// its partition, in one round trip.
+	Load(ctx context.Context, clusterID, messageID string) (ClusterRecord, error)
+	// Commit writes the change atomically and returns the state row's new ETag.
+	Commit(ctx context.Context, ch Change) (etag string, err error)
+	// History lists a cluster's history, newest first.
+	History(ctx context.Context, clusterID string, p Page) (PageOf[HistoryEntry], error)
+	// Rejections lists recorded rejections, newest first.
+	Rejections(ctx context.Context, p Page) (PageOf[Rejection], error)
+	// PruneMarkers deletes the partition's idempotency markers committed before the cutoff.
+	PruneMarkers(ctx context.Context, clusterID string, before time.Time) error
+}
+
+// ClusterFilter selects clusters of the fleet list; empty fields match anything.
+type ClusterFilter struct {
+	RegistrationStatus string
+	ConnectionStatus   string
+	Orphan             string
+}
+
+// FleetStore keeps the fleet-wide projection: one ClusterSummary per cluster and the status
+// counts, updated by Commit (Change.Project) and repaired by Pending after a crash, so reading
+// them never scans the clusters' partitions.
+type FleetStore interface {
+	ListClusters(ctx context.Context, f ClusterFilter, p Page) (PageOf[ClusterSummary], error)
+	Counts(ctx context.Context) (FleetCounts, error)
+	// NoteSync records that a sync enqueued at `at` was received; it only moves forward.
+	NoteSync(ctx context.Context, at time.Time) error
+	// NewestSync is the newest time given to NoteSync (zero if none): the mass-disconnect guard's reference.
+	NewestSync(ctx context.Context) (time.Time, error)
+}
+
+// IndexEntry is one row of a lookup index: Kind and Group select a partition, Name a row.
+// Kinds used by the domain: "machine" (Group subscription|arcResourceGroup, Name machine → cluster ID),
+// "arcgroup" (Group subscription|arcResourceGroup, Name cluster ID), "operation" (Name operation ID →
+// cluster ID), "standalone" (Name machine → JSON of an unclustered machine). Index rows are hints
+// written outside the cluster's transaction: readers verify them against the cluster they name.
+type IndexEntry struct {
+	Kind  string `json:"kind"`
+	Group string `json:"group"`
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// IndexStore keeps the lookup indexes. Keys are case-sensitive: callers lower-case them.
+type IndexStore interface {
+	PutIndex(ctx context.Context, e IndexEntry) error // insert or replace
+	GetIndex(ctx context.Context, kind, group, name string) (IndexEntry, error)
+	ListIndex(ctx context.Context, kind, group string) ([]IndexEntry, error)
+	DeleteIndex(ctx context.Context, kind, group, name string) error // nil if absent
+}
+
+// Due is one row of the due index: a cluster to re-evaluate at or after At.
+type Due struct {
+	ClusterID string    `json:"clusterId"`
+	At        time.Time `json:"at"`
+}
+
+// ScheduleStore is the due index of SPEC §4–§5: reads cost what is due, not the fleet size.
+type ScheduleStore interface {
+	Schedule(ctx context.Context, d Due) error // idempotent
+	// DueBy lists rows with At <= until, earliest first, at most limit.
+	DueBy(ctx context.Context, until time.Time, limit int) ([]Due, error)
+	Unschedule(ctx context.Context, d Due) error // nil if absent
+}
+
+// OutboxStore hands committed events to the relay.
+type OutboxStore interface {
+	// Pending lists committed, unpublished events, in commit order within each partition, at
+	// most limit; its cost is proportional to what is pending, not to the fleet. It also repairs
+	// the fleet projection of partitions whose commit was interrupted.
+	Pending(ctx context.Context, limit int) ([]Event, error)
+	// MarkPublished removes published events so they are not sent again.
+	MarkPublished(ctx context.Context, events []Event) error
+}
