@@ -18,3 +18,16 @@ const (
 func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, meta Meta) (Result, error) {
 	return Result{}, errors.New("domain: HandleMessage is being built (issue 4)")
 }
+
+// Apply applies an admin command (Unregister, RepairRegistration, StartMachineReset) through the
+// same rules as queue messages. A refusal comes back as Outcome Rejected with Problem set (it is
+// not recorded as a message rejection); a returned error is transient.
+func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, error) {
+	return Result{}, errors.New("domain: Apply is being built (issue 4)")
+}
+
+// PlanUnregister returns the clean-up an Unregister would request, without acting (dry run).
+// ErrNotFound for an unknown cluster; a NotRegistered Problem when it is not registered.
+func (s *Service) PlanUnregister(ctx context.Context, clusterID string, disableOnlyArc bool) (Plan, error) {
+	return Plan{}, errors.New("domain: PlanUnregister is being built (issue 4)")
+}

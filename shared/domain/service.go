@@ -20,7 +20,6 @@ const (
 // Clock tells the time; inject a fake in tests and in the local runner.
 type Clock interface{ Now() time.Time }
 
-
 // Policy holds the windows and lists of SPEC §4, §5 and §9 (each a setting).
 type Policy struct {
 	RegisterWindow       time.Duration   // Policy__RegisterWindow, 720h
@@ -53,8 +52,8 @@ func DefaultPolicy() Policy {
 type Result struct {
 	Outcome   Outcome  `json:"outcome"`
 	ClusterID string   `json:"clusterId,omitempty"`
-	Problem   *Problem `json:"-"`      // set when Outcome is Rejected
-	Events    []Event  `json:"-"`      // events this call committed, for publishing right after the commit
+	Problem   *Problem `json:"-"` // set when Outcome is Rejected
+	Events    []Event  `json:"-"` // events this call committed, for publishing right after the commit
 	Plan      *Plan    `json:"plan,omitempty"`
 	Detail    any      `json:"detail,omitempty"` // e.g. the reset operation started
 }
