@@ -1,0 +1,263 @@
+// Package config reads Registrar's settings (SPEC §9) from the environment the Functions host
+// gives the handler. Load collects every problem and reports them together; no error ever
+// contains a connection string's secret.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// StorageKind says which store RegistrarStorage selects.
+type StorageKind string
+
+// Storage kinds.
+const (
+	StorageMemory     StorageKind = "memory"     // in-process store (local runs and tests only)
+	StorageConnection StorageKind = "connection" // a connection string (incl. UseDevelopmentStorage=true)
+	StorageServiceURI StorageKind = "serviceUri" // identity-based: RegistrarStorage__tableServiceUri
+)
+
+// DevelopmentStorage is the connection string selecting Azurite's default endpoint.
+const DevelopmentStorage = "UseDevelopmentStorage=true"
+
+// Storage is the RegistrarStorage setting.
+type Storage struct {
+	Kind             StorageKind
+	ConnectionString string // StorageConnection: as given (a secret: never log it)
+	ServiceURI       string // StorageServiceURI
+	ClientID         string // optional user-assigned managed identity
+}
+
+// ServiceBus is the ServiceBusConnection setting; the zero value means "not configured".
+type ServiceBus struct {
+	ConnectionString        string // as given (a secret: never log it); may carry UseDevelopmentEmulator=true
+	FullyQualifiedNamespace string // identity-based
+	ClientID                string // optional user-assigned managed identity
+}
+
+// Configured reports whether a Service Bus connection was given.
+func (s ServiceBus) Configured() bool {
+	return s.ConnectionString != "" || s.FullyQualifiedNamespace != ""
+}
+
+// Config is every setting of SPEC §9.
+type Config struct {
+	Port                      int // FUNCTIONS_CUSTOMHANDLER_PORT
+	Storage                   Storage
+	ServiceBus                ServiceBus
+	RegistrationRequestsQueue string
+	MachineEventsQueue        string
+	EventsTopic               string
+	Policy                    domain.Policy
+	// RoleDefinitions is the RoleDefinitions setting as given: a JSON array (starts with '[') or a
+	// file path; "" means the built-in roles. shared/auth parses it.
+	RoleDefinitions string
+	AuthEnabled     bool // WEBSITE_AUTH_ENABLED=True: Easy Auth sits in front and its principal header is trusted
+}
+
+// Setting names.
+const (
+	EnvPort                = "FUNCTIONS_CUSTOMHANDLER_PORT"
+	EnvStorage             = "RegistrarStorage"
+	EnvStorageServiceURI   = "RegistrarStorage__tableServiceUri"
+	EnvStorageClientID     = "RegistrarStorage__clientId"
+	EnvServiceBus          = "ServiceBusConnection"
+	EnvServiceBusNamespace = "ServiceBusConnection__fullyQualifiedNamespace"
+	EnvServiceBusClientID  = "ServiceBusConnection__clientId"
+	EnvRegistrationQueue   = "RegistrationRequestsQueue"
+	EnvMachineEventsQueue  = "MachineEventsQueue"
+	EnvEventsTopic         = "EventsTopic"
+	EnvRegions             = "Regions"
+	EnvRoleDefinitions     = "RoleDefinitions"
+	EnvAuthEnabled         = "WEBSITE_AUTH_ENABLED"
+)
+
+// Load reads the settings through getenv (os.Getenv in production). Every invalid setting is
+// named in the one returned error; the Config is only meaningful when the error is nil.
+func Load(getenv func(string) string) (Config, error) {
+	l := loader{getenv: getenv}
+	c := Config{Policy: domain.DefaultPolicy()}
+
+	switch p := l.get(EnvPort); {
+	case p == "":
+		l.fail(EnvPort, "is required (the Functions host sets it)")
+	default:
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			l.fail(EnvPort, "must be a TCP port number (1-65535)")
+		}
+		c.Port = n
+	}
+
+	c.Storage = l.storage()
+	c.ServiceBus = l.serviceBus()
+	c.RegistrationRequestsQueue = l.name(EnvRegistrationQueue, domain.QueueRegistrationRequests)
+	c.MachineEventsQueue = l.name(EnvMachineEventsQueue, domain.QueueMachineEvents)
+	c.EventsTopic = l.name(EnvEventsTopic, "registration-events")
+
+	p := &c.Policy
+	l.duration("Policy__RegisterWindow", &p.RegisterWindow)
+	l.duration("Policy__ClusterWindow", &p.ClusterWindow)
+	l.duration("Policy__OfflineWindow", &p.OfflineWindow)
+	l.duration("Policy__ConnectedWindow", &p.ConnectedWindow)
+	l.duration("Policy__SyncInterval", &p.SyncInterval)
+	l.durations("Policy__WarnBefore", &p.WarnBefore)
+	l.durations("Policy__CredentialWarnBefore", &p.CredentialWarnBefore)
+	l.duration("Orphan__SilenceWindow", &p.OrphanSilence)
+	l.duration("Orphan__Grace", &p.OrphanGrace)
+	l.duration("Reset__StallAfter", &p.ResetStallAfter)
+	if v := l.get(EnvRegions); v != "" {
+		var regions []string
+		for r := range strings.SplitSeq(v, ",") {
+			r = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(r), " ", ""))
+			if r != "" {
+				regions = append(regions, r)
+			}
+		}
+		if len(regions) == 0 {
+			l.fail(EnvRegions, "must list at least one region, comma-separated")
+		}
+		p.Regions = regions
+	}
+
+	c.RoleDefinitions = l.get(EnvRoleDefinitions)
+	switch v := strings.ToLower(l.get(EnvAuthEnabled)); v {
+	case "", "false", "0":
+	case "true", "1":
+		c.AuthEnabled = true
+	default:
+		l.fail(EnvAuthEnabled, "must be True or False")
+	}
+	return c, l.err()
+}
+
+type loader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+func (l *loader) get(name string) string { return strings.TrimSpace(l.getenv(name)) }
+
+func (l *loader) fail(name, format string, args ...any) {
+	l.problems = append(l.problems, name+" "+fmt.Sprintf(format, args...))
+}
+
+func (l *loader) err() error {
+	if len(l.problems) == 0 {
+		return nil
+	}
+	return errors.New("invalid settings: " + strings.Join(l.problems, "; "))
+}
+
+func (l *loader) name(env, def string) string {
+	v := l.get(env)
+	if v == "" {
+		return def
+	}
+	if strings.ContainsAny(v, " /\\?#%") {
+		l.fail(env, "is not a valid Service Bus entity name")
+	}
+	return v
+}
+
+func (l *loader) duration(env string, dst *time.Duration) {
+	v := l.get(env)
+	if v == "" {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		l.fail(env, "must be a positive Go duration such as 720h (got %q)", v)
+		return
+	}
+	*dst = d
+}
+
+func (l *loader) durations(env string, dst *[]time.Duration) {
+	v := l.get(env)
+	if v == "" {
+		return
+	}
+	var out []time.Duration
+	for s := range strings.SplitSeq(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d <= 0 {
+			l.fail(env, "must be comma-separated positive Go durations such as 168h,24h (got %q)", v)
+			return
+		}
+		out = append(out, d)
+	}
+	*dst = out
+}
+
+func (l *loader) storage() Storage {
+	s := Storage{ClientID: l.get(EnvStorageClientID)}
+	conn, uri := l.get(EnvStorage), l.get(EnvStorageServiceURI)
+	switch {
+	case conn != "" && uri != "":
+		l.fail(EnvStorage, "and %s are both set: give one", EnvStorageServiceURI)
+	case strings.EqualFold(conn, "memory"):
+		s.Kind = StorageMemory
+	case conn != "":
+		s.Kind, s.ConnectionString = StorageConnection, conn
+		if !strings.EqualFold(conn, DevelopmentStorage) {
+			kv, ok := parseConnectionString(conn)
+			if !ok || (kv["tableendpoint"] == "" && kv["accountname"] == "") {
+				l.fail(EnvStorage, "must be memory, UseDevelopmentStorage=true or a Table Storage connection string (AccountName=…;AccountKey=… or TableEndpoint=…)")
+			}
+		}
+	case uri != "":
+		s.Kind, s.ServiceURI = StorageServiceURI, uri
+		if u, err := url.Parse(uri); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			l.fail(EnvStorageServiceURI, "must be an absolute https URL such as https://<account>.table.core.windows.net")
+		}
+	default:
+		l.fail(EnvStorage, "is required: memory, UseDevelopmentStorage=true, a connection string, or %s", EnvStorageServiceURI)
+	}
+	return s
+}
+
+func (l *loader) serviceBus() ServiceBus {
+	s := ServiceBus{ClientID: l.get(EnvServiceBusClientID)}
+	conn, ns := l.get(EnvServiceBus), l.get(EnvServiceBusNamespace)
+	switch {
+	case conn != "" && ns != "":
+		l.fail(EnvServiceBus, "and %s are both set: give one", EnvServiceBusNamespace)
+	case conn != "":
+		kv, ok := parseConnectionString(conn)
+		if !ok || !strings.HasPrefix(strings.ToLower(kv["endpoint"]), "sb://") {
+			l.fail(EnvServiceBus, "must be a Service Bus connection string (Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…)")
+		}
+		s.ConnectionString = conn
+	case ns != "":
+		if strings.Contains(ns, "://") || strings.ContainsAny(ns, "/ ;") {
+			l.fail(EnvServiceBusNamespace, "must be a host name such as <namespace>.servicebus.windows.net")
+		}
+		s.FullyQualifiedNamespace = ns
+	}
+	return s
+}
+
+// parseConnectionString splits "k=v;k=v" into lower-case keys. It reports false when a part
+// has no '='. Values are never put into error messages.
+func parseConnectionString(s string) (map[string]string, bool) {
+	kv := map[string]string{}
+	for part := range strings.SplitSeq(s, ";") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, false
+		}
+		kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+	}
+	return kv, len(kv) > 0
+}
