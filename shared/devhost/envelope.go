@@ -1,0 +1,218 @@
+package devhost
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Time layouts of the Service Bus trigger metadata (SPEC §11).
+const (
+	utcLayout    = "2006-01-02T15:04:05"       // *Utc keys: no zone
+	offsetLayout = "2006-01-02T15:04:05+00:00" // EnqueuedTime, ExpiresAt
+)
+
+// envelope is the body the host POSTs to /{FunctionName}.
+type envelope struct {
+	Data     map[string]any `json:"Data"`
+	Metadata map[string]any `json:"Metadata"`
+}
+
+// quote JSON-encodes s as a string; applying it twice gives the host's double encoding.
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func sysMeta(fn string, now time.Time) map[string]any {
+	return map[string]any{"MethodName": fn, "UtcNow": now.UTC().Format(time.RFC3339Nano), "RandGuid": newID()}
+}
+
+// httpEnvelope builds Data.req (and the Metadata the host adds) for an HTTP trigger.
+func httpEnvelope(fn Function, r *http.Request, body []byte, params map[string]string, now time.Time) envelope {
+	query := map[string]string{}
+	for k, vs := range r.URL.Query() {
+		query[k] = strings.Join(vs, ",")
+	}
+	headers := map[string][]string{}
+	metaHeaders := map[string]string{}
+	for k, vs := range r.Header {
+		headers[k] = append([]string(nil), vs...)
+		metaHeaders[k] = strings.Join(vs, ",")
+	}
+	if r.Host != "" {
+		headers["Host"] = []string{r.Host}
+		metaHeaders["Host"] = r.Host
+	}
+	req := map[string]any{
+		"Url":        "http://" + r.Host + r.URL.RequestURI(),
+		"Method":     r.Method,
+		"Query":      query,
+		"Headers":    headers,
+		"Params":     params,
+		"Identities": []any{},
+	}
+	if len(body) > 0 {
+		req["Body"] = string(body)
+	}
+	return envelope{
+		Data: map[string]any{fn.Binding: req},
+		Metadata: map[string]any{
+			"Query": query, "Headers": metaHeaders, "Params": params,
+			"sys": sysMeta(fn.Name, now),
+		},
+	}
+}
+
+// messageEnvelope builds the Service Bus trigger envelope of one delivery of m.
+func messageEnvelope(fn Function, m *Message, deliveryCount int, lockToken string, now time.Time) envelope {
+	props := map[string]any{}
+	maps.Copy(props, m.ApplicationProperties)
+	meta := map[string]any{
+		"MessageReceiver": map[string]any{}, "MessageSession": map[string]any{},
+		"MessageActions": map[string]any{}, "SessionActions": map[string]any{}, "ReceiveActions": map[string]any{},
+		"Client": map[string]any{
+			"FullyQualifiedNamespace": "devhost.local", "IsClosed": false, "TransportType": 0,
+			"Identifier": "devhost.local-" + lockToken,
+		},
+		"DeliveryCount":         strconv.Itoa(deliveryCount),
+		"LockToken":             quote(lockToken),
+		"ExpiresAtUtc":          "9999-12-31T23:59:59",
+		"ExpiresAt":             "9999-12-31T23:59:59+00:00",
+		"EnqueuedTimeUtc":       m.EnqueuedTime.UTC().Format(utcLayout),
+		"EnqueuedTime":          m.EnqueuedTime.UTC().Format(offsetLayout),
+		"MessageId":             quote(m.MessageID),
+		"SequenceNumber":        strconv.FormatInt(m.SequenceNumber, 10),
+		"ApplicationProperties": props,
+		"UserProperties":        props,
+		"sys":                   sysMeta(fn.Name, now),
+	}
+	for k, v := range map[string]string{"ContentType": m.ContentType, "CorrelationId": m.CorrelationID, "SessionId": m.SessionID, "Subject": m.Subject} {
+		if v != "" {
+			meta[k] = quote(v)
+		}
+	}
+	// Like the host, copy a JSON object body's top-level fields into Metadata (they may
+	// overwrite system keys); null values are left out.
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(m.Body, &fields) == nil {
+		for k, raw := range fields {
+			var s string
+			switch {
+			case bytes.Equal(raw, []byte("null")):
+				continue
+			case json.Unmarshal(raw, &s) == nil:
+			default:
+				s = string(compact(raw))
+			}
+			meta[k] = quote(s)
+		}
+	}
+	return envelope{Data: map[string]any{fn.Binding: quote(string(m.Body))}, Metadata: meta}
+}
+
+func compact(raw []byte) []byte {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return raw
+	}
+	return b.Bytes()
+}
+
+// TimerInfo is the host's Data.timer.
+type TimerInfo struct {
+	Schedule struct {
+		AdjustForDST bool `json:"AdjustForDST"`
+	} `json:"Schedule"`
+	ScheduleStatus *ScheduleStatus `json:"ScheduleStatus"`
+	IsPastDue      bool            `json:"IsPastDue"`
+}
+
+// ScheduleStatus is the timer's recorded schedule: the last occurrence, the next, and when
+// it was recorded.
+type ScheduleStatus struct {
+	Last        time.Time `json:"Last"`
+	Next        time.Time `json:"Next"`
+	LastUpdated time.Time `json:"LastUpdated"`
+}
+
+func timerEnvelope(fn Function, info TimerInfo, now time.Time) envelope {
+	info.Schedule.AdjustForDST = true
+	return envelope{
+		Data:     map[string]any{fn.Binding: info},
+		Metadata: map[string]any{"sys": sysMeta(fn.Name, now)},
+	}
+}
+
+// reply is the handler's answer to an invocation.
+type reply struct {
+	Outputs     map[string]json.RawMessage `json:"Outputs"`
+	Logs        []string                   `json:"Logs"`
+	ReturnValue json.RawMessage            `json:"ReturnValue"`
+}
+
+// httpResponse is an HTTP output binding as the host reads it.
+type httpResponse struct {
+	Status  int
+	Headers http.Header
+	Body    []byte
+}
+
+// decodeHTTPOutput translates the res output as the host does: statusCode as a number or a
+// string; headers; body as serialised JSON for an object or array, decoded bytes for a string
+// that is valid base64, and the string itself otherwise. A missing output is 200 with no body.
+func decodeHTTPOutput(raw json.RawMessage) (httpResponse, error) {
+	out := httpResponse{Status: http.StatusOK, Headers: http.Header{}}
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return out, nil
+	}
+	var res struct {
+		StatusCode json.RawMessage            `json:"statusCode"`
+		Headers    map[string]json.RawMessage `json:"headers"`
+		Body       json.RawMessage            `json:"body"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return out, fmt.Errorf("res output is not an object: %w", err)
+	}
+	if len(res.StatusCode) > 0 && !bytes.Equal(res.StatusCode, []byte("null")) {
+		code, err := strconv.Atoi(strings.Trim(string(res.StatusCode), `"`))
+		if err != nil || code < 100 || code > 999 {
+			return out, fmt.Errorf("res.statusCode %s is not a status code", res.StatusCode)
+		}
+		out.Status = code
+	}
+	for k, v := range res.Headers {
+		var s string
+		var list []string
+		switch {
+		case json.Unmarshal(v, &s) == nil:
+			out.Headers.Add(k, s)
+		case json.Unmarshal(v, &list) == nil:
+			for _, s := range list {
+				out.Headers.Add(k, s)
+			}
+		default:
+			out.Headers.Add(k, strings.Trim(string(v), `"`))
+		}
+	}
+	body := bytes.TrimSpace(res.Body)
+	var s string
+	switch {
+	case len(body) == 0 || bytes.Equal(body, []byte("null")):
+	case json.Unmarshal(body, &s) == nil:
+		if dec, err := base64.StdEncoding.Strict().DecodeString(s); err == nil {
+			out.Body = dec
+		} else {
+			out.Body = []byte(s)
+		}
+	default:
+		out.Body = compact(body)
+	}
+	return out, nil
+}

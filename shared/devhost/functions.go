@@ -1,0 +1,195 @@
+package devhost
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Trigger kinds of a function, as named in function.json.
+const (
+	HTTPTrigger       = "httpTrigger"
+	ServiceBusTrigger = "serviceBusTrigger"
+	TimerTrigger      = "timerTrigger"
+)
+
+// Function is what the runner needs to know about one function folder.
+type Function struct {
+	Name    string   // the folder name: the path the handler is POSTed to
+	Trigger string   // HTTPTrigger, ServiceBusTrigger or TimerTrigger
+	Binding string   // the trigger binding's name: the key in the envelope's Data
+	Queue   string   // ServiceBusTrigger: the queue name, %Setting% resolved
+	Route   string   // HTTPTrigger: the route template, e.g. "v1/{*path}"
+	Methods []string // HTTPTrigger: allowed methods, upper case; empty means any
+	Output  string   // HTTPTrigger: the name of the http output binding ("res"), "" for none
+	// Schedule is a TimerTrigger's NCRONTAB expression (six fields, seconds first).
+	Schedule string
+	schedule cron.Schedule
+}
+
+// Describe is a one-line summary of the function's trigger, for the start-up banner.
+func (f Function) Describe() string {
+	switch f.Trigger {
+	case HTTPTrigger:
+		m := "any method"
+		if len(f.Methods) > 0 {
+			m = strings.Join(f.Methods, ",")
+		}
+		return fmt.Sprintf("http  /api/%s (%s)", f.Route, m)
+	case ServiceBusTrigger:
+		return "queue " + f.Queue
+	default:
+		return "timer " + f.Schedule
+	}
+}
+
+// FindRoot walks up from dir to the first directory holding host.json.
+func FindRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "host.json")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("devhost: no host.json in this directory or any parent (use -root)")
+		}
+		dir = parent
+	}
+}
+
+var settingRef = regexp.MustCompile(`%([^%]+)%`)
+
+// LoadFunctions reads root/functions/*/function.json (the folders next to host.json), resolving
+// %Setting% references with getenv. Every problem is reported in one error.
+func LoadFunctions(root string, getenv func(string) string) ([]Function, error) {
+	if _, err := os.Stat(filepath.Join(root, "host.json")); err != nil {
+		return nil, fmt.Errorf("devhost: %s has no host.json", root)
+	}
+	paths, err := filepath.Glob(filepath.Join(root, "functions", "*", "function.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("devhost: no functions/*/function.json under %s", root)
+	}
+	var fns []Function
+	var errs []error
+	for _, p := range paths {
+		fn, err := loadFunction(p, getenv)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fns = append(fns, fn)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	slices.SortFunc(fns, func(a, b Function) int { return strings.Compare(a.Name, b.Name) })
+	return fns, nil
+}
+
+type bindingJSON struct {
+	Name      string   `json:"name"`
+	Type      string   `json:"type"`
+	Direction string   `json:"direction"`
+	QueueName string   `json:"queueName"`
+	Schedule  string   `json:"schedule"`
+	Route     string   `json:"route"`
+	Methods   []string `json:"methods"`
+}
+
+func loadFunction(path string, getenv func(string) string) (Function, error) {
+	name := filepath.Base(filepath.Dir(path))
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Function{}, fmt.Errorf("devhost: %s: %w", name, err)
+	}
+	var doc struct {
+		Bindings []bindingJSON `json:"bindings"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return Function{}, fmt.Errorf("devhost: %s/function.json: %w", name, err)
+	}
+	fn := Function{Name: name}
+	for _, b := range doc.Bindings {
+		switch {
+		case b.Type == "http" && strings.EqualFold(b.Direction, "out"):
+			fn.Output = b.Name
+		case b.Type == HTTPTrigger || b.Type == ServiceBusTrigger || b.Type == TimerTrigger:
+			if fn.Trigger != "" {
+				return Function{}, fmt.Errorf("devhost: %s has more than one trigger", name)
+			}
+			fn.Trigger, fn.Binding = b.Type, b.Name
+			fn.Route, fn.Schedule = b.Route, b.Schedule
+			for _, m := range b.Methods {
+				fn.Methods = append(fn.Methods, strings.ToUpper(m))
+			}
+			q, err := resolve(b.QueueName, getenv)
+			if err != nil {
+				return Function{}, fmt.Errorf("devhost: %s queueName: %w", name, err)
+			}
+			fn.Queue = q
+		}
+	}
+	switch fn.Trigger {
+	case "":
+		return Function{}, fmt.Errorf("devhost: %s has no trigger the runner supports", name)
+	case ServiceBusTrigger:
+		if fn.Queue == "" {
+			return Function{}, fmt.Errorf("devhost: %s names no queue", name)
+		}
+	case TimerTrigger:
+		s, err := ParseSchedule(fn.Schedule)
+		if err != nil {
+			return Function{}, fmt.Errorf("devhost: %s: %w", name, err)
+		}
+		fn.schedule = s
+	case HTTPTrigger:
+		if fn.Route == "" {
+			fn.Route = name
+		}
+	}
+	return fn, nil
+}
+
+// resolve replaces %Setting% references with their values; an unset setting is an error.
+func resolve(s string, getenv func(string) string) (string, error) {
+	var missing []string
+	out := settingRef.ReplaceAllStringFunc(s, func(ref string) string {
+		v := getenv(strings.Trim(ref, "%"))
+		if v == "" {
+			missing = append(missing, ref)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("setting %s is not set", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+var ncrontab = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
+
+// ParseSchedule parses a six-field NCRONTAB expression (seconds first), as the timer trigger does.
+func ParseSchedule(expr string) (cron.Schedule, error) {
+	if n := len(strings.Fields(expr)); n != 6 {
+		return nil, fmt.Errorf("schedule %q has %d fields, want 6 (seconds first)", expr, n)
+	}
+	s, err := ncrontab.Parse(expr)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", expr, err)
+	}
+	return s, nil
+}
