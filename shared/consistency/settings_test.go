@@ -58,7 +58,7 @@ func settingsRead(t *testing.T) map[string]bool {
 		{config.EnvPort: "7071", config.EnvStorage: config.DevelopmentStorage,
 			config.EnvServiceBus: "Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=k;UseDevelopmentEmulator=true"},
 		{config.EnvPort: "7071", config.EnvStorageServiceURI: "https://acct.table.core.windows.net/",
-			config.EnvStorageClientID: "00000000-0000-0000-0000-000000000001",
+			config.EnvStorageClientID:     "00000000-0000-0000-0000-000000000001",
 			config.EnvServiceBusNamespace: "ns.servicebus.windows.net",
 			config.EnvServiceBusClientID:  "00000000-0000-0000-0000-000000000001"},
 	} {
