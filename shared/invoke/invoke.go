@@ -1,0 +1,281 @@
+// Package invoke is Registrar's one adapter to the Azure Functions host (custom handler, SPEC §11).
+// It decodes the host's {"Data","Metadata"} envelopes into typed Service Bus messages, timer
+// ticks and real *http.Requests, calls the function's handler and answers the host:
+//
+//   - success and permanent rejections: 200 with {"Outputs":{...},"Logs":[...],"ReturnValue":null}
+//     (a queue message must never get a non-2xx for bad content: it would be redelivered);
+//   - a transient failure (a handler's error, or a panic): 500 with a JSON body, so the platform retries;
+//   - an envelope that is not JSON, or lacks the function's binding: 400 (the host's fault).
+//
+// Every invocation writes one structured log line (never the payload).
+package invoke
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Binding names the adapter reads; every functions/*/function.json must use them.
+const (
+	BindingMessage = "message" // serviceBusTrigger input
+	BindingTimer   = "timer"   // timerTrigger input
+	BindingRequest = "req"     // httpTrigger input
+	BindingResult  = "res"     // http output
+)
+
+// Envelope sizes: the handler reads envelopes of at least MinEnvelopeBytes (so an oversized
+// message reaches the domain and is rejected, not refused); DefaultMaxEnvelopeBytes is the cap.
+const (
+	MinEnvelopeBytes        = 2 << 20
+	DefaultMaxEnvelopeBytes = 8 << 20
+)
+
+// Message is one Service Bus message as the trigger delivers it. Body is the message body
+// exactly (already unwrapped from the host's string encoding); the other fields come from the
+// trigger's system metadata (see decodeMessage for the rule against leaked body fields).
+type Message struct {
+	Body                  []byte
+	MessageID             string
+	CorrelationID         string
+	SessionID             string
+	Subject               string
+	ContentType           string
+	LockToken             string
+	DeliveryCount         int
+	EnqueuedTime          time.Time // UTC
+	SequenceNumber        int64
+	ApplicationProperties map[string]any
+}
+
+// QueueHandler handles one message. outcome is logged (created, updated, unchanged, duplicate,
+// rejected); a non-nil err is a transient failure: the host abandons the message and it is
+// redelivered.
+type QueueHandler func(ctx context.Context, m Message) (outcome string, err error)
+
+// Timer is one timer tick; the times are zero when the host sends no ScheduleStatus.
+type Timer struct {
+	IsPastDue               bool
+	Last, Next, LastUpdated time.Time
+}
+
+// TimerHandler handles one timer run; a non-nil err fails the run (it is not retried before
+// the next schedule).
+type TimerHandler func(ctx context.Context, t Timer) (outcome string, err error)
+
+// Functions are the handlers, keyed by function name (the functions/ folder name).
+type Functions struct {
+	Queues map[string]QueueHandler
+	Timers map[string]TimerHandler
+	HTTP   map[string]http.Handler
+}
+
+// Names lists every function name with a handler.
+func (f Functions) Names() []string {
+	var names []string
+	for n := range f.Queues {
+		names = append(names, n)
+	}
+	for n := range f.Timers {
+		names = append(names, n)
+	}
+	for n := range f.HTTP {
+		names = append(names, n)
+	}
+	return names
+}
+
+// ServerOptions are optional settings of NewServer; nil means defaults.
+type ServerOptions struct {
+	Logger           *slog.Logger // nil: slog.Default()
+	MaxEnvelopeBytes int64        // <= 0: DefaultMaxEnvelopeBytes; raised to MinEnvelopeBytes if lower
+}
+
+// Header names the host sends.
+const (
+	HeaderInvocationID = "X-Azure-Functions-InvocationId"
+	HeaderTraceparent  = "traceparent"
+)
+
+type ctxKey struct{}
+
+// InvocationID returns the host's invocation ID of the call ctx belongs to ("" outside one).
+func InvocationID(ctx context.Context) string {
+	s, _ := ctx.Value(ctxKey{}).(string)
+	return s
+}
+
+// NewServer returns the custom-handler HTTP surface: GET / answers 200 (the host's readiness
+// ping) and POST /{FunctionName} runs a function.
+func NewServer(fns Functions, opts *ServerOptions) http.Handler {
+	s := &server{fns: fns, log: slog.Default(), max: DefaultMaxEnvelopeBytes}
+	if opts != nil {
+		if opts.Logger != nil {
+			s.log = opts.Logger
+		}
+		if opts.MaxEnvelopeBytes > 0 {
+			s.max = max(opts.MaxEnvelopeBytes, MinEnvelopeBytes)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.HandleFunc("POST /{function}", s.invoke)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such function"})
+	})
+	return mux
+}
+
+type server struct {
+	fns Functions
+	log *slog.Logger
+	max int64
+}
+
+// reply is the body the host expects from every invocation.
+type reply struct {
+	Outputs     map[string]any `json:"Outputs"`
+	Logs        []string       `json:"Logs"`
+	ReturnValue any            `json:"ReturnValue"`
+}
+
+// failure is the body of a non-2xx answer.
+type failure struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// record is what the per-invocation log line says.
+type record struct {
+	function, invocationID, traceparent string
+	msg                                 Message
+	outcome                             string
+	err                                 error
+}
+
+func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	name := r.PathValue("function")
+	rec := record{function: name, invocationID: r.Header.Get(HeaderInvocationID), traceparent: r.Header.Get(HeaderTraceparent)}
+	defer func() { s.logLine(r.Context(), rec, time.Since(start)) }()
+
+	q, isQueue := s.fns.Queues[name]
+	t, isTimer := s.fns.Timers[name]
+	h, isHTTP := s.fns.HTTP[name]
+	if !isQueue && !isTimer && !isHTTP {
+		rec.outcome = "unknown-function"
+		writeJSON(w, http.StatusNotFound, failure{Error: "no such function", Code: "UnknownFunction"})
+		return
+	}
+
+	var env envelope
+	body := http.MaxBytesReader(w, r.Body, s.max)
+	if err := json.NewDecoder(body).Decode(&env); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			rec.outcome, rec.err = "envelope-too-large", err
+			writeJSON(w, http.StatusRequestEntityTooLarge, failure{Error: "envelope too large", Code: "EnvelopeTooLarge"})
+			return
+		}
+		rec.outcome, rec.err = "malformed-envelope", errors.New("envelope is not a JSON object")
+		writeJSON(w, http.StatusBadRequest, failure{Error: "envelope is not a JSON object", Code: "MalformedEnvelope"})
+		return
+	}
+	drain(body)
+
+	ctx := context.WithValue(r.Context(), ctxKey{}, rec.invocationID)
+	var (
+		out      reply
+		err      error
+		envelErr error
+	)
+	switch {
+	case isQueue:
+		var m Message
+		if m, envelErr = decodeMessage(env, BindingMessage); envelErr == nil {
+			rec.msg = m
+			rec.outcome, err = guard(func() (string, error) { return q(ctx, m) })
+		}
+	case isTimer:
+		var tick Timer
+		if tick, envelErr = decodeTimer(env, BindingTimer); envelErr == nil {
+			rec.outcome, err = guard(func() (string, error) { return t(ctx, tick) })
+		}
+	case isHTTP:
+		var req *http.Request
+		if req, envelErr = decodeRequest(ctx, env, BindingRequest); envelErr == nil {
+			res := newRecorder(int(s.max))
+			_, err = guard(func() (string, error) { h.ServeHTTP(res, req); return "", nil })
+			if err == nil && res.over {
+				err = errors.New("response body too large")
+			}
+			if err == nil {
+				out.Outputs = map[string]any{BindingResult: res.output()}
+				rec.outcome = strconv.Itoa(res.status)
+			}
+		}
+	}
+	switch {
+	case envelErr != nil:
+		rec.outcome, rec.err = "malformed-envelope", envelErr
+		writeJSON(w, http.StatusBadRequest, failure{Error: envelErr.Error(), Code: "MalformedEnvelope"})
+	case err != nil:
+		rec.outcome, rec.err = "transient", err
+		writeJSON(w, http.StatusInternalServerError, failure{Error: "transient failure: the invocation will be retried", Code: "Transient"})
+	default:
+		if out.Outputs == nil {
+			out.Outputs = map[string]any{}
+		}
+		out.Logs = []string{fmt.Sprintf("%s: %s", name, rec.outcome)}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// guard runs fn, turning a panic into an error (a transient failure).
+func guard(fn func() (string, error)) (outcome string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			outcome, err = "", fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return fn()
+}
+
+func (s *server) logLine(ctx context.Context, rec record, d time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("function", rec.function),
+		slog.String("invocationId", rec.invocationID),
+		slog.String("traceparent", rec.traceparent),
+	}
+	if rec.msg.MessageID != "" || rec.msg.DeliveryCount != 0 {
+		attrs = append(attrs,
+			slog.String("messageId", rec.msg.MessageID),
+			slog.String("correlationId", rec.msg.CorrelationID),
+			slog.Int("deliveryCount", rec.msg.DeliveryCount))
+	}
+	attrs = append(attrs, slog.String("outcome", rec.outcome), slog.Float64("durationMs", float64(d.Microseconds())/1000))
+	level := slog.LevelInfo
+	if rec.err != nil {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("error", rec.err.Error()))
+	}
+	s.log.LogAttrs(ctx, level, "invocation", attrs...)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"unencodable reply","code":"Transient"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
