@@ -89,11 +89,11 @@ func TestLocalSampleSettingsAgreeWithConfig(t *testing.T) {
 		Values map[string]string `json:"Values"`
 	}
 	readJSON(t, "local.settings.sample.json", &sample)
-	read := settingsRead(t)
+	reads := settingsRead(t)
 
 	env := maps.Clone(sample.Values)
 	env[config.EnvPort] = "7071" // set by the host
-	if _, err := load(env, read); err != nil {
+	if _, err := load(env, reads); err != nil {
 		t.Errorf("local.settings.sample.json does not load: %v", err)
 	}
 	for name, def := range defaultNames {
@@ -102,11 +102,11 @@ func TestLocalSampleSettingsAgreeWithConfig(t *testing.T) {
 		}
 	}
 	for name := range sample.Values {
-		if !read[name] && !slices.Contains(hostSettings, name) {
+		if !reads[name] && !slices.Contains(hostSettings, name) {
 			t.Errorf("local.settings.sample.json sets %s, which neither shared/config nor the host reads", name)
 		}
 	}
-	for name := range read {
+	for name := range reads {
 		if _, ok := sample.Values[name]; !ok && name != config.EnvPort && !slices.Contains(identitySettings, name) {
 			t.Errorf("shared/config reads %s, missing from local.settings.sample.json", name)
 		}
