@@ -1,0 +1,44 @@
+package functions
+
+import (
+	"context"
+
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/invoke"
+)
+
+// queueFunction applies one message of a queue kind (domain.QueueRegistrationRequests or
+// domain.QueueMachineEvents) and then publishes the events it committed. A rejection is an
+// outcome (the host completes the message); a domain error is transient (the host abandons it).
+// A publish failure is logged, not returned: the events are committed in the outbox and the
+// OutboxRelay timer publishes them.
+func queueFunction(d Deps, kind, queueName string) invoke.QueueHandler {
+	return func(ctx context.Context, m invoke.Message) (string, error) {
+		res, err := d.Domain.HandleMessage(ctx, kind, m.Body, domain.Meta{
+			MessageID:     m.MessageID,
+			CorrelationID: m.CorrelationID,
+			EnqueuedAt:    m.EnqueuedTime,
+			Queue:         queueName,
+		})
+		if err != nil {
+			return "", err
+		}
+		if res.Problem != nil {
+			d.Logger.InfoContext(ctx, "message rejected", "messageId", m.MessageID, "queue", queueName,
+				"code", res.Problem.Code, "reason", res.Problem.Error())
+		}
+		publish(ctx, d, res.Events)
+		return string(res.Outcome), nil
+	}
+}
+
+// publish flushes events committed just now; failure leaves them to the OutboxRelay timer.
+func publish(ctx context.Context, d Deps, events []domain.Event) {
+	if d.Relay == nil || len(events) == 0 {
+		return
+	}
+	if err := d.Relay.Flush(ctx, events); err != nil {
+		d.Logger.WarnContext(ctx, "publish after commit failed; the outbox relay will retry",
+			"events", len(events), "error", err.Error())
+	}
+}
