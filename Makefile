@@ -1,0 +1,52 @@
+# Registrar: a Go custom handler for Azure Functions.
+#   make run      the local runner on http://127.0.0.1:7071 (no Azure needed)
+#   make test     install what the tests need, vet, and run every test
+#   make bench    run the benchmarks and print a table
+#   make package  build dist/: host.json, functions/*, and the static linux/amd64 `handler`
+#   make lint     gofmt and go vet
+
+GO      ?= go
+DIST    ?= dist
+PKGS    ?= ./...
+BENCH_PKGS = $(shell $(GO) list -f '{{if .TestGoFiles}}{{.ImportPath}}{{end}}' ./... 2>/dev/null | while read p; do \
+	d=$$($(GO) list -f '{{.Dir}}' $$p); grep -ql '^func Benchmark' $$d/*_test.go 2>/dev/null && echo $$p; done)
+
+.PHONY: run test deps bench package lint clean
+
+run:
+	$(GO) run ./cmd/devhost
+
+# node_modules is (re)installed when missing or older than package-lock.json.
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json
+	$(GO) mod download
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 40m $(PKGS)
+
+bench: deps
+	@pkgs="$(BENCH_PKGS)"; \
+	if [ -z "$$pkgs" ]; then echo "no benchmarks"; exit 0; fi; \
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem $$pkgs | \
+	awk '/^Benchmark/ { printf "%-60s %14s %-6s", $$1, $$3, $$4; for (i = 5; i <= NF; i++) printf " %s", $$i; printf "\n" } /^(ok|FAIL|pkg:)/ { print }'
+
+package:
+	rm -rf $(DIST)
+	mkdir -p $(DIST)
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w' -o $(DIST)/handler ./cmd/handler
+	cp host.json $(DIST)/
+	cp -r functions/* $(DIST)/
+	@test -x $(DIST)/handler && test -f $(DIST)/host.json && \
+	for f in functions/*/function.json; do test -f $(DIST)/$${f#functions/} || { echo "missing $${f#functions/}"; exit 1; }; done
+	@echo "packaged into $(DIST)/:"; ls $(DIST)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(DIST)

@@ -1,0 +1,94 @@
+// Command handler is Registrar's Azure Functions custom handler: the host starts it beside
+// host.json and calls it over HTTP on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (SPEC §11).
+//
+// Settings are read from the environment (SPEC §9); invalid settings stop start-up with one
+// message naming each bad setting and exit code 1. SIGTERM or SIGINT shut it down gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/azlocal/registrar/shared/app"
+	"github.com/azlocal/registrar/shared/config"
+)
+
+// Timeouts. WriteTimeout is above host.json's functionTimeout (5 minutes) so a slow
+// invocation is ended by the host, not cut off by the handler.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 1 * time.Minute
+	writeTimeout      = 6 * time.Minute
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 30 * time.Second
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run serves until ctx ends and returns the process exit code.
+func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "registrar handler: cannot start:", err)
+		return 1
+	}
+	a, err := app.New(ctx, cfg, &app.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintln(stderr, "registrar handler: cannot start:", err)
+		return 1
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := a.Close(cctx); err != nil {
+			log.Error("close", "error", err.Error())
+		}
+	}()
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		fmt.Fprintln(stderr, "registrar handler: cannot listen:", err)
+		return 1
+	}
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "storage", string(cfg.Storage.Kind), "serviceBus", cfg.ServiceBus.Configured())
+
+	select {
+	case err := <-served:
+		log.Error("server stopped", "error", err.Error())
+		return 1
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("shutdown", "error", err.Error())
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}

@@ -1,0 +1,93 @@
+// Package app is Registrar's composition root: from a config.Config it builds the store, the
+// domain service, the outbox relay, the admin API and the functions, and serves them through
+// the host adapter. cmd/handler and the local runner (shared/devhost) both use it.
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/azlocal/registrar/shared/clock"
+	"github.com/azlocal/registrar/shared/config"
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/functions"
+	"github.com/azlocal/registrar/shared/invoke"
+)
+
+// Options override parts New would otherwise build from the config; nil fields are built.
+type Options struct {
+	Clock  domain.Clock    // nil: the system clock
+	Store  domain.Store    // nil: from cfg.Storage
+	Relay  functions.Relay // nil: from cfg.ServiceBus (none configured: events stay in the outbox)
+	Admin  http.Handler    // nil: from the admin API package
+	Logger *slog.Logger    // nil: slog.Default()
+}
+
+// App is the assembled function app.
+type App struct {
+	Handler   http.Handler     // the custom-handler surface: GET / and POST /{FunctionName}
+	Functions invoke.Functions // the functions behind Handler, by name
+	Service   *domain.Service  // the domain rules over Store
+	Store     domain.Store
+	Relay     functions.Relay // nil when no publisher is configured
+	closers   []func(context.Context) error
+}
+
+// New assembles the app. It performs no network I/O: clients are created, not connected, so a
+// misconfigured backend shows up as transient failures of the invocations that use it.
+func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
+	var opts Options
+	if o != nil {
+		opts = *o
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.System{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	a := &App{Store: opts.Store, Relay: opts.Relay}
+	if a.Store == nil {
+		st, err := openStore(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		a.Store = st
+		a.closeLater(st)
+	}
+	policy := cfg.Policy
+	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger})
+	a.Functions = functions.New(functions.Deps{
+		Domain:                    a.Service,
+		Relay:                     a.Relay,
+		Admin:                     opts.Admin,
+		RegistrationRequestsQueue: cfg.RegistrationRequestsQueue,
+		MachineEventsQueue:        cfg.MachineEventsQueue,
+		Logger:                    opts.Logger,
+	})
+	a.Handler = invoke.NewServer(a.Functions, &invoke.ServerOptions{Logger: opts.Logger})
+	return a, nil
+}
+
+// closeLater registers v to be closed by Close when it has a Close method.
+func (a *App) closeLater(v any) {
+	switch c := v.(type) {
+	case interface{ Close(context.Context) error }:
+		a.closers = append(a.closers, c.Close)
+	case io.Closer:
+		a.closers = append(a.closers, func(context.Context) error { return c.Close() })
+	}
+}
+
+// Close releases the clients New created (not the ones passed in Options), newest first.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i](ctx))
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}

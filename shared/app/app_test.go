@@ -1,0 +1,57 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/azlocal/registrar/shared/config"
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// stubStore satisfies domain.Store; the tests below never reach it.
+type stubStore struct{ domain.Store }
+
+func loadConfig(t *testing.T, env map[string]string) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestNewServesTheFunctions(t *testing.T) {
+	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072", config.EnvStorage: "memory", "Orphan__Grace": "1h"})
+	admin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"path":"` + r.URL.Path + `"}`))
+	})
+	a, err := New(context.Background(), cfg, &Options{Store: stubStore{}, Admin: admin, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	if a.Service.Policy().OrphanGrace.Hours() != 1 {
+		t.Fatalf("policy not from config: %+v", a.Service.Policy())
+	}
+	w := httptest.NewRecorder()
+	a.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET / = %d", w.Code)
+	}
+	env := `{"Data":{"req":{"Url":"http://h/api/v1/clusters","Method":"GET","Headers":{}}},"Metadata":{}}`
+	w = httptest.NewRecorder()
+	a.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/Admin", strings.NewReader(env)))
+	var rep struct{ Outputs struct{ Res struct{ Body map[string]string } } }
+	if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil || rep.Outputs.Res.Body["path"] != "/api/v1/clusters" {
+		t.Fatalf("POST /Admin = %d %s", w.Code, w.Body)
+	}
+	if len(a.Functions.Names()) != 6 {
+		t.Fatalf("functions %v", a.Functions.Names())
+	}
+}
