@@ -53,7 +53,7 @@ resource topic 'Microsoft.ServiceBus/namespaces/topics@2022-10-01-preview' = {
   }
 }
 
-resource subscription 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2022-10-01-preview' = {
+resource eventsSubscription 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2022-10-01-preview' = {
   parent: topic
   name: subscriptionName
   properties: {
@@ -68,7 +68,7 @@ resource subscription 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2022
 // Receive from each queue (trigger, dead-letter listing and replay) and send to it (replay).
 resource queueReceivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for (queue, i) in queueNames: {
-    name: guid(queues[i].id, principalId, roles.receiver)
+    name: guid(namespace.id, queue, principalId, roles.receiver)
     scope: queues[i]
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.receiver)
@@ -80,7 +80,7 @@ resource queueReceivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 
 resource queueSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for (queue, i) in queueNames: {
-    name: guid(queues[i].id, principalId, roles.sender)
+    name: guid(namespace.id, queue, principalId, roles.sender)
     scope: queues[i]
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.sender)

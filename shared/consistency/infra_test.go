@@ -193,7 +193,7 @@ func TestInfraServiceBusEntities(t *testing.T) {
 		!strings.Contains(topic, "duplicateDetectionHistoryTimeWindow:") {
 		t.Errorf("%s: the topic must keep duplicate detection on, with a history window", file)
 	}
-	if sub := block(t, src, file, "subscription"); !strings.Contains(sub, "requiresSession: true") {
+	if sub := block(t, src, file, "eventsSubscription"); !strings.Contains(sub, "requiresSession: true") {
 		t.Errorf("%s: the example subscription must be sessions-enabled (SessionId = clusterId)", file)
 	}
 }
