@@ -24,7 +24,9 @@ param storageAccountName string = ''
 @description('Service Bus namespace name; default derived.')
 param serviceBusNamespaceName string = ''
 
-@description('Client (application) ID of the Entra app registration that Easy Auth validates tokens for.')
+@minLength(36)
+@maxLength(36)
+@description('Client (application) ID of the Entra app registration that Easy Auth validates tokens for (azd env set REGISTRAR_AUTH_CLIENT_ID).')
 param authClientId string
 
 @description('Entra tenant ID of that app registration; empty means the deployment tenant.')
