@@ -68,26 +68,16 @@ func New(d Deps) invoke.Functions {
 	if d.RelayBatch <= 0 {
 		d.RelayBatch = DefaultRelayBatch
 	}
-	admin := d.Admin
-	if admin == nil {
-		admin = http.HandlerFunc(unavailable)
-	}
 	return invoke.Functions{
 		Queues: map[string]invoke.QueueHandler{
-			RegistrationRequests: queueFunction(d, domain.QueueRegistrationRequests, d.RegistrationRequestsQueue),
-			MachineEvents:        queueFunction(d, domain.QueueMachineEvents, d.MachineEventsQueue),
+			RegistrationRequests: registrationRequests(d),
+			MachineEvents:        machineEvents(d),
 		},
 		Timers: map[string]invoke.TimerHandler{
-			PolicyExpiryCheck: sweepFunction(d, PolicyExpiryCheck, d.Domain.CheckPolicies),
-			OrphanSweep:       sweepFunction(d, OrphanSweep, d.Domain.SweepOrphans),
-			OutboxRelay:       relayFunction(d),
+			PolicyExpiryCheck: policyExpiryCheck(d),
+			OrphanSweep:       orphanSweep(d),
+			OutboxRelay:       outboxRelay(d),
 		},
-		HTTP: map[string]http.Handler{Admin: admin},
+		HTTP: map[string]http.Handler{Admin: adminFunction(d)},
 	}
-}
-
-func unavailable(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(`{"type":"about:blank","title":"The admin API is not available","status":503,"code":"Unavailable"}`))
 }

@@ -7,6 +7,16 @@ import (
 	"github.com/azlocal/registrar/shared/invoke"
 )
 
+// registrationRequests is RegistrationRequests: commands (SPEC §2.1).
+func registrationRequests(d Deps) invoke.QueueHandler {
+	return queueFunction(d, domain.QueueRegistrationRequests, d.RegistrationRequestsQueue)
+}
+
+// machineEvents is MachineEvents: facts from machines and deployment tooling (SPEC §2.2).
+func machineEvents(d Deps) invoke.QueueHandler {
+	return queueFunction(d, domain.QueueMachineEvents, d.MachineEventsQueue)
+}
+
 // queueFunction applies one message of a queue kind (domain.QueueRegistrationRequests or
 // domain.QueueMachineEvents) and then publishes the events it committed. A rejection is an
 // outcome (the host completes the message); a domain error is transient (the host abandons it).

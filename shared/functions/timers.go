@@ -8,6 +8,16 @@ import (
 	"github.com/azlocal/registrar/shared/invoke"
 )
 
+// policyExpiryCheck is PolicyExpiryCheck: the policy windows of SPEC §4.
+func policyExpiryCheck(d Deps) invoke.TimerHandler {
+	return sweepFunction(d, PolicyExpiryCheck, d.Domain.CheckPolicies)
+}
+
+// orphanSweep is OrphanSweep: orphan suspicion and clean-up of SPEC §5.
+func orphanSweep(d Deps) invoke.TimerHandler {
+	return sweepFunction(d, OrphanSweep, d.Domain.SweepOrphans)
+}
+
 // sweepFunction runs one bounded sweep (PolicyExpiryCheck or OrphanSweep). The run's ID is the
 // host's invocation ID (the cause of the events it emits); IsPastDue is passed on. Events the
 // sweep committed are published at once when a relay is configured (failures are left to
@@ -30,9 +40,9 @@ func sweepFunction(d Deps, name string, sweep func(context.Context, domain.Sweep
 	}
 }
 
-// relayFunction is OutboxRelay: it publishes up to RelayBatch pending events per run. Without a
+// outboxRelay is OutboxRelay: it publishes up to RelayBatch pending events per run. Without a
 // relay (no Service Bus configured) events stay in the outbox and the run does nothing.
-func relayFunction(d Deps) invoke.TimerHandler {
+func outboxRelay(d Deps) invoke.TimerHandler {
 	return func(ctx context.Context, _ invoke.Timer) (string, error) {
 		if d.Relay == nil {
 			return "no-publisher", nil
