@@ -1,0 +1,107 @@
+// Package relay moves committed events from the store's outbox to Service Bus (SPEC §6):
+// right after a handler's commit (Flush) and, as the safety net, from the OutboxRelay timer
+// (Run). Events are removed from the outbox only after they were published; a re-send carries
+// the same MessageId, so duplicate detection on the topic drops it.
+package relay
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Publisher publishes events in the order given. On failure it stops, so no event is sent after
+// an earlier one that was not; the error may implement SentIDs() []string to say which of the
+// events were sent before the failure.
+type Publisher interface {
+	Publish(ctx context.Context, events []domain.Event) error
+}
+
+// Options tune a Relay; nil means defaults.
+type Options struct {
+	Logger *slog.Logger // default slog.Default()
+}
+
+// Relay publishes outbox events and marks them published.
+type Relay struct {
+	store domain.OutboxStore
+	pub   Publisher
+	log   *slog.Logger
+}
+
+// New returns a Relay. A nil pub means no Service Bus is configured: events stay in the outbox.
+func New(store domain.OutboxStore, pub Publisher, opts *Options) *Relay {
+	r := &Relay{store: store, pub: pub, log: slog.Default()}
+	if opts != nil && opts.Logger != nil {
+		r.log = opts.Logger
+	}
+	return r
+}
+
+// Flush publishes events a handler has just committed and removes them from the outbox. On a
+// publish failure the events sent before it are still marked, and the error is returned: the
+// rest stay pending for the OutboxRelay.
+func (r *Relay) Flush(ctx context.Context, events []domain.Event) error {
+	_, err := r.publish(ctx, events)
+	return err
+}
+
+// Run publishes up to limit pending events (OutboxRelay); its cost is proportional to what is
+// pending. It returns how many were published and marked.
+func (r *Relay) Run(ctx context.Context, limit int) (int, error) {
+	if r.pub == nil {
+		r.log.DebugContext(ctx, "relay: no Service Bus configured; events stay in the outbox")
+		return 0, nil
+	}
+	pending, err := r.store.Pending(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	return r.publish(ctx, pending)
+}
+
+func (r *Relay) publish(ctx context.Context, events []domain.Event) (int, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	if r.pub == nil {
+		r.log.DebugContext(ctx, "relay: no Service Bus configured; events stay in the outbox", "events", len(events))
+		return 0, nil
+	}
+	pubErr := r.pub.Publish(ctx, events)
+	sent := events
+	if pubErr != nil {
+		sent = sentBefore(events, pubErr)
+	}
+	if len(sent) > 0 {
+		if err := r.store.MarkPublished(ctx, sent); err != nil {
+			// Published but not marked: the next run re-sends them with the same MessageIds.
+			return 0, errors.Join(pubErr, err)
+		}
+	}
+	if pubErr != nil {
+		r.log.WarnContext(ctx, "relay: publish failed; the rest stay in the outbox", "sent", len(sent), "pending", len(events)-len(sent), "err", pubErr)
+	}
+	return len(sent), pubErr
+}
+
+// sentBefore returns the events the failed publish reported as sent (none if it did not say).
+func sentBefore(events []domain.Event, err error) []domain.Event {
+	var p interface{ SentIDs() []string }
+	if !errors.As(err, &p) {
+		return nil
+	}
+	ids := map[string]bool{}
+	for _, id := range p.SentIDs() {
+		ids[id] = true
+	}
+	var sent []domain.Event
+	for _, e := range events {
+		if ids[e.ID] {
+			sent = append(sent, e)
+		}
+	}
+	return sent
+}

@@ -1,0 +1,108 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+type fakeOutbox struct {
+	pending []domain.Event
+	marked  []string
+}
+
+func (f *fakeOutbox) Pending(_ context.Context, limit int) ([]domain.Event, error) {
+	return slices.Clone(f.pending[:min(limit, len(f.pending))]), nil
+}
+
+func (f *fakeOutbox) MarkPublished(_ context.Context, events []domain.Event) error {
+	for _, e := range events {
+		f.marked = append(f.marked, e.ID)
+		f.pending = slices.DeleteFunc(f.pending, func(p domain.Event) bool { return p.ID == e.ID })
+	}
+	return nil
+}
+
+type partial struct{ ids []string }
+
+func (p partial) Error() string     { return "unavailable" }
+func (p partial) SentIDs() []string { return p.ids }
+
+type fakePub struct {
+	fail bool
+	got  []string
+}
+
+func (f *fakePub) Publish(_ context.Context, events []domain.Event) error {
+	if f.fail && len(events) > 1 {
+		f.got = append(f.got, events[0].ID)
+		return partial{ids: []string{events[0].ID}}
+	}
+	for _, e := range events {
+		f.got = append(f.got, e.ID)
+	}
+	return nil
+}
+
+func events(n int) []domain.Event {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var out []domain.Event
+	for i := range n {
+		out = append(out, domain.NewEvent("m1", i, domain.EvPolicyWarning, "c1", "m1", at, nil))
+	}
+	return out
+}
+
+func TestRunPublishesPendingAndMarksThem(t *testing.T) {
+	evs := events(3)
+	store := &fakeOutbox{pending: slices.Clone(evs)}
+	pub := &fakePub{}
+	n, err := New(store, pub, nil).Run(context.Background(), 10)
+	if err != nil || n != 3 {
+		t.Fatalf("Run = %d, %v; want 3, nil", n, err)
+	}
+	if len(store.pending) != 0 || len(store.marked) != 3 {
+		t.Fatalf("pending %d marked %d, want 0 and 3", len(store.pending), len(store.marked))
+	}
+}
+
+func TestPartialFailureMarksOnlyWhatWasSent(t *testing.T) {
+	evs := events(3)
+	store := &fakeOutbox{pending: slices.Clone(evs)}
+	pub := &fakePub{fail: true}
+	err := New(store, pub, nil).Flush(context.Background(), evs)
+	var p partial
+	if !errors.As(err, &p) {
+		t.Fatalf("Flush error = %v, want the publisher's", err)
+	}
+	if !slices.Equal(store.marked, []string{evs[0].ID}) || len(store.pending) != 2 {
+		t.Fatalf("marked %v pending %d; want only the first marked", store.marked, len(store.pending))
+	}
+	pub.fail = false
+	n, err := New(store, pub, nil).Run(context.Background(), 10)
+	if err != nil || n != 2 {
+		t.Fatalf("Run = %d, %v; want 2, nil", n, err)
+	}
+	want := []string{evs[0].ID, evs[1].ID, evs[2].ID}
+	if !slices.Equal(pub.got, want) {
+		t.Fatalf("published %v, want each once in order %v", pub.got, want)
+	}
+}
+
+func TestNilPublisherLeavesEventsInOutbox(t *testing.T) {
+	store := &fakeOutbox{pending: events(2)}
+	r := New(store, nil, nil)
+	if err := r.Flush(context.Background(), store.pending); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Run(context.Background(), 10); n != 0 || err != nil {
+		t.Fatalf("Run = %d, %v; want 0, nil", n, err)
+	}
+	if len(store.pending) != 2 || len(store.marked) != 0 {
+		t.Fatalf("pending %d marked %d; want events left in the outbox", len(store.pending), len(store.marked))
+	}
+}
