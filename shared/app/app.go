@@ -15,15 +15,20 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/functions"
 	"github.com/azlocal/registrar/shared/invoke"
+	"github.com/azlocal/registrar/shared/relay"
 )
 
 // Options override parts New would otherwise build from the config; nil fields are built.
 type Options struct {
-	Clock  domain.Clock    // nil: the system clock
-	Store  domain.Store    // nil: from cfg.Storage
-	Relay  functions.Relay // nil: from cfg.ServiceBus (none configured: events stay in the outbox)
-	Admin  http.Handler    // nil: from the admin API package
-	Logger *slog.Logger    // nil: slog.Default()
+	Clock domain.Clock // nil: the system clock
+	Store domain.Store // nil: from cfg.Storage
+	// Publisher: nil builds it from cfg.ServiceBus; none configured: events stay in the outbox.
+	Publisher relay.Publisher
+	// DeadLetters is the dead-letter queue access the admin API uses (bus.DeadLetterQueue); nil:
+	// built from cfg.ServiceBus.
+	DeadLetters any
+	Admin       http.Handler // nil: from the admin API package
+	Logger      *slog.Logger // nil: slog.Default()
 }
 
 // App is the assembled function app.
@@ -32,7 +37,7 @@ type App struct {
 	Functions invoke.Functions // the functions behind Handler, by name
 	Service   *domain.Service  // the domain rules over Store
 	Store     domain.Store
-	Relay     functions.Relay // nil when no publisher is configured
+	Relay     *relay.Relay // publishes the outbox (keeps it when no publisher is configured)
 	closers   []func(context.Context) error
 }
 
@@ -49,7 +54,7 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &App{Store: opts.Store, Relay: opts.Relay}
+	a := &App{Store: opts.Store}
 	if a.Store == nil {
 		st, err := openStore(ctx, cfg)
 		if err != nil {
@@ -58,6 +63,16 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 		a.Store = st
 		a.closeLater(st)
 	}
+	pub := opts.Publisher
+	if pub == nil {
+		p, err := openPublisher(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		pub = p
+		a.closeLater(p)
+	}
+	a.Relay = relay.New(a.Store, pub, &relay.Options{Logger: opts.Logger})
 	policy := cfg.Policy
 	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger})
 	a.Functions = functions.New(functions.Deps{

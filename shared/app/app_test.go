@@ -13,8 +13,43 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// stubStore satisfies domain.Store; the tests below never reach it.
-type stubStore struct{ domain.Store }
+// stubStore satisfies domain.Store; only the outbox is implemented.
+type stubStore struct {
+	domain.Store
+	pending, marked []domain.Event
+}
+
+func (s *stubStore) Pending(_ context.Context, limit int) ([]domain.Event, error) {
+	return s.pending[:min(limit, len(s.pending))], nil
+}
+
+func (s *stubStore) MarkPublished(_ context.Context, ev []domain.Event) error {
+	s.marked = append(s.marked, ev...)
+	return nil
+}
+
+type publisher struct{ sent []domain.Event }
+
+func (p *publisher) Publish(_ context.Context, ev []domain.Event) error {
+	p.sent = append(p.sent, ev...)
+	return nil
+}
+
+// The OutboxRelay timer publishes the store's pending events through the given publisher.
+func TestOutboxRelayWiring(t *testing.T) {
+	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072", config.EnvStorage: "memory"})
+	st := &stubStore{pending: []domain.Event{{ID: "e1"}, {ID: "e2"}}}
+	pub := &publisher{}
+	a, err := New(context.Background(), cfg, &Options{Store: st, Publisher: pub, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	a.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/OutboxRelay", strings.NewReader(`{"Data":{"timer":{"IsPastDue":false}},"Metadata":{}}`)))
+	if w.Code != http.StatusOK || len(pub.sent) != 2 || len(st.marked) != 2 {
+		t.Fatalf("status %d sent %v marked %v", w.Code, pub.sent, st.marked)
+	}
+}
 
 func loadConfig(t *testing.T, env map[string]string) config.Config {
 	t.Helper()
@@ -31,7 +66,7 @@ func TestNewServesTheFunctions(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"path":"` + r.URL.Path + `"}`))
 	})
-	a, err := New(context.Background(), cfg, &Options{Store: stubStore{}, Admin: admin, Logger: slog.New(slog.DiscardHandler)})
+	a, err := New(context.Background(), cfg, &Options{Store: &stubStore{}, Admin: admin, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +82,11 @@ func TestNewServesTheFunctions(t *testing.T) {
 	env := `{"Data":{"req":{"Url":"http://h/api/v1/clusters","Method":"GET","Headers":{}}},"Metadata":{}}`
 	w = httptest.NewRecorder()
 	a.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/Admin", strings.NewReader(env)))
-	var rep struct{ Outputs struct{ Res struct{ Body map[string]string } } }
+	var rep struct {
+		Outputs struct {
+			Res struct{ Body map[string]string }
+		}
+	}
 	if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil || rep.Outputs.Res.Body["path"] != "/api/v1/clusters" {
 		t.Fatalf("POST /Admin = %d %s", w.Code, w.Body)
 	}
