@@ -1,0 +1,32 @@
+package domain
+
+import "strings"
+
+// Clouds accepted by Register (SPEC §2.1).
+const (
+	CloudPublic = "AzureCloud"
+	CloudChina  = "AzureChinaCloud"
+	CloudUSGov  = "AzureUSGovernment"
+)
+
+// NormaliseRegion lower-cases a region and removes its spaces ("East US" → "eastus").
+func NormaliseRegion(r string) string {
+	return strings.ToLower(strings.Join(strings.Fields(r), ""))
+}
+
+// regionAllowed reports whether region (normalised) is offered in cloud under policy p.
+func (p Policy) regionAllowed(cloud, region string) bool {
+	switch cloud {
+	case CloudChina:
+		return region == "chinaeast2"
+	case CloudUSGov:
+		return region == "usgovvirginia"
+	case CloudPublic:
+		for _, r := range p.Regions {
+			if NormaliseRegion(r) == region {
+				return true
+			}
+		}
+	}
+	return false
+}

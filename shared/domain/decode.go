@@ -1,0 +1,460 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// queueTypes lists the message types each queue accepts (SPEC §2.1, §2.2).
+var queueTypes = map[string][]string{
+	QueueRegistrationRequests: {MsgRegister, MsgUnregister, MsgRepairRegistration, MsgStartMachineReset},
+	QueueMachineEvents:        {MsgMachineInstalled, MsgClusterCreated, MsgSync, MsgResetProgress, MsgResetCompleted},
+}
+
+// Decode strictly decodes and validates one message body of the given queue (SPEC §2). Unknown
+// fields are ignored; GUIDs come back lower case. Every failure is a *Problem with one of the
+// codes MessageTooLarge, MalformedMessage, UnknownMessageType or InvalidField. It also returns the
+// message's type and cluster ID as far as they could be read (for recording a rejection).
+func Decode(queue string, body []byte) (Message, error) {
+	if len(body) > MaxBodyBytes {
+		return nil, Reject(CodeMessageTooLarge, "the message body is %d bytes; at most %d are accepted", len(body), MaxBodyBytes)
+	}
+	var obj map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
+		return nil, Reject(CodeMalformedMessage, "the message body is not one JSON object")
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, Reject(CodeMalformedMessage, "the message body is not one JSON object")
+	}
+	d := decoder{obj: obj}
+	typ := d.str("type", true)
+	if d.err != nil {
+		return nil, d.err
+	}
+	accepted := false
+	for _, t := range queueTypes[queue] {
+		accepted = accepted || t == typ
+	}
+	if !accepted {
+		return nil, Reject(CodeUnknownMessageType, "message type %q is not accepted on queue %q", truncate(typ, 64), queue)
+	}
+	var m Message
+	switch typ {
+	case MsgRegister:
+		r := Register{
+			ClusterID: d.guid("clusterId", true), ClusterName: d.name("clusterName", true),
+			Cloud: d.str("cloud", false), TenantID: d.guid("tenantId", true), SubscriptionID: d.guid("subscriptionId", true),
+			Region: d.str("region", true), ResourceGroup: d.resName("resourceGroup"), ResourceName: d.resName("resourceName"),
+			ArcResourceGroup: d.resName("arcResourceGroup"), CreateResourceGroup: d.boolean("createResourceGroup"),
+			OSVersion: d.version("osVersion", false), RequestedBy: d.str("requestedBy", false),
+		}
+		if r.Cloud != "" && !knownCloud(r.Cloud) && d.err == nil {
+			d.err = InvalidField("cloud", "unknown cloud %q: use AzureCloud, AzureChinaCloud or AzureUSGovernment", truncate(r.Cloud, 64))
+		}
+		r.Nodes = d.nodes()
+		r.ArcSPN = d.spn()
+		m = r
+	case MsgUnregister:
+		m = Unregister{ClusterID: d.guid("clusterId", true), DisableOnlyArc: d.boolean("disableOnlyArc")}
+	case MsgRepairRegistration:
+		m = RepairRegistration{ClusterID: d.guid("clusterId", true), ArcSPN: d.spn()}
+	case MsgStartMachineReset:
+		m = StartMachineReset{ClusterID: d.guid("clusterId", true), Machine: d.machine("machine", true)}
+	case MsgMachineInstalled:
+		m = MachineInstalled{ClusterID: d.guid("clusterId", false), Machine: d.machine("machine", true),
+			InstalledAt: d.time("installedAt", true), OSVersion: d.version("osVersion", false)}
+	case MsgClusterCreated:
+		c := ClusterCreated{ClusterID: d.guid("clusterId", true), ClusterName: d.name("clusterName", false)}
+		c.Nodes = d.machines("nodes")
+		c.CreatedAt = d.time("createdAt", false)
+		m = c
+	case MsgSync:
+		m = Sync{ClusterID: d.guid("clusterId", true), Machine: d.machine("machine", true),
+			BiosConfigHash: d.str("biosConfigHash", false), ArcAgentVersion: d.str("arcAgentVersion", false),
+			OSVersion: d.version("osVersion", false)}
+	case MsgResetProgress:
+		p := ResetProgress{ClusterID: d.guid("clusterId", false), OperationID: d.opID("operationId"),
+			Machine: d.machine("machine", true), Stage: d.str("stage", true), Status: d.str("status", true)}
+		if d.err == nil && !validStage(p.Stage) {
+			d.err = InvalidField("stage", "unknown stage %q: one of %s", truncate(p.Stage, 64), strings.Join(ResetStages, ", "))
+		}
+		if d.err == nil && p.Status != ResetInProgress && p.Status != ResetSucceeded && p.Status != ResetFailed {
+			d.err = InvalidField("status", "status must be InProgress, Succeeded or Failed")
+		}
+		m = p
+	case MsgResetCompleted:
+		c := ResetCompleted{ClusterID: d.guid("clusterId", false), OperationID: d.opID("operationId"),
+			Machine: d.machine("machine", true), Result: d.str("result", true), Error: d.str("error", false)}
+		if d.err == nil && c.Result != ResetSucceeded && c.Result != ResetFailed {
+			d.err = InvalidField("result", "result must be Succeeded or Failed")
+		}
+		m = c
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return m, nil
+}
+
+// peekCluster reads the cluster ID of a body that failed validation, when it is a valid GUID.
+func peekCluster(body []byte) string {
+	if len(body) > MaxBodyBytes {
+		return ""
+	}
+	var v struct {
+		ClusterID any `json:"clusterId"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	s, _ := v.ClusterID.(string)
+	if !isGUID(s) {
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+// peekType reads the type of a body that failed validation, truncated, or "".
+func peekType(body []byte) string {
+	if len(body) > MaxBodyBytes {
+		return ""
+	}
+	var v struct {
+		Type any `json:"type"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	s, _ := v.Type.(string)
+	return truncate(s, 64)
+}
+
+// decoder reads fields of one object, keeping the first problem.
+type decoder struct {
+	obj map[string]json.RawMessage
+	err error
+}
+
+func (d *decoder) fail(field, format string, args ...any) {
+	if d.err == nil {
+		d.err = InvalidField(field, format, args...)
+	}
+}
+
+// raw returns the field's JSON, or nil when absent or null.
+func (d *decoder) raw(field string) json.RawMessage {
+	r, ok := d.obj[field]
+	if !ok || string(bytes.TrimSpace(r)) == "null" {
+		return nil
+	}
+	return r
+}
+
+func (d *decoder) str(field string, required bool) string { return strField(d, d.obj, field, field, required) }
+
+func strField(d *decoder, obj map[string]json.RawMessage, key, path string, required bool) string {
+	if d.err != nil {
+		return ""
+	}
+	r, ok := obj[key]
+	if !ok || string(bytes.TrimSpace(r)) == "null" {
+		if required {
+			d.fail(path, "%s is required", path)
+		}
+		return ""
+	}
+	var s string
+	if json.Unmarshal(r, &s) != nil {
+		d.fail(path, "%s must be a string", path)
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	if s == "" && required {
+		d.fail(path, "%s must not be empty", path)
+	}
+	if len(s) > 1024 {
+		d.fail(path, "%s is longer than 1024 characters", path)
+	}
+	return s
+}
+
+func (d *decoder) guid(field string, required bool) string {
+	s := d.str(field, required)
+	if s != "" && !isGUID(s) {
+		d.fail(field, "%s must be a GUID", field)
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+func (d *decoder) machine(field string, required bool) string {
+	s := d.str(field, required)
+	if s != "" && !isMachineName(s) {
+		d.fail(field, "%s must be 1-63 characters of letters, digits and hyphens", field)
+	}
+	return s
+}
+
+// name is a cluster name: the same alphabet as a machine name.
+func (d *decoder) name(field string, required bool) string { return d.machine(field, required) }
+
+// resName is an optional Azure resource or resource-group name (1-90 of letters, digits, - _ . ( )).
+func (d *decoder) resName(field string) string {
+	s := d.str(field, false)
+	if s == "" {
+		return ""
+	}
+	ok := len(s) <= 90 && !strings.HasSuffix(s, ".")
+	for _, r := range s {
+		ok = ok && (r < 128 && (isAlnum(byte(r)) || strings.ContainsRune("-_.()", r)))
+	}
+	if !ok {
+		d.fail(field, "%s must be 1-90 characters of letters, digits, '-', '_', '.', '(' and ')', not ending in '.'", field)
+		return ""
+	}
+	return s
+}
+
+func (d *decoder) opID(field string) string {
+	s := d.str(field, true)
+	if s != "" && (len(s) > 64 || !isMachineName(s)) {
+		d.fail(field, "%s must be an operation ID returned by StartMachineReset", field)
+	}
+	return strings.ToLower(s)
+}
+
+func (d *decoder) version(field string, required bool) string {
+	s := d.str(field, required)
+	if s == "" {
+		return ""
+	}
+	if _, ok := versionKey(s); !ok {
+		d.fail(field, "%s must be a release such as 20H2, 23H2 or 2508", field)
+		return ""
+	}
+	return strings.ToUpper(s)
+}
+
+func (d *decoder) boolean(field string) bool {
+	r := d.raw(field)
+	if r == nil || d.err != nil {
+		return false
+	}
+	var b bool
+	if json.Unmarshal(r, &b) != nil {
+		d.fail(field, "%s must be true or false", field)
+	}
+	return b
+}
+
+func (d *decoder) time(field string, required bool) time.Time {
+	s := d.str(field, required)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		d.fail(field, "%s must be an RFC 3339 time", field)
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func (d *decoder) nodes() []RegisterNode {
+	if d.err != nil {
+		return nil
+	}
+	r := d.raw("nodes")
+	if r == nil {
+		d.fail("nodes", "nodes is required")
+		return nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(r, &items) != nil {
+		d.fail("nodes", "nodes must be an array of objects")
+		return nil
+	}
+	if len(items) == 0 {
+		d.fail("nodes", "nodes must name at least one node")
+		return nil
+	}
+	if len(items) > MaxNodes {
+		d.err = Reject(CodeTooManyNodes, "%d nodes given; a cluster has at most %d", len(items), MaxNodes)
+		return nil
+	}
+	out := make([]RegisterNode, 0, len(items))
+	seen := map[string]bool{}
+	for i, it := range items {
+		path := fmt.Sprintf("nodes[%d]", i)
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(it, &obj) != nil || obj == nil {
+			d.fail(path, "%s must be an object", path)
+			return nil
+		}
+		n := RegisterNode{Name: strField(d, obj, "name", path+".name", true), BiosConfigHash: strField(d, obj, "biosConfigHash", path+".biosConfigHash", false)}
+		if d.err != nil {
+			return nil
+		}
+		if !isMachineName(n.Name) {
+			d.fail(path+".name", "%s.name must be 1-63 characters of letters, digits and hyphens", path)
+			return nil
+		}
+		if seen[strings.ToLower(n.Name)] {
+			d.fail(path+".name", "node %q is listed twice", n.Name)
+			return nil
+		}
+		seen[strings.ToLower(n.Name)] = true
+		out = append(out, n)
+	}
+	return out
+}
+
+func (d *decoder) machines(field string) []string {
+	if d.err != nil {
+		return nil
+	}
+	r := d.raw(field)
+	if r == nil {
+		d.fail(field, "%s is required", field)
+		return nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(r, &items) != nil {
+		d.fail(field, "%s must be an array of machine names", field)
+		return nil
+	}
+	if len(items) == 0 {
+		d.fail(field, "%s must name at least one machine", field)
+		return nil
+	}
+	if len(items) > MaxNodes {
+		d.err = Reject(CodeTooManyNodes, "%d nodes given; a cluster has at most %d", len(items), MaxNodes)
+		return nil
+	}
+	out := make([]string, 0, len(items))
+	seen := map[string]bool{}
+	for i, it := range items {
+		path := fmt.Sprintf("%s[%d]", field, i)
+		var s string
+		if json.Unmarshal(it, &s) != nil || !isMachineName(s) {
+			d.fail(path, "%s must be a machine name: 1-63 characters of letters, digits and hyphens", path)
+			return nil
+		}
+		if seen[strings.ToLower(s)] {
+			d.fail(path, "machine %q is listed twice", s)
+			return nil
+		}
+		seen[strings.ToLower(s)] = true
+		out = append(out, s)
+	}
+	return out
+}
+
+func (d *decoder) spn() *ArcSPN {
+	if d.err != nil {
+		return nil
+	}
+	r := d.raw("arcSpn")
+	if r == nil {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(r, &obj) != nil || obj == nil {
+		d.fail("arcSpn", "arcSpn must be an object")
+		return nil
+	}
+	sub := decoder{obj: obj}
+	spn := &ArcSPN{AppID: sub.guid("appId", true), CredentialExpiresAt: sub.time("credentialExpiresAt", true)}
+	if p, ok := sub.err.(*Problem); ok {
+		p.Field = "arcSpn." + p.Field
+		p.Reason = "arcSpn." + p.Reason
+		d.err = p
+		return nil
+	}
+	return spn
+}
+
+func knownCloud(c string) bool {
+	return c == CloudPublic || c == CloudChina || c == CloudUSGov
+}
+
+func validStage(s string) bool {
+	for _, st := range ResetStages {
+		if st == s {
+			return true
+		}
+	}
+	return false
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// isMachineName reports whether s is 1-63 characters of [A-Za-z0-9-].
+func isMachineName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) && s[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// isGUID reports whether s is a GUID in 8-4-4-4-12 hex form.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// versionKey orders OS releases as YYMM: "20H2" → 2010, "23H2" → 2310, "2508" → 2508.
+func versionKey(v string) (int, bool) {
+	if len(v) != 4 {
+		return 0, false
+	}
+	digit := func(c byte) bool { return c >= '0' && c <= '9' }
+	if !digit(v[0]) || !digit(v[1]) {
+		return 0, false
+	}
+	yy := int(v[0]-'0')*10 + int(v[1]-'0')
+	switch {
+	case (v[2] == 'H' || v[2] == 'h') && (v[3] == '1' || v[3] == '2'):
+		return yy*100 + int(v[3]-'0')*6 - 2, true // H1 → 04, H2 → 10
+	case digit(v[2]) && digit(v[3]):
+		mm := int(v[2]-'0')*10 + int(v[3]-'0')
+		if mm < 1 || mm > 12 {
+			return 0, false
+		}
+		return yy*100 + mm, true
+	}
+	return 0, false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
