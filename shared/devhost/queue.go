@@ -1,11 +1,16 @@
 package devhost
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/azlocal/registrar/shared/domain"
 )
 
 // MaxDeliveryCount is how many deliveries a message gets before it is dead-lettered, as the
@@ -94,4 +99,157 @@ func newID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Enqueue puts a message on a queue, as POST /dev/servicebus/{queue}/messages does: its
+// enqueue time is the runner's clock and a MessageID is generated when m has none. It returns
+// the MessageID; delivery is asynchronous.
+func (r *Runner) Enqueue(queueName string, m Message) (string, error) {
+	q, ok := r.queues[queueName]
+	if !ok {
+		return "", fmt.Errorf("devhost: no function listens on queue %q", queueName)
+	}
+	if m.MessageID == "" {
+		m.MessageID = strings.ReplaceAll(newID(), "-", "")
+	}
+	m.EnqueuedTime = r.clock.Now()
+	m.DeliveryCount, m.DeadLetterReason, m.DeadLetterDescription = 0, "", ""
+	q.add(&m)
+	return m.MessageID, nil
+}
+
+// deliver hands q's messages to its function in order, one at a time, peek-lock style: a
+// 2xx completes the message; anything else abandons it, and it is delivered again with
+// DeliveryCount+1 after a pause, or dead-lettered once it reached MaxDeliveryCount.
+func (r *Runner) deliver(q *queue) {
+	for {
+		m := q.head()
+		if m == nil {
+			select {
+			case <-q.wake:
+				continue
+			case <-r.ctx.Done():
+				return
+			}
+		}
+		q.mu.Lock()
+		m.DeliveryCount++
+		count := m.DeliveryCount
+		q.mu.Unlock()
+		now := r.clock.Now()
+		_, err := r.invoke(r.ctx, q.fn, messageEnvelope(q.fn, m, count, newID(), now))
+		if err == nil {
+			q.settle(m, "", "")
+			continue
+		}
+		if r.ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("devhost: delivery failed, message abandoned", "queue", q.name, "messageId", m.MessageID, "deliveryCount", count, "err", err)
+		if count >= r.opts.MaxDeliveryCount {
+			q.settle(m, ReasonMaxDelivery, fmt.Sprintf("Message could not be consumed after %d delivery attempts.", count))
+			r.log.Warn("devhost: message dead-lettered", "queue", q.name, "messageId", m.MessageID, "reason", ReasonMaxDelivery)
+			continue
+		}
+		delay := min(r.opts.RetryDelay*time.Duration(count), 5*time.Second)
+		select {
+		case <-time.After(delay):
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+// DeadLetter is one dead-lettered message as the admin API lists it.
+type DeadLetter struct {
+	MessageID      string    `json:"messageId"`
+	CorrelationID  string    `json:"correlationId,omitempty"`
+	Subject        string    `json:"subject,omitempty"`
+	ContentType    string    `json:"contentType,omitempty"`
+	Reason         string    `json:"reason"`
+	Description    string    `json:"description,omitempty"`
+	DeliveryCount  int       `json:"deliveryCount"`
+	EnqueuedTime   time.Time `json:"enqueuedTime"`
+	SequenceNumber int64     `json:"sequenceNumber"`
+	Preview        string    `json:"preview"`
+}
+
+// ReplayReport says what a replay did.
+type ReplayReport struct {
+	Replayed []string `json:"replayed"`
+	NotFound []string `json:"notFound,omitempty"`
+}
+
+// previewLen is how much of a dead letter's body DeadLetters shows.
+const previewLen = 256
+
+// DeadLetters lists up to max (<= 0: 100) of a queue's dead letters, oldest first.
+func (r *Runner) DeadLetters(_ context.Context, queueName string, max int) ([]DeadLetter, error) {
+	q, ok := r.queues[queueName]
+	if !ok {
+		return nil, fmt.Errorf("devhost: unknown queue %q: %w", queueName, domain.ErrNotFound)
+	}
+	if max <= 0 {
+		max = 100
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := []DeadLetter{}
+	for _, m := range q.dead[:min(max, len(q.dead))] {
+		preview := m.Body
+		if len(preview) > previewLen {
+			preview = preview[:previewLen]
+			for len(preview) > 0 && !utf8.Valid(preview) {
+				preview = preview[:len(preview)-1]
+			}
+		}
+		out = append(out, DeadLetter{
+			MessageID: m.MessageID, CorrelationID: m.CorrelationID, Subject: m.Subject, ContentType: m.ContentType,
+			Reason: m.DeadLetterReason, Description: m.DeadLetterDescription, DeliveryCount: m.DeliveryCount,
+			EnqueuedTime: m.EnqueuedTime, SequenceNumber: m.SequenceNumber, Preview: string(preview),
+		})
+	}
+	return out, nil
+}
+
+// Replay sends the dead letters with the given MessageIDs (none: all of them) back to their
+// queue as new messages with the same MessageID, properties and body, and removes them from
+// the dead-letter queue.
+func (r *Runner) Replay(_ context.Context, queueName string, ids []string) (ReplayReport, error) {
+	q, ok := r.queues[queueName]
+	if !ok {
+		return ReplayReport{}, fmt.Errorf("devhost: unknown queue %q: %w", queueName, domain.ErrNotFound)
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	rep := ReplayReport{Replayed: []string{}}
+	var again []*Message
+	q.mu.Lock()
+	kept := q.dead[:0]
+	for _, m := range q.dead {
+		if len(ids) == 0 || want[m.MessageID] {
+			again = append(again, m)
+			delete(want, m.MessageID)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	q.dead = kept
+	q.mu.Unlock()
+	for _, m := range again {
+		c := *m
+		if _, err := r.Enqueue(queueName, c); err != nil {
+			return rep, err
+		}
+		rep.Replayed = append(rep.Replayed, m.MessageID)
+	}
+	for _, id := range ids {
+		if want[id] {
+			rep.NotFound = append(rep.NotFound, id)
+			delete(want, id)
+		}
+	}
+	return rep, nil
 }

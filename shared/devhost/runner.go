@@ -1,0 +1,254 @@
+package devhost
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// MovableClock is the runner's clock, shared with the app: it tells the time and POST
+// /dev/clock moves it. *clock.Manual and *Clock implement it.
+type MovableClock interface {
+	domain.Clock
+	Set(t time.Time) time.Time
+	Advance(d time.Duration) time.Time
+}
+
+// Options tune a Runner; the zero value (or nil) means the defaults.
+type Options struct {
+	// Clock is shared with the app; nil means NewClock(): the system time, movable.
+	Clock MovableClock
+	// Roles are the app roles of the local principal given to requests that carry no
+	// X-MS-CLIENT-PRINCIPAL; nil means Registrar.Admin.
+	Roles []string
+	// Principal is the local principal's name; "" means local-operator.
+	Principal string
+	// ManualTimers fires timers only on request (POST /admin/functions/{name}), never on
+	// their schedules nor when the clock is moved.
+	ManualTimers bool
+	// MaxDeliveryCount is the deliveries before dead-lettering; 0 means MaxDeliveryCount (10).
+	MaxDeliveryCount int
+	// RetryDelay is the pause before a redelivery, times the deliveries so far (capped at
+	// 5s); 0 means 200ms.
+	RetryDelay time.Duration
+	// Tick is how often timers are checked against the clock; 0 means one second.
+	Tick time.Duration
+	// EventsElsewhere, when set, says where the app publishes events instead of the runner's
+	// in-memory topic (e.g. a real Service Bus topic); GET /dev/events then says so.
+	EventsElsewhere string
+	// Logger receives the runner's and the handler's log lines; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Runner is the local stand-in for the Functions host. Create it with New, give its Publish
+// and dead-letter methods to the app, then Start it with the app's custom-handler
+// http.Handler and serve it (it is an http.Handler).
+type Runner struct {
+	fns    []Function
+	byName map[string]Function
+	queues map[string]*queue
+	timers map[string]*timer
+	topic  topic
+	clock  MovableClock
+	opts   Options
+	log    *slog.Logger
+	mux    *http.ServeMux
+
+	mu      sync.Mutex
+	started bool
+	target  string // the handler's base URL
+	client  *http.Client
+	srv     *http.Server
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// New builds a runner for the functions (see LoadFunctions).
+func New(fns []Function, opts *Options) (*Runner, error) {
+	r := &Runner{byName: map[string]Function{}, queues: map[string]*queue{}, timers: map[string]*timer{}}
+	if opts != nil {
+		r.opts = *opts
+	}
+	if r.opts.Clock == nil {
+		r.opts.Clock = NewClock()
+	}
+	if len(r.opts.Roles) == 0 {
+		r.opts.Roles = []string{"Registrar.Admin"}
+	}
+	if r.opts.Principal == "" {
+		r.opts.Principal = "local-operator"
+	}
+	if r.opts.MaxDeliveryCount <= 0 {
+		r.opts.MaxDeliveryCount = MaxDeliveryCount
+	}
+	if r.opts.RetryDelay <= 0 {
+		r.opts.RetryDelay = 200 * time.Millisecond
+	}
+	if r.opts.Tick <= 0 {
+		r.opts.Tick = time.Second
+	}
+	r.log = r.opts.Logger
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	r.clock = r.opts.Clock
+	now := r.clock.Now()
+	for _, fn := range fns {
+		if _, dup := r.byName[fn.Name]; dup {
+			return nil, fmt.Errorf("devhost: function %s is defined twice", fn.Name)
+		}
+		r.byName[fn.Name] = fn
+		r.fns = append(r.fns, fn)
+		switch fn.Trigger {
+		case ServiceBusTrigger:
+			if other, dup := r.queues[fn.Queue]; dup {
+				return nil, fmt.Errorf("devhost: functions %s and %s both listen on queue %s", other.fn.Name, fn.Name, fn.Queue)
+			}
+			r.queues[fn.Queue] = newQueue(fn.Queue, fn)
+		case TimerTrigger:
+			if fn.schedule == nil {
+				s, err := ParseSchedule(fn.Schedule)
+				if err != nil {
+					return nil, fmt.Errorf("devhost: %s: %w", fn.Name, err)
+				}
+				fn.schedule = s
+			}
+			r.timers[fn.Name] = newTimer(fn, now)
+		}
+	}
+	r.routes()
+	return r, nil
+}
+
+// Functions lists the runner's functions, by name.
+func (r *Runner) Functions() []Function { return append([]Function(nil), r.fns...) }
+
+// Clock is the runner's clock.
+func (r *Runner) Clock() MovableClock { return r.clock }
+
+// Start serves handler (the custom handler) on a free 127.0.0.1 port, as the host runs the
+// handler process, and starts message delivery and the timers. Close stops them.
+func (r *Runner) Start(ctx context.Context, handler http.Handler) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("devhost: listen for the handler: %w", err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	r.mu.Lock()
+	if r.started {
+		r.mu.Unlock()
+		ln.Close()
+		return errors.New("devhost: runner already started")
+	}
+	r.started = true
+	r.srv = srv
+	r.target = "http://" + ln.Addr().String()
+	r.client = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.mu.Unlock()
+
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.log.Error("devhost: handler server stopped", "err", err)
+		}
+	}()
+	for _, q := range r.queues {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); r.deliver(q) }()
+	}
+	for _, t := range r.timers {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); r.runTimer(t) }()
+	}
+	if !r.opts.ManualTimers {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); r.schedule() }()
+	}
+	return nil
+}
+
+// Close stops delivery and timers, waits for invocations in flight, and stops the handler's
+// server. Undelivered messages are dropped with the runner.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	if !r.started || r.cancel == nil {
+		r.mu.Unlock()
+		return nil
+	}
+	cancel, srv := r.cancel, r.srv
+	r.cancel = nil
+	r.mu.Unlock()
+	cancel()
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	err := srv.Shutdown(ctx)
+	r.wg.Wait()
+	return err
+}
+
+// errInvocation is a failed invocation: a transport error, a non-2xx answer, or a reply
+// that is not the host protocol's JSON.
+var errInvocation = errors.New("invocation failed")
+
+// invoke POSTs env to the handler's /{Function} as the host does and returns its reply.
+func (r *Runner) invoke(ctx context.Context, fn Function, env envelope) (reply, error) {
+	body, err := json.Marshal(env)
+	if err != nil {
+		return reply{}, err
+	}
+	id := newID()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute) // host.json functionTimeout
+	defer cancel()
+	// An io.Reader of unknown length makes the transfer chunked, as the host sends it.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.target+"/"+fn.Name, io.MultiReader(bytes.NewReader(body)))
+	if err != nil {
+		return reply{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Azure-Functions-InvocationId", id)
+	req.Header.Set("traceparent", traceparent())
+	req.Header.Set("User-Agent", "Azure-Functions-Host/devhost")
+	res, err := r.client.Do(req)
+	if err != nil {
+		return reply{}, fmt.Errorf("%w: %s: %v", errInvocation, fn.Name, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return reply{}, fmt.Errorf("%w: %s: reading the reply: %v", errInvocation, fn.Name, err)
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return reply{}, fmt.Errorf("%w: %s answered %d", errInvocation, fn.Name, res.StatusCode)
+	}
+	var rep reply
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return reply{}, fmt.Errorf("%w: %s answered %d with an empty body (the real host would wait until functionTimeout)", errInvocation, fn.Name, res.StatusCode)
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return reply{}, fmt.Errorf("%w: %s answered a body that is not the host protocol's JSON", errInvocation, fn.Name)
+	}
+	for _, line := range rep.Logs {
+		r.log.Info(line, "function", fn.Name, "invocationId", id)
+	}
+	return rep, nil
+}
+
+// traceparent returns a fresh W3C trace context header value.
+func traceparent() string {
+	id := strings.ReplaceAll(newID()+newID(), "-", "")
+	return "00-" + id[:32] + "-" + id[32:48] + "-01"
+}
