@@ -1,0 +1,93 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// ContentType of event bodies.
+const ContentType = "application/json"
+
+// PublishError reports a publish that stopped part-way: Sent are the IDs of the events sent
+// before the failure, in order; none of the events after them were sent.
+type PublishError struct {
+	Sent []string
+	Err  error
+}
+
+func (e *PublishError) Error() string {
+	return fmt.Sprintf("bus: publish stopped after %d events: %v", len(e.Sent), e.Err)
+}
+
+func (e *PublishError) Unwrap() error { return e.Err }
+
+// SentIDs lets the relay mark what was sent (see relay.Publisher).
+func (e *PublishError) SentIDs() []string { return e.Sent }
+
+// Message is the Service Bus message of an event (SPEC §6).
+func Message(e domain.Event) *azservicebus.Message {
+	corr := e.CorrelationID
+	if corr == "" {
+		corr = e.ID
+	}
+	session := e.SessionID()
+	ct := ContentType
+	subject := e.Type
+	id := e.ID
+	return &azservicebus.Message{
+		MessageID:     &id,
+		CorrelationID: &corr,
+		Subject:       &subject,
+		SessionID:     &session,
+		ContentType:   &ct,
+		Body:          e.Body,
+		ApplicationProperties: map[string]any{
+			"clusterId":     e.ClusterID,
+			"eventType":     e.Type,
+			"schemaVersion": int32(domain.SchemaVersion),
+		},
+	}
+}
+
+// Publish sends events to the topic in order. Consecutive events of one session (cluster) go
+// in one batch, as large as the link allows. On a failure it stops and returns a
+// *PublishError naming the events already sent, so no later event of a cluster is published
+// before an earlier one.
+func (c *Client) Publish(ctx context.Context, events []domain.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	s, err := c.sender(c.cfg.Topic)
+	if err != nil {
+		return &PublishError{Err: err}
+	}
+	var sent []string
+	fail := func(err error) error { return &PublishError{Sent: sent, Err: err} }
+	for i := 0; i < len(events); {
+		batch, err := s.NewMessageBatch(ctx, nil)
+		if err != nil {
+			return fail(err)
+		}
+		j := i
+		for ; j < len(events) && events[j].SessionID() == events[i].SessionID(); j++ {
+			err := batch.AddMessage(Message(events[j]), nil)
+			if errors.Is(err, azservicebus.ErrMessageTooLarge) && j > i {
+				break
+			}
+			if err != nil {
+				return fail(fmt.Errorf("event %s: %w", events[j].ID, err))
+			}
+		}
+		if err := s.SendMessageBatch(ctx, batch, nil); err != nil {
+			return fail(err)
+		}
+		for ; i < j; i++ {
+			sent = append(sent, events[i].ID)
+		}
+	}
+	return nil
+}
