@@ -1,0 +1,239 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+)
+
+// DeadLetter is one dead-lettered message as the admin API shows it (SPEC §7).
+type DeadLetter struct {
+	MessageID      string    `json:"messageId"`
+	CorrelationID  string    `json:"correlationId,omitempty"`
+	Subject        string    `json:"subject,omitempty"`
+	ContentType    string    `json:"contentType,omitempty"`
+	Reason         string    `json:"reason"`
+	Description    string    `json:"description,omitempty"`
+	DeliveryCount  int       `json:"deliveryCount"`
+	EnqueuedTime   time.Time `json:"enqueuedTime"`
+	SequenceNumber int64     `json:"sequenceNumber"`
+	Preview        string    `json:"preview"` // first 200 characters of the body, control characters stripped, valid UTF-8
+}
+
+// ReplayReport says which dead letters were re-sent and which asked-for MessageIds were absent.
+type ReplayReport struct {
+	Replayed []string `json:"replayed"`
+	NotFound []string `json:"notFound,omitempty"`
+}
+
+// DeadLetterQueue lists and replays the dead letters of Registrar's queues.
+type DeadLetterQueue interface {
+	// DeadLetters lists up to max dead letters of queue, oldest first, without locking them.
+	DeadLetters(ctx context.Context, queue string, max int) ([]DeadLetter, error)
+	// Replay re-sends the dead letters with the given MessageIds (empty = all) to queue, each
+	// completed in the dead-letter queue only after its re-send succeeded.
+	Replay(ctx context.Context, queue string, messageIDs []string) (ReplayReport, error)
+}
+
+var _ DeadLetterQueue = (*Client)(nil)
+
+const (
+	previewLen    = 200
+	maxDeadLetter = 1000
+	// receiveWait bounds one wait for more dead letters once some were expected.
+	receiveWait = 5 * time.Second
+)
+
+// DeadLetters peeks up to max (1..1000; <= 0 means 100) dead letters of queue.
+func (c *Client) DeadLetters(ctx context.Context, queue string, max int) ([]DeadLetter, error) {
+	if err := c.checkQueue(queue); err != nil {
+		return nil, err
+	}
+	if max <= 0 {
+		max = 100
+	}
+	max = min(max, maxDeadLetter)
+	msgs, err := c.peekDLQ(ctx, queue, max)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DeadLetter, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, deadLetter(m))
+	}
+	return out, nil
+}
+
+func (c *Client) peekDLQ(ctx context.Context, queue string, max int) ([]*azservicebus.ReceivedMessage, error) {
+	r, err := c.sb.NewReceiverForQueue(queue, &azservicebus.ReceiverOptions{SubQueue: azservicebus.SubQueueDeadLetter})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close(context.WithoutCancel(ctx))
+	var all []*azservicebus.ReceivedMessage
+	for len(all) < max {
+		msgs, err := r.PeekMessages(ctx, max-len(all), nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		all = append(all, msgs...)
+	}
+	return all, nil
+}
+
+// Replay re-sends dead letters of queue to queue with their original body and properties.
+func (c *Client) Replay(ctx context.Context, queue string, messageIDs []string) (ReplayReport, error) {
+	report := ReplayReport{Replayed: []string{}}
+	if err := c.checkQueue(queue); err != nil {
+		return report, err
+	}
+	peeked, err := c.peekDLQ(ctx, queue, maxDeadLetter)
+	if err != nil {
+		return report, err
+	}
+	want := map[string]bool{}
+	for _, id := range messageIDs {
+		want[id] = true
+	}
+	present := map[string]bool{}
+	todo := 0 // how many dead letters to replay
+	for _, m := range peeked {
+		if len(want) == 0 || want[m.MessageID] {
+			todo++
+			present[m.MessageID] = true
+		}
+	}
+	for _, id := range messageIDs {
+		if !present[id] {
+			report.NotFound = append(report.NotFound, id)
+		}
+	}
+	if todo == 0 {
+		return report, nil
+	}
+
+	r, err := c.sb.NewReceiverForQueue(queue, &azservicebus.ReceiverOptions{SubQueue: azservicebus.SubQueueDeadLetter})
+	if err != nil {
+		return report, err
+	}
+	bg := context.WithoutCancel(ctx)
+	defer r.Close(bg)
+	s, err := c.sender(queue)
+	if err != nil {
+		return report, err
+	}
+	var held []*azservicebus.ReceivedMessage // locked but not asked for: abandoned at the end
+	defer func() {
+		for _, m := range held {
+			_ = r.AbandonMessage(bg, m, nil)
+		}
+	}()
+	seen := map[int64]bool{}
+	for len(report.Replayed) < todo {
+		wctx, cancel := context.WithTimeout(ctx, receiveWait)
+		msgs, err := r.ReceiveMessages(wctx, min(todo-len(report.Replayed), 100), nil)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return report, err
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return report, err
+		}
+		if len(msgs) == 0 {
+			break // the rest went away (replayed by someone else or expired)
+		}
+		for i, m := range msgs {
+			if seen[*m.SequenceNumber] || (len(want) > 0 && !want[m.MessageID]) {
+				seen[*m.SequenceNumber] = true
+				held = append(held, m)
+				continue
+			}
+			seen[*m.SequenceNumber] = true
+			if err := s.SendMessage(ctx, replayed(m), nil); err != nil {
+				held = append(held, msgs[i:]...)
+				return report, err
+			}
+			if err := r.CompleteMessage(ctx, m, nil); err != nil {
+				// Re-sent but still dead-lettered: a second replay re-sends the same MessageId.
+				held = append(held, msgs[i+1:]...)
+				return report, err
+			}
+			report.Replayed = append(report.Replayed, m.MessageID)
+		}
+	}
+	return report, nil
+}
+
+// replayed is the message to re-send: the original body, ids, subject, content type, session
+// and application properties, without the dead-letter reason.
+func replayed(m *azservicebus.ReceivedMessage) *azservicebus.Message {
+	props := make(map[string]any, len(m.ApplicationProperties))
+	for k, v := range m.ApplicationProperties {
+		if k != "DeadLetterReason" && k != "DeadLetterErrorDescription" {
+			props[k] = v
+		}
+	}
+	id := m.MessageID
+	return &azservicebus.Message{
+		MessageID:             &id,
+		CorrelationID:         m.CorrelationID,
+		Subject:               m.Subject,
+		ContentType:           m.ContentType,
+		SessionID:             m.SessionID,
+		Body:                  m.Body,
+		ApplicationProperties: props,
+	}
+}
+
+func deadLetter(m *azservicebus.ReceivedMessage) DeadLetter {
+	d := DeadLetter{
+		MessageID:     m.MessageID,
+		CorrelationID: deref(m.CorrelationID),
+		Subject:       deref(m.Subject),
+		ContentType:   deref(m.ContentType),
+		Reason:        deref(m.DeadLetterReason),
+		Description:   deref(m.DeadLetterErrorDescription),
+		DeliveryCount: int(m.DeliveryCount),
+		Preview:       Preview(m.Body),
+	}
+	if m.EnqueuedTime != nil {
+		d.EnqueuedTime = m.EnqueuedTime.UTC()
+	}
+	if m.SequenceNumber != nil {
+		d.SequenceNumber = *m.SequenceNumber
+	}
+	return d
+}
+
+// Preview is a safe preview of a body: valid UTF-8, control characters removed, at most 200
+// characters.
+func Preview(body []byte) string {
+	s := strings.ToValidUTF8(string(body), "\uFFFD")
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			continue
+		}
+		if n == previewLen {
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
