@@ -72,7 +72,8 @@ type Runner struct {
 	srv     *http.Server
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // delivery and timer goroutines
+	served  chan struct{}  // closed when the handler's server stopped
 }
 
 // New builds a runner for the functions (see LoadFunctions).
@@ -138,12 +139,15 @@ func (r *Runner) Functions() []Function { return append([]Function(nil), r.fns..
 // Clock is the runner's clock.
 func (r *Runner) Clock() MovableClock { return r.clock }
 
-// Start serves handler (the custom handler) on a free 127.0.0.1 port, as the host runs the
-// handler process, and starts message delivery and the timers. Close stops them.
-func (r *Runner) Start(ctx context.Context, handler http.Handler) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("devhost: listen for the handler: %w", err)
+// Start serves handler (the custom handler) on ln, as the host runs the handler process on
+// FUNCTIONS_CUSTOMHANDLER_PORT (nil ln: a free 127.0.0.1 port), and starts message delivery
+// and the timers. Close stops them and closes ln.
+func (r *Runner) Start(ctx context.Context, handler http.Handler, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("devhost: listen for the handler: %w", err)
+		}
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	r.mu.Lock()
@@ -159,9 +163,9 @@ func (r *Runner) Start(ctx context.Context, handler http.Handler) error {
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.mu.Unlock()
 
-	r.wg.Add(1)
+	r.served = make(chan struct{})
 	go func() {
-		defer r.wg.Done()
+		defer close(r.served)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.log.Error("devhost: handler server stopped", "err", err)
 		}
@@ -193,10 +197,12 @@ func (r *Runner) Close() error {
 	r.cancel = nil
 	r.mu.Unlock()
 	cancel()
+	r.wg.Wait()
+	r.client.CloseIdleConnections()
 	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
 	err := srv.Shutdown(ctx)
-	r.wg.Wait()
+	<-r.served
 	return err
 }
 

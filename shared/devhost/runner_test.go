@@ -30,7 +30,7 @@ type call struct {
 type recorder struct {
 	calls   chan call
 	pending map[string][]call // received, not yet taken by next; used by the test goroutine only
-	answer func(c call) (status int, body string)
+	answer  func(c call) (status int, body string)
 }
 
 func (h *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +77,7 @@ func harness(t *testing.T, h *recorder, opts *Options) (*Runner, *httptest.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Start(context.Background(), h); err != nil {
+	if err := r.Start(context.Background(), h, nil); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(r)
