@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -160,31 +160,10 @@ func (r *Runner) deliver(q *queue) {
 	}
 }
 
-// DeadLetter is one dead-lettered message as the admin API lists it.
-type DeadLetter struct {
-	MessageID      string    `json:"messageId"`
-	CorrelationID  string    `json:"correlationId,omitempty"`
-	Subject        string    `json:"subject,omitempty"`
-	ContentType    string    `json:"contentType,omitempty"`
-	Reason         string    `json:"reason"`
-	Description    string    `json:"description,omitempty"`
-	DeliveryCount  int       `json:"deliveryCount"`
-	EnqueuedTime   time.Time `json:"enqueuedTime"`
-	SequenceNumber int64     `json:"sequenceNumber"`
-	Preview        string    `json:"preview"`
-}
-
-// ReplayReport says what a replay did.
-type ReplayReport struct {
-	Replayed []string `json:"replayed"`
-	NotFound []string `json:"notFound,omitempty"`
-}
-
-// previewLen is how much of a dead letter's body DeadLetters shows.
-const previewLen = 256
+var _ bus.DeadLetterQueue = (*Runner)(nil)
 
 // DeadLetters lists up to max (<= 0: 100) of a queue's dead letters, oldest first.
-func (r *Runner) DeadLetters(_ context.Context, queueName string, max int) ([]DeadLetter, error) {
+func (r *Runner) DeadLetters(_ context.Context, queueName string, max int) ([]bus.DeadLetter, error) {
 	q, ok := r.queues[queueName]
 	if !ok {
 		return nil, fmt.Errorf("devhost: unknown queue %q: %w", queueName, domain.ErrNotFound)
@@ -194,19 +173,12 @@ func (r *Runner) DeadLetters(_ context.Context, queueName string, max int) ([]De
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	out := []DeadLetter{}
+	out := []bus.DeadLetter{}
 	for _, m := range q.dead[:min(max, len(q.dead))] {
-		preview := m.Body
-		if len(preview) > previewLen {
-			preview = preview[:previewLen]
-			for len(preview) > 0 && !utf8.Valid(preview) {
-				preview = preview[:len(preview)-1]
-			}
-		}
-		out = append(out, DeadLetter{
+		out = append(out, bus.DeadLetter{
 			MessageID: m.MessageID, CorrelationID: m.CorrelationID, Subject: m.Subject, ContentType: m.ContentType,
 			Reason: m.DeadLetterReason, Description: m.DeadLetterDescription, DeliveryCount: m.DeliveryCount,
-			EnqueuedTime: m.EnqueuedTime, SequenceNumber: m.SequenceNumber, Preview: string(preview),
+			EnqueuedTime: m.EnqueuedTime, SequenceNumber: m.SequenceNumber, Preview: bus.Preview(m.Body),
 		})
 	}
 	return out, nil
@@ -215,16 +187,16 @@ func (r *Runner) DeadLetters(_ context.Context, queueName string, max int) ([]De
 // Replay sends the dead letters with the given MessageIDs (none: all of them) back to their
 // queue as new messages with the same MessageID, properties and body, and removes them from
 // the dead-letter queue.
-func (r *Runner) Replay(_ context.Context, queueName string, ids []string) (ReplayReport, error) {
+func (r *Runner) Replay(_ context.Context, queueName string, ids []string) (bus.ReplayReport, error) {
 	q, ok := r.queues[queueName]
 	if !ok {
-		return ReplayReport{}, fmt.Errorf("devhost: unknown queue %q: %w", queueName, domain.ErrNotFound)
+		return bus.ReplayReport{}, fmt.Errorf("devhost: unknown queue %q: %w", queueName, domain.ErrNotFound)
 	}
 	want := map[string]bool{}
 	for _, id := range ids {
 		want[id] = true
 	}
-	rep := ReplayReport{Replayed: []string{}}
+	rep := bus.ReplayReport{Replayed: []string{}}
 	var again []*Message
 	q.mu.Lock()
 	kept := q.dead[:0]

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -202,7 +203,7 @@ func TestFailedDeliveriesAreRetriedThenDeadLettered(t *testing.T) {
 			fail = false // read by the handler only after this delivery's answer: the next call is the replay
 		}
 	}
-	var dls []DeadLetter
+	var dls []bus.DeadLetter
 	for len(dls) == 0 { // the dead-lettering follows the tenth answer; wait for it
 		var err error
 		if dls, err = r.DeadLetters(context.Background(), "machine-events", 0); err != nil {

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/relay"
 )
 
 // PublishedEvent is one message of the runner's in-memory topic, as GET /dev/events shows it.
@@ -17,6 +18,8 @@ type PublishedEvent struct {
 	ApplicationProperties map[string]any  `json:"applicationProperties"`
 	Body                  json.RawMessage `json:"body"`
 }
+
+var _ relay.Publisher = (*Runner)(nil)
 
 // topic keeps published events in order, dropping a MessageId seen before as the real
 // topic's duplicate detection does.
