@@ -154,7 +154,9 @@ func (d *decoder) raw(field string) json.RawMessage {
 	return r
 }
 
-func (d *decoder) str(field string, required bool) string { return strField(d, d.obj, field, field, required) }
+func (d *decoder) str(field string, required bool) string {
+	return strField(d, d.obj, field, field, required)
+}
 
 func strField(d *decoder, obj map[string]json.RawMessage, key, path string, required bool) string {
 	if d.err != nil {

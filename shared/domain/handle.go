@@ -2,7 +2,11 @@ package domain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
+	"time"
 )
 
 // Queues whose messages HandleMessage accepts (the setting names' defaults; the type sets differ).
@@ -16,18 +20,403 @@ const (
 // as a rejection (with a RequestRejected event) and returned as Outcome Rejected with a nil
 // error; a returned error is transient.
 func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, meta Meta) (Result, error) {
-	return Result{}, errors.New("domain: HandleMessage is being built (issue 4)")
+	if meta.Queue == "" {
+		meta.Queue = queue
+	}
+	msg, err := Decode(queue, body)
+	if err != nil {
+		p, _ := AsProblem(err)
+		return s.reject(ctx, peekType(body), peekCluster(body), p, meta)
+	}
+	res, err := s.Apply(ctx, msg, meta)
+	if err != nil || res.Outcome != Rejected {
+		return res, err
+	}
+	return s.reject(ctx, msg.MessageType(), msg.ClusterKey(), res.Problem, meta)
+}
+
+// reject records a permanent rejection with its RequestRejected event in the cluster's partition
+// (UnknownSession when the message named no valid cluster), idempotently by MessageId.
+func (s *Service) reject(ctx context.Context, msgType, clusterID string, p *Problem, meta Meta) (Result, error) {
+	partition := clusterID
+	if partition == "" {
+		partition = UnknownSession
+	}
+	rec, err := s.store.Load(ctx, partition, meta.MessageID)
+	if err != nil {
+		return Result{}, err
+	}
+	if rec.Seen {
+		return Result{Outcome: Duplicate, ClusterID: clusterID}, nil
+	}
+	now := s.clock.Now().UTC()
+	ev := NewEvent(eventCause(meta, now), 0, EvRequestRejected, clusterID, correlation(meta), now, struct {
+		Code        string `json:"code"`
+		Reason      string `json:"reason"`
+		MessageID   string `json:"messageId"`
+		MessageType string `json:"messageType"`
+	}{p.Code, p.Error(), meta.MessageID, msgType})
+	ch := Change{Partition: partition, MessageID: meta.MessageID, Events: []Event{ev}, Rejection: &Rejection{
+		At: now, MessageID: meta.MessageID, MessageType: msgType, ClusterID: clusterID, Code: p.Code,
+		Number: p.Number(), Field: p.Field, Reason: p.Reason, Queue: meta.Queue,
+	}}
+	if _, err := s.store.Commit(ctx, ch); errors.Is(err, ErrConflict) {
+		return Result{Outcome: Duplicate, ClusterID: clusterID}, nil
+	} else if err != nil {
+		return Result{}, err
+	}
+	s.log.InfoContext(ctx, "message rejected", "messageId", meta.MessageID, "type", msgType, "clusterId", clusterID, "code", p.Code)
+	return Result{Outcome: Rejected, ClusterID: clusterID, Problem: p, Events: ch.Events}, nil
 }
 
 // Apply applies an admin command (Unregister, RepairRegistration, StartMachineReset) through the
 // same rules as queue messages. A refusal comes back as Outcome Rejected with Problem set (it is
 // not recorded as a message rejection); a returned error is transient.
 func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, error) {
-	return Result{}, errors.New("domain: Apply is being built (issue 4)")
+	if meta.Cause == "" {
+		meta.Cause = msg.MessageType()
+	}
+	id := msg.ClusterKey()
+	switch m := msg.(type) {
+	case Register:
+		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideRegister(ctx, rec, m, meta) })
+	case Unregister:
+		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
+			return s.decideUnregister(ctx, rec, m.DisableOnlyArc, ReasonUnregister, meta.Queue == "")
+		})
+	case RepairRegistration:
+		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return decideRepair(rec, m, meta.Queue == "") })
+	case MachineInstalled:
+		if id == "" {
+			return s.installStandalone(ctx, m)
+		}
+		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideInstalled(ctx, rec, m) })
+	case ClusterCreated:
+		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideCreated(ctx, rec, m, meta) })
+	case Sync:
+		res, err := s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideSync(rec, m, meta) })
+		if err == nil && res.Outcome != Rejected {
+			err = s.noteSync(ctx, meta.EnqueuedAt)
+		}
+		return res, err
+	case StartMachineReset:
+		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideStartReset(ctx, rec, m, meta) })
+	case ResetProgress:
+		return s.resetMessage(ctx, id, m.OperationID, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideProgress(rec, m, meta) })
+	case ResetCompleted:
+		return s.resetMessage(ctx, id, m.OperationID, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideCompleted(rec, m, meta) })
+	}
+	return Result{}, fmt.Errorf("domain: unsupported message %T", msg)
 }
 
-// PlanUnregister returns the clean-up an Unregister would request, without acting (dry run).
-// ErrNotFound for an unknown cluster; a NotRegistered Problem when it is not registered.
-func (s *Service) PlanUnregister(ctx context.Context, clusterID string, disableOnlyArc bool) (Plan, error) {
-	return Plan{}, errors.New("domain: PlanUnregister is being built (issue 4)")
+// noteSync feeds the mass-disconnect guard at most once a minute per process.
+func (s *Service) noteSync(ctx context.Context, at time.Time) error {
+	now := s.clock.Now()
+	s.syncMu.Lock()
+	due := s.lastNote.IsZero() || now.Sub(s.lastNote) >= time.Minute
+	if due {
+		s.lastNote = now
+	}
+	s.syncMu.Unlock()
+	if !due {
+		return nil
+	}
+	if err := s.store.NoteSync(ctx, at); err != nil {
+		s.syncMu.Lock()
+		s.lastNote = time.Time{}
+		s.syncMu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// registered reports whether c is currently registered (and not a cleaned-up orphan).
+func registered(c *Cluster) bool {
+	return c != nil && c.RegistrationStatus == StatusRegistered && c.Orphan != OrphanCleanedUp
+}
+
+// newCluster is the state of a cluster first heard of.
+func newCluster(id string) *Cluster {
+	return &Cluster{ID: id, RegistrationStatus: StatusNotYet, ClusterStatus: StatusNotYet,
+		ConnectionStatus: StatusNotYet, ArcIntegration: ArcDisabled, Orphan: OrphanNone}
+}
+
+func (c *Cluster) node(name string) *Node {
+	for i := range c.Nodes {
+		if strings.EqualFold(c.Nodes[i].Name, name) {
+			return &c.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// identityGroup is the lookup group of a machine identity: subscription|arcResourceGroup.
+func identityGroup(sub, arcRG string) string {
+	return strings.ToLower(sub) + "|" + strings.ToLower(arcRG)
+}
+
+const (
+	kindMachine    = "machine"
+	kindArcGroup   = "arcgroup"
+	kindOperation  = "operation"
+	kindStandalone = "standalone"
+)
+
+// loadOther reads another cluster named by an index hint (nil if it has none).
+func (s *Service) loadOther(ctx context.Context, id string) (*Cluster, error) {
+	rec, err := s.store.Load(ctx, id, "")
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return rec.Cluster, err
+}
+
+type policyFields struct {
+	Policy  string `json:"policy"`
+	Machine string `json:"machine,omitempty"`
+}
+
+type causeFields struct {
+	Cause string `json:"cause"`
+}
+
+// standalone is the JSON value of a standalone-machine index row.
+type standalone struct {
+	InstalledAt time.Time `json:"installedAt"`
+	OSVersion   string    `json:"osVersion,omitempty"`
+}
+
+// installStandalone tracks a machine not yet in a cluster (earliest installedAt wins).
+func (s *Service) installStandalone(ctx context.Context, m MachineInstalled) (Result, error) {
+	name := strings.ToLower(m.Machine)
+	next := standalone{InstalledAt: m.InstalledAt, OSVersion: m.OSVersion}
+	e, err := s.store.GetIndex(ctx, kindStandalone, "", name)
+	outcome := Created
+	switch {
+	case err == nil:
+		var prev standalone
+		if json.Unmarshal([]byte(e.Value), &prev) == nil {
+			if !prev.InstalledAt.IsZero() && prev.InstalledAt.Before(next.InstalledAt) {
+				next.InstalledAt = prev.InstalledAt
+			}
+			if next.OSVersion == "" {
+				next.OSVersion = prev.OSVersion
+			}
+			outcome = Updated
+			if prev == next {
+				return Result{Outcome: Unchanged}, nil
+			}
+		}
+	case !errors.Is(err, ErrNotFound):
+		return Result{}, err
+	}
+	raw, _ := json.Marshal(next)
+	if err := s.store.PutIndex(ctx, IndexEntry{Kind: kindStandalone, Name: name, Value: string(raw)}); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: outcome}, nil
+}
+
+// adoptStandalone moves standalone records of the named machines into c (earliest install
+// wins) and returns a function deleting their rows after the commit.
+func (s *Service) adoptStandalone(ctx context.Context, c *Cluster, names []string) (func(context.Context) error, error) {
+	var adopted []string
+	for _, name := range names {
+		e, err := s.store.GetIndex(ctx, kindStandalone, "", strings.ToLower(name))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		var st standalone
+		if json.Unmarshal([]byte(e.Value), &st) != nil {
+			continue
+		}
+		if n := c.node(name); n != nil {
+			n.InstalledAt = earliest(n.InstalledAt, st.InstalledAt)
+			if n.OSVersion == "" {
+				n.OSVersion = st.OSVersion
+			}
+		}
+		c.InstalledAt = earliest(c.InstalledAt, st.InstalledAt)
+		adopted = append(adopted, strings.ToLower(name))
+	}
+	return func(ctx context.Context) error {
+		for _, n := range adopted {
+			if err := s.store.DeleteIndex(ctx, kindStandalone, "", n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m MachineInstalled) (*Decision, error) {
+	c := clone(rec.Cluster)
+	if c == nil {
+		c = newCluster(m.ClusterKey())
+	}
+	n := c.node(m.Machine)
+	if n == nil {
+		if len(c.Nodes) >= MaxNodes {
+			return &Decision{Problem: Reject(CodeTooManyNodes, "cluster already has %d nodes", MaxNodes)}, nil
+		}
+		c.Nodes = append(c.Nodes, Node{Name: m.Machine, RegistrationStatus: StatusNotYet, ConnectionStatus: StatusNotYet, ArcStatus: ArcDisabled})
+		n = &c.Nodes[len(c.Nodes)-1]
+	}
+	n.InstalledAt = earliest(n.InstalledAt, m.InstalledAt)
+	if m.OSVersion != "" {
+		n.OSVersion = m.OSVersion
+	}
+	c.InstalledAt = earliest(c.InstalledAt, m.InstalledAt)
+	return &Decision{Cluster: c}, nil
+}
+
+func (s *Service) decideCreated(ctx context.Context, rec ClusterRecord, m ClusterCreated, meta Meta) (*Decision, error) {
+	c := clone(rec.Cluster)
+	if c == nil {
+		c = newCluster(m.ClusterKey())
+	}
+	if m.ClusterName != "" && c.Name == "" {
+		c.Name = m.ClusterName
+	}
+	for _, name := range m.Nodes {
+		if c.node(name) == nil {
+			if len(c.Nodes) >= MaxNodes {
+				return &Decision{Problem: Reject(CodeTooManyNodes, "a cluster has at most %d nodes", MaxNodes)}, nil
+			}
+			c.Nodes = append(c.Nodes, Node{Name: name, RegistrationStatus: StatusNotYet, ConnectionStatus: StatusNotYet, ArcStatus: ArcDisabled})
+		}
+	}
+	d := &Decision{Cluster: c}
+	if c.ClusterStatus == StatusOutOfPolicy {
+		d.Events = append(d.Events, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyCluster}})
+	}
+	c.ClusterStatus = StatusClustered
+	if c.ClusteredAt.IsZero() {
+		c.ClusteredAt = m.CreatedAt
+		if c.ClusteredAt.IsZero() {
+			c.ClusteredAt = meta.EnqueuedAt
+		}
+	}
+	after, err := s.adoptStandalone(ctx, c, m.Nodes)
+	if err != nil {
+		return nil, err
+	}
+	d.After = after
+	return d, nil
+}
+
+func decideRepair(rec ClusterRecord, m RepairRegistration, admin bool) (*Decision, error) {
+	if rec.Cluster == nil && admin {
+		return &Decision{Problem: Reject(CodeUnknownCluster, "cluster %s is not known", m.ClusterID)}, nil
+	}
+	if !registered(rec.Cluster) {
+		return &Decision{Problem: Reject(CodeCannotRepairNotRegistered, "cluster %s is not registered: register it instead of repairing", m.ClusterID)}, nil
+	}
+	c := clone(rec.Cluster)
+	if m.ArcSPN != nil {
+		c.CredentialExpiresAt = m.ArcSPN.CredentialExpiresAt
+		c.ArcSPNAppID = m.ArcSPN.AppID
+	}
+	c.CredentialExpired = false
+	return &Decision{Cluster: c, Events: []EventSpec{{EvRegistrationRepaired, struct {
+		CredentialExpiresAt *time.Time `json:"credentialExpiresAt"`
+	}{timePtr(c.CredentialExpiresAt)}}}}, nil
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, error) {
+	if !registered(rec.Cluster) {
+		return &Decision{Problem: Reject(CodeNotRegistered, "cluster %s is not registered: it must register again", m.ClusterID)}, nil
+	}
+	c := clone(rec.Cluster)
+	n := c.node(m.Machine)
+	if n == nil {
+		return &Decision{Problem: Reject(CodeUnknownMachine, "machine %s is not a node of cluster %s", m.Machine, m.ClusterID)}, nil
+	}
+	d := &Decision{Cluster: c, SyncOnly: true}
+	at := meta.EnqueuedAt.UTC()
+	c.LastConnected = later(c.LastConnected, at)
+	if !n.LastSync.After(at) { // a stale sync does not overwrite newer node facts
+		n.LastSync = at
+		if m.BiosConfigHash != "" {
+			n.BiosConfigHash = m.BiosConfigHash
+		}
+		if m.ArcAgentVersion != "" {
+			n.ArcAgentVersion = m.ArcAgentVersion
+		}
+		if m.OSVersion != "" {
+			n.OSVersion = m.OSVersion
+		}
+	}
+	if n.ConnectionStatus != StatusOutOfPolicy {
+		n.ConnectionStatus = StatusConnected
+	}
+	if c.ConnectionStatus != StatusConnected {
+		if c.ConnectionStatus == StatusOutOfPolicy {
+			d.Events = append(d.Events, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyConnection}})
+		}
+		c.ConnectionStatus = StatusConnected
+	}
+	if c.Orphan == OrphanSuspected {
+		c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
+		d.Events = append(d.Events, EventSpec{EvOrphanCleared, causeFields{meta.MessageID}})
+	}
+	d.Events = append(d.Events, applyBiosMajority(c)...)
+	return d, nil
+}
+
+// applyBiosMajority flags nodes whose BIOS hash differs from the strict majority of the
+// cluster's nodes (none when there is no strict majority) and clears nodes that match again.
+func applyBiosMajority(c *Cluster) []EventSpec {
+	count := map[string]int{}
+	for _, n := range c.Nodes {
+		if n.BiosConfigHash != "" {
+			count[n.BiosConfigHash]++
+		}
+	}
+	majority := ""
+	for h, k := range count {
+		if 2*k > len(c.Nodes) {
+			majority = h
+		}
+	}
+	var evs []EventSpec
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		odd := majority != "" && n.BiosConfigHash != "" && n.BiosConfigHash != majority
+		switch {
+		case odd && n.ConnectionStatus != StatusOutOfPolicy:
+			n.ConnectionStatus = StatusOutOfPolicy
+			evs = append(evs, EventSpec{EvPolicyViolated, policyFields{PolicyBios, n.Name}})
+		case !odd && n.ConnectionStatus == StatusOutOfPolicy:
+			n.ConnectionStatus = StatusConnected
+			if n.LastSync.IsZero() && n.RegistrationStatus != StatusRegistered {
+				n.ConnectionStatus = StatusNotYet
+			}
+			evs = append(evs, EventSpec{EvPolicyRestored, policyFields{PolicyBios, n.Name}})
+		}
+	}
+	return evs
 }

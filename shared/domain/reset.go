@@ -2,7 +2,10 @@ package domain
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -22,8 +25,183 @@ type ResetStatusView struct {
 	Error       string       `json:"error,omitempty"`
 }
 
+// MinResetVersion is the oldest OS release supporting a bootstrap reset (YYMM).
+const MinResetVersion = "2508"
+
 // ResetStatus returns the machine's current (or last) reset; ErrNotFound when the cluster or
 // machine is unknown or it never had one.
 func (s *Service) ResetStatus(ctx context.Context, clusterID, machine string) (ResetStatusView, error) {
-	return ResetStatusView{}, errors.New("domain: ResetStatus is being built (issue 5)")
+	rec, err := s.store.Load(ctx, strings.ToLower(clusterID), "")
+	if err != nil {
+		return ResetStatusView{}, err
+	}
+	if rec.Cluster == nil {
+		return ResetStatusView{}, ErrNotFound
+	}
+	n := rec.Cluster.node(machine)
+	if n == nil || n.Reset == nil {
+		return ResetStatusView{}, ErrNotFound
+	}
+	op := n.Reset
+	now := s.clock.Now().UTC()
+	v := ResetStatusView{ClusterID: rec.Cluster.ID, Machine: n.Name, OperationID: op.OperationID, Status: op.Status,
+		Stages: append([]ResetStage(nil), op.Stages...), StartedAt: op.StartedAt, LastHeardAt: op.LastHeardAt, Error: op.Error}
+	end := now
+	if !op.CompletedAt.IsZero() {
+		end = op.CompletedAt
+		v.CompletedAt = timePtr(op.CompletedAt)
+	}
+	if op.Status == ResetInProgress && s.policy.ResetStallAfter > 0 && now.Sub(op.LastHeardAt) >= s.policy.ResetStallAfter {
+		v.Status = ResetStalled
+	}
+	el := end.Sub(op.StartedAt).Truncate(time.Second)
+	v.Elapsed, v.ElapsedSecs = el.String(), el.Seconds()
+	return v, nil
+}
+
+// machineVersion is a machine's OS version: its own (MachineInstalled/Sync), else the cluster's.
+func machineVersion(c *Cluster, n *Node) string {
+	if n.OSVersion != "" {
+		return n.OSVersion
+	}
+	return c.OSVersion
+}
+
+type resetFields struct {
+	OperationID string `json:"operationId"`
+	Machine     string `json:"machine"`
+	Error       string `json:"error,omitempty"`
+}
+
+func (s *Service) decideStartReset(ctx context.Context, rec ClusterRecord, m StartMachineReset, meta Meta) (*Decision, error) {
+	if rec.Cluster == nil {
+		return &Decision{Problem: Reject(CodeUnknownCluster, "cluster %s is not known", m.ClusterID)}, nil
+	}
+	c := clone(rec.Cluster)
+	n := c.node(m.Machine)
+	if n == nil {
+		return &Decision{Problem: Reject(CodeUnknownMachine, "machine %s is not a node of cluster %s", m.Machine, m.ClusterID)}, nil
+	}
+	v := machineVersion(c, n)
+	min, _ := versionKey(MinResetVersion)
+	if k, ok := versionKey(v); !ok || k < min {
+		if v == "" {
+			v = "an unknown version"
+		}
+		return &Decision{Problem: Reject(CodeResetNotSupported, "machine %s runs %s; a bootstrap reset needs %s or later", n.Name, v, MinResetVersion)}, nil
+	}
+	if n.Reset != nil && n.Reset.Status == ResetInProgress {
+		return &Decision{Cluster: c, Detail: *n.Reset, Outcome: Unchanged}, nil
+	}
+	now := s.clock.Now().UTC()
+	sum := sha256.Sum256([]byte(eventCause(meta, now) + "\x00" + c.ID + "\x00" + strings.ToLower(n.Name)))
+	op := &ResetOperation{OperationID: "reset-" + hex.EncodeToString(sum[:12]), Machine: n.Name, Status: ResetInProgress, StartedAt: now, LastHeardAt: now}
+	for _, st := range ResetStages {
+		op.Stages = append(op.Stages, ResetStage{Name: st, Status: ResetNotStarted})
+	}
+	n.Reset = op
+	id := c.ID
+	return &Decision{Cluster: c, Detail: *op,
+		Events: []EventSpec{{EvMachineResetRequested, resetFields{OperationID: op.OperationID, Machine: n.Name}}},
+		Before: func(ctx context.Context) error {
+			return s.store.PutIndex(ctx, IndexEntry{Kind: kindOperation, Name: op.OperationID, Value: id})
+		}}, nil
+}
+
+// resetMessage finds the operation's cluster (from the message or the operation index) and
+// applies decide to it; an unknown operation is rejected with UnknownOperation.
+func (s *Service) resetMessage(ctx context.Context, clusterID, opID string, meta Meta, decide func(ClusterRecord) (*Decision, error)) (Result, error) {
+	if clusterID == "" {
+		e, err := s.store.GetIndex(ctx, kindOperation, "", opID)
+		if errors.Is(err, ErrNotFound) {
+			return Result{Outcome: Rejected, Problem: Reject(CodeUnknownOperation, "operation %s is not known", opID)}, nil
+		} else if err != nil {
+			return Result{}, err
+		}
+		clusterID = e.Value
+	}
+	return s.update(ctx, clusterID, meta, decide)
+}
+
+// operation finds the reset operation opID of machine in the record.
+func operation(rec ClusterRecord, opID, machine string) (*Cluster, *Node, *Problem) {
+	c := clone(rec.Cluster)
+	if c != nil {
+		if n := c.node(machine); n != nil && n.Reset != nil && n.Reset.OperationID == opID {
+			return c, n, nil
+		}
+	}
+	return nil, nil, Reject(CodeUnknownOperation, "operation %s of machine %s is not known", opID, machine)
+}
+
+func stageRank(status string) int {
+	switch status {
+	case ResetInProgress:
+		return 1
+	case ResetSucceeded, ResetFailed:
+		return 2
+	}
+	return 0
+}
+
+func (s *Service) decideProgress(rec ClusterRecord, m ResetProgress, meta Meta) (*Decision, error) {
+	c, n, p := operation(rec, m.OperationID, m.Machine)
+	if p != nil {
+		return &Decision{Problem: p}, nil
+	}
+	op := n.Reset
+	if op.Status != ResetInProgress {
+		return &Decision{Cluster: c}, nil // progress after completion never regresses
+	}
+	now := s.clock.Now().UTC()
+	for i := range op.Stages {
+		st := &op.Stages[i]
+		if st.Name == m.Stage && stageRank(m.Status) > stageRank(st.Status) {
+			st.Status, st.UpdatedAt = m.Status, now
+		}
+	}
+	op.LastHeardAt, op.StallNoted = now, false
+	return &Decision{Cluster: c}, nil
+}
+
+func (s *Service) decideCompleted(rec ClusterRecord, m ResetCompleted, meta Meta) (*Decision, error) {
+	c, n, p := operation(rec, m.OperationID, m.Machine)
+	if p != nil {
+		return &Decision{Problem: p}, nil
+	}
+	op := n.Reset
+	if op.Status != ResetInProgress {
+		return &Decision{Cluster: c}, nil // a repeated completion changes nothing
+	}
+	now := s.clock.Now().UTC()
+	op.LastHeardAt, op.CompletedAt = now, now
+	d := &Decision{Cluster: c}
+	if m.Result == ResetFailed {
+		op.Status, op.Error = ResetFailed, m.Error
+		if op.Error == "" {
+			op.Error = "the reset failed"
+		}
+		d.Events = []EventSpec{{EvMachineResetFailed, resetFields{op.OperationID, n.Name, op.Error}}}
+		return d, nil
+	}
+	op.Status = ResetSucceeded
+	for i := range op.Stages {
+		op.Stages[i].Status, op.Stages[i].UpdatedAt = ResetSucceeded, now
+	}
+	if n.ArcStatus != ArcNotSupported {
+		n.ArcStatus = ArcDisabled
+	}
+	n.RegistrationStatus, n.ConnectionStatus = StatusNotYet, StatusNotYet
+	d.Events = []EventSpec{{EvMachineReadyForRegistration, resetFields{OperationID: op.OperationID, Machine: n.Name}}}
+	group, name, id := identityGroup(c.SubscriptionID, c.ArcResourceGroup), strings.ToLower(n.Name), c.ID
+	d.After = func(ctx context.Context) error {
+		e, err := s.store.GetIndex(ctx, kindMachine, group, name)
+		if errors.Is(err, ErrNotFound) || (err == nil && e.Value != id) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return s.store.DeleteIndex(ctx, kindMachine, group, name)
+	}
+	return d, nil
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -64,6 +65,9 @@ type Service struct {
 	clock  Clock
 	policy Policy
 	log    *slog.Logger
+
+	syncMu   sync.Mutex
+	lastNote time.Time // when NoteSync was last called by this process
 }
 
 // Options are optional settings of NewService; nil means defaults.

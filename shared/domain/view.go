@@ -2,7 +2,7 @@ package domain
 
 import (
 	"context"
-	"errors"
+	"strings"
 	"time"
 )
 
@@ -42,5 +42,25 @@ type NodeView struct {
 
 // Cluster returns the §3 view of one cluster, or ErrNotFound.
 func (s *Service) Cluster(ctx context.Context, clusterID string) (ClusterView, error) {
-	return ClusterView{}, errors.New("domain: Cluster is being built (issue 4)")
+	rec, err := s.store.Load(ctx, strings.ToLower(clusterID), "")
+	if err != nil {
+		return ClusterView{}, err
+	}
+	c := rec.Cluster
+	if c == nil {
+		return ClusterView{}, ErrNotFound
+	}
+	v := ClusterView{
+		ClusterID: c.ID, ClusterName: c.Name, ResourceID: c.ResourceID, Cloud: c.Cloud, Region: c.Region,
+		RegistrationStatus: c.RegistrationStatus, ClusterStatus: c.ClusterStatus, ConnectionStatus: c.ConnectionStatus,
+		LastConnected: timePtr(c.LastConnected), RegisteredAt: timePtr(c.RegisteredAt), ArcIntegration: c.ArcIntegration,
+		CredentialExpiresAt: timePtr(c.CredentialExpiresAt), CredentialExpired: c.CredentialExpired,
+		Orphan: c.Orphan, OrphanGraceUntil: timePtr(c.GraceUntil), Deadlines: []Deadline{}, Nodes: []NodeView{},
+	}
+	for _, n := range c.Nodes {
+		v.Nodes = append(v.Nodes, NodeView{Name: n.Name, RegistrationStatus: n.RegistrationStatus,
+			ConnectionStatus: n.ConnectionStatus, ArcStatus: n.ArcStatus, ArcAgentVersion: n.ArcAgentVersion,
+			OSVersion: machineVersion(c, &n), BiosConfigHash: n.BiosConfigHash, LastSync: timePtr(n.LastSync), Reset: n.Reset})
+	}
+	return v, nil
 }

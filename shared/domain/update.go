@@ -1,0 +1,232 @@
+package domain
+
+// The commit path shared by every state change. Sweeps (issue 6) call s.update with their own
+// decide function and a Meta whose MessageID is the sweep run's cause, exactly as messages do.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"time"
+)
+
+// maxAttempts bounds the re-read-and-re-decide loop on ETag conflicts.
+const maxAttempts = 5
+
+// Decision is what a decide function concluded from one read of a cluster's partition.
+type Decision struct {
+	// Cluster is the new state (a modified copy of the record's, see clone); nil or an unchanged
+	// copy means nothing changes (outcome unchanged; the idempotency marker is still committed).
+	Cluster *Cluster
+	Problem *Problem // a refusal: nothing is committed by update
+	History []HistoryEntry
+	Events  []EventSpec // emitted only when the state changed
+	// SyncOnly makes the due index be written only when the cluster has no row at all (a plain
+	// Sync only moves deadlines later).
+	SyncOnly bool
+	// Before runs just before the commit (index hints readers verify); its error is transient.
+	Before func(ctx context.Context) error
+	// After runs after a successful commit (removing stale hints); its error is logged only,
+	// because the message is already committed and a redelivery would be a duplicate.
+	After  func(ctx context.Context) error
+	Plan   *Plan
+	Detail any
+	// Outcome overrides the computed outcome (created/updated/unchanged) when set.
+	Outcome Outcome
+}
+
+// EventSpec is an event to emit: its type and its body fields.
+type EventSpec struct {
+	Type   string
+	Fields any
+}
+
+// update is the single commit path: Load (with the idempotency marker) → Duplicate if seen →
+// decide → schedule the due index when the next deadline moved earlier (before the commit) →
+// Commit with the read ETag, re-reading and re-deciding on ErrConflict up to maxAttempts times.
+// History entries are derived from the state diff (plus Decision.History); events are built with
+// NewEvent(cause, i, ...) so a redelivery derives the same IDs. A Problem is returned in the
+// Result (Outcome Rejected) without committing anything; the caller records it if it must.
+func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
+	for range maxAttempts {
+		rec, err := s.store.Load(ctx, clusterID, meta.MessageID)
+		if err != nil {
+			return Result{}, err
+		}
+		if rec.Seen {
+			return Result{Outcome: Duplicate, ClusterID: clusterID}, nil
+		}
+		d, err := decide(rec)
+		if err != nil {
+			return Result{}, err
+		}
+		if d.Problem != nil {
+			return Result{Outcome: Rejected, ClusterID: clusterID, Problem: d.Problem}, nil
+		}
+		now := s.clock.Now().UTC()
+		ch := Change{Partition: clusterID, ETag: rec.ETag, MessageID: meta.MessageID}
+		outcome := Unchanged
+		c := d.Cluster
+		if c != nil && !sameState(rec.Cluster, c) {
+			outcome = Updated
+			if rec.Cluster == nil {
+				outcome = Created
+			}
+			c.Version++
+			if next := s.policy.NextCheck(c, now); !next.IsZero() &&
+				(c.ScheduledCheck.IsZero() || (!d.SyncOnly && next.Before(c.ScheduledCheck))) {
+				if err := s.store.Schedule(ctx, Due{ClusterID: clusterID, At: next}); err != nil {
+					return Result{}, err
+				}
+				c.ScheduledCheck = next
+			}
+			ch.Cluster = c
+			ch.Project = rec.Cluster == nil || rec.Cluster.Summary() != c.Summary()
+			ch.History = append(diffHistory(rec.Cluster, c), d.History...)
+			cause, corr := eventCause(meta, now), correlation(meta)
+			for i, e := range d.Events {
+				ch.Events = append(ch.Events, NewEvent(cause, i, e.Type, clusterID, corr, now, e.Fields))
+			}
+			for i := range ch.History {
+				h := &ch.History[i]
+				h.At, h.MessageID, h.Principal = now, meta.MessageID, meta.Principal
+				if h.Cause == "" {
+					h.Cause = meta.Cause
+				}
+			}
+		}
+		if d.Outcome != "" {
+			outcome = d.Outcome
+		}
+		if ch.Cluster == nil && meta.MessageID == "" {
+			return Result{Outcome: outcome, ClusterID: clusterID, Plan: d.Plan, Detail: d.Detail}, nil
+		}
+		if d.Before != nil && ch.Cluster != nil {
+			if err := d.Before(ctx); err != nil {
+				return Result{}, err
+			}
+		}
+		if _, err := s.store.Commit(ctx, ch); errors.Is(err, ErrConflict) {
+			continue
+		} else if err != nil {
+			return Result{}, err
+		}
+		if d.After != nil && ch.Cluster != nil {
+			if err := d.After(ctx); err != nil {
+				s.log.WarnContext(ctx, "post-commit index update failed", "clusterId", clusterID, "messageId", meta.MessageID, "err", err)
+			}
+		}
+		return Result{Outcome: outcome, ClusterID: clusterID, Events: ch.Events, Plan: d.Plan, Detail: d.Detail}, nil
+	}
+	return Result{}, fmt.Errorf("domain: cluster %s: %w after %d attempts: %w", clusterID, ErrConflict, maxAttempts, ErrTransient)
+}
+
+// eventCause is a context-free cause for meta without a MessageID (an admin call).
+func eventCause(meta Meta, now time.Time) string {
+	if meta.MessageID != "" {
+		return meta.MessageID
+	}
+	return "admin:" + strconv.FormatInt(now.UnixNano(), 10)
+}
+
+func correlation(meta Meta) string {
+	if meta.CorrelationID != "" {
+		return meta.CorrelationID
+	}
+	return meta.MessageID
+}
+
+// sameState reports whether next changes nothing of prev (the version and schedule aside).
+func sameState(prev, next *Cluster) bool {
+	if prev == nil {
+		return false
+	}
+	a, b := *prev, *next
+	a.Version, b.Version = 0, 0
+	a.ScheduledCheck, b.ScheduledCheck = time.Time{}, time.Time{}
+	return reflect.DeepEqual(a, b)
+}
+
+// clone returns a deep copy of c (nil for nil) for a decide function to modify.
+func clone(c *Cluster) *Cluster {
+	if c == nil {
+		return nil
+	}
+	n := *c
+	n.AppIdentities = append([]string(nil), c.AppIdentities...)
+	n.Notices = append([]string(nil), c.Notices...)
+	n.Nodes = append([]Node(nil), c.Nodes...)
+	for i := range n.Nodes {
+		if r := n.Nodes[i].Reset; r != nil {
+			rr := *r
+			rr.Stages = append([]ResetStage(nil), r.Stages...)
+			n.Nodes[i].Reset = &rr
+		}
+	}
+	return &n
+}
+
+// diffHistory records each changed status field of the cluster and its nodes. lastConnected and
+// lastSync are not state changes and are never recorded.
+func diffHistory(prev, next *Cluster) []HistoryEntry {
+	var out []HistoryEntry
+	add := func(what, before, after string) {
+		if before != after {
+			out = append(out, HistoryEntry{What: what, Before: before, After: after})
+		}
+	}
+	var p Cluster
+	if prev != nil {
+		p = *prev
+	}
+	add("registrationStatus", p.RegistrationStatus, next.RegistrationStatus)
+	add("clusterStatus", p.ClusterStatus, next.ClusterStatus)
+	add("connectionStatus", p.ConnectionStatus, next.ConnectionStatus)
+	add("arcIntegration", p.ArcIntegration, next.ArcIntegration)
+	add("orphan", p.Orphan, next.Orphan)
+	add("resourceId", p.ResourceID, next.ResourceID)
+	add("region", p.Region, next.Region)
+	add("credentialExpiresAt", timeStr(p.CredentialExpiresAt), timeStr(next.CredentialExpiresAt))
+	add("credentialExpired", strconv.FormatBool(p.CredentialExpired), strconv.FormatBool(next.CredentialExpired))
+	add("installedAt", timeStr(p.InstalledAt), timeStr(next.InstalledAt))
+	old := map[string]Node{}
+	for _, n := range p.Nodes {
+		old[n.Name] = n
+	}
+	for _, n := range next.Nodes {
+		o, ok := old[n.Name]
+		if !ok {
+			add("node "+n.Name, "", "added")
+		}
+		pre := "node " + n.Name + " "
+		add(pre+"registrationStatus", o.RegistrationStatus, n.RegistrationStatus)
+		add(pre+"connectionStatus", o.ConnectionStatus, n.ConnectionStatus)
+		add(pre+"arcStatus", o.ArcStatus, n.ArcStatus)
+		add(pre+"osVersion", o.OSVersion, n.OSVersion)
+		add(pre+"arcAgentVersion", o.ArcAgentVersion, n.ArcAgentVersion)
+		add(pre+"biosConfigHash", o.BiosConfigHash, n.BiosConfigHash)
+		add(pre+"claimedBy", o.ClaimedBy, n.ClaimedBy)
+		add(pre+"reset", resetStr(o.Reset), resetStr(n.Reset))
+	}
+	return out
+}
+
+func timeStr(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func resetStr(r *ResetOperation) string {
+	if r == nil {
+		return ""
+	}
+	s := r.OperationID + " " + r.Status
+	for _, st := range r.Stages {
+		s += " " + st.Name + "=" + st.Status
+	}
+	return s
+}
