@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -55,6 +56,9 @@ func (h *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, body)
 }
 
+// quiet discards the log lines of runners under test.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 var start = time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC)
 
 // harness starts a runner for the six functions around a recording handler and serves it on
@@ -73,7 +77,7 @@ func harness(t *testing.T, h *recorder, opts *Options) (*Runner, *httptest.Serve
 	if opts != nil {
 		o = *opts
 	}
-	o.Clock, o.RetryDelay = clk, time.Millisecond
+	o.Clock, o.RetryDelay, o.Logger = clk, time.Millisecond, quiet
 	r, err := New(fns, &o)
 	if err != nil {
 		t.Fatal(err)
