@@ -131,3 +131,7 @@ func TestPublishFailureReportsNothingSent(t *testing.T) {
 		t.Fatalf("Publish with the broker down = %v, want a PublishError with nothing sent", err)
 	}
 }
+
+func newBenchClient(conn string) (*bus.Client, error) {
+	return bus.New(bus.Config{ConnectionString: conn, Topic: topic}, nil)
+}
