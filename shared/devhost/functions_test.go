@@ -8,7 +8,7 @@ import (
 )
 
 // writeApp lays out a function app folder: host.json and one function.json per entry.
-func writeApp(t *testing.T, fns map[string]string) string {
+func writeApp(t testing.TB, fns map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
 	if err := os.WriteFile(filepath.Join(root, "host.json"), []byte(`{"version":"2.0"}`), 0o644); err != nil {
