@@ -1,0 +1,433 @@
+package domain_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/azlocal/registrar/shared/clock"
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// storeFactories are the stores the scenario suite runs on.
+var storeFactories = map[string]func(t *testing.T) domain.Store{
+	"fake": func(t *testing.T) domain.Store { return newFakeStore() },
+}
+
+const (
+	cA   = "aaaaaaaa-0000-4000-8000-000000000001"
+	cB   = "bbbbbbbb-0000-4000-8000-000000000002"
+	sub  = "11111111-1111-4111-8111-111111111111"
+	sub2 = "33333333-3333-4333-8333-333333333333"
+	ten  = "22222222-2222-4222-8222-222222222222"
+)
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+type harness struct {
+	t   *testing.T
+	st  domain.Store
+	clk *clock.Manual
+	svc *domain.Service
+	seq int
+}
+
+func newHarness(t *testing.T, mk func(*testing.T) domain.Store) *harness {
+	st := mk(t)
+	clk := clock.NewManual(t0)
+	return &harness{t: t, st: st, clk: clk, svc: domain.NewService(st, clk, nil)}
+}
+
+// send delivers body on queue with messageID (a fresh one when "").
+func (h *harness) send(queue, messageID string, body any) domain.Result {
+	h.t.Helper()
+	if messageID == "" {
+		h.seq++
+		messageID = fmt.Sprintf("msg-%d", h.seq)
+	}
+	raw, ok := body.(string)
+	if !ok {
+		b, _ := json.Marshal(body)
+		raw = string(b)
+	}
+	res, err := h.svc.HandleMessage(context.Background(), queue, []byte(raw), domain.Meta{MessageID: messageID, EnqueuedAt: h.clk.Now()})
+	if err != nil {
+		h.t.Fatalf("HandleMessage(%s): %v", raw, err)
+	}
+	return res
+}
+
+func (h *harness) cmd(messageID string, body map[string]any) domain.Result {
+	h.t.Helper()
+	return h.send(domain.QueueRegistrationRequests, messageID, body)
+}
+
+func (h *harness) fact(messageID string, body map[string]any) domain.Result {
+	h.t.Helper()
+	return h.send(domain.QueueMachineEvents, messageID, body)
+}
+
+func (h *harness) view(id string) domain.ClusterView {
+	h.t.Helper()
+	v, err := h.svc.Cluster(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("Cluster(%s): %v", id, err)
+	}
+	return v
+}
+
+func register(id, name string, nodes ...string) map[string]any {
+	var ns []map[string]any
+	for _, n := range nodes {
+		ns = append(ns, map[string]any{"name": n})
+	}
+	return map[string]any{"type": "Register", "clusterId": id, "clusterName": name, "tenantId": ten,
+		"subscriptionId": sub, "region": "East US", "createResourceGroup": true, "osVersion": "23H2", "nodes": ns}
+}
+
+func with(m map[string]any, kv ...any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
+}
+
+func types(evs []domain.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+func expect(t *testing.T, res domain.Result, outcome domain.Outcome, code string, evTypes ...string) {
+	t.Helper()
+	if res.Outcome != outcome {
+		t.Fatalf("outcome %s (problem %v), want %s", res.Outcome, res.Problem, outcome)
+	}
+	if code != "" && (res.Problem == nil || res.Problem.Code != code) {
+		t.Fatalf("problem %v, want code %s", res.Problem, code)
+	}
+	if evTypes != nil && strings.Join(types(res.Events), ",") != strings.Join(evTypes, ",") {
+		t.Fatalf("events %v, want %v", types(res.Events), evTypes)
+	}
+}
+
+func field(t *testing.T, e domain.Event, name string) any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(e.Body, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m[name]
+}
+
+func forEachStore(t *testing.T, fn func(t *testing.T, h *harness)) {
+	for name, mk := range storeFactories {
+		t.Run(name, func(t *testing.T) { fn(t, newHarness(t, mk)) })
+	}
+}
+
+func TestRegisterJourney(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		res := h.cmd("r1", register(strings.ToUpper(cA), "hci-01", "node1", "node2"))
+		expect(t, res, domain.Created, "", domain.EvClusterRegistered, domain.EvArcEnabled)
+		if got := field(t, res.Events[1], "machines"); fmt.Sprint(got) != "[node1 node2]" {
+			t.Errorf("ArcEnabled machines = %v", got)
+		}
+		v := h.view(cA)
+		wantID := "/subscriptions/" + sub + "/resourceGroups/hci-01-rg/providers/Microsoft.AzureStackHCI/clusters/hci-01"
+		if v.ClusterID != cA || v.ResourceID != wantID || v.Region != "eastus" || v.Cloud != "AzureCloud" ||
+			v.RegistrationStatus != "Registered" || v.ClusterStatus != "Clustered" || v.ConnectionStatus != "Connected" ||
+			v.ArcIntegration != "Enabled" || len(v.Nodes) != 2 || v.Nodes[0].ArcStatus != "Enabled" || !v.LastConnected.Equal(t0) {
+			t.Fatalf("view after register: %+v", v)
+		}
+
+		expect(t, h.cmd("r1", register(cA, "hci-01", "node1", "node2")), domain.Duplicate, "")
+		expect(t, h.cmd("", register(cA, "hci-01", "node1", "node2")), domain.Unchanged, "", []string{}...)
+		res = h.cmd("", register(cA, "hci-01", "node3"))
+		expect(t, res, domain.Updated, "", domain.EvArcEnabled)
+		if n := len(h.view(cA).Nodes); n != 3 {
+			t.Fatalf("a Register removed or lost nodes: %d", n)
+		}
+
+		for _, tc := range []struct {
+			name string
+			msg  map[string]any
+			code string
+		}{
+			{"other region", with(register(cA, "hci-01", "node1"), "region", "westeurope"), domain.CodeResourceExistsInDiffRegn},
+			{"other group", with(register(cA, "hci-01", "node1"), "resourceGroup", "elsewhere"), domain.CodeUnregisterFirst},
+			{"other subscription", with(register(cA, "hci-01", "node1"), "subscriptionId", sub2), domain.CodeUnregisterFirst},
+			{"other arc group", with(register(cA, "hci-01", "node1"), "arcResourceGroup", "arc-elsewhere"), domain.CodeArcResourceGroupMismatch},
+			{"node elsewhere", with(register(cB, "hci-02", "nodeX", "NODE2"), "arcResourceGroup", "hci-01-rg"), domain.CodeNodeRegisteredElsewhere},
+			{"unsupported region", with(register(cB, "hci-02", "n9"), "region", "Mars North"), domain.CodeRegionNotSupported},
+		} {
+			res := h.cmd("", tc.msg)
+			expect(t, res, domain.Rejected, tc.code, domain.EvRequestRejected)
+			if res.Events[0].ClusterID == "" || field(t, res.Events[0], "code") != tc.code {
+				t.Errorf("%s: RequestRejected %s", tc.name, res.Events[0].Body)
+			}
+		}
+
+		plan, err := h.svc.PlanUnregister(context.Background(), cA, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var steps []string
+		for _, s := range plan.Steps {
+			steps = append(steps, fmt.Sprintf("%d:%s:%s", s.Step, s.Artifact.Kind, s.Artifact.Condition))
+		}
+		want := "1:ArcAppIdentity:Always 2:ArcRoleAssignment:IfArcResourceGroupUnused 3:ClusterResource:Always 4:AppIdentity:Always 5:ResourceGroup:IfOwnedAndEmpty"
+		if strings.Join(steps, " ") != want {
+			t.Fatalf("plan %v", steps)
+		}
+		if h.view(cA).RegistrationStatus != "Registered" {
+			t.Fatal("PlanUnregister acted")
+		}
+
+		res = h.cmd("u1", map[string]any{"type": "Unregister", "clusterId": cA})
+		expect(t, res, domain.Updated, "", domain.EvClusterUnregistered, "CleanupRequested", "CleanupRequested", "CleanupRequested", "CleanupRequested", "CleanupRequested")
+		for i, e := range res.Events[1:] {
+			if field(t, e, "step") != float64(i+1) {
+				t.Errorf("CleanupRequested %d body %s", i, e.Body)
+			}
+		}
+		v = h.view(cA)
+		if v.RegistrationStatus != "NotYet" || v.ConnectionStatus != "NotYet" || v.ArcIntegration != "Disabled" {
+			t.Fatalf("after unregister: %+v", v)
+		}
+		expect(t, h.cmd("", map[string]any{"type": "Unregister", "clusterId": cA}), domain.Rejected, domain.CodeNotRegistered)
+		expect(t, h.fact("", map[string]any{"type": "Sync", "clusterId": cA, "machine": "node1"}), domain.Rejected, domain.CodeNotRegistered)
+
+		// After the unregister another cluster may take node2.
+		expect(t, h.cmd("", with(register(cB, "hci-02", "nodeX", "node2"), "arcResourceGroup", "hci-01-rg")), domain.Created, "")
+		expect(t, h.cmd("", register(cA, "hci-01", "node1")), domain.Updated, "", domain.EvClusterRegistered, domain.EvArcEnabled)
+
+		hist, _ := h.svc.History(context.Background(), cA, domain.Page{})
+		found := false
+		for _, e := range hist.Items {
+			found = found || (e.What == "registrationStatus" && e.After == "NotYet" && e.Cause == "Unregister" && e.MessageID == "u1")
+		}
+		if !found {
+			t.Errorf("history lacks the unregister: %+v", hist.Items)
+		}
+	})
+}
+
+func TestArcGroupSharedKeepsRoleAssignment(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", with(register(cA, "hci-01", "n1"), "arcResourceGroup", "arc-shared", "createResourceGroup", false)), domain.Created, "")
+		expect(t, h.cmd("", with(register(cB, "hci-02", "n2"), "arcResourceGroup", "arc-shared")), domain.Created, "")
+		res := h.cmd("", map[string]any{"type": "Unregister", "clusterId": cA, "disableOnlyArc": false})
+		var steps []any
+		for _, e := range res.Events[1:] {
+			steps = append(steps, field(t, e, "step"))
+		}
+		if fmt.Sprint(steps) != "[1 3 4]" {
+			t.Fatalf("steps %v, want [1 3 4] (arc group in use, resource group not owned)", steps)
+		}
+		res = h.cmd("", map[string]any{"type": "Unregister", "clusterId": cB, "disableOnlyArc": true})
+		expect(t, res, domain.Updated, "", "CleanupRequested", "CleanupRequested")
+		if v := h.view(cB); v.RegistrationStatus != "Registered" || v.ArcIntegration != "Disabled" {
+			t.Fatalf("disableOnlyArc: %+v", v)
+		}
+		expect(t, h.cmd("", with(register(cB, "hci-02", "n2"), "arcResourceGroup", "arc-shared")), domain.Updated, "", domain.EvArcEnabled)
+	})
+}
+
+func TestCloudsAndOSVersions(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		res := h.cmd("", with(register(cA, "hci-01", "n1"), "osVersion", "20H2"))
+		expect(t, res, domain.Created, "", domain.EvClusterRegistered)
+		if v := h.view(cA); v.ArcIntegration != "NotSupported" || v.Nodes[0].ArcStatus != "NotSupported" {
+			t.Fatalf("20H2: %+v", v)
+		}
+		expect(t, h.cmd("", with(register(cB, "hci-02", "n2"), "cloud", "AzureChinaCloud", "region", "China East 2")), domain.Created, "")
+		if v := h.view(cB); v.Region != "chinaeast2" || v.Cloud != "AzureChinaCloud" {
+			t.Fatalf("china: %+v", v)
+		}
+		const cC = "cccccccc-0000-4000-8000-000000000003"
+		expect(t, h.cmd("", with(register(cC, "hci-03", "n3"), "cloud", "AzureChinaCloud", "region", "eastus")), domain.Rejected, domain.CodeRegionNotSupported)
+		expect(t, h.cmd("", with(register(cC, "hci-03", "n3"), "cloud", "AzureUSGovernment", "region", "usgovvirginia")), domain.Created, "")
+	})
+}
+
+func TestBiosMajorityAndSyncs(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", register(cA, "hci-01", "n1", "n2", "n3")), domain.Created, "")
+		sync := func(id, machine, hash string) domain.Result {
+			return h.fact(id, map[string]any{"type": "Sync", "clusterId": cA, "machine": machine, "biosConfigHash": hash, "arcAgentVersion": "1.45"})
+		}
+		h.clk.Advance(time.Hour)
+		sync("", "n1", "good")
+		sync("", "n2", "good")
+		res := sync("", "n3", "odd")
+		expect(t, res, domain.Updated, "", domain.EvPolicyViolated)
+		if field(t, res.Events[0], "machine") != "n3" || field(t, res.Events[0], "policy") != domain.PolicyBios {
+			t.Fatalf("PolicyViolated body %s", res.Events[0].Body)
+		}
+		if v := h.view(cA); v.Nodes[2].ConnectionStatus != "OutOfPolicy" || v.Nodes[0].ConnectionStatus != "Connected" {
+			t.Fatalf("bios: %+v", v.Nodes)
+		}
+		expect(t, sync("", "n3", "good"), domain.Updated, "", domain.EvPolicyRestored)
+
+		// A sync that only moves lastConnected writes no history.
+		before, _ := h.svc.History(context.Background(), cA, domain.Page{})
+		h.clk.Advance(12 * time.Hour)
+		expect(t, sync("s-late", "n1", "good"), domain.Updated, "")
+		after, _ := h.svc.History(context.Background(), cA, domain.Page{})
+		if len(after.Items) != len(before.Items) {
+			t.Fatalf("plain sync wrote history: %+v", after.Items[0])
+		}
+		expect(t, sync("s-late", "n1", "good"), domain.Duplicate, "")
+		latest := h.clk.Now()
+
+		// A stale sync (enqueued earlier) never moves lastConnected back.
+		res2, err := h.svc.HandleMessage(context.Background(), domain.QueueMachineEvents,
+			[]byte(`{"type":"Sync","clusterId":"`+cA+`","machine":"n2","biosConfigHash":"good"}`),
+			domain.Meta{MessageID: "stale", EnqueuedAt: latest.Add(-6 * time.Hour)})
+		if err != nil || res2.Outcome == domain.Rejected {
+			t.Fatalf("stale sync: %v %+v", err, res2)
+		}
+		if v := h.view(cA); !v.LastConnected.Equal(latest) {
+			t.Fatalf("lastConnected %v, want %v", v.LastConnected, latest)
+		}
+		if n, _ := h.st.NewestSync(context.Background()); n.IsZero() {
+			t.Fatal("NoteSync never called")
+		}
+	})
+}
+
+func TestRejectionsRecorded(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		res := h.send(domain.QueueRegistrationRequests, "bad-1", `{"type":"Register","clusterId":"nope"}`)
+		expect(t, res, domain.Rejected, domain.CodeInvalidField, domain.EvRequestRejected)
+		if res.Events[0].SessionID() != domain.UnknownSession || field(t, res.Events[0], "messageId") != "bad-1" || field(t, res.Events[0], "messageType") != "Register" {
+			t.Fatalf("RequestRejected %s", res.Events[0].Body)
+		}
+		expect(t, h.send(domain.QueueRegistrationRequests, "bad-1", `{"type":"Register","clusterId":"nope"}`), domain.Duplicate, "")
+		expect(t, h.send(domain.QueueMachineEvents, "", `not json`), domain.Rejected, domain.CodeMalformedMessage)
+		expect(t, h.send(domain.QueueMachineEvents, "", map[string]any{"type": "Register"}), domain.Rejected, domain.CodeUnknownMessageType)
+		rej, err := h.svc.Rejections(context.Background(), domain.Page{})
+		if err != nil || len(rej.Items) != 3 {
+			t.Fatalf("rejections %v %+v", err, rej.Items)
+		}
+		codes := map[string]bool{}
+		for _, r := range rej.Items {
+			codes[r.Code] = true
+			if r.Code == domain.CodeInvalidField && (r.Field != "clusterId" || r.MessageID != "bad-1") {
+				t.Errorf("rejection %+v", r)
+			}
+		}
+		if !codes[domain.CodeMalformedMessage] || !codes[domain.CodeUnknownMessageType] {
+			t.Errorf("codes %v", codes)
+		}
+		// Admin commands are refused without a rejection record.
+		ar, err := h.svc.Apply(context.Background(), domain.Unregister{ClusterID: cB}, domain.Meta{Principal: "ops"})
+		if err != nil || ar.Outcome != domain.Rejected || ar.Problem.Code != domain.CodeUnknownCluster {
+			t.Fatalf("admin unregister of unknown cluster: %v %+v", err, ar)
+		}
+	})
+}
+
+func TestConcurrentCommandsOnOneCluster(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", register(cA, "hci-01", "n0")), domain.Created, "")
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := 1; i <= 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				raw, _ := json.Marshal(register(cA, "hci-01", fmt.Sprintf("n%d", i)))
+				res, err := h.svc.HandleMessage(context.Background(), domain.QueueRegistrationRequests, raw, domain.Meta{MessageID: fmt.Sprintf("race-%d", i), EnqueuedAt: t0})
+				if err == nil && res.Outcome != domain.Updated {
+					err = fmt.Errorf("outcome %s", res.Outcome)
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		failed := 0
+		for err := range errs {
+			if err != nil {
+				if !strings.Contains(err.Error(), "attempts") {
+					t.Fatal(err)
+				}
+				failed++ // retries exhausted: transient, redelivered by the platform
+			}
+		}
+		if n := len(h.view(cA).Nodes); n != 9-failed {
+			t.Fatalf("%d nodes after 8 concurrent additions (%d transient failures): a lost update", n, failed)
+		}
+	})
+}
+
+func TestMachineReset(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", register(cA, "hci-01", "n1", "n2")), domain.Created, "")
+		res := h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "n1"})
+		expect(t, res, domain.Rejected, domain.CodeResetNotSupported)
+		if !strings.Contains(res.Problem.Reason, "23H2") {
+			t.Errorf("reason does not name the version: %s", res.Problem.Reason)
+		}
+		expect(t, h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "n9"}), domain.Rejected, domain.CodeUnknownMachine)
+		expect(t, h.fact("", map[string]any{"type": "MachineInstalled", "clusterId": cA, "machine": "n1", "installedAt": "2026-10-01T00:00:00Z", "osVersion": "2508"}), domain.Updated, "")
+
+		res = h.cmd("start-1", map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "n1"})
+		expect(t, res, domain.Updated, "", domain.EvMachineResetRequested)
+		op := res.Detail.(domain.ResetOperation).OperationID
+		again := h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "n1"})
+		if again.Outcome != domain.Unchanged || again.Detail.(domain.ResetOperation).OperationID != op {
+			t.Fatalf("second start: %+v", again)
+		}
+		progress := func(stage, status string) domain.Result {
+			return h.fact("", map[string]any{"type": "ResetProgress", "operationId": op, "machine": "n1", "stage": stage, "status": status})
+		}
+		h.clk.Advance(time.Minute)
+		expect(t, progress("ExtensionCleanup", "Succeeded"), domain.Updated, "")
+		expect(t, progress("ExtensionCleanup", "InProgress"), domain.Unchanged, "") // out of order: not regressed
+		st, err := h.svc.ResetStatus(context.Background(), cA, "n1")
+		if err != nil || st.Status != "InProgress" || st.Stages[0].Status != "Succeeded" || st.ElapsedSecs != 60 {
+			t.Fatalf("status %v %+v", err, st)
+		}
+		h.clk.Advance(25 * time.Hour)
+		if st, _ := h.svc.ResetStatus(context.Background(), cA, "n1"); st.Status != domain.ResetStalled {
+			t.Fatalf("not stalled: %+v", st)
+		}
+		expect(t, h.fact("", map[string]any{"type": "ResetProgress", "operationId": "reset-unknown", "machine": "n1", "stage": "GatewayCleanup", "status": "InProgress"}), domain.Rejected, domain.CodeUnknownOperation)
+		res = h.fact("", map[string]any{"type": "ResetCompleted", "operationId": op, "machine": "n1", "result": "Succeeded"})
+		expect(t, res, domain.Updated, "", domain.EvMachineReadyForRegistration)
+		expect(t, progress("GatewayCleanup", "Failed"), domain.Unchanged, "")
+		st, _ = h.svc.ResetStatus(context.Background(), cA, "n1")
+		if st.Status != "Succeeded" || st.Stages[3].Status != "Succeeded" || st.CompletedAt == nil {
+			t.Fatalf("after completion %+v", st)
+		}
+		v := h.view(cA)
+		if v.Nodes[0].RegistrationStatus != "NotYet" || v.Nodes[0].ArcStatus != "Disabled" || v.Nodes[1].RegistrationStatus != "Registered" {
+			t.Fatalf("nodes after reset %+v", v.Nodes)
+		}
+		res = h.cmd("", register(cA, "hci-01", "n1", "n2"))
+		expect(t, res, domain.Updated, "", domain.EvArcEnabled)
+
+		// A failed reset keeps the machine registered.
+		h.fact("", map[string]any{"type": "MachineInstalled", "clusterId": cA, "machine": "n2", "installedAt": "2026-10-01T00:00:00Z", "osVersion": "2601"})
+		res = h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "n2"})
+		op2 := res.Detail.(domain.ResetOperation).OperationID
+		res = h.fact("", map[string]any{"type": "ResetCompleted", "clusterId": cA, "operationId": op2, "machine": "n2", "result": "Failed", "error": "agent offline"})
+		expect(t, res, domain.Updated, "", domain.EvMachineResetFailed)
+		if st, _ := h.svc.ResetStatus(context.Background(), cA, "n2"); st.Status != "Failed" || st.Error != "agent offline" || h.view(cA).Nodes[1].RegistrationStatus != "Registered" {
+			t.Fatalf("failed reset: %+v", st)
+		}
+	})
+}
