@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func noEnv(string) string { return "" }
+
+func TestRunRefusesWhatItCannotServe(t *testing.T) {
+	empty := t.TempDir()
+	noFunctions := t.TempDir()
+	if err := os.WriteFile(filepath.Join(noFunctions, "host.json"), []byte(`{"version":"2.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-root", empty}, "host.json"},
+		{[]string{"-root", noFunctions}, "function.json"},
+		{[]string{"-storage", "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=secret-key-value"}, ""},
+		{[]string{"-no-such-flag"}, "no-such-flag"},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // whatever starts stops at once
+	for _, c := range cases {
+		var out strings.Builder
+		err := run(ctx, append([]string{"-addr", "127.0.0.1:0"}, c.args...), &out, noEnv)
+		if c.want == "" {
+			// A storage connection string is accepted or refused, but never echoed.
+			if (err != nil && strings.Contains(err.Error(), "secret-key-value")) || strings.Contains(out.String(), "secret-key-value") {
+				t.Errorf("run(%v) leaks the account key: %v\n%s", c.args, err, out.String())
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run(%v) = %v, want an error mentioning %q", c.args, err, c.want)
+		}
+	}
+}
