@@ -19,6 +19,10 @@ const queue = "registration-requests"
 // deadLetter sends a message to the queue and dead-letters it through the SDK, as the host does
 // after MaxDeliveryCount failed deliveries.
 func deadLetter(t *testing.T, sb *azservicebus.Client, id, body string) {
+	deadLetterWith(t, sb, id, "Register", body)
+}
+
+func deadLetterWith(t *testing.T, sb *azservicebus.Client, id, subject, body string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -27,7 +31,7 @@ func deadLetter(t *testing.T, sb *azservicebus.Client, id, body string) {
 		t.Fatal(err)
 	}
 	defer s.Close(ctx)
-	corr, subject, ct, session := "corr-"+id, "Register", "application/json", "c-1"
+	corr, ct, session := "corr-"+id, "application/json", "c-1"
 	err = s.SendMessage(ctx, &azservicebus.Message{
 		MessageID: &id, CorrelationID: &corr, Subject: &subject, ContentType: &ct, SessionID: &session,
 		Body: []byte(body), ApplicationProperties: map[string]any{"messageType": "Register", "attempt": int64(7)},
@@ -136,5 +140,34 @@ func TestPreview(t *testing.T) {
 	got := bus.Preview([]byte("a\x00b\nc\xffd"))
 	if got != "abc\uFFFDd" {
 		t.Fatalf("Preview = %q", got)
+	}
+}
+
+func TestReplayKeepsTheDeadLetterWhenTheResendFails(t *testing.T) {
+	conn := sbdouble.Start(t)
+	sb := sdkClient(t, conn)
+	c := newClient(t, conn)
+	ctx := context.Background()
+	// The double refuses a second send of a MessageId with this subject (its test hook).
+	deadLetterWith(t, sb, "m-refused", "double:refuse-resend", `{"clusterId":"c-1"}`)
+
+	rep, err := c.Replay(ctx, queue, nil)
+	if err == nil || len(rep.Replayed) != 0 {
+		t.Fatalf("Replay with a failing re-send = %+v, %v; want an error and nothing replayed", rep, err)
+	}
+	if !strings.Contains(err.Error(), "not-allowed") {
+		t.Fatalf("Replay error = %v, want the send's refusal", err)
+	}
+	left, err := c.DeadLetters(ctx, queue, 10)
+	if err != nil || len(left) != 1 || left[0].MessageID != "m-refused" {
+		t.Fatalf("the DLQ holds %+v (%v), want m-refused still there", left, err)
+	}
+	r, err := sb.NewReceiverForQueue(queue, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	if peeked, err := r.PeekMessages(ctx, 10, nil); err != nil || len(peeked) != 0 {
+		t.Fatalf("the queue holds %d messages (%v), want none", len(peeked), err)
 	}
 }

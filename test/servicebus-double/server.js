@@ -125,7 +125,7 @@ function release(e, m) {
   pump(e);
 }
 
-const container = rhea.create_container({ id: 'servicebus-double' });
+const container = rhea.create_container({ id: 'servicebus-double', autoaccept: false });
 const replies = new Map(); // reply address -> sender link
 
 function isRpc(address) {
@@ -236,18 +236,40 @@ function management(ctx, address, request) {
   }
 }
 
+// REFUSE_RESEND is a test hook: a message with this subject is refused (amqp:not-allowed) when
+// its MessageId was accepted by the entity before, so a test can make a re-send fail.
+const REFUSE_RESEND = 'double:refuse-resend';
+
+function refused(address, raw) {
+  const m = rheaMessage.decode(raw);
+  if (m.subject !== REFUSE_RESEND) return false;
+  const e = entity(address);
+  e.ids = e.ids || new Set();
+  if (e.ids.has(m.message_id)) return true;
+  e.ids.add(m.message_id);
+  return false;
+}
+
+function settleIncoming(ctx, ok) {
+  if (ctx.delivery.remote_settled) return;
+  if (ok) ctx.delivery.accept();
+  else ctx.delivery.reject({ condition: 'amqp:not-allowed', description: 'refused by the test double' });
+}
+
 container.on('message', (ctx) => {
   const r = ctx.receiver;
   const address = (r.remote.attach.target && r.remote.attach.target.address) || '';
-  if (address.toLowerCase() === '$cbs') return reply(ctx, ctx.message, 200);
-  if (isRpc(address)) return management(ctx, address, ctx.message);
+  if (address.toLowerCase() === '$cbs') return settleIncoming(ctx, true), reply(ctx, ctx.message, 200);
+  if (isRpc(address)) return settleIncoming(ctx, true), management(ctx, address, ctx.message);
+  const raws = [];
   if (ctx.format === BATCH_FORMAT) {
-    for (const s of sectionsOf(ctx.message)) {
-      if (s.code === 0x75) accept(address, Buffer.from(s.typed.value));
-    }
+    for (const s of sectionsOf(ctx.message)) if (s.code === 0x75) raws.push(Buffer.from(s.typed.value));
   } else {
-    accept(address, ctx.message.__raw);
+    raws.push(ctx.message.__raw);
   }
+  if (raws.some((raw) => refused(address, raw))) return settleIncoming(ctx, false);
+  for (const raw of raws) accept(address, raw);
+  settleIncoming(ctx, true);
 });
 
 container.on('error', (err) => console.error('servicebus-double:', err && err.message));
