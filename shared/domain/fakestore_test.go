@@ -94,7 +94,9 @@ func (f *fakeStore) ListClusters(ctx context.Context, fl domain.ClusterFilter, p
 	return domain.PageOf[domain.ClusterSummary]{}, nil
 }
 
-func (f *fakeStore) Counts(ctx context.Context) (domain.FleetCounts, error) { return domain.FleetCounts{}, nil }
+func (f *fakeStore) Counts(ctx context.Context) (domain.FleetCounts, error) {
+	return domain.FleetCounts{}, nil
+}
 
 func (f *fakeStore) NoteSync(ctx context.Context, at time.Time) error {
 	f.mu.Lock()

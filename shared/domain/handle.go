@@ -90,7 +90,7 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 		if id == "" {
 			return s.installStandalone(ctx, m)
 		}
-		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideInstalled(ctx, rec, m) })
+		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideInstalled(ctx, rec, m, meta) })
 	case ClusterCreated:
 		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideCreated(ctx, rec, m, meta) })
 	case Sync:
@@ -265,7 +265,7 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m MachineInstalled) (*Decision, error) {
+func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m MachineInstalled, meta Meta) (*Decision, error) {
 	c := clone(rec.Cluster)
 	if c == nil {
 		c = newCluster(m.ClusterKey())
@@ -283,7 +283,20 @@ func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m Mach
 		n.OSVersion = m.OSVersion
 	}
 	c.InstalledAt = earliest(c.InstalledAt, m.InstalledAt)
-	return &Decision{Cluster: c}, nil
+	d := &Decision{Cluster: c}
+	if c.SubscriptionID == "" {
+		return d, nil
+	}
+	// A re-installed machine whose identity another registered cluster holds is claimed there.
+	e, err := s.store.GetIndex(ctx, kindMachine, identityGroup(c.SubscriptionID, c.ArcResourceGroup), strings.ToLower(m.Machine))
+	if errors.Is(err, ErrNotFound) || (err == nil && e.Value == c.ID) {
+		return d, nil
+	} else if err != nil {
+		return nil, err
+	}
+	other, by := e.Value, c.ID
+	d.After = func(ctx context.Context) error { return s.claim(ctx, other, m.Machine, by, meta) }
+	return d, nil
 }
 
 func (s *Service) decideCreated(ctx context.Context, rec ClusterRecord, m ClusterCreated, meta Meta) (*Decision, error) {

@@ -207,7 +207,7 @@ func (s *Service) claim(ctx context.Context, id, machine, by string, meta Meta) 
 	meta.Cause = "claimed by " + by
 	_, err := s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
 		c := clone(rec.Cluster)
-		if c == nil || c.node(machine) == nil {
+		if !registered(c) || c.node(machine) == nil {
 			return &Decision{}, nil
 		}
 		c.node(machine).ClaimedBy = by

@@ -431,3 +431,38 @@ func TestMachineReset(t *testing.T) {
 		}
 	})
 }
+
+func TestMachineInstalledClaimsAndWindows(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		// A standalone machine's install time is adopted by the cluster that registers it.
+		expect(t, h.fact("", map[string]any{"type": "MachineInstalled", "machine": "n1", "installedAt": "2026-10-05T00:00:00Z", "osVersion": "2508"}), domain.Created, "")
+		expect(t, h.fact("", map[string]any{"type": "MachineInstalled", "machine": "n1", "installedAt": "2026-10-09T00:00:00Z"}), domain.Unchanged, "")
+		expect(t, h.cmd("", with(register(cA, "hci-01", "n1"), "arcResourceGroup", "arc")), domain.Created, "")
+		if e, err := h.st.GetIndex(context.Background(), "standalone", "", "n1"); err == nil {
+			t.Fatalf("standalone row kept after registration: %+v", e)
+		}
+		if v := h.view(cA); v.Nodes[0].OSVersion != "2508" {
+			t.Fatalf("adopted os version: %+v", v.Nodes[0])
+		}
+		// A machine of A re-installed into B (same subscription and Arc group) is claimed there.
+		expect(t, h.cmd("", with(register(cB, "hci-02", "n2"), "arcResourceGroup", "arc")), domain.Created, "")
+		expect(t, h.fact("", map[string]any{"type": "MachineInstalled", "clusterId": cB, "machine": "n1", "installedAt": "2026-11-01T00:00:00Z"}), domain.Updated, "")
+		rec, err := h.st.Load(context.Background(), cA, "")
+		if err != nil || rec.Cluster.Nodes[0].ClaimedBy != cB {
+			t.Fatalf("claim not recorded: %v %+v", err, rec.Cluster)
+		}
+		// ClusterCreated sets Clustered for a cluster first heard of.
+		const cC = "cccccccc-0000-4000-8000-000000000003"
+		expect(t, h.fact("", map[string]any{"type": "ClusterCreated", "clusterId": cC, "clusterName": "hci-03", "nodes": []string{"m1", "m2"}}), domain.Created, "")
+		if v := h.view(cC); v.ClusterStatus != "Clustered" || v.RegistrationStatus != "NotYet" || len(v.Nodes) != 2 {
+			t.Fatalf("cluster created: %+v", v)
+		}
+		// Repair keeps choices, records the expiry and clears credentialExpired.
+		res := h.cmd("", map[string]any{"type": "RepairRegistration", "clusterId": cA, "arcSpn": map[string]any{"appId": ten, "credentialExpiresAt": "2027-11-01T00:00:00Z"}})
+		expect(t, res, domain.Updated, "", domain.EvRegistrationRepaired)
+		if v := h.view(cA); v.CredentialExpiresAt == nil || v.CredentialExpiresAt.Year() != 2027 || v.ResourceID == "" {
+			t.Fatalf("repair: %+v", v)
+		}
+		expect(t, h.cmd("", map[string]any{"type": "RepairRegistration", "clusterId": cC}), domain.Rejected, domain.CodeCannotRepairNotRegistered)
+	})
+}
