@@ -65,7 +65,6 @@ func (s *Service) reject(ctx context.Context, msgType, clusterID string, p *Prob
 	} else if err != nil {
 		return Result{}, err
 	}
-	s.log.InfoContext(ctx, "message rejected", "messageId", meta.MessageID, "type", msgType, "clusterId", clusterID, "code", p.Code)
 	return Result{Outcome: Rejected, ClusterID: clusterID, Problem: p, Events: ch.Events}, nil
 }
 

@@ -14,8 +14,8 @@ import (
 )
 
 // storeFactories are the stores the scenario suite runs on.
-var storeFactories = map[string]func(t *testing.T) domain.Store{
-	"fake": func(t *testing.T) domain.Store { return newFakeStore() },
+var storeFactories = map[string]func(t testing.TB) domain.Store{
+	"fake": func(t testing.TB) domain.Store { return newFakeStore() },
 }
 
 const (
@@ -29,14 +29,14 @@ const (
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 type harness struct {
-	t   *testing.T
+	t   testing.TB
 	st  domain.Store
 	clk *clock.Manual
 	svc *domain.Service
 	seq int
 }
 
-func newHarness(t *testing.T, mk func(*testing.T) domain.Store) *harness {
+func newHarness(t testing.TB, mk func(testing.TB) domain.Store) *harness {
 	st := mk(t)
 	clk := clock.NewManual(t0)
 	return &harness{t: t, st: st, clk: clk, svc: domain.NewService(st, clk, nil)}
