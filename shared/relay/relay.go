@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -29,11 +30,14 @@ type Relay struct {
 	store domain.OutboxStore
 	pub   Publisher
 	log   *slog.Logger
+
+	mu      sync.Mutex
+	blocked map[string]bool // partitions with an unpublished event: Flush leaves them to Run
 }
 
 // New returns a Relay. A nil pub means no Service Bus is configured: events stay in the outbox.
 func New(store domain.OutboxStore, pub Publisher, opts *Options) *Relay {
-	r := &Relay{store: store, pub: pub, log: slog.Default()}
+	r := &Relay{store: store, pub: pub, log: slog.Default(), blocked: map[string]bool{}}
 	if opts != nil && opts.Logger != nil {
 		r.log = opts.Logger
 	}
@@ -42,9 +46,22 @@ func New(store domain.OutboxStore, pub Publisher, opts *Options) *Relay {
 
 // Flush publishes events a handler has just committed and removes them from the outbox. On a
 // publish failure the events sent before it are still marked, and the error is returned: the
-// rest stay pending for the OutboxRelay.
+// rest stay pending for the OutboxRelay. Until Run has drained the outbox, Flush leaves alone
+// the events of a partition (cluster) whose earlier event failed here, so they are never
+// published ahead of it.
 func (r *Relay) Flush(ctx context.Context, events []domain.Event) error {
-	_, err := r.publish(ctx, events)
+	r.mu.Lock()
+	ready := make([]domain.Event, 0, len(events))
+	for _, e := range events {
+		if !r.blocked[e.SessionID()] {
+			ready = append(ready, e)
+		}
+	}
+	r.mu.Unlock()
+	if len(ready) < len(events) {
+		r.log.DebugContext(ctx, "relay: events left for the OutboxRelay behind an earlier failure", "events", len(events)-len(ready))
+	}
+	_, err := r.publish(ctx, ready)
 	return err
 }
 
@@ -59,7 +76,13 @@ func (r *Relay) Run(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return r.publish(ctx, pending)
+	n, err := r.publish(ctx, pending)
+	if err == nil && len(pending) < limit {
+		r.mu.Lock()
+		clear(r.blocked) // the outbox is drained: nothing is waiting ahead of a new event
+		r.mu.Unlock()
+	}
+	return n, err
 }
 
 func (r *Relay) publish(ctx context.Context, events []domain.Event) (int, error) {
@@ -74,15 +97,18 @@ func (r *Relay) publish(ctx context.Context, events []domain.Event) (int, error)
 	sent := events
 	if pubErr != nil {
 		sent = sentBefore(events, pubErr)
+		r.mu.Lock()
+		for _, e := range events[len(sent):] {
+			r.blocked[e.SessionID()] = true
+		}
+		r.mu.Unlock()
+		r.log.WarnContext(ctx, "relay: publish failed; the rest stay in the outbox", "sent", len(sent), "pending", len(events)-len(sent), "err", pubErr)
 	}
 	if len(sent) > 0 {
 		if err := r.store.MarkPublished(ctx, sent); err != nil {
 			// Published but not marked: the next run re-sends them with the same MessageIds.
 			return 0, errors.Join(pubErr, err)
 		}
-	}
-	if pubErr != nil {
-		r.log.WarnContext(ctx, "relay: publish failed; the rest stay in the outbox", "sent", len(sent), "pending", len(events)-len(sent), "err", pubErr)
 	}
 	return len(sent), pubErr
 }

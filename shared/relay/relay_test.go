@@ -106,3 +106,39 @@ func TestNilPublisherLeavesEventsInOutbox(t *testing.T) {
 		t.Fatalf("pending %d marked %d; want events left in the outbox", len(store.pending), len(store.marked))
 	}
 }
+
+func TestFlushHoldsBackAClusterBehindAFailure(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a1 := domain.NewEvent("m1", 0, domain.EvArcEnabled, "a", "", at, nil)
+	a2 := domain.NewEvent("m1", 1, domain.EvArcEnabled, "a", "", at, nil)
+	a3 := domain.NewEvent("m2", 0, domain.EvArcEnabled, "a", "", at, nil)
+	b1 := domain.NewEvent("m3", 0, domain.EvArcEnabled, "b", "", at, nil)
+	store := &fakeOutbox{pending: []domain.Event{a1, a2}}
+	pub := &fakePub{fail: true}
+	r := New(store, pub, nil)
+	if err := r.Flush(context.Background(), []domain.Event{a1, a2}); err == nil {
+		t.Fatal("Flush succeeded, want the publisher's failure")
+	}
+	pub.fail = false
+	store.pending = append(store.pending, a3, b1)
+	if err := r.Flush(context.Background(), []domain.Event{a3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(context.Background(), []domain.Event{b1}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{a1.ID, b1.ID}; !slices.Equal(pub.got, want) {
+		t.Fatalf("published %v, want %v: a3 must wait behind a2", pub.got, want)
+	}
+	if n, err := r.Run(context.Background(), 10); n != 2 || err != nil {
+		t.Fatalf("Run = %d, %v; want 2", n, err)
+	}
+	a4 := domain.NewEvent("m4", 0, domain.EvArcEnabled, "a", "", at, nil)
+	store.pending = append(store.pending, a4)
+	if err := r.Flush(context.Background(), []domain.Event{a4}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{a1.ID, b1.ID, a2.ID, a3.ID, a4.ID}; !slices.Equal(pub.got, want) {
+		t.Fatalf("published %v, want %v", pub.got, want)
+	}
+}
