@@ -466,3 +466,64 @@ func TestMachineInstalledClaimsAndWindows(t *testing.T) {
 		expect(t, h.cmd("", map[string]any{"type": "RepairRegistration", "clusterId": cC}), domain.Rejected, domain.CodeCannotRepairNotRegistered)
 	})
 }
+
+// mutate stands in for a sweep: it changes a cluster's stored state directly.
+func (h *harness) mutate(id string, fn func(c *domain.Cluster)) {
+	h.t.Helper()
+	rec, err := h.st.Load(context.Background(), id, "")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	fn(rec.Cluster)
+	rec.Cluster.Version++
+	if _, err := h.st.Commit(context.Background(), domain.Change{Partition: id, Cluster: rec.Cluster, ETag: rec.ETag, Project: true}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func TestOrphansAndRestoredPolicies(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", register(cA, "hci-01", "n1", "n2")), domain.Created, "")
+		h.mutate(cA, func(c *domain.Cluster) {
+			c.Orphan, c.OrphanReason, c.GraceUntil = domain.OrphanSuspected, "Silent", t0.Add(7*24*time.Hour)
+			c.ConnectionStatus = domain.StatusOutOfPolicy
+		})
+		// A suspected cluster's machine may be registered elsewhere: it is claimed there.
+		res := h.cmd("", with(register(cB, "hci-02", "n1"), "arcResourceGroup", "hci-01-rg"))
+		expect(t, res, domain.Created, "")
+		rec, _ := h.st.Load(context.Background(), cA, "")
+		if rec.Cluster.Nodes[0].ClaimedBy != cB {
+			t.Fatalf("claim not marked on the suspected cluster: %+v", rec.Cluster.Nodes[0])
+		}
+		res = h.fact("sync-1", map[string]any{"type": "Sync", "clusterId": cA, "machine": "n2"})
+		expect(t, res, domain.Updated, "", domain.EvPolicyRestored, domain.EvOrphanCleared)
+		if field(t, res.Events[1], "cause") != "sync-1" || field(t, res.Events[0], "policy") != domain.PolicyConnection {
+			t.Fatalf("events %s %s", res.Events[0].Body, res.Events[1].Body)
+		}
+		if v := h.view(cA); v.Orphan != "None" || v.ConnectionStatus != "Connected" || v.OrphanGraceUntil != nil {
+			t.Fatalf("after sync: %+v", v)
+		}
+		// A cleaned-up orphan is a tombstone: syncs are rejected, a deliberate Register is allowed.
+		h.mutate(cA, func(c *domain.Cluster) {
+			c.Orphan, c.RegistrationStatus, c.ConnectionStatus = domain.OrphanCleanedUp, domain.StatusNotYet, domain.StatusNotYet
+			c.ArcIntegration, c.Nodes[1].ArcStatus = domain.ArcDisabled, domain.ArcDisabled
+		})
+		expect(t, h.fact("", map[string]any{"type": "Sync", "clusterId": cA, "machine": "n2"}), domain.Rejected, domain.CodeNotRegistered)
+		expect(t, h.cmd("", register(cA, "hci-01", "n2")), domain.Updated, "", domain.EvClusterRegistered, domain.EvArcEnabled)
+		if v := h.view(cA); v.Orphan != "None" || v.RegistrationStatus != "Registered" {
+			t.Fatalf("re-registered tombstone: %+v", v)
+		}
+		// A late registration clears registration OutOfPolicy.
+		const cC = "cccccccc-0000-4000-8000-000000000003"
+		expect(t, h.fact("", map[string]any{"type": "MachineInstalled", "clusterId": cC, "machine": "m1", "installedAt": "2026-09-01T00:00:00Z"}), domain.Created, "")
+		h.mutate(cC, func(c *domain.Cluster) { c.RegistrationStatus = domain.StatusOutOfPolicy })
+		res = h.cmd("", register(cC, "hci-03", "m1"))
+		expect(t, res, domain.Updated, "", domain.EvClusterRegistered, domain.EvPolicyRestored, domain.EvArcEnabled)
+		if field(t, res.Events[1], "policy") != domain.PolicyRegistration {
+			t.Fatalf("PolicyRestored %s", res.Events[1].Body)
+		}
+		// An unregister in progress refuses a Register (9113).
+		h.mutate(cC, func(c *domain.Cluster) { c.ArcIntegration = domain.ArcDisableInProgress })
+		expect(t, h.cmd("", register(cC, "hci-03", "m1")), domain.Rejected, domain.CodeArcDisableInProgress)
+	})
+}
