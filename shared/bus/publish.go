@@ -28,8 +28,8 @@ func (e *PublishError) Unwrap() error { return e.Err }
 // SentIDs lets the relay mark what was sent (see relay.Publisher).
 func (e *PublishError) SentIDs() []string { return e.Sent }
 
-// Message is the Service Bus message of an event (SPEC §6).
-func Message(e domain.Event) *azservicebus.Message {
+// message is the Service Bus message of an event (SPEC §6).
+func message(e domain.Event) *azservicebus.Message {
 	corr := e.CorrelationID
 	if corr == "" {
 		corr = e.ID
@@ -74,7 +74,7 @@ func (c *Client) Publish(ctx context.Context, events []domain.Event) error {
 		}
 		j := i
 		for ; j < len(events) && events[j].SessionID() == events[i].SessionID(); j++ {
-			err := batch.AddMessage(Message(events[j]), nil)
+			err := batch.AddMessage(message(events[j]), nil)
 			if errors.Is(err, azservicebus.ErrMessageTooLarge) && j > i {
 				break
 			}

@@ -226,11 +226,6 @@ function management(ctx, address, request) {
       if (!msgs.length) return reply(ctx, request, 204);
       return reply(ctx, request, 200, { messages: msgs.map((m) => ({ message: encode(m, false) })) });
     }
-    case 'com.microsoft:renew-lock': {
-      const until = Date.now() + LOCK_MS;
-      const n = (body['lock-tokens'] || []).length;
-      return reply(ctx, request, 200, { expirations: types.wrap_array(Array(n).fill(until), 0x83) });
-    }
     default:
       return reply(ctx, request, 501);
   }
