@@ -16,8 +16,7 @@ var queueTypes = map[string][]string{
 
 // Decode strictly decodes and validates one message body of the given queue (SPEC §2). Unknown
 // fields are ignored; GUIDs come back lower case. Every failure is a *Problem with one of the
-// codes MessageTooLarge, MalformedMessage, UnknownMessageType or InvalidField. It also returns the
-// message's type and cluster ID as far as they could be read (for recording a rejection).
+// codes MessageTooLarge, MalformedMessage, UnknownMessageType, InvalidField or TooManyNodes.
 func Decode(queue string, body []byte) (Message, error) {
 	if len(body) > MaxBodyBytes {
 		return nil, Reject(CodeMessageTooLarge, "the message body is %d bytes; at most %d are accepted", len(body), MaxBodyBytes)
