@@ -180,6 +180,8 @@ function forget(gone) {
   for (const [k, v] of replies) if (gone(v)) replies.delete(k);
 }
 container.on('sender_close', (ctx) => forget((l) => l === ctx.sender));
+container.on('session_close', (ctx) => forget((l) => l.session === ctx.session));
+container.on('connection_close', (ctx) => forget((l) => l.connection === ctx.connection));
 container.on('disconnected', (ctx) => forget((l) => l.connection === ctx.connection));
 
 function settleWith(ctx, fn) {
