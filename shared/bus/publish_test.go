@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +135,24 @@ func TestPublishFailureReportsNothingSent(t *testing.T) {
 
 func newBenchClient(conn string) (*bus.Client, error) {
 	return bus.New(bus.Config{ConnectionString: conn, Topic: topic}, nil)
+}
+
+func TestPublishSplitsBatchesAtTheLinkLimit(t *testing.T) {
+	conn := sbdouble.Start(t)
+	c := newClient(t, conn)
+	big := strings.Repeat("x", 60_000) // 30 events of ~60 kB exceed the double's 1 MiB limit
+	var evs []domain.Event
+	for i := range 30 {
+		evs = append(evs, domain.NewEvent("big", i, domain.EvPolicyWarning, "c-1", "", at, map[string]string{"action": big}))
+	}
+	if err := c.Publish(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	got := receiveAll(t, sdkClient(t, conn), len(evs))
+	slices.SortFunc(got, func(a, b *azservicebus.ReceivedMessage) int { return cmp.Compare(*a.SequenceNumber, *b.SequenceNumber) })
+	for i, m := range got {
+		if m.MessageID != evs[i].ID || len(m.Body) != len(evs[i].Body) {
+			t.Fatalf("message %d is %s (%d bytes), want %s (%d bytes)", i, m.MessageID, len(m.Body), evs[i].ID, len(evs[i].Body))
+		}
+	}
 }

@@ -17,6 +17,7 @@ rheaMessage.decode = function (buffer) {
 
 const BATCH_FORMAT = 0x80013700;
 const LOCK_MS = 60000;
+const MAX_MESSAGE_SIZE = 1024 * 1024;
 const DLQ = '/$deadletterqueue';
 const entities = new Map(); // lower-case name -> entity
 
@@ -144,7 +145,7 @@ container.on('sender_open', (ctx) => {
   const ra = s.remote.attach;
   s.local.attach.snd_settle_mode = ra.snd_settle_mode;
   s.local.attach.rcv_settle_mode = ra.rcv_settle_mode;
-  s.local.attach.max_message_size = 1024 * 1024;
+  s.local.attach.max_message_size = MAX_MESSAGE_SIZE;
   echoTermini(s, ra);
   const address = ra.source && ra.source.address;
   if (isRpc(address)) {
@@ -161,7 +162,7 @@ container.on('receiver_open', (ctx) => {
   const ra = r.remote.attach;
   r.local.attach.snd_settle_mode = ra.snd_settle_mode;
   r.local.attach.rcv_settle_mode = ra.rcv_settle_mode;
-  r.local.attach.max_message_size = 1024 * 1024;
+  r.local.attach.max_message_size = MAX_MESSAGE_SIZE;
   echoTermini(r, ra);
 });
 
@@ -247,10 +248,10 @@ function refused(address, raw) {
   return false;
 }
 
-function settleIncoming(ctx, ok) {
+function settleIncoming(ctx, ok, condition) {
   if (ctx.delivery.remote_settled) return;
   if (ok) ctx.delivery.accept();
-  else ctx.delivery.reject({ condition: 'amqp:not-allowed', description: 'refused by the test double' });
+  else ctx.delivery.reject({ condition: condition || 'amqp:not-allowed', description: 'refused by the test double' });
 }
 
 container.on('message', (ctx) => {
@@ -258,6 +259,8 @@ container.on('message', (ctx) => {
   const address = (r.remote.attach.target && r.remote.attach.target.address) || '';
   if (address.toLowerCase() === '$cbs') return settleIncoming(ctx, true), reply(ctx, ctx.message, 200);
   if (isRpc(address)) return settleIncoming(ctx, true), management(ctx, address, ctx.message);
+  const size = ctx.format === BATCH_FORMAT ? ctx.message.length : ctx.message.__raw.length;
+  if (size > MAX_MESSAGE_SIZE) return settleIncoming(ctx, false, 'amqp:link:message-size-exceeded');
   const raws = [];
   if (ctx.format === BATCH_FORMAT) {
     for (const s of sectionsOf(ctx.message)) if (s.code === 0x75) raws.push(Buffer.from(s.typed.value));
