@@ -44,9 +44,17 @@ func deadLetterWith(t *testing.T, sb *azservicebus.Client, id, subject, body str
 		t.Fatal(err)
 	}
 	defer r.Close(ctx)
-	msgs, err := r.ReceiveMessages(ctx, 1, nil)
-	if err != nil || len(msgs) != 1 || msgs[0].MessageID != id {
-		t.Fatalf("receive %s: %v %v", id, msgs, err)
+	var msgs []*azservicebus.ReceivedMessage
+	for i := range 2 { // a failed delivery, then the one that dead-letters it
+		msgs, err = r.ReceiveMessages(ctx, 1, nil)
+		if err != nil || len(msgs) != 1 || msgs[0].MessageID != id {
+			t.Fatalf("receive %s: %v %v", id, msgs, err)
+		}
+		if i == 0 {
+			if err := r.AbandonMessage(ctx, msgs[0], nil); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	reason, desc := "MaxDeliveryCountExceeded", "delivered 10 times"
 	if err := r.DeadLetterMessage(ctx, msgs[0], &azservicebus.DeadLetterOptions{Reason: &reason, ErrorDescription: &desc}); err != nil {
@@ -73,7 +81,7 @@ func TestDeadLettersListAndReplay(t *testing.T) {
 	d := list[0]
 	if d.MessageID != "m-1" || d.Reason != "MaxDeliveryCountExceeded" || d.Description != "delivered 10 times" ||
 		d.CorrelationID != "corr-m-1" || d.Subject != "Register" || d.ContentType != "application/json" ||
-		d.SequenceNumber == 0 || d.EnqueuedTime.IsZero() || d.DeliveryCount < 1 {
+		d.SequenceNumber == 0 || d.EnqueuedTime.IsZero() || d.DeliveryCount != 2 {
 		t.Fatalf("dead letter = %+v", d)
 	}
 	if n := len([]rune(d.Preview)); n != 200 || strings.ContainsRune(d.Preview, '\x07') || !strings.HasPrefix(d.Preview, `{"clusterId":"c-1","note"`) {

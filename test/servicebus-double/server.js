@@ -49,9 +49,9 @@ function sectionsOf(raw) {
   return out;
 }
 
-function enqueue(e, sections, extra) {
+function enqueue(e, sections, extra, deliveryCount) {
   const m = {
-    sections, seq: ++e.seq, enqueued: Date.now(), deliveryCount: 0, lock: null, extra: extra || {},
+    sections, seq: ++e.seq, enqueued: Date.now(), deliveryCount: deliveryCount || 0, lock: null, extra: extra || {},
   };
   e.all.push(m);
   e.ready.push(m);
@@ -200,9 +200,10 @@ container.on('rejected', (ctx) => settleWith(ctx, (e, m) => {
   const info = err.info || {};
   const reason = info.DeadLetterReason || err.condition || 'rejected';
   const description = info.DeadLetterErrorDescription || err.description || '';
+  // The dead letter keeps its delivery count: its first delivery from the DLQ reports it.
   enqueue(entity(e.name + '/$DeadLetterQueue'), m.sections, {
     source: e.name, appProps: { DeadLetterReason: String(reason), DeadLetterErrorDescription: String(description) },
-  });
+  }, m.deliveryCount);
 }));
 
 function reply(ctx, request, status, body) {
