@@ -178,3 +178,30 @@ func TestCrashBetweenCommitAndPublish(t *testing.T) {
 	all := append(first, second...)
 	checkExactlyOnce(t, all, received(t, conn, len(all)))
 }
+
+// BenchmarkRunPending100 measures one OutboxRelay run publishing 100 pending events of 10
+// clusters to the test double.
+func BenchmarkRunPending100(b *testing.B) {
+	conn := sbdouble.Start(b)
+	c, err := bus.New(bus.Config{ConnectionString: conn, Topic: topic}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	store := &outbox{}
+	r := relay.New(store, c, nil)
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		var evs []domain.Event // grouped by cluster, as the store lists pending partitions
+		for c := range 10 {
+			for j := range 10 {
+				evs = append(evs, domain.NewEvent(fmt.Sprint("bench-", i), c*10+j, domain.EvPolicyWarning, fmt.Sprint("c-", c), "", time.Time{}, nil))
+			}
+		}
+		store.Commit(evs...)
+		b.StartTimer()
+		if n, err := r.Run(context.Background(), 1000); err != nil || n != 100 {
+			b.Fatalf("Run = %d, %v", n, err)
+		}
+	}
+}
