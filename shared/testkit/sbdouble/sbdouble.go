@@ -33,7 +33,11 @@ func Start(t testing.TB) (connString string) {
 // node_modules/rhea fails the test (it never skips).
 func StartDouble(t testing.TB) *Double {
 	t.Helper()
-	root := repoRoot(t)
+	return startIn(t, repoRoot(t))
+}
+
+func startIn(t testing.TB, root string) *Double {
+	t.Helper()
 	if _, err := os.Stat(filepath.Join(root, "node_modules", "rhea", "package.json")); err != nil {
 		t.Fatalf("sbdouble: node_modules/rhea is missing: run `npm ci` in %s", root)
 	}
