@@ -470,3 +470,22 @@ func TestMatchRoute(t *testing.T) {
 		}
 	}
 }
+
+func TestRunningAQueueFunctionEnqueuesItsInput(t *testing.T) {
+	h := &recorder{}
+	_, srv, _ := harness(t, h, nil)
+	res := post(t, srv.URL+"/admin/functions/MachineEvents", `{"input":"plain text"}`, nil)
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("run = %d, want 202", res.StatusCode)
+	}
+	c := next(t, h, "MachineEvents")
+	if got := str(t, json.RawMessage(str(t, c.env.Data["message"]))); got != "plain text" {
+		t.Errorf("message = %q", got)
+	}
+	if _, leaked := c.env.Metadata["type"]; leaked || str(t, c.env.Metadata["DeliveryCount"]) != "1" {
+		t.Errorf("Metadata of a text body = %v", c.env.Metadata)
+	}
+	if res := post(t, srv.URL+"/admin/functions/Admin", `{"input":""}`, nil); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("running the HTTP function = %d, want 400", res.StatusCode)
+	}
+}
