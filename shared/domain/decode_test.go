@@ -112,3 +112,16 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// clone must yield a copy that sameState sees as unchanged, whatever the slices' nil-ness.
+func TestCloneIsSameState(t *testing.T) {
+	c := &Cluster{ID: "x", AppIdentities: []string{}, Notices: nil, Nodes: []Node{{Name: "n", Reset: &ResetOperation{Stages: []ResetStage{}}}}}
+	n := clone(c)
+	if !sameState(c, n) {
+		t.Fatal("a clone differs from its original")
+	}
+	n.Nodes[0].Reset.Status = ResetInProgress
+	if c.Nodes[0].Reset.Status != "" || sameState(c, n) {
+		t.Fatal("clone shares the reset operation")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -159,13 +160,13 @@ func clone(c *Cluster) *Cluster {
 		return nil
 	}
 	n := *c
-	n.AppIdentities = append([]string(nil), c.AppIdentities...)
-	n.Notices = append([]string(nil), c.Notices...)
-	n.Nodes = append([]Node(nil), c.Nodes...)
+	n.AppIdentities = slices.Clone(c.AppIdentities)
+	n.Notices = slices.Clone(c.Notices)
+	n.Nodes = slices.Clone(c.Nodes)
 	for i := range n.Nodes {
 		if r := n.Nodes[i].Reset; r != nil {
 			rr := *r
-			rr.Stages = append([]ResetStage(nil), r.Stages...)
+			rr.Stages = slices.Clone(r.Stages)
 			n.Nodes[i].Reset = &rr
 		}
 	}
