@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/domain"
@@ -24,9 +25,9 @@ type Options struct {
 	Store domain.Store // nil: from cfg.Storage
 	// Publisher: nil builds it from cfg.ServiceBus; none configured: events stay in the outbox.
 	Publisher relay.Publisher
-	// DeadLetters is the dead-letter queue access the admin API uses (bus.DeadLetterQueue); nil:
-	// built from cfg.ServiceBus.
-	DeadLetters any
+	// DeadLetters lists and replays dead letters for the admin API; nil: the Service Bus client
+	// built from cfg.ServiceBus (none configured: no dead-letter access).
+	DeadLetters bus.DeadLetterQueue
 	Admin       http.Handler // nil: from the admin API package
 	Logger      *slog.Logger // nil: slog.Default()
 }
@@ -38,7 +39,9 @@ type App struct {
 	Service   *domain.Service  // the domain rules over Store
 	Store     domain.Store
 	Relay     *relay.Relay // publishes the outbox (keeps it when no publisher is configured)
-	closers   []func(context.Context) error
+	// DeadLetters is the dead-letter access for the admin API; nil without Service Bus.
+	DeadLetters bus.DeadLetterQueue
+	closers     []func(context.Context) error
 }
 
 // New assembles the app. It performs no network I/O: clients are created, not connected, so a
@@ -63,15 +66,23 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 		a.Store = st
 		a.closeLater(st)
 	}
-	pub := opts.Publisher
-	if pub == nil {
-		p, err := openPublisher(ctx, cfg)
+	pub, dl := opts.Publisher, opts.DeadLetters
+	if pub == nil || dl == nil {
+		c, err := openBus(cfg)
 		if err != nil {
 			return nil, err
 		}
-		pub = p
-		a.closeLater(p)
+		if c != nil {
+			a.closeLater(c)
+			if pub == nil {
+				pub = c
+			}
+			if dl == nil {
+				dl = c
+			}
+		}
 	}
+	a.DeadLetters = dl
 	a.Relay = relay.New(a.Store, pub, &relay.Options{Logger: opts.Logger})
 	policy := cfg.Policy
 	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger})

@@ -94,3 +94,19 @@ func TestNewServesTheFunctions(t *testing.T) {
 		t.Fatalf("functions %v", a.Functions.Names())
 	}
 }
+
+// A configured Service Bus gives a publisher and dead-letter access without any network I/O.
+func TestServiceBusFromConfigOpensNothing(t *testing.T) {
+	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072", config.EnvStorage: "memory",
+		config.EnvServiceBus: "Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=k;UseDevelopmentEmulator=true"})
+	a, err := New(context.Background(), cfg, &Options{Store: &stubStore{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.DeadLetters == nil {
+		t.Fatal("no dead-letter access")
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

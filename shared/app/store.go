@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/domain"
-	"github.com/azlocal/registrar/shared/relay"
 )
 
 // openStore builds the store RegistrarStorage selects.
@@ -14,11 +14,18 @@ func openStore(_ context.Context, cfg config.Config) (domain.Store, error) {
 	return nil, fmt.Errorf("%s=%s: no store implementation is wired into shared/app yet", config.EnvStorage, cfg.Storage.Kind)
 }
 
-// openPublisher builds the Service Bus publisher ServiceBusConnection selects; nil when none is
-// configured (events then stay in the outbox).
-func openPublisher(_ context.Context, cfg config.Config) (relay.Publisher, error) {
-	if !cfg.ServiceBus.Configured() {
+// openBus builds the Service Bus client ServiceBusConnection selects (no connection is opened);
+// nil when none is configured.
+func openBus(cfg config.Config) (*bus.Client, error) {
+	sb := cfg.ServiceBus
+	if !sb.Configured() {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%s: no Service Bus publisher is wired into shared/app yet", config.EnvServiceBus)
+	return bus.New(bus.Config{
+		ConnectionString: sb.ConnectionString,
+		Namespace:        sb.FullyQualifiedNamespace,
+		ClientID:         sb.ClientID,
+		Topic:            cfg.EventsTopic,
+		Queues:           []string{cfg.RegistrationRequestsQueue, cfg.MachineEventsQueue},
+	}, nil)
 }
