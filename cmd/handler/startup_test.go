@@ -1,7 +1,7 @@
 //go:build startup
 
-// The start-up test and benchmark need RegistrarStorage=memory, which needs shared/store/memory
-// wired into shared/app; until then run them with: go test -tags startup ./cmd/handler
+// The start-up test and benchmark start the binary with RegistrarStorage=memory, which works
+// once shared/store/memory is wired into shared/app (openStore); then drop this build tag.
 
 package main
 
