@@ -11,6 +11,8 @@ var (
 	ErrExists    = errors.New("already exists")
 	ErrConflict  = errors.New("concurrent update (ETag mismatch)")
 	ErrTransient = errors.New("storage temporarily unavailable")
+	// ErrInvalidCursor: a paging cursor the store did not issue (a caller error, not transient).
+	ErrInvalidCursor = errors.New("invalid paging cursor")
 )
 
 // Rejection codes (SPEC §2, §7). Numbers are the seed's where it has one.

@@ -11,11 +11,13 @@ import (
 
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
 )
 
 // storeFactories are the stores the scenario suite runs on.
 var storeFactories = map[string]func(t testing.TB) domain.Store{
-	"fake": func(t testing.TB) domain.Store { return newFakeStore() },
+	"fake":   func(t testing.TB) domain.Store { return newFakeStore() },
+	"memory": func(t testing.TB) domain.Store { return memory.New() },
 }
 
 const (

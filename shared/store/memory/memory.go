@@ -1,0 +1,429 @@
+// Package memory is the in-process domain.Store: the local runner's default and the fast
+// twin of the Table store. It keeps the same contract (ETags, atomic commits, idempotency
+// markers, history newest first, opaque cursors, the due index, the outbox and the fleet
+// projection) behind one mutex; state is lost when the process ends.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Page size limits, the same as the Table store's.
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+// Store is a concurrency-safe in-memory domain.Store. The zero value is not usable: call New.
+type Store struct {
+	mu         sync.Mutex
+	now        func() time.Time // commit times of markers, like the Table service's Timestamp
+	seq        int64            // last ETag / event key issued
+	partitions map[string]*partition
+	rejections []domain.Rejection // oldest first
+	summaries  map[string]domain.ClusterSummary
+	index      map[indexKey]domain.IndexEntry
+	due        map[dueKey]domain.Due
+	outbox     []pendingEvent // commit order
+	newestSync time.Time
+}
+
+type partition struct {
+	state   []byte // the domain.Cluster as JSON; nil when none
+	etag    string
+	markers map[string]time.Time  // MessageID → commit time
+	history []domain.HistoryEntry // oldest first
+}
+
+type indexKey struct{ kind, group, name string }
+
+type dueKey struct {
+	cluster string
+	at      int64
+}
+
+type pendingEvent struct {
+	partition string
+	event     domain.Event
+}
+
+var _ domain.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		now:        time.Now,
+		partitions: map[string]*partition{},
+		summaries:  map[string]domain.ClusterSummary{},
+		index:      map[indexKey]domain.IndexEntry{},
+		due:        map[dueKey]domain.Due{},
+	}
+}
+
+func (s *Store) part(id string) *partition {
+	p, ok := s.partitions[id]
+	if !ok {
+		p = &partition{markers: map[string]time.Time{}}
+		s.partitions[id] = p
+	}
+	return p
+}
+
+// Load implements domain.ClusterStore.
+func (s *Store) Load(ctx context.Context, clusterID, messageID string) (domain.ClusterRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return domain.ClusterRecord{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.partitions[clusterID]
+	if !ok {
+		return domain.ClusterRecord{}, nil
+	}
+	rec := domain.ClusterRecord{ETag: p.etag}
+	if messageID != "" {
+		_, rec.Seen = p.markers[messageID]
+	}
+	if p.state != nil {
+		rec.Cluster = &domain.Cluster{}
+		if err := json.Unmarshal(p.state, rec.Cluster); err != nil {
+			return domain.ClusterRecord{}, fmt.Errorf("memory: decode cluster %s: %w", clusterID, err)
+		}
+	}
+	return rec, nil
+}
+
+// Commit implements domain.ClusterStore: all or nothing under the store's lock.
+func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if ch.Partition == "" {
+		return "", fmt.Errorf("memory: commit without a partition")
+	}
+	var state []byte
+	if ch.Cluster != nil {
+		var err error
+		if state, err = json.Marshal(ch.Cluster); err != nil {
+			return "", fmt.Errorf("memory: encode cluster %s: %w", ch.Partition, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.part(ch.Partition)
+	if ch.MessageID != "" {
+		if _, dup := p.markers[ch.MessageID]; dup {
+			return "", domain.ErrConflict
+		}
+	}
+	if ch.Cluster != nil && ch.ETag != p.etag { // an empty ETag inserts: conflicts with any state row
+		return "", domain.ErrConflict
+	}
+	if ch.MessageID != "" {
+		p.markers[ch.MessageID] = s.now()
+	}
+	if ch.Cluster != nil {
+		s.seq++
+		p.state = state
+		p.etag = `W/"` + strconv.FormatInt(s.seq, 10) + `"`
+		if ch.Project {
+			s.summaries[ch.Partition] = ch.Cluster.Summary()
+		}
+	}
+	p.history = append(p.history, ch.History...)
+	if ch.Rejection != nil {
+		s.rejections = append(s.rejections, *ch.Rejection)
+	}
+	for _, e := range ch.Events {
+		s.seq++
+		if e.Key == "" {
+			e.Key = fmt.Sprintf("%020d", s.seq)
+		}
+		e.Body = slices.Clone(e.Body)
+		s.outbox = append(s.outbox, pendingEvent{partition: ch.Partition, event: e})
+	}
+	return p.etag, nil
+}
+
+// History implements domain.ClusterStore.
+func (s *Store) History(ctx context.Context, clusterID string, pg domain.Page) (domain.PageOf[domain.HistoryEntry], error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var h []domain.HistoryEntry
+	if p, ok := s.partitions[clusterID]; ok {
+		h = p.history
+	}
+	return newestFirst(h, pg)
+}
+
+// Rejections implements domain.ClusterStore.
+func (s *Store) Rejections(ctx context.Context, pg domain.Page) (domain.PageOf[domain.Rejection], error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return newestFirst(s.rejections, pg)
+}
+
+// newestFirst pages an oldest-first, append-only slice from its end. The cursor is the
+// absolute position of the next item, so items appended meanwhile do not shift a listing.
+func newestFirst[T any](all []T, pg domain.Page) (domain.PageOf[T], error) {
+	limit := limitOf(pg)
+	end := len(all)
+	if pg.Cursor != "" {
+		n, err := decodeCursor(pg.Cursor)
+		if err != nil {
+			return domain.PageOf[T]{}, err
+		}
+		end = min(int(n), len(all))
+	}
+	start := max(end-limit, 0)
+	out := domain.PageOf[T]{Items: make([]T, 0, end-start)}
+	for i := end - 1; i >= start; i-- {
+		out.Items = append(out.Items, all[i])
+	}
+	if start > 0 {
+		out.NextCursor = encodeCursor(strconv.Itoa(start))
+	}
+	return out, nil
+}
+
+// PruneMarkers implements domain.ClusterStore.
+func (s *Store) PruneMarkers(ctx context.Context, clusterID string, before time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.partitions[clusterID]; ok {
+		for id, at := range p.markers {
+			if at.Before(before) {
+				delete(p.markers, id)
+			}
+		}
+	}
+	return nil
+}
+
+// ListClusters implements domain.FleetStore, in cluster ID order.
+func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, pg domain.Page) (domain.PageOf[domain.ClusterSummary], error) {
+	after := ""
+	if pg.Cursor != "" {
+		var err error
+		if after, err = decodeCursorString(pg.Cursor); err != nil {
+			return domain.PageOf[domain.ClusterSummary]{}, err
+		}
+	}
+	s.mu.Lock()
+	var rows []domain.ClusterSummary
+	for id, sum := range s.summaries {
+		if id > after && matches(sum, f) {
+			rows = append(rows, sum)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(rows, func(a, b domain.ClusterSummary) int { return cmp.Compare(a.ClusterID, b.ClusterID) })
+	out := domain.PageOf[domain.ClusterSummary]{Items: rows}
+	if limit := limitOf(pg); len(rows) > limit {
+		out.Items = rows[:limit:limit]
+		out.NextCursor = encodeCursor(rows[limit-1].ClusterID)
+	}
+	if out.Items == nil {
+		out.Items = []domain.ClusterSummary{}
+	}
+	return out, nil
+}
+
+func matches(c domain.ClusterSummary, f domain.ClusterFilter) bool {
+	return (f.RegistrationStatus == "" || f.RegistrationStatus == c.RegistrationStatus) &&
+		(f.ConnectionStatus == "" || f.ConnectionStatus == c.ConnectionStatus) &&
+		(f.Orphan == "" || f.Orphan == c.Orphan)
+}
+
+// Counts implements domain.FleetStore. The projection is updated inside Commit, so the counts
+// are current as of the call.
+func (s *Store) Counts(ctx context.Context) (domain.FleetCounts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fc := domain.FleetCounts{
+		RegistrationStatus: map[string]int{}, ClusterStatus: map[string]int{},
+		ConnectionStatus: map[string]int{}, Orphan: map[string]int{}, AsOf: s.now().UTC(),
+	}
+	for _, c := range s.summaries {
+		fc.Clusters++
+		fc.RegistrationStatus[c.RegistrationStatus]++
+		fc.ClusterStatus[c.ClusterStatus]++
+		fc.ConnectionStatus[c.ConnectionStatus]++
+		fc.Orphan[c.Orphan]++
+		if c.CredentialExpired {
+			fc.CredentialExpired++
+		}
+	}
+	return fc, nil
+}
+
+// NoteSync implements domain.FleetStore.
+func (s *Store) NoteSync(ctx context.Context, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at.After(s.newestSync) {
+		s.newestSync = at
+	}
+	return nil
+}
+
+// NewestSync implements domain.FleetStore.
+func (s *Store) NewestSync(ctx context.Context) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newestSync, nil
+}
+
+// PutIndex implements domain.IndexStore.
+func (s *Store) PutIndex(ctx context.Context, e domain.IndexEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index[indexKey{e.Kind, e.Group, e.Name}] = e
+	return nil
+}
+
+// GetIndex implements domain.IndexStore.
+func (s *Store) GetIndex(ctx context.Context, kind, group, name string) (domain.IndexEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.index[indexKey{kind, group, name}]
+	if !ok {
+		return domain.IndexEntry{}, domain.ErrNotFound
+	}
+	return e, nil
+}
+
+// ListIndex implements domain.IndexStore, in name order.
+func (s *Store) ListIndex(ctx context.Context, kind, group string) ([]domain.IndexEntry, error) {
+	s.mu.Lock()
+	var out []domain.IndexEntry
+	for k, e := range s.index {
+		if k.kind == kind && k.group == group {
+			out = append(out, e)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b domain.IndexEntry) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// DeleteIndex implements domain.IndexStore.
+func (s *Store) DeleteIndex(ctx context.Context, kind, group, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.index, indexKey{kind, group, name})
+	return nil
+}
+
+// Schedule implements domain.ScheduleStore.
+func (s *Store) Schedule(ctx context.Context, d domain.Due) error {
+	d.At = d.At.UTC()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.due[dueKey{d.ClusterID, d.At.UnixNano()}] = d
+	return nil
+}
+
+// DueBy implements domain.ScheduleStore.
+func (s *Store) DueBy(ctx context.Context, until time.Time, limit int) ([]domain.Due, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	s.mu.Lock()
+	var out []domain.Due
+	for _, d := range s.due {
+		if !d.At.After(until) {
+			out = append(out, d)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b domain.Due) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ClusterID, b.ClusterID))
+	})
+	if len(out) > limit {
+		out = out[:limit:limit]
+	}
+	return out, nil
+}
+
+// Unschedule implements domain.ScheduleStore.
+func (s *Store) Unschedule(ctx context.Context, d domain.Due) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.due, dueKey{d.ClusterID, d.At.UTC().UnixNano()})
+	return nil
+}
+
+// Pending implements domain.OutboxStore: the oldest committed, unpublished events. The
+// projection is written inside Commit, so there is nothing to repair here.
+func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]domain.Event, 0, min(limit, len(s.outbox)))
+	for _, p := range s.outbox[:min(limit, len(s.outbox))] {
+		out = append(out, p.event)
+	}
+	return out, nil
+}
+
+// MarkPublished implements domain.OutboxStore; events not pending are ignored.
+func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error {
+	done := make(map[[2]string]bool, len(events))
+	for _, e := range events {
+		done[[2]string{e.SessionID(), e.Key}] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outbox = slices.DeleteFunc(s.outbox, func(p pendingEvent) bool {
+		return done[[2]string{p.event.SessionID(), p.event.Key}]
+	})
+	return nil
+}
+
+func limitOf(p domain.Page) int {
+	switch {
+	case p.Limit <= 0:
+		return defaultLimit
+	case p.Limit > maxLimit:
+		return maxLimit
+	}
+	return p.Limit
+}
+
+// errBadCursor is returned for a cursor this store did not issue.
+var errBadCursor = fmt.Errorf("memory: %w: malformed cursor", domain.ErrInvalidCursor)
+
+func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte("m1:" + s)) }
+
+func decodeCursorString(c string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(raw) < 3 || string(raw[:3]) != "m1:" {
+		return "", errBadCursor
+	}
+	return string(raw[3:]), nil
+}
+
+func decodeCursor(c string) (int64, error) {
+	s, err := decodeCursorString(c)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errBadCursor
+	}
+	return n, nil
+}
