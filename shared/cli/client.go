@@ -1,0 +1,270 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// Client calls the Admin API (SPEC §8) under {endpoint}/api/v1. It is safe for concurrent use.
+type Client struct {
+	endpoint string
+	http     *http.Client
+	cred     azcore.TokenCredential
+	scope    string
+}
+
+// ClientOptions tune NewClient; nil means defaults.
+type ClientOptions struct {
+	// HTTP is the client used; nil means one with a 30 s timeout per request.
+	HTTP *http.Client
+	// Credential and Scope: when Scope is set, every request carries a bearer token that
+	// Credential issues for it.
+	Credential azcore.TokenCredential
+	Scope      string
+}
+
+// NewClient returns a client for endpoint (e.g. http://127.0.0.1:7071).
+func NewClient(endpoint string, opts *ClientOptions) (*Client, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--endpoint %q is not an http(s) URL", endpoint)
+	}
+	if opts == nil {
+		opts = &ClientOptions{}
+	}
+	c := &Client{endpoint: strings.TrimRight(endpoint, "/"), http: opts.HTTP, cred: opts.Credential, scope: opts.Scope}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+		}}
+	}
+	if c.scope != "" && c.cred == nil {
+		return nil, usagef("--scope is set but no credential is available")
+	}
+	return c, nil
+}
+
+// Endpoint is the base URL the client talks to.
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// call is one Admin API request: perm names the permission the route needs (for the 403 hint).
+type call struct {
+	method, path string
+	query        url.Values
+	body         any
+	perm         string
+}
+
+// do sends the call and returns the 2xx body, or an *APIError, *UnreachableError or *AuthError.
+func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
+	u := c.endpoint + "/api/v1" + cl.path
+	if len(cl.query) > 0 {
+		u += "?" + cl.query.Encode()
+	}
+	return c.send(ctx, cl.method, u, cl.body, nil, cl.perm)
+}
+
+// send does one request to the absolute URL u.
+func (c *Client) send(ctx context.Context, method, u string, body any, header http.Header, perm string) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.scope != "" {
+		tok, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.scope}})
+		if err != nil {
+			return nil, &AuthError{Err: err}
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &UnreachableError{Endpoint: c.endpoint, Err: err}
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return nil, &UnreachableError{Endpoint: c.endpoint, Err: err}
+	}
+	if res.StatusCode/100 == 2 {
+		return b, nil
+	}
+	e := &APIError{Status: res.StatusCode, Perm: perm}
+	if json.Unmarshal(b, &e.Problem) != nil || e.Problem.Code == "" {
+		e.Problem.Code = http.StatusText(res.StatusCode)
+		e.Problem.Title = http.StatusText(res.StatusCode)
+	}
+	return nil, e
+}
+
+// Problem is an RFC 9457 problem details answer with the API's stable code.
+type Problem struct {
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title,omitempty"`
+	Status int    `json:"status,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	Code   string `json:"code"`
+	Field  string `json:"field,omitempty"`
+}
+
+// APIError is a non-2xx answer of the Admin API.
+type APIError struct {
+	Status  int
+	Problem Problem
+	Perm    string // the permission the route needs
+}
+
+func (e *APIError) Error() string {
+	msg := e.Problem.Code
+	if t := e.Problem.Title; t != "" && t != msg {
+		msg += ": " + t
+	}
+	if d := e.Problem.Detail; d != "" {
+		msg += " — " + d
+	}
+	if e.Problem.Field != "" {
+		msg += " (field " + e.Problem.Field + ")"
+	}
+	return fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
+}
+
+// UnreachableError means the endpoint could not be reached or did not answer.
+type UnreachableError struct {
+	Endpoint string
+	Err      error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("Unreachable: cannot reach %s: %v", e.Endpoint, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// AuthError means no token could be had for the scope.
+type AuthError struct{ Err error }
+
+func (e *AuthError) Error() string {
+	return "NotAuthenticated: no token for the scope: " + e.Err.Error()
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// UsageError is a bad command line.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return "Usage: " + e.Msg }
+
+func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
+
+// RejectedError is a message the service rejected, or an operation that ended in failure.
+type RejectedError struct{ Code, Reason string }
+
+func (e *RejectedError) Error() string { return e.Code + ": " + e.Reason }
+
+// Exit codes (SPEC §13).
+const (
+	ExitOK          = 0
+	ExitFailed      = 1 // the service refused or failed
+	ExitUsage       = 2
+	ExitAuth        = 3 // 401/403
+	ExitUnreachable = 4
+)
+
+// ExitCode maps an error to its SPEC §13 exit code.
+func ExitCode(err error) int {
+	var (
+		api   *APIError
+		unr   *UnreachableError
+		auth  *AuthError
+		usage *UsageError
+	)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &usage):
+		return ExitUsage
+	case errors.As(err, &auth):
+		return ExitAuth
+	case errors.As(err, &api) && (api.Status == http.StatusUnauthorized || api.Status == http.StatusForbidden):
+		return ExitAuth
+	case errors.As(err, &unr):
+		return ExitUnreachable
+	}
+	return ExitFailed
+}
+
+// roleFor names the built-in role that grants a permission (SPEC §8).
+func roleFor(perm string) string {
+	switch perm {
+	case "clusters/read":
+		return "Registrar.Reader"
+	case "clusters/register", "clusters/unregister", "machines/reset":
+		return "Registrar.Operator"
+	}
+	return "Registrar.Admin"
+}
+
+// Hint says what to do about err, or "" when there is nothing to add.
+func Hint(err error) string {
+	var (
+		api   *APIError
+		unr   *UnreachableError
+		auth  *AuthError
+		usage *UsageError
+	)
+	switch {
+	case errors.As(err, &usage):
+		return "see --help"
+	case errors.As(err, &auth):
+		return "sign in: az login; check --scope"
+	case errors.As(err, &unr):
+		return "check --endpoint (or REGISTRAR_ENDPOINT) and that the service runs"
+	case errors.As(err, &api):
+		switch api.Status {
+		case http.StatusUnauthorized:
+			return "sign in: az login; check --scope"
+		case http.StatusForbidden:
+			if api.Perm == "" {
+				return "ask for a Registrar role that grants this action"
+			}
+			return fmt.Sprintf("you lack the permission %s: ask for the role %s", api.Perm, roleFor(api.Perm))
+		case http.StatusNotFound:
+			return "check the cluster ID and machine name (registrar list shows the known clusters)"
+		case http.StatusBadRequest:
+			return "fix the input named above"
+		}
+	}
+	return ""
+}
