@@ -1,0 +1,219 @@
+package auth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type claim struct {
+	Typ string `json:"typ"`
+	Val string `json:"val"`
+}
+
+func header(t *testing.T, v any) http.Header {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set(HeaderPrincipal, base64.StdEncoding.EncodeToString(raw))
+	return h
+}
+
+func principal(name string, roles ...string) map[string]any {
+	claims := []claim{{"name", name}}
+	for _, r := range roles {
+		claims = append(claims, claim{"roles", r})
+	}
+	return map[string]any{"auth_typ": "aad", "name_typ": "name", "role_typ": "roles", "claims": claims}
+}
+
+func mustNew(t *testing.T, cfg Config) *Authorizer {
+	t.Helper()
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return a
+}
+
+func code(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+func TestMatch(t *testing.T) {
+	for _, c := range []struct {
+		pat, perm string
+		want      bool
+	}{
+		{"*", "clusters/read", true},
+		{"*/read", "clusters/read", true},
+		{"*/read", "clusters/unregister", false},
+		{"clusters/*", "clusters/unregister", true},
+		{"clusters/*", "orphans/cleanup", false},
+		{"Clusters/READ", "clusters/read", true},
+		{"clusters/read", "clusters/readx", false},
+		{"c*s/*e*", "clusters/register", true},
+		{"*ters/re*", "machines/reset", false},
+	} {
+		if got := Match(c.pat, c.perm); got != c.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", c.pat, c.perm, got, c.want)
+		}
+	}
+}
+
+func TestBuiltInRoles(t *testing.T) {
+	a := mustNew(t, Config{EasyAuthEnabled: true})
+	all := []string{ClustersRead, ClustersRegister, ClustersUnregister, MachinesReset, OrphansCleanup, DeadLettersReplay}
+	want := map[string][]string{
+		RoleReader:   {ClustersRead},
+		RoleOperator: {ClustersRead, ClustersRegister, ClustersUnregister, MachinesReset},
+		RoleAdmin:    all,
+	}
+	for role, granted := range want {
+		for _, perm := range all {
+			err := a.Authorize(Principal{Name: "x", Roles: []string{role}}, perm)
+			ok := strings.Contains(strings.Join(granted, " "), perm)
+			if (err == nil) != ok {
+				t.Errorf("%s %s: err %v, want granted=%v", role, perm, err, ok)
+			}
+			if err != nil && (code(err) != CodeForbidden || !strings.Contains(err.Error(), perm)) {
+				t.Errorf("%s %s: refusal %v does not name the permission", role, perm, err)
+			}
+		}
+	}
+}
+
+func TestCustomRoleWithNotActions(t *testing.T) {
+	defs := `[{"Name":"Restricted","Description":"no unregister","Actions":["*"],"NotActions":["clusters/unregister","deadletters/*"]}]`
+	a := mustNew(t, Config{EasyAuthEnabled: true, RoleDefinitions: defs})
+	p := Principal{Name: "r", Roles: []string{"restricted"}}
+	if err := a.Authorize(p, ClustersRegister); err != nil {
+		t.Errorf("register refused: %v", err)
+	}
+	for _, perm := range []string{ClustersUnregister, DeadLettersReplay} {
+		if err := a.Authorize(p, perm); code(err) != CodeForbidden {
+			t.Errorf("%s: got %v, want Forbidden", perm, err)
+		}
+	}
+	// A second role can grant what the first one's NotActions exclude.
+	p.Roles = append(p.Roles, RoleOperator)
+	if err := a.Authorize(p, ClustersUnregister); err != nil {
+		t.Errorf("operator's unregister refused: %v", err)
+	}
+}
+
+func TestRoleDefinitionsFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roles.json")
+	if err := os.WriteFile(path, []byte(`[{"Name":"Cleaner","Actions":["orphans/cleanup"]}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := mustNew(t, Config{EasyAuthEnabled: true, RoleDefinitions: path})
+	if err := a.Authorize(Principal{Name: "c", Roles: []string{"Cleaner"}}, OrphansCleanup); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Authorize(Principal{Name: "c", Roles: []string{"Cleaner"}}, ClustersRead); err == nil {
+		t.Fatal("Cleaner can read clusters")
+	}
+}
+
+func TestInvalidRoleDefinitionsRefused(t *testing.T) {
+	for name, setting := range map[string]string{
+		"not json":          `[{"Name":`,
+		"object":            `{"Name":"x","Actions":["*"]}`,
+		"missing file":      filepath.Join(t.TempDir(), "absent.json"),
+		"no name":           `[{"Actions":["*"]}]`,
+		"no actions":        `[{"Name":"x"}]`,
+		"bad pattern":       `[{"Name":"x","Actions":["clusters read"]}]`,
+		"empty notaction":   `[{"Name":"x","Actions":["*"],"NotActions":[""]}]`,
+		"builtin redefined": `[{"Name":"registrar.admin","Actions":["*/read"]}]`,
+		"duplicate":         `[{"Name":"x","Actions":["*"]},{"Name":"X","Actions":["*"]}]`,
+	} {
+		if _, err := New(Config{RoleDefinitions: setting}); err == nil || !strings.Contains(err.Error(), "RoleDefinitions") {
+			t.Errorf("%s: got %v, want an error naming RoleDefinitions", name, err)
+		}
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	a := mustNew(t, Config{EasyAuthEnabled: true})
+	p, err := a.Authenticate(header(t, principal("alice@contoso.com", RoleReader, RoleOperator)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "alice@contoso.com" || strings.Join(p.Roles, ",") != RoleReader+","+RoleOperator || p.AuthType != "aad" {
+		t.Fatalf("principal %+v", p)
+	}
+
+	// Roles under the principal's role_typ, name under its name_typ.
+	const roleTyp = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+	const nameTyp = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
+	p, err = a.Authenticate(header(t, map[string]any{"auth_typ": "aad", "name_typ": nameTyp, "role_typ": roleTyp,
+		"claims": []claim{{"name", "Bob"}, {nameTyp, "bob@contoso.com"}, {roleTyp, RoleAdmin}}}))
+	if err != nil || p.Name != "bob@contoso.com" || len(p.Roles) != 1 || p.Roles[0] != RoleAdmin {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+
+	// Fallbacks for the name: preferred_username, then the name identifier.
+	p, err = a.Authenticate(header(t, map[string]any{"claims": []claim{{"preferred_username", "carol"}, {claimNameIdentifier, "oid"}}}))
+	if err != nil || p.Name != "carol" || len(p.Roles) != 0 {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+	p, err = a.Authenticate(header(t, map[string]any{"claims": []claim{{claimNameIdentifier, "oid-1"}}}))
+	if err != nil || p.Name != "oid-1" {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+}
+
+func TestAuthenticateRefusals(t *testing.T) {
+	on := mustNew(t, Config{EasyAuthEnabled: true})
+	good := header(t, principal("alice", RoleAdmin))
+
+	// Without Easy Auth a well-formed admin principal is a spoof.
+	off := mustNew(t, Config{EasyAuthEnabled: false})
+	if _, err := off.Authenticate(good); code(err) != CodeUnauthenticated {
+		t.Errorf("spoofed header without Easy Auth: %v", err)
+	}
+
+	raw := func(s string) http.Header { h := http.Header{}; h.Set(HeaderPrincipal, s); return h }
+	b64 := func(s string) http.Header { return raw(base64.StdEncoding.EncodeToString([]byte(s))) }
+	for name, c := range map[string]struct {
+		h    http.Header
+		code string
+	}{
+		"missing":     {http.Header{}, CodeUnauthenticated},
+		"not base64":  {raw("%%%not-base64%%%"), CodeMalformedPrincipal},
+		"not json":    {b64("{claims:"), CodeMalformedPrincipal},
+		"json array":  {b64(`[1,2]`), CodeMalformedPrincipal},
+		"no claims":   {b64(`{"auth_typ":"aad","claims":[]}`), CodeMalformedPrincipal},
+		"claims null": {b64(`{"auth_typ":"aad"}`), CodeMalformedPrincipal},
+		"no name":     {b64(`{"claims":[{"typ":"roles","val":"Registrar.Admin"}]}`), CodeMalformedPrincipal},
+		"too large":   {raw(strings.Repeat("A", maxPrincipalHeader+4)), CodeMalformedPrincipal},
+	} {
+		_, err := on.Authenticate(c.h)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != c.code || e.Status != http.StatusUnauthorized {
+			t.Errorf("%s: got %v, want 401 %s", name, err, c.code)
+		}
+	}
+}
+
+func TestUndefinedRoleGrantsNothing(t *testing.T) {
+	a := mustNew(t, Config{EasyAuthEnabled: true})
+	_, err := a.Check(header(t, principal("eve", "Registrar.Superuser", "*")), ClustersRead)
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusForbidden {
+		t.Fatalf("got %v, want 403", err)
+	}
+}
