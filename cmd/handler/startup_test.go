@@ -1,8 +1,3 @@
-//go:build startup
-
-// The start-up test and benchmark start the binary with RegistrarStorage=memory, which works
-// once shared/store/memory is wired into shared/app (openStore); then drop this build tag.
-
 package main
 
 import (

@@ -7,11 +7,16 @@ import (
 	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
 )
 
 // openStore builds the store RegistrarStorage selects.
 func openStore(_ context.Context, cfg config.Config) (domain.Store, error) {
-	return nil, fmt.Errorf("%s=%s: no store implementation is wired into shared/app yet", config.EnvStorage, cfg.Storage.Kind)
+	switch cfg.Storage.Kind {
+	case config.StorageMemory:
+		return memory.New(), nil
+	}
+	return nil, fmt.Errorf("%s: storage kind %q is not supported by this build", config.EnvStorage, cfg.Storage.Kind)
 }
 
 // openBus builds the Service Bus client ServiceBusConnection selects (no connection is opened);

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/azlocal/registrar/shared/clock"
+	"github.com/azlocal/registrar/shared/config"
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
+)
+
+// envelope is a Service Bus invocation as current hosts send it: strings JSON-encoded twice.
+func envelope(t *testing.T, messageID string, body any) string {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	twice := func(s string) string { once, _ := json.Marshal(s); again, _ := json.Marshal(string(once)); return string(again) }
+	return `{"Data":{"message":` + twice(string(raw)) + `},"Metadata":{"MessageId":` + twice(messageID) +
+		`,"DeliveryCount":"1","EnqueuedTimeUtc":"2026-11-01T12:00:00","EnqueuedTime":"2026-11-01T12:00:00+00:00"}}`
+}
+
+// Host-shaped envelopes through the app's handler walk a registration and a reset journey.
+func TestLifecycleThroughTheHostAdapter(t *testing.T) {
+	const id = "aaaaaaaa-0000-4000-8000-000000000001"
+	const sub = "11111111-1111-4111-8111-111111111111"
+	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072", config.EnvStorage: "memory"})
+	st := memory.New()
+	pub := &publisher{}
+	a, err := New(context.Background(), cfg, &Options{Store: st, Publisher: pub, Clock: clock.NewManual(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(function, messageID string, body any) {
+		t.Helper()
+		w := httptest.NewRecorder()
+		a.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/"+function, strings.NewReader(envelope(t, messageID, body))))
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s %s: status %d %s", function, messageID, w.Code, w.Body.String())
+		}
+	}
+	register := map[string]any{"type": "Register", "clusterId": strings.ToUpper(id), "clusterName": "hci-01", "tenantId": sub,
+		"subscriptionId": sub, "region": "East US", "osVersion": "2508", "nodes": []map[string]any{{"name": "n1"}, {"name": "n2"}}}
+	post("RegistrationRequests", "m1", register)
+	post("RegistrationRequests", "m1", register) // redelivery: duplicate
+	post("MachineEvents", "m2", map[string]any{"type": "Sync", "clusterId": id, "machine": "n1", "biosConfigHash": "h"})
+	post("RegistrationRequests", "m3", map[string]any{"type": "Bogus"})
+	post("RegistrationRequests", "m4", map[string]any{"type": "StartMachineReset", "clusterId": id, "machine": "n2"})
+
+	v, err := a.Service.Cluster(context.Background(), id)
+	if err != nil || v.RegistrationStatus != "Registered" || v.Nodes[1].Reset == nil {
+		t.Fatalf("view %v %+v", err, v)
+	}
+	op := v.Nodes[1].Reset.OperationID
+	post("MachineEvents", "m5", map[string]any{"type": "ResetCompleted", "operationId": op, "machine": "n2", "result": "Succeeded"})
+
+	var types []string
+	for _, e := range pub.sent {
+		types = append(types, e.Type)
+	}
+	want := "ClusterRegistered,ArcEnabled,RequestRejected,MachineResetRequested,MachineReadyForRegistration"
+	if strings.Join(types, ",") != want {
+		t.Fatalf("published %v, want %s", types, want)
+	}
+	rej, _ := a.Service.Rejections(context.Background(), domain.Page{})
+	if len(rej.Items) != 1 || rej.Items[0].Code != domain.CodeUnknownMessageType || rej.Items[0].MessageID != "m3" {
+		t.Fatalf("rejections %+v", rej.Items)
+	}
+	if st, err := a.Service.ResetStatus(context.Background(), id, "n2"); err != nil || st.Status != "Succeeded" {
+		t.Fatalf("reset %v %+v", err, st)
+	}
+}
