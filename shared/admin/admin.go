@@ -1,0 +1,132 @@
+// Package admin is the Admin function's HTTP API under /api/v1 (SPEC §8): a plain http.Handler
+// that authenticates every request (package auth), authorizes it by the route's permission,
+// validates paths, queries and bodies strictly, and answers application/json or
+// application/problem+json (RFC 9457, with a stable code).
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/azlocal/registrar/shared/auth"
+	"github.com/azlocal/registrar/shared/bus"
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Prefix is where the API is served (the Admin function's route v1/{*path} under /api).
+const Prefix = "/api/v1"
+
+// Deps is what the API works with.
+type Deps struct {
+	Service *domain.Service
+	Auth    *auth.Authorizer
+	// DeadLetters lists and replays dead letters; nil answers the dead-letter routes 503.
+	DeadLetters bus.DeadLetterQueue
+	// Queues are the configured queue names the dead-letter routes accept.
+	Queues []string
+	Clock  domain.Clock
+	Logger *slog.Logger // nil: slog.Default()
+}
+
+// Route is one served method and path (relative to Prefix, with {name} wildcards) and the
+// permission it needs.
+type Route struct {
+	Method     string
+	Path       string
+	Permission string
+}
+
+// Router serves the API. Register more routes with Handle before serving.
+type Router struct {
+	d      Deps
+	mux    *http.ServeMux
+	routes []Route
+	paths  map[string][]string // path → methods, for 405 and Allow
+}
+
+// New returns the API with every route of SPEC §8 except /summary and /dashboard, which their
+// owners add with Handle.
+func New(d Deps) *Router {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	r := &Router{d: d, mux: http.NewServeMux(), paths: map[string][]string{}}
+	r.mux.HandleFunc("/", r.notFound)
+	r.routeAll()
+	return r
+}
+
+// Handle serves method and path (relative to Prefix, Go 1.22 wildcards such as {clusterId})
+// to callers holding permission. The handler finds the caller with PrincipalFrom. A wrong
+// method on a served path answers 405 with Allow; Handle panics on a duplicate route, as
+// http.ServeMux does.
+func (r *Router) Handle(method, path, permission string, h http.Handler) {
+	full := Prefix + path
+	r.mux.Handle(method+" "+full, r.guard(permission, h))
+	if _, seen := r.paths[full]; !seen {
+		r.mux.HandleFunc(full, r.wrongMethod)
+	}
+	r.paths[full] = append(r.paths[full], method)
+	r.routes = append(r.routes, Route{Method: method, Path: path, Permission: permission})
+}
+
+// Routes lists the served routes in registration order.
+func (r *Router) Routes() []Route { return slices.Clone(r.routes) }
+
+// ServeHTTP serves the API. Paths that are not clean (dot segments, doubled slashes) are 404
+// rather than redirected.
+func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	p := req.URL.Path
+	if c := path.Clean(p); p == "" || (c != p && c+"/" != p) {
+		r.notFound(w, req)
+		return
+	}
+	r.mux.ServeHTTP(w, req)
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the authenticated caller of a request served through Handle.
+func PrincipalFrom(ctx context.Context) (auth.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(auth.Principal)
+	return p, ok
+}
+
+// guard authenticates and authorizes before h runs.
+func (r *Router) guard(permission string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p, err := r.d.Auth.Check(req.Header, permission)
+		if err != nil {
+			writeAuthError(w, err)
+			return
+		}
+		h.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), principalKey{}, p)))
+	})
+}
+
+// notFound answers unknown paths: 401 to an unauthenticated caller, else 404.
+func (r *Router) notFound(w http.ResponseWriter, req *http.Request) {
+	if _, err := r.d.Auth.Authenticate(req.Header); err != nil {
+		writeAuthError(w, err)
+		return
+	}
+	WriteProblem(w, &Problem{Status: http.StatusNotFound, Code: CodeNotFound, Title: "No such route",
+		Detail: "The API serves no such path; see docs/openapi.json."})
+}
+
+// wrongMethod answers a served path asked with a method it does not serve.
+func (r *Router) wrongMethod(w http.ResponseWriter, req *http.Request) {
+	if _, err := r.d.Auth.Authenticate(req.Header); err != nil {
+		writeAuthError(w, err)
+		return
+	}
+	_, pattern := r.mux.Handler(req)
+	methods := r.paths[pattern]
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	WriteProblem(w, &Problem{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Title: "Method not allowed",
+		Detail: "This path answers " + strings.Join(methods, ", ") + "."})
+}

@@ -1,0 +1,131 @@
+package admin
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/azlocal/registrar/shared/auth"
+	"github.com/azlocal/registrar/shared/bus"
+	"github.com/azlocal/registrar/shared/clock"
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Roles used by the tests: the built-ins and a custom role that may do anything but unregister.
+const (
+	roleRestricted = "Registrar.Restricted"
+	testRoles      = `[{"Name":"Registrar.Restricted","Actions":["*"],"NotActions":["clusters/unregister"]}]`
+	queueReq       = "registration-requests"
+	queueMachine   = "machine-events"
+)
+
+var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+type env struct {
+	t   *testing.T
+	h   http.Handler
+	svc *domain.Service
+	clk *clock.Manual
+	dl  *fakeDeadLetters
+}
+
+type envOptions struct {
+	store       domain.Store
+	easyAuthOff bool
+}
+
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	a, err := auth.New(auth.Config{EasyAuthEnabled: !o.easyAuthOff, RoleDefinitions: testRoles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewManual(testNow)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := domain.NewService(o.store, clk, &domain.Options{Logger: quiet})
+	dl := &fakeDeadLetters{}
+	h := New(Deps{Service: svc, Auth: a, DeadLetters: dl, Queues: []string{queueReq, queueMachine}, Clock: clk, Logger: quiet})
+	return &env{t: t, h: h, svc: svc, clk: clk, dl: dl}
+}
+
+// principalHeader encodes an Easy Auth principal with the given name and roles.
+func principalHeader(name string, roles ...string) string {
+	type claim struct {
+		Typ string `json:"typ"`
+		Val string `json:"val"`
+	}
+	claims := []claim{{"name", name}}
+	for _, r := range roles {
+		claims = append(claims, claim{"roles", r})
+	}
+	raw, _ := json.Marshal(map[string]any{"auth_typ": "aad", "name_typ": "name", "role_typ": "roles", "claims": claims})
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// call serves one request; principal "" sends no principal header.
+func (e *env) call(method, target, principal, body string) *httptest.ResponseRecorder {
+	e.t.Helper()
+	req := httptest.NewRequest(method, "http://127.0.0.1"+target, strings.NewReader(body))
+	if principal != "" {
+		req.Header.Set(auth.HeaderPrincipal, principal)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	return w
+}
+
+// problem checks w is problem details with status and code, and returns it.
+func problem(t *testing.T, w *httptest.ResponseRecorder, status int, code string) Problem {
+	t.Helper()
+	if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q (status %d, body %s)", ct, w.Code, w.Body)
+	}
+	var p Problem
+	dec := json.NewDecoder(w.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("problem body: %v", err)
+	}
+	if w.Code != status || p.Status != status || p.Code != code || p.Title == "" || p.Type != "about:blank" {
+		t.Fatalf("got %d %+v, want %d %s", w.Code, p, status, code)
+	}
+	return p
+}
+
+// decode checks w is 200 JSON and decodes it into v.
+func decode(t *testing.T, w *httptest.ResponseRecorder, v any) {
+	t.Helper()
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("got %d %q: %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeDeadLetters is a bus.DeadLetterQueue holding dead letters per queue in memory.
+type fakeDeadLetters struct {
+	replayed map[string][]string
+}
+
+func (f *fakeDeadLetters) DeadLetters(_ context.Context, queue string, max int) ([]bus.DeadLetter, error) {
+	return []bus.DeadLetter{{MessageID: "m1", Reason: "MaxDeliveryCountExceeded", DeliveryCount: 10, Preview: queue}}, nil
+}
+
+func (f *fakeDeadLetters) Replay(_ context.Context, queue string, ids []string) (bus.ReplayReport, error) {
+	if f.replayed == nil {
+		f.replayed = map[string][]string{}
+	}
+	f.replayed[queue] = append(f.replayed[queue], ids...)
+	return bus.ReplayReport{Replayed: []string{"m1"}}, nil
+}

@@ -1,0 +1,476 @@
+package admin
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/azlocal/registrar/shared/auth"
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/invoke"
+)
+
+// Paths of the routes (relative to Prefix).
+const (
+	PathClusters       = "/clusters"
+	PathCluster        = "/clusters/{clusterId}"
+	PathHistory        = "/clusters/{clusterId}/history"
+	PathUnregister     = "/clusters/{clusterId}/unregister"
+	PathRepair         = "/clusters/{clusterId}/repair"
+	PathReset          = "/machines/{clusterId}/{machine}/reset"
+	PathUpcoming       = "/policy/upcoming"
+	PathOrphans        = "/orphans"
+	PathOrphansCleanup = "/orphans/cleanup"
+	PathRejections     = "/rejections"
+	PathDeadLetters    = "/deadletters/{queue}"
+	PathReplay         = "/deadletters/{queue}/replay"
+)
+
+// defaultWithin is /policy/upcoming's window when none is given.
+const defaultWithin = 7 * 24 * time.Hour
+
+func (r *Router) routeAll() {
+	get, post := http.MethodGet, http.MethodPost
+	r.Handle(get, PathClusters, auth.ClustersRead, http.HandlerFunc(r.listClusters))
+	r.Handle(get, PathCluster, auth.ClustersRead, http.HandlerFunc(r.cluster))
+	r.Handle(get, PathHistory, auth.ClustersRead, http.HandlerFunc(r.history))
+	r.Handle(post, PathUnregister, auth.ClustersUnregister, http.HandlerFunc(r.unregister))
+	r.Handle(post, PathRepair, auth.ClustersRegister, http.HandlerFunc(r.repair))
+	r.Handle(post, PathReset, auth.MachinesReset, http.HandlerFunc(r.startReset))
+	r.Handle(get, PathReset, auth.ClustersRead, http.HandlerFunc(r.resetStatus))
+	r.Handle(get, PathUpcoming, auth.ClustersRead, http.HandlerFunc(r.upcoming))
+	r.Handle(get, PathOrphans, auth.ClustersRead, http.HandlerFunc(r.orphans))
+	r.Handle(post, PathOrphansCleanup, auth.OrphansCleanup, http.HandlerFunc(r.cleanupOrphans))
+	r.Handle(get, PathRejections, auth.ClustersRead, http.HandlerFunc(r.rejections))
+	r.Handle(get, PathDeadLetters, auth.ClustersRead, http.HandlerFunc(r.deadLetters))
+	r.Handle(post, PathReplay, auth.DeadLettersReplay, http.HandlerFunc(r.replay))
+}
+
+// list is a list answer without paging.
+type list[T any] struct {
+	Items []T `json:"items"`
+}
+
+func items[T any](v []T) list[T] {
+	if v == nil {
+		v = []T{}
+	}
+	return list[T]{Items: v}
+}
+
+func page[T any](p domain.PageOf[T]) domain.PageOf[T] {
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	return p
+}
+
+// outcome is a mutating call's answer: the outcome (SPEC §7), and for a dry run the plan.
+type outcome struct {
+	Outcome   domain.Outcome `json:"outcome"`
+	ClusterID string         `json:"clusterId,omitempty"`
+	DryRun    bool           `json:"dryRun"`
+	Plan      *domain.Plan   `json:"plan,omitempty"`
+	Detail    any            `json:"detail,omitempty"`
+}
+
+func unknownCluster(id string) *Problem {
+	return &Problem{Status: http.StatusNotFound, Code: domain.CodeUnknownCluster, Title: "Not found",
+		Detail: "No cluster " + id + " is known."}
+}
+
+func (r *Router) listClusters(w http.ResponseWriter, req *http.Request) {
+	q, pr := parseQuery(req, "registrationStatus", "connectionStatus", "orphan", "limit", "cursor")
+	var f domain.ClusterFilter
+	if pr == nil {
+		f.RegistrationStatus, pr = q.oneOf("registrationStatus", domain.StatusNotYet, domain.StatusRegistered, domain.StatusOutOfPolicy)
+	}
+	if pr == nil {
+		f.ConnectionStatus, pr = q.oneOf("connectionStatus", domain.StatusNotYet, domain.StatusConnected, domain.StatusDisconnect, domain.StatusOutOfPolicy)
+	}
+	if pr == nil {
+		f.Orphan, pr = q.oneOf("orphan", domain.OrphanNone, domain.OrphanSuspected, domain.OrphanCleanedUp)
+	}
+	var p domain.Page
+	if pr == nil {
+		p, pr = q.page()
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	res, err := r.d.Service.ListClusters(req.Context(), f, p)
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	WriteJSON(w, http.StatusOK, page(res))
+}
+
+func (r *Router) cluster(w http.ResponseWriter, req *http.Request) {
+	id, pr := clusterID(req)
+	if pr == nil {
+		_, pr = parseQuery(req)
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	v, err := r.d.Service.Cluster(req.Context(), id)
+	if err != nil {
+		r.failure(w, req, err, unknownCluster(id))
+		return
+	}
+	WriteJSON(w, http.StatusOK, v)
+}
+
+func (r *Router) history(w http.ResponseWriter, req *http.Request) {
+	id, pr := clusterID(req)
+	var q query
+	if pr == nil {
+		q, pr = parseQuery(req, "limit", "cursor")
+	}
+	var p domain.Page
+	if pr == nil {
+		p, pr = q.page()
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	res, err := r.d.Service.History(req.Context(), id, p)
+	if err == nil && len(res.Items) == 0 && p.Cursor == "" {
+		_, err = r.d.Service.Cluster(req.Context(), id) // an empty first page: is the cluster known?
+	}
+	if err != nil {
+		r.failure(w, req, err, unknownCluster(id))
+		return
+	}
+	WriteJSON(w, http.StatusOK, page(res))
+}
+
+// meta describes an admin call to the domain: a request-unique MessageID (the host's
+// invocation ID, else random), the caller, and the route pattern as the history's cause.
+func (r *Router) meta(req *http.Request) domain.Meta {
+	id := invoke.InvocationID(req.Context())
+	if !guidRE.MatchString(id) {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	p, _ := PrincipalFrom(req.Context())
+	return domain.Meta{MessageID: "admin-" + strings.ToLower(id), CorrelationID: traceID(req, id),
+		EnqueuedAt: r.d.Clock.Now().UTC(), Principal: p.Name, Cause: strings.Replace(req.Pattern, " "+Prefix, " ", 1)}
+}
+
+var traceparentRE = regexp.MustCompile(`^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$`)
+
+// traceID is the W3C trace ID of the request's traceparent, else fallback.
+func traceID(req *http.Request, fallback string) string {
+	if m := traceparentRE.FindStringSubmatch(req.Header.Get("traceparent")); m != nil {
+		return m[1]
+	}
+	return fallback
+}
+
+// apply runs an admin command through the domain and answers its outcome.
+func (r *Router) apply(w http.ResponseWriter, req *http.Request, msg domain.Message) {
+	meta := r.meta(req)
+	res, err := r.d.Service.Apply(req.Context(), msg, meta)
+	if err != nil {
+		r.failure(w, req, err, unknownCluster(msg.ClusterKey()))
+		return
+	}
+	r.d.Logger.InfoContext(req.Context(), "admin command", "route", req.Pattern, "principal", meta.Principal,
+		"clusterId", res.ClusterID, "outcome", res.Outcome, "messageId", meta.MessageID)
+	if res.Outcome == domain.Rejected && res.Problem != nil {
+		WriteProblem(w, fromDomain(res.Problem))
+		return
+	}
+	WriteJSON(w, http.StatusOK, outcome{Outcome: res.Outcome, ClusterID: res.ClusterID, Plan: res.Plan, Detail: res.Detail})
+}
+
+func (r *Router) unregister(w http.ResponseWriter, req *http.Request) {
+	id, pr := clusterID(req)
+	var q query
+	if pr == nil {
+		q, pr = parseQuery(req, "dryRun", "disableOnlyArc")
+	}
+	var dry, onlyArc bool
+	if pr == nil {
+		dry, pr = q.boolean("dryRun", true, false)
+	}
+	if pr == nil {
+		onlyArc, pr = q.boolean("disableOnlyArc", false, false)
+	}
+	if pr == nil {
+		pr = readBody(w, req, &struct{}{})
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	if !dry {
+		r.apply(w, req, domain.Unregister{ClusterID: id, DisableOnlyArc: onlyArc})
+		return
+	}
+	plan, err := r.d.Service.PlanUnregister(req.Context(), id, onlyArc)
+	if err != nil {
+		r.failure(w, req, err, unknownCluster(id))
+		return
+	}
+	WriteJSON(w, http.StatusOK, outcome{Outcome: domain.Unchanged, ClusterID: id, DryRun: true, Plan: &plan})
+}
+
+// repairBody is POST /clusters/{clusterId}/repair's optional body.
+type repairBody struct {
+	ArcSPN *domain.ArcSPN `json:"arcSpn"`
+}
+
+func (r *Router) repair(w http.ResponseWriter, req *http.Request) {
+	id, pr := clusterID(req)
+	if pr == nil {
+		_, pr = parseQuery(req)
+	}
+	var body repairBody
+	if pr == nil {
+		pr = readBody(w, req, &body)
+	}
+	if pr == nil && body.ArcSPN != nil {
+		switch {
+		case !guidRE.MatchString(body.ArcSPN.AppID):
+			pr = invalid("arcSpn.appId", "Must be a GUID.")
+		case body.ArcSPN.CredentialExpiresAt.IsZero():
+			pr = invalid("arcSpn.credentialExpiresAt", "Required: an RFC 3339 time.")
+		default:
+			body.ArcSPN.AppID = strings.ToLower(body.ArcSPN.AppID)
+		}
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	r.apply(w, req, domain.RepairRegistration{ClusterID: id, ArcSPN: body.ArcSPN})
+}
+
+func (r *Router) machinePath(req *http.Request) (id, m string, pr *Problem) {
+	id, pr = clusterID(req)
+	if pr == nil {
+		m, pr = machine(req)
+	}
+	if pr == nil {
+		_, pr = parseQuery(req)
+	}
+	return id, m, pr
+}
+
+func (r *Router) startReset(w http.ResponseWriter, req *http.Request) {
+	id, m, pr := r.machinePath(req)
+	if pr == nil {
+		pr = readBody(w, req, &struct{}{})
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	r.apply(w, req, domain.StartMachineReset{ClusterID: id, Machine: m})
+}
+
+func (r *Router) resetStatus(w http.ResponseWriter, req *http.Request) {
+	id, m, pr := r.machinePath(req)
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	v, err := r.d.Service.ResetStatus(req.Context(), id, m)
+	if errors.Is(err, domain.ErrNotFound) {
+		r.failure(w, req, err, r.whyNoReset(req, id, m))
+		return
+	}
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	WriteJSON(w, http.StatusOK, v)
+}
+
+// whyNoReset names what is missing when a machine has no reset: the cluster, the machine, or
+// only the operation.
+func (r *Router) whyNoReset(req *http.Request, id, m string) *Problem {
+	v, err := r.d.Service.Cluster(req.Context(), id)
+	if err != nil {
+		return unknownCluster(id)
+	}
+	if !slices.ContainsFunc(v.Nodes, func(n domain.NodeView) bool { return strings.EqualFold(n.Name, m) }) {
+		return &Problem{Status: http.StatusNotFound, Code: domain.CodeUnknownMachine, Title: "Not found",
+			Detail: "Cluster " + id + " has no machine " + m + "."}
+	}
+	return &Problem{Status: http.StatusNotFound, Code: CodeNoResetOperation, Title: "Not found",
+		Detail: "Machine " + m + " has had no reset."}
+}
+
+func (r *Router) upcoming(w http.ResponseWriter, req *http.Request) {
+	q, pr := parseQuery(req, "within")
+	var within time.Duration
+	if pr == nil {
+		within, pr = q.within(defaultWithin)
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	d, err := r.d.Service.Upcoming(req.Context(), within)
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	WriteJSON(w, http.StatusOK, items(d))
+}
+
+func (r *Router) orphans(w http.ResponseWriter, req *http.Request) {
+	if _, pr := parseQuery(req); pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	o, err := r.d.Service.Orphans(req.Context())
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	WriteJSON(w, http.StatusOK, items(o))
+}
+
+// cleanup is POST /orphans/cleanup's answer: the plans carried out (or, dry, that would be).
+type cleanup struct {
+	Outcome domain.Outcome `json:"outcome"`
+	DryRun  bool           `json:"dryRun"`
+	Items   []domain.Plan  `json:"items"`
+}
+
+func (r *Router) cleanupOrphans(w http.ResponseWriter, req *http.Request) {
+	q, pr := parseQuery(req, "dryRun")
+	var dry bool
+	if pr == nil {
+		dry, pr = q.boolean("dryRun", true, false)
+	}
+	if pr == nil {
+		pr = readBody(w, req, &struct{}{})
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	meta := r.meta(req)
+	plans, err := r.d.Service.CleanupOrphans(req.Context(), dry, meta)
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	out := cleanup{Outcome: domain.Unchanged, DryRun: dry, Items: items(plans).Items}
+	if !dry && len(plans) > 0 {
+		out.Outcome = domain.Updated
+		r.d.Logger.InfoContext(req.Context(), "admin command", "route", req.Pattern, "principal", meta.Principal,
+			"cleanedUp", len(plans), "messageId", meta.MessageID)
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+func (r *Router) rejections(w http.ResponseWriter, req *http.Request) {
+	q, pr := parseQuery(req, "limit", "cursor")
+	var p domain.Page
+	if pr == nil {
+		p, pr = q.page()
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	res, err := r.d.Service.Rejections(req.Context(), p)
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	WriteJSON(w, http.StatusOK, page(res))
+}
+
+// queue validates {queue} against the configured queues and that dead letters are reachable.
+func (r *Router) queue(req *http.Request) (string, *Problem) {
+	name := req.PathValue("queue")
+	if !slices.Contains(r.d.Queues, name) {
+		return "", invalid("queue", "Must be one of the configured queues: "+strings.Join(r.d.Queues, ", ")+".")
+	}
+	if r.d.DeadLetters == nil {
+		return "", &Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Title: "Dead letters unavailable",
+			Detail: "No Service Bus connection is configured, so there are no dead letters to show."}
+	}
+	return name, nil
+}
+
+func (r *Router) deadLetters(w http.ResponseWriter, req *http.Request) {
+	queue, pr := r.queue(req)
+	var q query
+	if pr == nil {
+		q, pr = parseQuery(req, "limit")
+	}
+	var p domain.Page
+	if pr == nil {
+		p, pr = q.page()
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	dl, err := r.d.DeadLetters.DeadLetters(req.Context(), queue, p.Limit)
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	WriteJSON(w, http.StatusOK, items(dl))
+}
+
+// replayBody is POST /deadletters/{queue}/replay's body; no MessageIds replays every dead letter.
+type replayBody struct {
+	MessageIDs []string `json:"messageIds"`
+}
+
+var messageIDRE = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
+
+func (r *Router) replay(w http.ResponseWriter, req *http.Request) {
+	queue, pr := r.queue(req)
+	if pr == nil {
+		_, pr = parseQuery(req)
+	}
+	var body replayBody
+	if pr == nil {
+		pr = readBody(w, req, &body)
+	}
+	if pr == nil && len(body.MessageIDs) > MaxLimit {
+		pr = invalid("messageIds", "At most 1000 MessageIds per call.")
+	}
+	for _, id := range body.MessageIDs {
+		if pr == nil && !messageIDRE.MatchString(id) {
+			pr = invalid("messageIds", "Each MessageId is 1–128 printable ASCII characters.")
+		}
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	p, _ := PrincipalFrom(req.Context())
+	rep, err := r.d.DeadLetters.Replay(req.Context(), queue, body.MessageIDs)
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	r.d.Logger.InfoContext(req.Context(), "admin command", "route", req.Pattern, "principal", p.Name,
+		"queue", queue, "replayed", len(rep.Replayed), "notFound", len(rep.NotFound))
+	if rep.Replayed == nil {
+		rep.Replayed = []string{}
+	}
+	WriteJSON(w, http.StatusOK, rep)
+}
