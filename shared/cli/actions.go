@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/spf13/cobra"
+)
+
+// confirm asks on the terminal before a destructive action; without a terminal it refuses
+// (a usage error, exit 2) unless yes is set.
+func (s *session) confirm(what string, yes bool) error {
+	if yes {
+		return nil
+	}
+	if !s.StdinTerminal {
+		return usagef("%s: there is no terminal to confirm on; add --yes to proceed", what)
+	}
+	fmt.Fprintf(s.Stderr, "%s? Type yes to proceed: ", what)
+	line, _ := bufio.NewReader(s.Stdin).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return &RejectedError{Code: "NotConfirmed", Reason: "nothing was done"}
+	}
+	return nil
+}
+
+// result is a mutating call's answer (SPEC §7 outcome, a dry run's plan, a detail).
+type result struct {
+	Outcome   string          `json:"outcome"`
+	ClusterID string          `json:"clusterId"`
+	Plan      *domain.Plan    `json:"plan"`
+	Detail    json.RawMessage `json:"detail"`
+}
+
+func (s *session) showPlan(p domain.Plan) {
+	fmt.Fprintf(s.Stdout, "Clean-up plan for %s (reason %s, disableOnlyArc %t):\n", p.ClusterID, p.Reason, p.DisableOnlyArc)
+	rows := [][]string{}
+	for _, st := range p.Steps {
+		rows = append(rows, []string{strconv.Itoa(st.Step), st.Artifact.Kind, st.Artifact.Name, st.Artifact.Condition})
+	}
+	table(s.Stdout, []string{"STEP", "KIND", "NAME", "CONDITION"}, rows, nil)
+}
+
+func (s *session) unregisterCmd() *cobra.Command {
+	var dry, yes, onlyArc bool
+	c := &cobra.Command{
+		Use:   "unregister <clusterId>",
+		Short: "Show the clean-up plan, then (confirmed, or --yes) unregister the cluster (Unregister-AzStackHCI)",
+		Example: "  registrar unregister 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --dry-run\n" +
+			"  registrar unregister 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --yes\n" +
+			"  registrar unregister 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --disable-only-arc --yes",
+		Args: nArgs(1, "<clusterId>"),
+		RunE: s.run(func(ctx context.Context, args []string) error {
+			path := clusterPath(args[0]) + "/unregister"
+			q := func(dry bool) url.Values {
+				return url.Values{"dryRun": {strconv.FormatBool(dry)}, "disableOnlyArc": {strconv.FormatBool(onlyArc)}}
+			}
+			b, err := s.client.do(ctx, call{method: "POST", path: path, query: q(true), perm: "clusters/unregister"})
+			if err != nil {
+				return err
+			}
+			if s.json() && dry {
+				s.printRaw(b)
+				return nil
+			}
+			var r result
+			if err := decode(b, &r); err != nil {
+				return err
+			}
+			if !s.json() && r.Plan != nil {
+				s.showPlan(*r.Plan)
+			}
+			if dry {
+				return nil
+			}
+			if err := s.confirm("Unregister cluster "+args[0], yes); err != nil {
+				return err
+			}
+			b, err = s.client.do(ctx, call{method: "POST", path: path, query: q(false), perm: "clusters/unregister"})
+			if err != nil {
+				return err
+			}
+			return s.showResult(b, "unregister "+args[0])
+		}),
+	}
+	c.Flags().BoolVar(&dry, "dry-run", false, "show the plan only")
+	c.Flags().BoolVar(&yes, "yes", false, "unregister without asking")
+	c.Flags().BoolVar(&onlyArc, "disable-only-arc", false, "disable Arc integration only (steps 1-2) and keep the registration")
+	return c
+}
+
+// showResult prints a mutating call's outcome (or, for -o json, the answer as received).
+func (s *session) showResult(b []byte, what string) error {
+	if s.json() {
+		s.printRaw(b)
+		return nil
+	}
+	var r result
+	if err := decode(b, &r); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Stdout, "%s: %s\n", what, r.Outcome)
+	return nil
+}
+
+func (s *session) repairCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "repair <clusterId>",
+		Short:   "Repair a registration, e.g. after its Arc credential expired (Register-AzStackHCI -RepairRegistration)",
+		Example: "  registrar repair 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11",
+		Args:    nArgs(1, "<clusterId>"),
+		RunE: s.run(func(ctx context.Context, args []string) error {
+			b, err := s.client.do(ctx, call{method: "POST", path: clusterPath(args[0]) + "/repair", perm: "clusters/register"})
+			if err != nil {
+				return err
+			}
+			return s.showResult(b, "repair "+args[0])
+		}),
+	}
+}
+
+func (s *session) orphansCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:     "orphans",
+		Short:   "List suspected orphans with their grace deadline and clean-up plan",
+		Example: "  registrar orphans\n  registrar orphans cleanup --dry-run",
+		Args:    nArgs(0, "no arguments (or the subcommand cleanup)"),
+		RunE: s.run(func(ctx context.Context, _ []string) error {
+			raw, err := s.pages(ctx, "/orphans", nil, "clusters/read")
+			if err != nil {
+				return err
+			}
+			if s.json() {
+				return s.printItems(raw)
+			}
+			os, err := decodeItems[domain.OrphanView](raw)
+			if err != nil {
+				return err
+			}
+			s.orphanTable(os)
+			return nil
+		}),
+	}
+	var dry, yes bool
+	cleanup := &cobra.Command{
+		Use:     "cleanup",
+		Short:   "Clean up suspected orphans whose grace period has ended (never before)",
+		Example: "  registrar orphans cleanup --dry-run\n  registrar orphans cleanup --yes",
+		Args:    nArgs(0, "no arguments"),
+		RunE: s.run(func(ctx context.Context, _ []string) error {
+			b, err := s.client.do(ctx, call{method: "POST", path: "/orphans/cleanup", query: url.Values{"dryRun": {"true"}}, perm: "orphans/cleanup"})
+			if err != nil {
+				return err
+			}
+			if s.json() && dry {
+				s.printRaw(b)
+				return nil
+			}
+			if !s.json() {
+				s.showCleanup(b)
+			}
+			if dry {
+				return nil
+			}
+			if err := s.confirm("Clean up the orphans above", yes); err != nil {
+				return err
+			}
+			b, err = s.client.do(ctx, call{method: "POST", path: "/orphans/cleanup", query: url.Values{"dryRun": {"false"}}, perm: "orphans/cleanup"})
+			if err != nil {
+				return err
+			}
+			if s.json() {
+				s.printRaw(b)
+				return nil
+			}
+			s.showCleanup(b)
+			return nil
+		}),
+	}
+	cleanup.Flags().BoolVar(&dry, "dry-run", false, "show what would be cleaned up only")
+	cleanup.Flags().BoolVar(&yes, "yes", false, "clean up without asking")
+	c.AddCommand(cleanup)
+	return c
+}
+
+func (s *session) orphanTable(os []domain.OrphanView) {
+	now := s.now()
+	rows := [][]string{}
+	for _, o := range os {
+		steps := []string{}
+		for _, st := range o.Plan.Steps {
+			steps = append(steps, fmt.Sprintf("%d %s %s", st.Step, st.Artifact.Kind, st.Artifact.Name))
+		}
+		rows = append(rows, []string{o.ClusterID, orDash(o.ClusterName), o.Reason, when(&o.GraceUntil, now), strings.Join(steps, "; ")})
+	}
+	table(s.Stdout, []string{"CLUSTER ID", "NAME", "REASON", "GRACE UNTIL", "CLEAN-UP"}, rows, nil)
+}
+
+// showCleanup prints an orphans/cleanup answer: its items (orphans with plans) when it has
+// them, and its outcome.
+func (s *session) showCleanup(b []byte) {
+	var r struct {
+		Outcome string              `json:"outcome"`
+		Items   []domain.OrphanView `json:"items"`
+	}
+	if json.Unmarshal(b, &r) != nil {
+		s.printRaw(b)
+		return
+	}
+	if len(r.Items) > 0 {
+		s.orphanTable(r.Items)
+	} else {
+		fmt.Fprintln(s.Stdout, "no orphan's grace period has ended")
+	}
+	if r.Outcome != "" {
+		fmt.Fprintln(s.Stdout, "outcome:", r.Outcome)
+	}
+}

@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// fakeCred is an azcore.TokenCredential that records the scopes asked for.
+type fakeCred struct {
+	mu     sync.Mutex
+	scopes []string
+}
+
+func (f *fakeCred) GetToken(_ context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scopes = append(f.scopes, o.Scopes...)
+	return azcore.AccessToken{Token: "tok-123", ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// runCLI runs the command line against endpoint and returns the exit code, stdout and stderr.
+func runCLI(t *testing.T, app App, endpoint string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	app.Stdout, app.Stderr = &out, &errb
+	if app.Stdin == nil {
+		app.Stdin = strings.NewReader("")
+	}
+	env := map[string]string{"REGISTRAR_ENDPOINT": endpoint}
+	if app.Getenv == nil {
+		app.Getenv = func(k string) string { return env[k] }
+	}
+	if app.Poll == 0 {
+		app.Poll = 10 * time.Millisecond
+	}
+	code := app.Run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func TestBearerTokenForScope(t *testing.T) {
+	var auth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = append(auth, r.Header.Get("Authorization"))
+		w.Write([]byte(`{"items":[]}`))
+	}))
+	defer srv.Close()
+	cred := &fakeCred{}
+	code, _, stderr := runCLI(t, App{Credential: cred}, srv.URL, "rejections", "--scope", "api://registrar/.default")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if len(auth) != 1 || auth[0] != "Bearer tok-123" {
+		t.Errorf("Authorization headers = %q, want one bearer token", auth)
+	}
+	if len(cred.scopes) != 1 || cred.scopes[0] != "api://registrar/.default" {
+		t.Errorf("scopes asked = %q", cred.scopes)
+	}
+	auth = nil
+	env := map[string]string{"REGISTRAR_ENDPOINT": srv.URL}
+	if code, _, stderr := runCLI(t, App{Credential: cred, Getenv: func(k string) string { return env[k] }}, srv.URL, "rejections"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if auth[0] != "" {
+		t.Errorf("no scope: Authorization = %q, want none", auth[0])
+	}
+}
+
+func TestProblemExitCodes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		switch r.URL.Path {
+		case "/api/v1/clusters/c401":
+			w.WriteHeader(401)
+			w.Write([]byte(`{"title":"Unauthorized","status":401,"code":"Unauthenticated","detail":"no principal"}`))
+		case "/api/v1/clusters/c403/repair":
+			w.WriteHeader(403)
+			w.Write([]byte(`{"title":"Forbidden","status":403,"code":"Forbidden","detail":"clusters/register is not granted"}`))
+		case "/api/v1/clusters/c409/repair":
+			w.WriteHeader(409)
+			w.Write([]byte(`{"title":"Conflict","status":409,"code":"CannotRepairNotRegistered","detail":"the cluster is not registered"}`))
+		default:
+			w.WriteHeader(404)
+			w.Write([]byte(`{"title":"Not Found","status":404,"code":"NotFound","detail":"no such cluster"}`))
+		}
+	}))
+	defer srv.Close()
+	for _, c := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"status", "c401"}, 3, []string{"Unauthenticated", "az login"}},
+		{[]string{"repair", "c403"}, 3, []string{"Forbidden", "clusters/register", "Registrar.Operator"}},
+		{[]string{"repair", "c409"}, 1, []string{"CannotRepairNotRegistered", "not registered"}},
+		{[]string{"status", "nope"}, 1, []string{"NotFound", "check the cluster ID"}},
+		{[]string{"status", "x", "-o", "yaml"}, 2, []string{"-o must be table or json"}},
+	} {
+		code, _, stderr := runCLI(t, App{}, srv.URL, c.args...)
+		if code != c.code {
+			t.Errorf("%v: exit %d, want %d (%s)", c.args, code, c.code, stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr %q lacks %q", c.args, stderr, w)
+			}
+		}
+	}
+}
+
+func TestUnreachableExit4(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // a closed port
+	code, _, stderr := runCLI(t, App{}, url, "list")
+	if code != 4 || !strings.Contains(stderr, "Unreachable") {
+		t.Errorf("exit %d, stderr %q; want 4 and Unreachable", code, stderr)
+	}
+}
+
+func TestDestructiveWithoutTerminalRefuses(t *testing.T) {
+	var posts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts = append(posts, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+		w.Write([]byte(`{"outcome":"unchanged","plan":{"clusterId":"c1","reason":"Unregister","steps":[{"step":1,"artifact":{"kind":"ArcAppIdentity","name":"hci-01.arc","condition":"Always"}}]}}`))
+	}))
+	defer srv.Close()
+	code, stdout, stderr := runCLI(t, App{}, srv.URL, "unregister", "c1")
+	if code != 2 || !strings.Contains(stderr, "--yes") {
+		t.Errorf("exit %d, stderr %q; want 2 naming --yes", code, stderr)
+	}
+	if !strings.Contains(stdout, "hci-01.arc") {
+		t.Errorf("the plan was not shown: %q", stdout)
+	}
+	for _, p := range posts {
+		if strings.Contains(p, "dryRun=false") {
+			t.Errorf("refused unregister still called %s", p)
+		}
+	}
+	for _, args := range [][]string{{"orphans", "cleanup"}, {"deadletters", "machine-events", "replay"}} {
+		posts = nil
+		if code, _, _ := runCLI(t, App{}, srv.URL, args...); code != 2 {
+			t.Errorf("%v without a terminal: exit %d, want 2", args, code)
+		}
+		for _, p := range posts {
+			if strings.Contains(p, "dryRun=false") || strings.Contains(p, "/replay") {
+				t.Errorf("%v refused but called %s", args, p)
+			}
+		}
+	}
+	// On a terminal, an answer other than yes does nothing.
+	posts = nil
+	code, _, _ = runCLI(t, App{StdinTerminal: true, Stdin: strings.NewReader("no\n")}, srv.URL, "unregister", "c1")
+	if code != 1 || len(posts) != 1 {
+		t.Errorf("declined: exit %d after %v; want 1 after the dry run only", code, posts)
+	}
+	posts = nil
+	if code, _, stderr := runCLI(t, App{StdinTerminal: true, Stdin: strings.NewReader("yes\n")}, srv.URL, "unregister", "c1"); code != 0 || len(posts) != 2 || !strings.Contains(posts[1], "dryRun=false") {
+		t.Errorf("confirmed: exit %d (%s) after %v", code, stderr, posts)
+	}
+}

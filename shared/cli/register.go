@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+)
+
+// registerFlags are the fields of a Register message (SPEC §2.1) taken from the command line.
+type registerFlags struct {
+	clusterID, clusterName, region, subscriptionID, tenantID string
+	cloud, resourceGroup, arcResourceGroup, osVersion        string
+	createResourceGroup                                      bool
+	nodes                                                    []string
+	namespace, queue                                         string
+	wait                                                     bool
+}
+
+// message is the Register body; optional fields are left out when not given.
+func (f *registerFlags) message() map[string]any {
+	m := map[string]any{"type": "Register", "clusterId": f.clusterID, "clusterName": f.clusterName,
+		"region": f.region, "subscriptionId": f.subscriptionID, "tenantId": f.tenantID}
+	for k, v := range map[string]string{"cloud": f.cloud, "resourceGroup": f.resourceGroup,
+		"arcResourceGroup": f.arcResourceGroup, "osVersion": f.osVersion} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if f.createResourceGroup {
+		m["createResourceGroup"] = true
+	}
+	nodes := []map[string]string{}
+	for _, n := range f.nodes {
+		nodes = append(nodes, map[string]string{"name": n})
+	}
+	m["nodes"] = nodes
+	return m
+}
+
+func (s *session) registerCmd() *cobra.Command {
+	f := &registerFlags{}
+	c := &cobra.Command{
+		Use:   "register --cluster-id ID --cluster-name NAME --region R --subscription-id ID --tenant-id ID [--node NAME]... [--wait]",
+		Short: "Send a Register message (Register-AzStackHCI); --wait follows it until Registered or rejected",
+		Long: "Send a Register message to the registration-requests queue: through Service Bus when ServiceBusConnection\n" +
+			"(a connection string) or --namespace is set, else to the local runner at {endpoint}/dev/servicebus.\n" +
+			"With --wait, follow the cluster until it is Registered (exit 0) or the message is rejected (exit 1, with its code).",
+		Example: "  registrar register --cluster-id 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --cluster-name hci-01 --region eastus \\\n" +
+			"    --subscription-id 0b7e5d1a-1f0e-4e5a-9a9e-2f7b3c4d5e6f --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 \\\n" +
+			"    --node node1 --node node2 --os-version 2508 --wait",
+		Args: nArgs(0, "flags only"),
+		RunE: s.run(func(ctx context.Context, _ []string) error { return s.register(ctx, f) }),
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.clusterID, "cluster-id", "", "the on-premises cluster GUID (required)")
+	fl.StringVar(&f.clusterName, "cluster-name", "", "the cluster's name (required)")
+	fl.StringVar(&f.region, "region", "", "Azure region, e.g. eastus (required)")
+	fl.StringVar(&f.subscriptionID, "subscription-id", "", "Azure subscription GUID (required)")
+	fl.StringVar(&f.tenantID, "tenant-id", "", "Entra tenant GUID (required)")
+	fl.StringArrayVar(&f.nodes, "node", nil, "a node (machine) name; repeat for each node")
+	fl.StringVar(&f.cloud, "cloud", "", "AzureCloud (default), AzureChinaCloud or AzureUSGovernment")
+	fl.StringVar(&f.resourceGroup, "resource-group", "", "resource group (default <clusterName>-rg)")
+	fl.StringVar(&f.arcResourceGroup, "arc-resource-group", "", "Arc resource group (default the resource group)")
+	fl.BoolVar(&f.createResourceGroup, "create-resource-group", false, "the registration creates (and owns) the resource group")
+	fl.StringVar(&f.osVersion, "os-version", "", "OS version, e.g. 23H2 or 2508")
+	fl.StringVar(&f.namespace, "namespace", "", "Service Bus namespace (xxx.servicebus.windows.net) to send to with DefaultAzureCredential")
+	fl.StringVar(&f.queue, "queue", "", "queue name (env RegistrationRequestsQueue; default registration-requests)")
+	fl.BoolVar(&f.wait, "wait", false, "follow the cluster until it is Registered or the message is rejected")
+	for _, n := range []string{"cluster-id", "cluster-name", "region", "subscription-id", "tenant-id"} {
+		_ = c.MarkFlagRequired(n)
+	}
+	return c
+}
+
+func (s *session) register(ctx context.Context, f *registerFlags) error {
+	if f.queue == "" {
+		f.queue = s.getenv("RegistrationRequestsQueue")
+	}
+	if f.queue == "" {
+		f.queue = "registration-requests"
+	}
+	body, err := json.Marshal(f.message())
+	if err != nil {
+		return err
+	}
+	id := uuid.NewString()
+	if err := s.send(ctx, f, body, id); err != nil {
+		return err
+	}
+	if !f.wait {
+		if s.json() {
+			s.printRaw([]byte(fmt.Sprintf(`{"messageId":%q,"clusterId":%q}`, id, f.clusterID)))
+		} else {
+			fmt.Fprintf(s.Stdout, "sent Register for %s as message %s\n", f.clusterID, id)
+		}
+		return nil
+	}
+	if !s.json() {
+		fmt.Fprintf(s.Stdout, "sent Register for %s as message %s; waiting…\n", f.clusterID, id)
+	}
+	return s.waitRegistered(ctx, f.clusterID, id)
+}
+
+// send puts the message on the queue: Service Bus when configured, else the local runner.
+func (s *session) send(ctx context.Context, f *registerFlags, body []byte, id string) error {
+	conn := s.getenv("ServiceBusConnection")
+	ns := f.namespace
+	if ns == "" {
+		ns = s.getenv("ServiceBusConnection__fullyQualifiedNamespace")
+	}
+	if conn == "" && ns == "" {
+		u := s.client.Endpoint() + "/dev/servicebus/" + url.PathEscape(f.queue) + "/messages"
+		bp, _ := json.Marshal(map[string]string{"MessageId": id})
+		_, err := s.client.send(ctx, http.MethodPost, u, json.RawMessage(body), http.Header{"Brokerproperties": {string(bp)}}, "")
+		return err
+	}
+	var (
+		sb  *azservicebus.Client
+		err error
+	)
+	if conn != "" {
+		sb, err = azservicebus.NewClientFromConnectionString(conn, nil)
+	} else {
+		var cred azcore.TokenCredential = s.Credential
+		if cred == nil {
+			if cred, err = azidentity.NewDefaultAzureCredential(nil); err != nil {
+				return &AuthError{Err: err}
+			}
+		}
+		sb, err = azservicebus.NewClient(ns, cred, nil)
+	}
+	if err != nil {
+		return usagef("ServiceBusConnection / --namespace: %v", errors.Unwrap(err))
+	}
+	defer sb.Close(context.WithoutCancel(ctx))
+	sender, err := sb.NewSender(f.queue, nil)
+	if err != nil {
+		return &UnreachableError{Endpoint: "Service Bus queue " + f.queue, Err: err}
+	}
+	defer sender.Close(context.WithoutCancel(ctx))
+	ct := "application/json"
+	if err := sender.SendMessage(ctx, &azservicebus.Message{Body: body, MessageID: &id, ContentType: &ct}, nil); err != nil {
+		return &UnreachableError{Endpoint: "Service Bus queue " + f.queue, Err: err}
+	}
+	return nil
+}
+
+// waitRegistered polls until the cluster is Registered (nil) or a rejection names the message
+// (a RejectedError with its code). A rejection is looked for first on each poll.
+func (s *session) waitRegistered(ctx context.Context, clusterID, messageID string) error {
+	last := ""
+	for {
+		raw, err := s.pages(ctx, "/rejections", nil, "clusters/read")
+		if err != nil {
+			return err
+		}
+		rs, err := decodeItems[domain.Rejection](raw)
+		if err != nil {
+			return err
+		}
+		for i, r := range rs {
+			if r.MessageID == messageID {
+				if s.json() {
+					s.printRaw(raw[i])
+				}
+				return &RejectedError{Code: r.Code, Reason: r.Reason}
+			}
+		}
+		b, err := s.client.do(ctx, call{method: "GET", path: clusterPath(clusterID), perm: "clusters/read"})
+		var api *APIError
+		switch {
+		case errors.As(err, &api) && api.Status == http.StatusNotFound:
+		case err != nil:
+			return err
+		default:
+			var v domain.ClusterView
+			if err := decode(b, &v); err != nil {
+				return err
+			}
+			if v.RegistrationStatus == domain.StatusRegistered {
+				if s.json() {
+					s.printRaw(b)
+				} else {
+					fmt.Fprintf(s.Stdout, "%s (%s) is Registered: %s\n", v.ClusterName, v.ClusterID, v.ResourceID)
+				}
+				return nil
+			}
+			if !s.json() && v.RegistrationStatus != last {
+				last = v.RegistrationStatus
+				fmt.Fprintf(s.Stdout, "registration status: %s\n", s.st.status(last))
+			}
+		}
+		if err := sleep(ctx, s.poll()); err != nil {
+			return err
+		}
+	}
+}
