@@ -4,7 +4,14 @@ import "time"
 
 // NextCheck is the earliest time at which the sweeps must look at c again, or zero when no
 // deadline, warning, grace period or reset stall is pending. It may be early (the sweep then
-// re-evaluates and reschedules) but never late.
+// re-evaluates and reschedules) but never late. It may lie in the past when something is
+// overdue (the next sweep applies it).
 func (p Policy) NextCheck(c *Cluster, now time.Time) time.Time {
-	return time.Time{} // built by issue 6
+	var next time.Time
+	for _, t := range p.checkTimes(c, now) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	return next.UTC()
 }

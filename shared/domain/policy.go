@@ -1,0 +1,309 @@
+package domain
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Deadline policies that are not §4 policies (they appear in Deadline.Policy only).
+const (
+	DeadlineOrphanGrace = "OrphanGrace"
+	DeadlineResetStall  = "ResetStall"
+)
+
+// Orphan suspicion reasons (SPEC §5).
+const (
+	OrphanSilent          = "Silent"
+	OrphanMachinesClaimed = "MachinesClaimed"
+)
+
+// pending is one deadline of a cluster whose transition has not happened yet, with the lead
+// times at which a PolicyWarning is due before it.
+type pending struct {
+	Deadline
+	warn []time.Duration
+	// silence marks a deadline judged against the guard's reference instead of the clock.
+	silence bool
+}
+
+// Guard is the mass-disconnect guard's reading for one evaluation (SPEC §4).
+//
+// The rule: Ref = min(now, NewestSync), where NewestSync is the enqueue time of the newest sync
+// received from any cluster. A cluster's silence is Ref − lastConnected (lastConnected falls
+// back to registeredAt). The guard is Active when no sync was ever received or the newest is
+// older than Policy.SyncInterval; while it is active, no silence-based transition happens
+// (Connected → Disconnected, connection OutOfPolicy, Connection warnings, Silent orphan
+// suspicion, clean-up of Silent suspects). Registration, cluster, credential, reset-stall,
+// machine-claim and MachinesClaimed clean-up rules do not depend on syncs and apply regardless.
+type Guard struct {
+	Ref    time.Time
+	Active bool
+}
+
+// Guard returns the guard's reading at now given the newest sync received fleet-wide (zero
+// for none).
+func (p Policy) Guard(newestSync, now time.Time) Guard {
+	if newestSync.IsZero() || now.Sub(newestSync) > p.SyncInterval {
+		return Guard{Ref: newestSync, Active: true}
+	}
+	if newestSync.After(now) {
+		return Guard{Ref: now}
+	}
+	return Guard{Ref: newestSync}
+}
+
+// silenceBase is the time since which a registered cluster's silence is counted.
+func silenceBase(c *Cluster) time.Time {
+	if c.LastConnected.IsZero() {
+		return c.RegisteredAt
+	}
+	return c.LastConnected
+}
+
+// pendingOf lists c's deadlines whose transition has not happened yet (in no particular order).
+func (p Policy) pendingOf(c *Cluster) []pending {
+	if c == nil || c.Orphan == OrphanCleanedUp {
+		return nil
+	}
+	var out []pending
+	add := func(policy string, at time.Time, action string, warn []time.Duration, silence bool) {
+		out = append(out, pending{Deadline{ClusterID: c.ID, ClusterName: c.Name, Policy: policy, Deadline: at.UTC(), Action: action}, warn, silence})
+	}
+	if c.RegistrationStatus == StatusNotYet && c.RegisteredAt.IsZero() && !c.InstalledAt.IsZero() {
+		add(PolicyRegistration, c.InstalledAt.Add(p.RegisterWindow), "Register the cluster (Register-AzStackHCI) before the deadline.", p.WarnBefore, false)
+	}
+	if c.ClusterStatus == StatusNotYet && !c.InstalledAt.IsZero() {
+		add(PolicyCluster, c.InstalledAt.Add(p.ClusterWindow), "Create or join a cluster before the deadline.", p.WarnBefore, false)
+	}
+	if registered(c) {
+		base := silenceBase(c)
+		if c.ConnectionStatus == StatusConnected && !base.IsZero() {
+			add(PolicyConnection, base.Add(p.ConnectedWindow), "Restore the cluster's connectivity to Azure so it syncs.", nil, true)
+		}
+		if (c.ConnectionStatus == StatusConnected || c.ConnectionStatus == StatusDisconnect) && !base.IsZero() {
+			add(PolicyConnection, base.Add(p.OfflineWindow), "Reconnect the cluster to Azure before the offline limit.", p.WarnBefore, true)
+		}
+		if !c.CredentialExpiresAt.IsZero() && !c.CredentialExpired {
+			add(PolicyCredential, c.CredentialExpiresAt, "Run RepairRegistration to renew the Arc onboarding credential before it expires.", p.CredentialWarnBefore, false)
+		}
+	}
+	if c.Orphan == OrphanSuspected && !c.GraceUntil.IsZero() {
+		add(DeadlineOrphanGrace, c.GraceUntil, "Sync or register the cluster before the grace ends, or it is cleaned up as an orphan.", nil, c.OrphanReason == OrphanSilent)
+	}
+	for _, n := range c.Nodes {
+		if r := n.Reset; r != nil && r.Status == ResetInProgress && !r.StallNoted {
+			add(DeadlineResetStall, r.LastHeardAt.Add(p.ResetStallAfter), "Check the reset of machine "+n.Name+": it reported no progress.", nil, false)
+		}
+	}
+	return out
+}
+
+// Deadlines lists c's pending deadlines, soonest first (overdue ones included: the next sweep
+// applies them). They are clock times: the guard may hold back the silence-based ones.
+func (p Policy) Deadlines(c *Cluster) []Deadline {
+	var out []Deadline
+	for _, d := range p.pendingOf(c) {
+		out = append(out, d.Deadline)
+	}
+	sortDeadlines(out)
+	return out
+}
+
+func sortDeadlines(ds []Deadline) {
+	slices.SortStableFunc(ds, func(a, b Deadline) int {
+		if c := a.Deadline.Compare(b.Deadline); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ClusterID, b.ClusterID)
+	})
+}
+
+// checkTimes lists every time at which a sweep must look at c: pending deadlines, unsent
+// warnings, the orphan silence limit and, when all machines are claimed, the zero-lag "now".
+func (p Policy) checkTimes(c *Cluster, now time.Time) []time.Time {
+	var out []time.Time
+	for _, d := range p.pendingOf(c) {
+		out = append(out, d.Deadline.Deadline)
+		for _, w := range d.warn {
+			if !slices.Contains(c.Notices, noticeKey(d.Deadline, w)) {
+				out = append(out, d.Deadline.Deadline.Add(-w))
+			}
+		}
+	}
+	if registered(c) && c.Orphan != OrphanSuspected {
+		if base := silenceBase(c); !base.IsZero() {
+			out = append(out, base.Add(p.OrphanSilence))
+		}
+		if allClaimed(c) {
+			out = append(out, now)
+		}
+	}
+	return out
+}
+
+// allClaimed reports whether c has machines and every one was claimed by another cluster.
+func allClaimed(c *Cluster) bool {
+	for _, n := range c.Nodes {
+		if n.ClaimedBy == "" {
+			return false
+		}
+	}
+	return len(c.Nodes) > 0
+}
+
+// noticeKey names one PolicyWarning: its policy, deadline and lead time, so a moved deadline
+// warns again and a repeated evaluation never does.
+func noticeKey(d Deadline, w time.Duration) string {
+	return d.Policy + "/" + d.Deadline.UTC().Format(time.RFC3339) + "/" + w.String()
+}
+
+// daysLeft rounds the time left up to whole days (0 when past).
+func daysLeft(deadline, ref time.Time) int {
+	left := deadline.Sub(ref)
+	if left <= 0 {
+		return 0
+	}
+	return int(math.Ceil(left.Hours() / 24))
+}
+
+// warningFields is the body of a PolicyWarning.
+type warningFields struct {
+	Policy   string    `json:"policy"`
+	Deadline time.Time `json:"deadline"`
+	DaysLeft int       `json:"daysLeft"`
+	Action   string    `json:"action"`
+}
+
+// stallFields is the body of a MachineResetStalled.
+type stallFields struct {
+	OperationID string    `json:"operationId"`
+	Machine     string    `json:"machine"`
+	LastHeardAt time.Time `json:"lastHeardAt"`
+}
+
+// suspectFields is the body of an OrphanSuspected.
+type suspectFields struct {
+	Reason     string    `json:"reason"`
+	GraceUntil time.Time `json:"graceUntil"`
+}
+
+// assessment is what one evaluation concluded besides the state change made in place.
+type assessment struct {
+	Events []EventSpec
+	// Cleanup says the orphan grace has ended: the caller requests the clean-up.
+	Cleanup bool
+}
+
+// assess applies to c (in place) every SPEC §4 and §5 transition due at now, judging silence
+// with g. It is level-based and records sent warnings in c.Notices, so assessing the result
+// again changes nothing and emits nothing.
+func (p Policy) assess(c *Cluster, now time.Time, g Guard) assessment {
+	var a assessment
+	if c == nil || c.Orphan == OrphanCleanedUp {
+		return a
+	}
+	violate := func(policy string) {
+		a.Events = append(a.Events, EventSpec{EvPolicyViolated, policyFields{Policy: policy}})
+	}
+	pend := p.pendingOf(c)
+	for _, d := range pend {
+		ref := now
+		if d.silence {
+			if g.Active {
+				continue
+			}
+			ref = g.Ref
+		}
+		if !ref.Before(d.Deadline.Deadline) {
+			switch d.Policy {
+			case PolicyRegistration:
+				c.RegistrationStatus = StatusOutOfPolicy
+				violate(PolicyRegistration)
+			case PolicyCluster:
+				c.ClusterStatus = StatusOutOfPolicy
+				violate(PolicyCluster)
+			case PolicyConnection:
+				if d.warn == nil { // the ConnectedWindow deadline
+					if c.ConnectionStatus == StatusConnected {
+						c.ConnectionStatus = StatusDisconnect
+						for i := range c.Nodes {
+							if c.Nodes[i].ConnectionStatus == StatusConnected {
+								c.Nodes[i].ConnectionStatus = StatusDisconnect
+							}
+						}
+					}
+				} else if c.ConnectionStatus != StatusOutOfPolicy {
+					c.ConnectionStatus = StatusOutOfPolicy
+					violate(PolicyConnection)
+				}
+			case PolicyCredential:
+				c.CredentialExpired = true
+				a.Events = append(a.Events, EventSpec{EvPolicyWarning, warningFields{PolicyCredential, d.Deadline.Deadline, 0,
+					"The Arc onboarding credential has expired: run RepairRegistration."}})
+			case DeadlineOrphanGrace:
+				a.Cleanup = true
+			case DeadlineResetStall:
+				for i := range c.Nodes {
+					if r := c.Nodes[i].Reset; r != nil && r.Status == ResetInProgress && !r.StallNoted &&
+						!now.Before(r.LastHeardAt.Add(p.ResetStallAfter)) {
+						r.StallNoted = true
+						a.Events = append(a.Events, EventSpec{EvMachineResetStalled, stallFields{r.OperationID, c.Nodes[i].Name, r.LastHeardAt}})
+					}
+				}
+			}
+			continue
+		}
+		// Not yet due: the most urgent lead time reached warns once; the others are marked sent.
+		var due []time.Duration
+		for _, w := range d.warn {
+			if !ref.Before(d.Deadline.Deadline.Add(-w)) && !slices.Contains(c.Notices, noticeKey(d.Deadline, w)) {
+				due = append(due, w)
+			}
+		}
+		if len(due) == 0 {
+			continue
+		}
+		for _, w := range due {
+			c.Notices = append(c.Notices, noticeKey(d.Deadline, w))
+		}
+		a.Events = append(a.Events, EventSpec{EvPolicyWarning, warningFields{d.Policy, d.Deadline.Deadline, daysLeft(d.Deadline.Deadline, ref), d.Action}})
+	}
+	if registered(c) && c.Orphan != OrphanSuspected {
+		reason := ""
+		switch {
+		case allClaimed(c):
+			reason = OrphanMachinesClaimed
+		case !g.Active && !silenceBase(c).IsZero() && !g.Ref.Before(silenceBase(c).Add(p.OrphanSilence)):
+			reason = OrphanSilent
+		}
+		if reason != "" {
+			c.Orphan, c.OrphanReason, c.GraceUntil = OrphanSuspected, reason, now.Add(p.OrphanGrace).UTC()
+			a.Events = append(a.Events, EventSpec{EvOrphanSuspected, suspectFields{reason, c.GraceUntil}})
+		}
+	}
+	c.Notices = p.liveNotices(c)
+	return a
+}
+
+// liveNotices keeps the notices of deadlines still pending, so Notices stays bounded.
+func (p Policy) liveNotices(c *Cluster) []string {
+	if len(c.Notices) == 0 {
+		return c.Notices
+	}
+	live := map[string]bool{}
+	for _, d := range p.pendingOf(c) {
+		live[d.Policy+"/"+d.Deadline.Deadline.UTC().Format(time.RFC3339)+"/"] = true
+	}
+	out := c.Notices[:0:0]
+	for _, k := range c.Notices {
+		if i := strings.LastIndexByte(k, '/'); i >= 0 && live[k[:i+1]] {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
