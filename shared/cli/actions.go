@@ -163,7 +163,9 @@ func (s *session) orphansCmd() *cobra.Command {
 				return nil
 			}
 			if !s.json() {
-				s.showCleanup(b)
+				if err := s.showCleanup(b); err != nil {
+					return err
+				}
 			}
 			if dry {
 				return nil
@@ -179,8 +181,7 @@ func (s *session) orphansCmd() *cobra.Command {
 				s.printRaw(b)
 				return nil
 			}
-			s.showCleanup(b)
-			return nil
+			return s.showCleanup(b)
 		}),
 	}
 	cleanup.Flags().BoolVar(&dry, "dry-run", false, "show what would be cleaned up only")
@@ -202,23 +203,24 @@ func (s *session) orphanTable(os []domain.OrphanView) {
 	table(s.Stdout, []string{"CLUSTER ID", "NAME", "REASON", "GRACE UNTIL", "CLEAN-UP"}, rows, nil)
 }
 
-// showCleanup prints an orphans/cleanup answer: its items (orphans with plans) when it has
-// them, and its outcome.
-func (s *session) showCleanup(b []byte) {
+// showCleanup prints an orphans/cleanup answer: the plans carried out (or, dry, that would be).
+func (s *session) showCleanup(b []byte) error {
 	var r struct {
-		Outcome string              `json:"outcome"`
-		Items   []domain.OrphanView `json:"items"`
+		Outcome string        `json:"outcome"`
+		DryRun  bool          `json:"dryRun"`
+		Items   []domain.Plan `json:"items"`
 	}
-	if json.Unmarshal(b, &r) != nil {
-		s.printRaw(b)
-		return
+	if err := decode(b, &r); err != nil {
+		return err
 	}
-	if len(r.Items) > 0 {
-		s.orphanTable(r.Items)
-	} else {
-		fmt.Fprintln(s.Stdout, "no orphan's grace period has ended")
+	if len(r.Items) == 0 {
+		fmt.Fprintln(s.Stdout, "no suspected orphan's grace period has ended: nothing to clean up")
 	}
-	if r.Outcome != "" {
-		fmt.Fprintln(s.Stdout, "outcome:", r.Outcome)
+	for _, p := range r.Items {
+		s.showPlan(p)
 	}
+	if !r.DryRun {
+		fmt.Fprintf(s.Stdout, "orphans cleanup: %s (%d cluster(s))\n", r.Outcome, len(r.Items))
+	}
+	return nil
 }

@@ -137,6 +137,7 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	Code   string `json:"code"`
 	Field  string `json:"field,omitempty"`
+	Number int    `json:"number,omitempty"` // the seed's numeric code, where it has one
 }
 
 // APIError is a non-2xx answer of the Admin API.
@@ -148,6 +149,9 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	msg := e.Problem.Code
+	if e.Problem.Number != 0 {
+		msg += fmt.Sprintf(" (%d)", e.Problem.Number)
+	}
 	if t := e.Problem.Title; t != "" && t != msg {
 		msg += ": " + t
 	}
