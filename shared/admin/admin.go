@@ -78,9 +78,9 @@ func (r *Router) Handle(method, path, permission string, h http.Handler) {
 func (r *Router) Routes() []Route { return slices.Clone(r.routes) }
 
 // ServeHTTP serves the API. Paths that are not clean (dot segments, doubled slashes) are 404
-// rather than redirected.
+// rather than redirected; escaped slashes stay inside their segment and fail its validation.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	p := req.URL.Path
+	p := req.URL.EscapedPath()
 	if c := path.Clean(p); p == "" || (c != p && c+"/" != p) {
 		r.notFound(w, req)
 		return
