@@ -1,0 +1,240 @@
+package tables
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Row key prefixes of a cluster's partition in table Clusters.
+const (
+	rkState   = "state"
+	preMarker = "msg|"
+	preHist   = "hist|"
+	preEvent  = "evt|"
+)
+
+// maxOps is the Table service's limit of operations in one entity-group transaction.
+const maxOps = 100
+
+// ErrTooLarge is returned by Commit for a change of more rows than one transaction holds
+// (state + marker + history + events > 100). The domain never builds one; it is not retried.
+var ErrTooLarge = errors.New("tables: change exceeds the 100 operations of one transaction")
+
+// Load implements domain.ClusterStore: one query reads the state row and the marker.
+func (s *Store) Load(ctx context.Context, clusterID, messageID string) (domain.ClusterRecord, error) {
+	pk := key(clusterID)
+	filter := fmt.Sprintf("PartitionKey eq %s and RowKey eq %s", quote(pk), quote(rkState))
+	if messageID != "" {
+		filter = fmt.Sprintf("PartitionKey eq %s and (RowKey eq %s or RowKey eq %s)", quote(pk), quote(rkState), quote(preMarker+key(messageID)))
+	}
+	rows, _, err := s.query(ctx, tableClusters, filter, 2, "")
+	if err != nil {
+		return domain.ClusterRecord{}, err
+	}
+	var rec domain.ClusterRecord
+	for _, r := range rows {
+		if r.RowKey != rkState {
+			rec.Seen = true
+			continue
+		}
+		rec.ETag = r.ETag
+		rec.Cluster = &domain.Cluster{}
+		if err := json.Unmarshal([]byte(r.Data), rec.Cluster); err != nil {
+			return domain.ClusterRecord{}, fmt.Errorf("tables: decode cluster %s: %w", clusterID, err)
+		}
+	}
+	return rec, nil
+}
+
+// Commit implements domain.ClusterStore. Order of writes: (1) the outbox marker, when the
+// change has events, a projection or a rejection; (2) the partition's transaction (state with
+// If-Match or insert, marker, history, events); (3) the rejection row and the fleet projection,
+// (4) the outbox marker again when nothing is left to publish. A crash after (1) leaves a marker
+// that Pending follows to repair (3) and to find the events.
+func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
+	if ch.Partition == "" {
+		return "", errors.New("tables: commit without a partition")
+	}
+	pk := key(ch.Partition)
+	now := s.now().UTC()
+	ord := now.UnixNano()
+	var acts []aztables.TransactionAction
+	if ch.Cluster != nil {
+		data, err := json.Marshal(ch.Cluster)
+		if err != nil {
+			return "", fmt.Errorf("tables: encode cluster %s: %w", ch.Partition, err)
+		}
+		r := row{PartitionKey: pk, RowKey: rkState, Data: string(data), Version: ordinal(ch.Cluster.Version)}
+		if ch.ETag == "" {
+			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
+		} else {
+			e := azcore.ETag(ch.ETag)
+			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeUpdateReplace, Entity: r.marshal(), IfMatch: &e})
+		}
+	}
+	if ch.MessageID != "" {
+		r := row{PartitionKey: pk, RowKey: preMarker + key(ch.MessageID)}
+		r.setAt(now)
+		if ch.Rejection != nil {
+			raw, _ := json.Marshal(ch.Rejection)
+			r.Rej = string(raw)
+		}
+		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
+	}
+	for i, h := range ch.History {
+		raw, _ := json.Marshal(h)
+		r := row{PartitionKey: pk, RowKey: fmt.Sprintf("%s%s|%03d", preHist, inverted(ord), 999-i), Data: string(raw)}
+		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
+	}
+	for i, e := range ch.Events {
+		if e.Key == "" {
+			e.Key = fmt.Sprintf("%s|%03d", ordinal(ord), i)
+		}
+		raw, _ := json.Marshal(e)
+		r := row{PartitionKey: pk, RowKey: preEvent + key(e.Key), Data: string(raw)}
+		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
+	}
+	if len(acts) > maxOps || len(ch.History) > 999 {
+		return "", ErrTooLarge
+	}
+	if len(acts) == 0 {
+		return ch.ETag, nil
+	}
+	project := ch.Project && ch.Cluster != nil
+	var marker row
+	if len(ch.Events) > 0 || project || ch.Rejection != nil {
+		marker = row{PartitionKey: outboxPK, RowKey: pk + "|" + ordinal(ord), Partition: ch.Partition, Project: project}
+		if ch.Rejection != nil && ch.MessageID != "" {
+			marker.Rej = preMarker + key(ch.MessageID)
+		}
+		marker.setAt(now)
+		if err := s.upsert(ctx, tableOutbox, marker); err != nil {
+			return "", err
+		}
+	}
+	etag, err := s.transact(ctx, tableClusters, acts)
+	if err != nil {
+		return "", err
+	}
+	if ch.Rejection != nil {
+		if err := s.putRejection(ctx, *ch.Rejection); err != nil {
+			return etag, err
+		}
+	}
+	if project {
+		if err := s.project(ctx, ch.Cluster.Summary(), ch.Cluster.Version); err != nil {
+			return etag, err
+		}
+	}
+	if marker.RowKey != "" && len(ch.Events) == 0 {
+		if err := s.remove(ctx, tableOutbox, outboxPK, marker.RowKey, ""); err != nil {
+			return etag, err
+		}
+	}
+	return etag, nil
+}
+
+// transact submits one entity-group transaction and returns the ETag of its first operation's
+// row (read from the inner response, which aztables does not expose).
+func (s *Store) transact(ctx context.Context, table string, acts []aztables.TransactionAction) (string, error) {
+	c, err := s.table(ctx, table)
+	if err != nil {
+		return "", err
+	}
+	var resp *http.Response
+	_, err = c.SubmitTransaction(runtime.WithCaptureResponse(ctx, &resp), acts, nil)
+	if err != nil {
+		return "", translate(err)
+	}
+	if resp == nil {
+		return "", nil
+	}
+	body, err := runtime.Payload(resp)
+	if err != nil {
+		return "", fmt.Errorf("tables: %w: transaction response unreadable", domain.ErrTransient)
+	}
+	var parts [][]byte
+	collectParts(resp.Header.Get("Content-Type"), body, &parts, 0)
+	for _, p := range parts {
+		if r, err := http.ReadResponse(bufioReader(p), nil); err == nil {
+			r.Body.Close()
+			return r.Header.Get("ETag"), nil
+		}
+	}
+	return "", nil
+}
+
+// History implements domain.ClusterStore: newest first (inverted commit time in the row key).
+func (s *Store) History(ctx context.Context, clusterID string, p domain.Page) (domain.PageOf[domain.HistoryEntry], error) {
+	rows, next, err := s.query(ctx, tableClusters, prefixFilter(key(clusterID), preHist), limitOf(p.Limit), p.Cursor)
+	if err != nil {
+		return domain.PageOf[domain.HistoryEntry]{}, err
+	}
+	return decodeRows[domain.HistoryEntry](rows, next)
+}
+
+// Rejections implements domain.ClusterStore: newest first.
+func (s *Store) Rejections(ctx context.Context, p domain.Page) (domain.PageOf[domain.Rejection], error) {
+	rows, next, err := s.query(ctx, tableRejections, fmt.Sprintf("PartitionKey eq %s", quote(rejectionPK)), limitOf(p.Limit), p.Cursor)
+	if err != nil {
+		return domain.PageOf[domain.Rejection]{}, err
+	}
+	return decodeRows[domain.Rejection](rows, next)
+}
+
+const rejectionPK = "r"
+
+// putRejection writes the rejection's row in table Rejections; its key (inverted time and
+// MessageId) makes a rewrite by Pending's repair idempotent.
+func (s *Store) putRejection(ctx context.Context, rj domain.Rejection) error {
+	raw, _ := json.Marshal(rj)
+	return s.upsert(ctx, tableRejections, row{PartitionKey: rejectionPK, RowKey: inverted(rj.At.UnixNano()) + "|" + key(rj.MessageID), Data: string(raw)})
+}
+
+// PruneMarkers implements domain.ClusterStore.
+func (s *Store) PruneMarkers(ctx context.Context, clusterID string, before time.Time) error {
+	pk := key(clusterID)
+	filter := prefixFilter(pk, preMarker) + " and At lt datetime'" + before.UTC().Format(time.RFC3339Nano) + "'"
+	cur := ""
+	for {
+		rows, next, err := s.query(ctx, tableClusters, filter, maxOps, cur)
+		if err != nil {
+			return err
+		}
+		if len(rows) > 0 {
+			acts := make([]aztables.TransactionAction, 0, len(rows))
+			for _, r := range rows {
+				acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: r.marshal()})
+			}
+			if _, err := s.transact(ctx, tableClusters, acts); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		cur = next
+	}
+}
+
+func decodeRows[T any](rows []row, next string) (domain.PageOf[T], error) {
+	out := domain.PageOf[T]{Items: make([]T, 0, len(rows)), NextCursor: next}
+	for _, r := range rows {
+		var v T
+		if err := json.Unmarshal([]byte(r.Data), &v); err != nil {
+			return domain.PageOf[T]{}, fmt.Errorf("tables: decode %s: %w", r.RowKey, err)
+		}
+		out.Items = append(out.Items, v)
+	}
+	return out, nil
+}

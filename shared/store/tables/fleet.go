@@ -1,0 +1,195 @@
+package tables
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Rows of table Fleet, all in partition "summary" so a projection and the counts change in one
+// transaction.
+const (
+	fleetPK    = "summary"
+	rkCounts   = "counts"
+	rkSync     = "sync"
+	preSummary = "c|"
+)
+
+// maxRetries bounds every ETag retry loop; after it the conflict is reported as transient.
+const maxRetries = 30
+
+// counts is the stored form of domain.FleetCounts (AsOf is the read time).
+type counts struct {
+	Clusters           int            `json:"clusters"`
+	RegistrationStatus map[string]int `json:"registrationStatus"`
+	ClusterStatus      map[string]int `json:"clusterStatus"`
+	ConnectionStatus   map[string]int `json:"connectionStatus"`
+	Orphan             map[string]int `json:"orphan"`
+	CredentialExpired  int            `json:"credentialExpired"`
+}
+
+func (c *counts) add(s domain.ClusterSummary, n int) {
+	bump := func(m *map[string]int, k string) {
+		if *m == nil {
+			*m = map[string]int{}
+		}
+		(*m)[k] += n
+		if (*m)[k] == 0 {
+			delete(*m, k)
+		}
+	}
+	c.Clusters += n
+	bump(&c.RegistrationStatus, s.RegistrationStatus)
+	bump(&c.ClusterStatus, s.ClusterStatus)
+	bump(&c.ConnectionStatus, s.ConnectionStatus)
+	bump(&c.Orphan, s.Orphan)
+	if s.CredentialExpired {
+		c.CredentialExpired += n
+	}
+}
+
+// project writes the cluster's list row and adjusts the counts by the difference from the row
+// it replaces, in one transaction conditional on both rows' ETags. It is level-based: a row
+// already at (or past) version is left alone, so a repeat never counts twice.
+func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version int64) error {
+	rk := preSummary + key(sum.ClusterID)
+	for range maxRetries {
+		old, err := s.get(ctx, tableFleet, fleetPK, rk)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		exists := err == nil
+		if exists && old.Version >= ordinal(version) {
+			return nil
+		}
+		cr, err := s.get(ctx, tableFleet, fleetPK, rkCounts)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		var c counts
+		if err == nil {
+			if err := json.Unmarshal([]byte(cr.Data), &c); err != nil {
+				return fmt.Errorf("tables: decode counts: %w", err)
+			}
+		}
+		if exists {
+			var prev domain.ClusterSummary
+			if err := json.Unmarshal([]byte(old.Data), &prev); err != nil {
+				return fmt.Errorf("tables: decode summary %s: %w", sum.ClusterID, err)
+			}
+			c.add(prev, -1)
+		}
+		c.add(sum, 1)
+		data, _ := json.Marshal(sum)
+		cdata, _ := json.Marshal(c)
+		nr := row{PartitionKey: fleetPK, RowKey: rk, Data: string(data), Version: ordinal(version),
+			RegistrationStatus: sum.RegistrationStatus, ConnectionStatus: sum.ConnectionStatus, Orphan: sum.Orphan}
+		ncr := row{PartitionKey: fleetPK, RowKey: rkCounts, Data: string(cdata)}
+		_, err = s.transact(ctx, tableFleet, []aztables.TransactionAction{conditional(nr, old.ETag), conditional(ncr, cr.ETag)})
+		if !errors.Is(err, domain.ErrConflict) {
+			return err
+		}
+		backoff(ctx)
+	}
+	return fmt.Errorf("tables: projection of %s: %w after %d attempts: %w", sum.ClusterID, domain.ErrConflict, maxRetries, domain.ErrTransient)
+}
+
+// conditional inserts r when etag is empty (conflict if it exists), else replaces it If-Match.
+func conditional(r row, etag string) aztables.TransactionAction {
+	if etag == "" {
+		return aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()}
+	}
+	e := azcore.ETag(etag)
+	return aztables.TransactionAction{ActionType: aztables.TransactionTypeUpdateReplace, Entity: r.marshal(), IfMatch: &e}
+}
+
+// ListClusters implements domain.FleetStore, in cluster key order; filters run server-side.
+func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, p domain.Page) (domain.PageOf[domain.ClusterSummary], error) {
+	var b strings.Builder
+	b.WriteString(prefixFilter(fleetPK, preSummary))
+	for col, v := range map[string]string{"RegistrationStatus": f.RegistrationStatus, "ConnectionStatus": f.ConnectionStatus, "Orphan": f.Orphan} {
+		if v != "" {
+			fmt.Fprintf(&b, " and %s eq %s", col, quote(v))
+		}
+	}
+	rows, next, err := s.query(ctx, tableFleet, b.String(), limitOf(p.Limit), p.Cursor)
+	if err != nil {
+		return domain.PageOf[domain.ClusterSummary]{}, err
+	}
+	return decodeRows[domain.ClusterSummary](rows, next)
+}
+
+// Counts implements domain.FleetStore: one row read.
+func (s *Store) Counts(ctx context.Context) (domain.FleetCounts, error) {
+	var c counts
+	r, err := s.get(ctx, tableFleet, fleetPK, rkCounts)
+	if err == nil {
+		err = json.Unmarshal([]byte(r.Data), &c)
+	} else if isNotFound(err) {
+		err = nil
+	}
+	if err != nil {
+		return domain.FleetCounts{}, err
+	}
+	orEmpty := func(m map[string]int) map[string]int {
+		if m == nil {
+			return map[string]int{}
+		}
+		return m
+	}
+	return domain.FleetCounts{Clusters: c.Clusters, RegistrationStatus: orEmpty(c.RegistrationStatus),
+		ClusterStatus: orEmpty(c.ClusterStatus), ConnectionStatus: orEmpty(c.ConnectionStatus),
+		Orphan: orEmpty(c.Orphan), CredentialExpired: c.CredentialExpired, AsOf: s.now().UTC()}, nil
+}
+
+// NoteSync implements domain.FleetStore: the row only moves forward, If-Match.
+func (s *Store) NoteSync(ctx context.Context, at time.Time) error {
+	for range maxRetries {
+		r, err := s.get(ctx, tableFleet, fleetPK, rkSync)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		if err == nil && !at.After(r.at()) {
+			return nil
+		}
+		nr := row{PartitionKey: fleetPK, RowKey: rkSync}
+		nr.setAt(at)
+		_, err = s.transact(ctx, tableFleet, []aztables.TransactionAction{conditional(nr, r.ETag)})
+		if !errors.Is(err, domain.ErrConflict) {
+			return err
+		}
+		backoff(ctx)
+	}
+	return fmt.Errorf("tables: note sync: %w after %d attempts: %w", domain.ErrConflict, maxRetries, domain.ErrTransient)
+}
+
+// NewestSync implements domain.FleetStore.
+func (s *Store) NewestSync(ctx context.Context) (time.Time, error) {
+	r, err := s.get(ctx, tableFleet, fleetPK, rkSync)
+	if isNotFound(err) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return r.at(), nil
+}
+
+// backoff waits a few random milliseconds before a retry after a conflict.
+func backoff(ctx context.Context) {
+	t := time.NewTimer(time.Duration(1+rand.IntN(20)) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

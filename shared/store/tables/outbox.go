@@ -1,0 +1,193 @@
+package tables
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Outbox markers: table Outbox, one partition, RowKey = partition key + "|" + commit ordinal.
+// Commit writes its marker before its transaction, so every committed event, projection and
+// rejection has a marker until Pending/MarkPublished find nothing left to do for it.
+const outboxPK = "o"
+
+// Pending implements domain.OutboxStore. It reads the markers (cost ∝ pending commits), repairs
+// each marked partition's projection and rejection (idempotent), and returns its evt| rows in
+// key (commit) order. A partition with nothing pending loses its markers once they are older
+// than the grace period.
+func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) {
+	limit = limitOf(limit)
+	markers, err := s.markers(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var order []string
+	byPart := map[string][]row{}
+	for _, m := range markers {
+		if _, ok := byPart[m.Partition]; !ok {
+			order = append(order, m.Partition)
+		}
+		byPart[m.Partition] = append(byPart[m.Partition], m)
+	}
+	out := []domain.Event{}
+	for _, part := range order {
+		if len(out) >= limit {
+			break
+		}
+		if err := s.repair(ctx, part, byPart[part]); err != nil {
+			return nil, err
+		}
+		rows, _, err := s.query(ctx, tableClusters, prefixFilter(key(part), preEvent), limit-len(out), "")
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) == 0 {
+			if err := s.dropMarkers(ctx, byPart[part]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		page, err := decodeRows[domain.Event](rows, "")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+	}
+	return out, nil
+}
+
+// markers lists the outbox markers, of one partition when part is not "".
+func (s *Store) markers(ctx context.Context, part string) ([]row, error) {
+	filter := "PartitionKey eq " + quote(outboxPK)
+	if part != "" {
+		filter = prefixFilter(outboxPK, key(part)+"|")
+	}
+	var all []row
+	cur := ""
+	for {
+		rows, next, err := s.query(ctx, tableOutbox, filter, maxLimit, cur)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rows...)
+		if next == "" {
+			return all, nil
+		}
+		cur = next
+	}
+}
+
+// repair redoes the after-commit writes of the marked commits: the projection from the
+// committed state, and rejections recorded on committed idempotency markers.
+func (s *Store) repair(ctx context.Context, part string, marks []row) error {
+	project := false
+	for _, m := range marks {
+		project = project || m.Project
+		if m.Rej == "" {
+			continue
+		}
+		r, err := s.get(ctx, tableClusters, key(part), m.Rej)
+		if isNotFound(err) {
+			continue // that commit never happened
+		}
+		if err != nil {
+			return err
+		}
+		if r.Rej != "" {
+			var rj domain.Rejection
+			if err := json.Unmarshal([]byte(r.Rej), &rj); err != nil {
+				return fmt.Errorf("tables: decode rejection: %w", err)
+			}
+			if err := s.putRejection(ctx, rj); err != nil {
+				return err
+			}
+		}
+	}
+	if !project {
+		return nil
+	}
+	st, err := s.get(ctx, tableClusters, key(part), rkState)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var c domain.Cluster
+	if err := json.Unmarshal([]byte(st.Data), &c); err != nil {
+		return fmt.Errorf("tables: decode cluster %s: %w", part, err)
+	}
+	return s.project(ctx, c.Summary(), c.Version)
+}
+
+// dropMarkers deletes the markers older than the grace period. A younger marker may belong to
+// a commit still in flight: its writer upserts the marker and only then submits the
+// transaction, so deleting it now could leave that transaction's events without a marker, and
+// a crash before their publication would lose them for ever.
+func (s *Store) dropMarkers(ctx context.Context, marks []row) error {
+	cutoff := s.now().Add(-s.grace)
+	for _, m := range marks {
+		if m.at().Before(cutoff) {
+			if err := s.remove(ctx, tableOutbox, outboxPK, m.RowKey, m.ETag); err != nil && !isConflict(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// MarkPublished implements domain.OutboxStore: it deletes the events' rows (absent ones are
+// fine), then the markers of partitions left with no events, once past the grace period.
+func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error {
+	var order []string
+	byPart := map[string][]string{}
+	for _, e := range events {
+		p := e.SessionID()
+		if _, ok := byPart[p]; !ok {
+			order = append(order, p)
+		}
+		byPart[p] = append(byPart[p], preEvent+key(e.Key))
+	}
+	for _, part := range order {
+		pk := key(part)
+		rks := byPart[part]
+		for len(rks) > 0 {
+			n := min(len(rks), maxOps)
+			acts := make([]aztables.TransactionAction, 0, n)
+			for _, rk := range rks[:n] {
+				acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: row{PartitionKey: pk, RowKey: rk}.marshal()})
+			}
+			if _, err := s.transact(ctx, tableClusters, acts); isNotFound(err) {
+				for _, rk := range rks[:n] { // one was already gone: delete one by one
+					if err := s.remove(ctx, tableClusters, pk, rk, ""); err != nil {
+						return err
+					}
+				}
+			} else if err != nil {
+				return err
+			}
+			rks = rks[n:]
+		}
+		left, _, err := s.query(ctx, tableClusters, prefixFilter(pk, preEvent), 1, "")
+		if err != nil {
+			return err
+		}
+		if len(left) == 0 {
+			marks, err := s.markers(ctx, part)
+			if err != nil {
+				return err
+			}
+			if err := s.dropMarkers(ctx, marks); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isConflict(err error) bool { return errors.Is(err, domain.ErrConflict) }

@@ -1,0 +1,147 @@
+// Package tables is the Azure Table Storage domain.Store (aztables). Layout, costs and the
+// order of writes that keeps a crash harmless are described in docs/storage.md.
+package tables
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Table names.
+const (
+	tableClusters   = "Clusters"
+	tableRejections = "Rejections"
+	tableFleet      = "Fleet"
+	tableSchedule   = "Schedule"
+	tableLookup     = "Lookup"
+	tableOutbox     = "Outbox"
+)
+
+// Page size limits, the same as the memory store's.
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+// DevelopmentStorage selects Azurite's well-known endpoint and published account key.
+const DevelopmentStorage = "UseDevelopmentStorage=true"
+
+// devConnString is what DevelopmentStorage maps to (Azurite's published, non-secret key).
+const devConnString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+	"TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+
+// Config says where the tables are: a ConnectionString (or DevelopmentStorage), or a
+// ServiceURI reached with an Entra ID credential (ClientID selects a user-assigned managed identity).
+type Config struct {
+	ConnectionString string // a secret: never logged
+	ServiceURI       string
+	ClientID         string
+}
+
+// Options tune the store; nil means defaults.
+type Options struct {
+	// PerCallPolicies are added to every request's pipeline (e.g. a CountingPolicy).
+	PerCallPolicies []policy.Policy
+	// MarkerGrace is how old an outbox marker must be before it may be deleted: longer than any
+	// commit can take between writing its marker and its transaction. Default 2 minutes.
+	MarkerGrace time.Duration
+	// Now is the clock of commit ordinals and marker ages; default time.Now.
+	Now func() time.Time
+}
+
+// Store is the Table Storage domain.Store. Tables are created on first use, once per process.
+type Store struct {
+	svc   *aztables.ServiceClient
+	grace time.Duration
+	now   func() time.Time
+
+	mu     sync.Mutex
+	ready  map[string]bool // tables known to exist
+	tables map[string]*aztables.Client
+}
+
+var _ domain.Store = (*Store)(nil)
+
+// New builds a store without any network I/O.
+func New(_ context.Context, cfg Config, opts *Options) (*Store, error) {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.MarkerGrace <= 0 {
+		o.MarkerGrace = 2 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	copts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{PerCallPolicies: o.PerCallPolicies}}
+	var svc *aztables.ServiceClient
+	var err error
+	switch {
+	case cfg.ConnectionString != "" && cfg.ServiceURI != "":
+		return nil, errors.New("tables: give a connection string or a service URI, not both")
+	case cfg.ConnectionString != "":
+		conn := cfg.ConnectionString
+		if strings.EqualFold(strings.TrimSpace(strings.TrimSuffix(conn, ";")), DevelopmentStorage) {
+			conn = devConnString
+		}
+		svc, err = aztables.NewServiceClientFromConnectionString(conn, copts)
+		if err != nil {
+			return nil, errors.New("tables: the connection string is not valid") // never echo it: it holds a key
+		}
+	case cfg.ServiceURI != "":
+		cred, cerr := credential(cfg.ClientID)
+		if cerr != nil {
+			return nil, fmt.Errorf("tables: credential: %w", cerr)
+		}
+		svc, err = aztables.NewServiceClient(cfg.ServiceURI, cred, copts)
+		if err != nil {
+			return nil, fmt.Errorf("tables: service URI: %w", err)
+		}
+	default:
+		return nil, errors.New("tables: a connection string or a service URI is required")
+	}
+	return &Store{svc: svc, grace: o.MarkerGrace, now: o.Now, ready: map[string]bool{}, tables: map[string]*aztables.Client{}}, nil
+}
+
+// credential is the managed identity with clientID when given, otherwise the default chain.
+func credential(clientID string) (azcore.TokenCredential, error) {
+	if clientID != "" {
+		return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(clientID)})
+	}
+	return azidentity.NewDefaultAzureCredential(nil)
+}
+
+// table returns the client of name, creating the table on its first use in this process.
+func (s *Store) table(ctx context.Context, name string) (*aztables.Client, error) {
+	s.mu.Lock()
+	c, ok := s.tables[name]
+	if !ok {
+		c = s.svc.NewClient(name)
+		s.tables[name] = c
+	}
+	ready := s.ready[name]
+	s.mu.Unlock()
+	if ready {
+		return c, nil
+	}
+	if _, err := c.CreateTable(ctx, nil); err != nil && code(err) != "TableAlreadyExists" {
+		return nil, translate(err)
+	}
+	s.mu.Lock()
+	s.ready[name] = true
+	s.mu.Unlock()
+	return c, nil
+}
