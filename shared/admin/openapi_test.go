@@ -1,0 +1,100 @@
+package admin
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestOpenAPIMatchesRoutes: docs/openapi.json describes exactly the routes the router serves
+// (both ways), with each route's permission, its path parameters, and resolvable $refs.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			Permission string            `json:"x-permission"`
+			Parameters []json.RawMessage `json:"parameters"`
+			Responses  map[string]any    `json:"responses"`
+		} `json:"paths"`
+		Components struct {
+			Parameters map[string]struct {
+				Name string `json:"name"`
+				In   string `json:"in"`
+			} `json:"parameters"`
+			Schemas map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("docs/openapi.json: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi %q", doc.OpenAPI)
+	}
+
+	served := map[string]string{}
+	for _, r := range New(Deps{Service: nil, Auth: nil, Clock: nil}).Routes() {
+		served[strings.ToLower(r.Method)+" "+r.Path] = r.Permission
+	}
+	documented := map[string]string{}
+	wildcard := regexp.MustCompile(`\{([A-Za-z]+)\}`)
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			key := method + " " + path
+			documented[key] = op.Permission
+			if op.Responses["200"] == nil || op.Responses["401"] == nil || op.Responses["403"] == nil || op.Responses["400"] == nil {
+				t.Errorf("%s: lacks a 200, 400, 401 or 403 response", key)
+			}
+			var inPath []string
+			for _, p := range op.Parameters {
+				var ref struct {
+					Ref string `json:"$ref"`
+				}
+				if err := json.Unmarshal(p, &ref); err != nil || !strings.HasPrefix(ref.Ref, "#/components/parameters/") {
+					t.Errorf("%s: parameter %s is not a component reference", key, p)
+					continue
+				}
+				c, ok := doc.Components.Parameters[strings.TrimPrefix(ref.Ref, "#/components/parameters/")]
+				if !ok {
+					t.Errorf("%s: unresolved %s", key, ref.Ref)
+				}
+				if c.In == "path" {
+					inPath = append(inPath, c.Name)
+				}
+			}
+			var want []string
+			for _, m := range wildcard.FindAllStringSubmatch(path, -1) {
+				want = append(want, m[1])
+			}
+			sort.Strings(inPath)
+			sort.Strings(want)
+			if !slices.Equal(inPath, want) {
+				t.Errorf("%s: path parameters %v, want %v", key, inPath, want)
+			}
+		}
+	}
+	for key, perm := range served {
+		if got, ok := documented[key]; !ok {
+			t.Errorf("served but not documented: %s", key)
+		} else if got != perm {
+			t.Errorf("%s: documented permission %q, served %q", key, got, perm)
+		}
+	}
+	for key := range documented {
+		if _, ok := served[key]; !ok {
+			t.Errorf("documented but not served: %s", key)
+		}
+	}
+	for _, m := range regexp.MustCompile(`"#/components/schemas/([A-Za-z]+)"`).FindAllStringSubmatch(string(raw), -1) {
+		if doc.Components.Schemas[m[1]] == nil {
+			t.Errorf("unresolved schema %s", m[1])
+		}
+	}
+}
