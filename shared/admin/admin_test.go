@@ -34,6 +34,8 @@ type env struct {
 	svc *domain.Service
 	clk *clock.Manual
 	dl  *fakeDeadLetters
+	// host, when set, serves calls through the host adapter (see viaHost).
+	host http.Handler
 }
 
 type envOptions struct {
@@ -72,6 +74,9 @@ func principalHeader(name string, roles ...string) string {
 // call serves one request; principal "" sends no principal header.
 func (e *env) call(method, target, principal, body string) *httptest.ResponseRecorder {
 	e.t.Helper()
+	if e.host != nil {
+		return e.callHost(method, target, principal, body)
+	}
 	req := httptest.NewRequest(method, "http://127.0.0.1"+target, strings.NewReader(body))
 	if principal != "" {
 		req.Header.Set(auth.HeaderPrincipal, principal)
