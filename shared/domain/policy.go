@@ -120,24 +120,35 @@ func sortDeadlines(ds []Deadline) {
 	})
 }
 
+// silenceRetry is how soon a silence-based check that is already overdue is looked at again:
+// it is overdue only when the guard held it back or the newest sync lags the clock.
+const silenceRetry = 15 * time.Minute
+
 // checkTimes lists every time at which a sweep must look at c: pending deadlines, unsent
-// warnings, the orphan silence limit and, when all machines are claimed, the zero-lag "now".
+// warnings, the orphan silence limit and, when all machines are claimed, now. Overdue
+// silence-based times become now + silenceRetry.
 func (p Policy) checkTimes(c *Cluster, now time.Time) []time.Time {
 	var out []time.Time
+	add := func(t time.Time, silence bool) {
+		if silence && !t.After(now) {
+			t = now.Add(silenceRetry)
+		}
+		out = append(out, t)
+	}
 	for _, d := range p.pendingOf(c) {
-		out = append(out, d.Deadline.Deadline)
+		add(d.Deadline.Deadline, d.silence)
 		for _, w := range d.warn {
 			if !slices.Contains(c.Notices, noticeKey(d.Deadline, w)) {
-				out = append(out, d.Deadline.Deadline.Add(-w))
+				add(d.Deadline.Deadline.Add(-w), d.silence)
 			}
 		}
 	}
 	if registered(c) && c.Orphan != OrphanSuspected {
 		if base := silenceBase(c); !base.IsZero() {
-			out = append(out, base.Add(p.OrphanSilence))
+			add(base.Add(p.OrphanSilence), true)
 		}
 		if allClaimed(c) {
-			out = append(out, now)
+			add(now, false)
 		}
 	}
 	return out

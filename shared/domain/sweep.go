@@ -3,6 +3,8 @@ package domain
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -49,30 +51,292 @@ type OrphanView struct {
 	Plan        Plan      `json:"plan"`
 }
 
-var errSweepNotBuilt = errors.New("domain: sweeps are being built (issue 6)")
+// Sweep defaults.
+const (
+	// DefaultSweepLimit is how many due rows one run handles when SweepRun.Limit is <= 0.
+	DefaultSweepLimit = 200
+	// MarkerRetention is how long idempotency markers of the visited clusters are kept.
+	MarkerRetention = 7 * 24 * time.Hour
+)
 
-// CheckPolicies is the PolicyExpiryCheck run (SPEC §4).
+// Sweep names: the Cause of their history entries.
+const (
+	SweepPolicyExpiryCheck = "PolicyExpiryCheck"
+	SweepOrphanSweep       = "OrphanSweep"
+)
+
+// CheckPolicies is the PolicyExpiryCheck run (SPEC §4). Both sweeps share one due index (one
+// row per cluster and check time) and one evaluation: every due cluster gets all §4 and §5
+// transitions at once, so either timer may run first, twice, late or concurrently with message
+// handlers. See sweep.
 func (s *Service) CheckPolicies(ctx context.Context, run SweepRun) (SweepReport, error) {
-	return SweepReport{}, errSweepNotBuilt
+	return s.sweep(ctx, run, SweepPolicyExpiryCheck)
 }
 
-// SweepOrphans is the OrphanSweep run (SPEC §5).
+// SweepOrphans is the OrphanSweep run (SPEC §5): the same evaluation as CheckPolicies.
 func (s *Service) SweepOrphans(ctx context.Context, run SweepRun) (SweepReport, error) {
-	return SweepReport{}, errSweepNotBuilt
+	return s.sweep(ctx, run, SweepOrphanSweep)
 }
 
-// Upcoming lists deadlines due within the given time from now, soonest first.
+// sweep reads at most run.Limit rows of the due index (DueBy now, earliest first; its cost is
+// what is due, never the fleet) and for each: commits the evaluation through update (ETag
+// retries, history, events and the next due row written before the commit), prunes the
+// cluster's markers older than MarkerRetention, then unschedules the row. A crash anywhere
+// repeats the evaluation, which is idempotent (level-based transitions, Notices). A transient
+// error stops the run and is returned so the platform retries; rows already handled stay done.
+func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepReport, error) {
+	now := s.clock.Now().UTC()
+	limit := run.Limit
+	if limit <= 0 {
+		limit = DefaultSweepLimit
+	}
+	if run.ID == "" {
+		run.ID = name + ":" + strconv.FormatInt(now.UnixNano(), 10)
+	}
+	newest, err := s.store.NewestSync(ctx)
+	if err != nil {
+		return SweepReport{}, err
+	}
+	g := s.policy.Guard(newest, now)
+	rep := SweepReport{GuardActive: g.Active}
+	if g.Active {
+		s.log.WarnContext(ctx, "mass-disconnect guard active: no sync heard fleet-wide, silence-based transitions held back",
+			"sweep", name, "run", run.ID, "newestSync", newest, "syncInterval", s.policy.SyncInterval)
+	}
+	rows, err := s.store.DueBy(ctx, now, limit+1)
+	if err != nil {
+		return rep, err
+	}
+	if len(rows) > limit {
+		rows, rep.More = rows[:limit], true
+	}
+	for _, d := range rows {
+		res, err := s.evaluate(ctx, d, Meta{MessageID: run.ID, Cause: name}, now, g)
+		if err != nil {
+			return rep, err
+		}
+		rep.Examined++
+		if res.Outcome == Updated || res.Outcome == Created {
+			rep.Changed++
+		}
+		rep.Events += len(res.Events)
+	}
+	s.log.InfoContext(ctx, "sweep done", "sweep", name, "run", run.ID, "pastDue", run.PastDue,
+		"examined", rep.Examined, "changed", rep.Changed, "events", rep.Events, "more", rep.More, "guardActive", rep.GuardActive)
+	return rep, nil
+}
+
+// evaluate handles one due row: see sweep.
+func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time, g Guard) (Result, error) {
+	var read ClusterRecord
+	var next time.Time
+	res, err := s.update(ctx, d.ClusterID, meta, func(rec ClusterRecord) (*Decision, error) {
+		read = rec
+		if rec.Cluster == nil {
+			return &Decision{}, nil
+		}
+		dec, err := s.decideSweep(ctx, rec, now, g, meta.MessageID)
+		if err != nil {
+			return nil, err
+		}
+		next = s.policy.NextCheck(dec.Cluster, now)
+		dec.Cluster.ScheduledCheck = next
+		if !next.IsZero() {
+			dec.Before = chain(func(ctx context.Context) error { return s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}) }, dec.Before)
+		}
+		return dec, nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if res.Outcome == Unchanged && read.Cluster != nil && !read.Cluster.ScheduledCheck.Equal(next) {
+		// Nothing changed but the next check: record it, so message handlers know which row exists.
+		if !next.IsZero() {
+			if err := s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}); err != nil {
+				return Result{}, err
+			}
+		}
+		c := clone(read.Cluster)
+		c.ScheduledCheck = next
+		if _, err := s.store.Commit(ctx, Change{Partition: d.ClusterID, Cluster: c, ETag: read.ETag}); errors.Is(err, ErrConflict) {
+			return res, nil // changed meanwhile: keep the due row, the next run evaluates again
+		} else if err != nil {
+			return Result{}, err
+		}
+	}
+	if read.Cluster != nil {
+		if err := s.store.PruneMarkers(ctx, d.ClusterID, now.Add(-MarkerRetention)); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, s.store.Unschedule(ctx, d)
+}
+
+// chain runs a then b (either may be nil).
+func chain(a, b func(context.Context) error) func(context.Context) error {
+	if b == nil {
+		return a
+	}
+	return func(ctx context.Context) error {
+		if err := a(ctx); err != nil {
+			return err
+		}
+		return b(ctx)
+	}
+}
+
+// decideSweep assesses one read of a cluster and, when its orphan grace has ended, adds the
+// clean-up: the ordered CleanupRequested steps of an unregister (reason OrphanCleanup),
+// ClusterUnregistered, then orphan CleanedUp (a tombstone) and OrphanCleanedUp with cause.
+func (s *Service) decideSweep(ctx context.Context, rec ClusterRecord, now time.Time, g Guard, cause string) (*Decision, error) {
+	if rec.Cluster == nil {
+		return &Decision{}, nil
+	}
+	c := clone(rec.Cluster)
+	a := s.policy.assess(c, now, g)
+	d := &Decision{Cluster: c, Events: a.Events}
+	if !a.Cleanup {
+		return d, nil
+	}
+	u, err := s.decideUnregister(ctx, ClusterRecord{Cluster: c, ETag: rec.ETag}, false, ReasonOrphanCleanup, false)
+	if err != nil {
+		return nil, err
+	}
+	if u.Cluster != nil {
+		c = u.Cluster
+		d.Events = append(d.Events, u.Events...)
+		d.Plan, d.After = u.Plan, u.After
+	}
+	c.Orphan, c.GraceUntil = OrphanCleanedUp, time.Time{}
+	c.Notices = nil
+	d.Cluster = c
+	d.Events = append(d.Events, EventSpec{EvOrphanCleanedUp, causeFields{cause}})
+	return d, nil
+}
+
+// Upcoming lists deadlines due within the given time from now, soonest first, from the due
+// index (every cluster with a pending deadline has a row no later than it): DueBy(now+within)
+// then each named cluster's Deadlines in the window. At most 1000 due rows are read.
 func (s *Service) Upcoming(ctx context.Context, within time.Duration) ([]Deadline, error) {
-	return nil, errSweepNotBuilt
+	now := s.clock.Now().UTC()
+	until := now.Add(within)
+	rows, err := s.store.DueBy(ctx, until, 1000)
+	if err != nil {
+		return nil, err
+	}
+	out := []Deadline{}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if seen[r.ClusterID] {
+			continue
+		}
+		seen[r.ClusterID] = true
+		rec, err := s.store.Load(ctx, r.ClusterID, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, dl := range s.policy.Deadlines(rec.Cluster) {
+			if !dl.Deadline.After(until) {
+				out = append(out, dl)
+			}
+		}
+	}
+	sortDeadlines(out)
+	return out, nil
 }
 
-// Orphans lists suspected orphans with their grace deadline and clean-up plan (a dry run).
+// suspects lists the clusters the fleet projection shows as suspected orphans.
+func (s *Service) suspects(ctx context.Context) ([]*Cluster, error) {
+	var out []*Cluster
+	p := Page{Limit: 1000}
+	for {
+		page, err := s.store.ListClusters(ctx, ClusterFilter{Orphan: OrphanSuspected}, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, sum := range page.Items {
+			rec, err := s.store.Load(ctx, sum.ClusterID, "")
+			if err != nil {
+				return nil, err
+			}
+			if c := rec.Cluster; c != nil && c.Orphan == OrphanSuspected {
+				out = append(out, c)
+			}
+		}
+		if page.NextCursor == "" {
+			return out, nil
+		}
+		p.Cursor = page.NextCursor
+	}
+}
+
+// Orphans lists suspected orphans with their grace deadline and clean-up plan (a dry run),
+// soonest grace end first.
 func (s *Service) Orphans(ctx context.Context) ([]OrphanView, error) {
-	return nil, errSweepNotBuilt
+	cs, err := s.suspects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []OrphanView{}
+	for _, c := range cs {
+		plan, err := s.plan(ctx, c, false, ReasonOrphanCleanup)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, OrphanView{ClusterID: c.ID, ClusterName: c.Name, Reason: c.OrphanReason, GraceUntil: c.GraceUntil, Plan: plan})
+	}
+	slices.SortStableFunc(out, func(a, b OrphanView) int { return a.GraceUntil.Compare(b.GraceUntil) })
+	return out, nil
 }
 
-// CleanupOrphans cleans up suspects whose grace has ended (never skipping the grace); with
-// dryRun it only returns the plans.
+// CleanupOrphans cleans up suspects whose grace has ended (never skipping the grace; Silent
+// suspects are held while the mass-disconnect guard is active) and returns their plans; with
+// dryRun it only returns the plans. The events' cause is meta.MessageID (or the admin call).
 func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([]Plan, error) {
-	return nil, errSweepNotBuilt
+	now := s.clock.Now().UTC()
+	newest, err := s.store.NewestSync(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g := s.policy.Guard(newest, now)
+	cs, err := s.suspects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if meta.Cause == "" {
+		meta.Cause = "CleanupOrphans"
+	}
+	cause := meta.MessageID
+	if cause == "" {
+		cause = eventCause(meta, now)
+	}
+	plans := []Plan{}
+	for _, c := range cs {
+		if now.Before(c.GraceUntil) || (g.Active && c.OrphanReason == OrphanSilent) {
+			continue
+		}
+		if dryRun {
+			plan, err := s.plan(ctx, c, false, ReasonOrphanCleanup)
+			if err != nil {
+				return nil, err
+			}
+			plans = append(plans, plan)
+			continue
+		}
+		res, err := s.update(ctx, c.ID, meta, func(rec ClusterRecord) (*Decision, error) {
+			d, err := s.decideSweep(ctx, rec, now, g, cause)
+			if err != nil || d.Cluster == nil || d.Cluster.Orphan != OrphanCleanedUp {
+				return d, err
+			}
+			d.Cluster.ScheduledCheck = s.policy.NextCheck(d.Cluster, now)
+			return d, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if res.Plan != nil {
+			plans = append(plans, *res.Plan)
+		}
+	}
+	return plans, nil
 }
