@@ -29,7 +29,7 @@ const (
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	h   http.Handler
 	svc *domain.Service
 	clk *clock.Manual
@@ -43,7 +43,7 @@ type envOptions struct {
 	easyAuthOff bool
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	a, err := auth.New(auth.Config{EasyAuthEnabled: !o.easyAuthOff, RoleDefinitions: testRoles})
 	if err != nil {

@@ -18,7 +18,7 @@ const (
 )
 
 // seeded returns an env on the memory store with cluster1 registered with nodes node1, node2.
-func seeded(t *testing.T) *env {
+func seeded(t testing.TB) *env {
 	t.Helper()
 	e := newEnv(t, envOptions{store: memory.New()})
 	e.register(cluster1, "hci-01", "2508")
