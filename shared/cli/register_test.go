@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/azlocal/registrar/shared/testkit/sbdouble"
+)
+
+// TestRegisterSendsThroughServiceBus checks that with ServiceBusConnection set, register sends
+// the Register message with azservicebus (here to the project's AMQP test double), not to the
+// endpoint.
+func TestRegisterSendsThroughServiceBus(t *testing.T) {
+	conn := sbdouble.Start(t)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	env := map[string]string{"REGISTRAR_ENDPOINT": srv.URL, "ServiceBusConnection": conn}
+	args := registerArgs[:len(registerArgs)-1] // without --wait
+	code, out, stderr := runCLI(t, App{Getenv: func(k string) string { return env[k] }}, srv.URL, append(args, "-o", "json")...)
+	if code != 0 {
+		t.Fatalf("register: exit %d %s", code, stderr)
+	}
+	var sent struct{ MessageID, ClusterID string }
+	if err := json.Unmarshal([]byte(out), &sent); err != nil || sent.MessageID == "" {
+		t.Fatalf("register -o json = %q (%v)", out, err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("register called the endpoint %d times; want Service Bus only", n)
+	}
+
+	client, err := azservicebus.NewClientFromConnectionString(conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close(context.Background())
+	rcv, err := client.NewReceiverForQueue("registration-requests", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	msgs, err := rcv.ReceiveMessages(ctx, 1, nil)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("receive: %d messages, %v", len(msgs), err)
+	}
+	m := msgs[0]
+	if m.MessageID != sent.MessageID {
+		t.Errorf("MessageId = %q, want %q", m.MessageID, sent.MessageID)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(m.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body["type"] != "Register" || body["clusterId"] != e2eCluster || body["region"] != "East US" || body["osVersion"] != "23H2" {
+		t.Errorf("body = %v", body)
+	}
+	if nodes, _ := json.Marshal(body["nodes"]); string(nodes) != `[{"name":"node1"},{"name":"node2"}]` {
+		t.Errorf("nodes = %s", nodes)
+	}
+	if _, ok := body["resourceGroup"]; ok {
+		t.Errorf("an unset --resource-group was sent: %v", body)
+	}
+}
+
+// TestResetWaitOnTerminal checks the live view on a terminal (redrawn in place) and that a
+// failed reset exits 1 with its error.
+func TestResetWaitOnTerminal(t *testing.T) {
+	answers := []string{
+		`{"machine":"node1","status":"InProgress","elapsed":"1s","stages":[{"name":"ExtensionCleanup","status":"InProgress"},{"name":"GatewayCleanup","status":"NotStarted"}]}`,
+		`{"machine":"node1","status":"Failed","elapsed":"2s","error":"gateway unreachable","stages":[{"name":"ExtensionCleanup","status":"Succeeded"},{"name":"GatewayCleanup","status":"Failed"}]}`,
+	}
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.Write([]byte(`{"outcome":"created","clusterId":"c1"}`))
+			return
+		}
+		w.Write([]byte(answers[min(int(n.Add(1))-1, len(answers)-1)]))
+	}))
+	defer srv.Close()
+	code, out, stderr := runCLI(t, App{StdoutTerminal: true}, srv.URL, "reset", "start", "c1", "node1", "--wait")
+	if code != 1 || !strings.Contains(stderr, "ResetFailed") || !strings.Contains(stderr, "gateway unreachable") {
+		t.Errorf("failed reset: exit %d, stderr %q; want 1 with ResetFailed", code, stderr)
+	}
+	if !strings.Contains(out, "\x1b[3A\x1b[J") {
+		t.Errorf("the stages were not redrawn in place:\n%q", out)
+	}
+	if !strings.Contains(out, "GatewayCleanup     \x1b[31mFailed\x1b[0m") {
+		t.Errorf("the failed stage is not highlighted:\n%q", out)
+	}
+}
