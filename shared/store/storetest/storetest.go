@@ -1,0 +1,515 @@
+// Package storetest is the contract suite every domain.Store passes (memory and tables).
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Run runs the contract suite; newStore returns an empty store for each subtest.
+func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, domain.Store)
+	}{
+		{"LoadCommitETag", testLoadCommitETag},
+		{"MarkerDuplicate", testMarkerDuplicate},
+		{"HistoryNewestFirstPaged", testHistory},
+		{"RejectionsPaged", testRejections},
+		{"ProjectionAndCounts", testProjection},
+		{"ListClustersFiltersAndInjection", testListClusters},
+		{"Index", testIndex},
+		{"Schedule", testSchedule},
+		{"Outbox", testOutbox},
+		{"NoteSyncForwardOnly", testNoteSync},
+		{"ConcurrentWritersNoLostUpdate", testConcurrentWriters},
+		{"ConcurrentProjections", testConcurrentProjections},
+		{"BadCursor", testBadCursor},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func cluster(id string, version int64) *domain.Cluster {
+	return &domain.Cluster{ID: id, Name: "c-" + id, RegistrationStatus: domain.StatusNotYet,
+		ClusterStatus: domain.StatusNotYet, ConnectionStatus: domain.StatusNotYet, Orphan: domain.OrphanNone, Version: version}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func commit(t *testing.T, s domain.Store, ch domain.Change) string {
+	t.Helper()
+	etag, err := s.Commit(context.Background(), ch)
+	if err != nil {
+		t.Fatalf("commit %+v: %v", ch.Partition, err)
+	}
+	return etag
+}
+
+func testLoadCommitETag(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	rec, err := s.Load(ctx, "c1", "m1")
+	must(t, err)
+	if rec.Cluster != nil || rec.Seen || rec.ETag != "" {
+		t.Fatalf("empty partition: %+v", rec)
+	}
+	c := cluster("c1", 1)
+	c.Nodes = []domain.Node{{Name: "n1", RegistrationStatus: domain.StatusNotYet}}
+	etag1 := commit(t, s, domain.Change{Partition: "c1", Cluster: c, MessageID: "m1"})
+	if etag1 == "" {
+		t.Fatal("commit returned no ETag")
+	}
+	rec, err = s.Load(ctx, "c1", "m1")
+	must(t, err)
+	if !rec.Seen || rec.ETag != etag1 || rec.Cluster == nil || rec.Cluster.Name != "c-c1" || len(rec.Cluster.Nodes) != 1 {
+		t.Fatalf("after commit: %+v (etag %q)", rec, etag1)
+	}
+	if rec, _ := s.Load(ctx, "c1", "m2"); rec.Seen {
+		t.Fatal("another message id reads as seen")
+	}
+	// A second insert conflicts with the existing state row.
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: cluster("c1", 1), MessageID: "m2"}); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("second insert: %v, want ErrConflict", err)
+	}
+	c2 := cluster("c1", 2)
+	c2.Region = "westeurope"
+	etag2 := commit(t, s, domain.Change{Partition: "c1", Cluster: c2, ETag: etag1, MessageID: "m2"})
+	if etag2 == etag1 {
+		t.Fatal("ETag did not change")
+	}
+	// The stale ETag now conflicts, and the failed change left nothing behind (atomic).
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: cluster("c1", 3), ETag: etag1, MessageID: "m3",
+		History: []domain.HistoryEntry{{At: t0, What: "x"}}, Events: []domain.Event{ev("c1", "stale", 0)}}); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("stale ETag: %v, want ErrConflict", err)
+	}
+	rec, err = s.Load(ctx, "c1", "m3")
+	must(t, err)
+	if rec.Seen || rec.Cluster.Region != "westeurope" || rec.ETag != etag2 {
+		t.Fatalf("failed commit left traces: %+v", rec)
+	}
+	h, err := s.History(ctx, "c1", domain.Page{})
+	must(t, err)
+	if len(h.Items) != 0 {
+		t.Fatalf("failed commit left history: %+v", h.Items)
+	}
+	p, err := s.Pending(ctx, 10)
+	must(t, err)
+	if len(p) != 0 {
+		t.Fatalf("failed commit left events: %+v", p)
+	}
+}
+
+func testMarkerDuplicate(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	commit(t, s, domain.Change{Partition: domain.UnknownSession, MessageID: "odd/id#?\\"})
+	rec, err := s.Load(ctx, domain.UnknownSession, "odd/id#?\\")
+	must(t, err)
+	if !rec.Seen || rec.Cluster != nil {
+		t.Fatalf("marker-only commit: %+v", rec)
+	}
+	if _, err := s.Commit(ctx, domain.Change{Partition: domain.UnknownSession, MessageID: "odd/id#?\\"}); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("duplicate marker: %v, want ErrConflict", err)
+	}
+	long := string(make([]byte, 2000))
+	commit(t, s, domain.Change{Partition: domain.UnknownSession, MessageID: long})
+	if rec, _ := s.Load(ctx, domain.UnknownSession, long); !rec.Seen {
+		t.Fatal("long message id not seen")
+	}
+	must(t, s.PruneMarkers(ctx, domain.UnknownSession, time.Now().Add(time.Hour)))
+	if rec, _ := s.Load(ctx, domain.UnknownSession, long); rec.Seen {
+		t.Fatal("pruned marker still seen")
+	}
+}
+
+func testHistory(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	etag := ""
+	for i := 1; i <= 5; i++ {
+		hs := []domain.HistoryEntry{{At: t0.Add(time.Duration(i) * time.Minute), What: fmt.Sprintf("h%da", i)}, {At: t0.Add(time.Duration(i) * time.Minute), What: fmt.Sprintf("h%db", i)}}
+		etag = commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", int64(i)), ETag: etag, MessageID: fmt.Sprint("m", i), History: hs})
+	}
+	var got []string
+	cur := ""
+	for pages := 0; ; pages++ {
+		pg, err := s.History(ctx, "c1", domain.Page{Limit: 3, Cursor: cur})
+		must(t, err)
+		if len(pg.Items) > 3 {
+			t.Fatalf("page of %d > limit 3", len(pg.Items))
+		}
+		for _, h := range pg.Items {
+			got = append(got, h.What)
+		}
+		if cur = pg.NextCursor; cur == "" {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	want := "[h5b h5a h4b h4a h3b h3a h2b h2a h1b h1a]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("history = %v, want %s", got, want)
+	}
+	if pg, _ := s.History(ctx, "other", domain.Page{}); len(pg.Items) != 0 || pg.NextCursor != "" {
+		t.Fatalf("other cluster's history: %+v", pg)
+	}
+}
+
+func testRejections(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	for i := range 7 {
+		rj := &domain.Rejection{At: t0.Add(time.Duration(i) * time.Second), MessageID: fmt.Sprint("r", i), Code: domain.CodeInvalidField, Reason: "bad"}
+		commit(t, s, domain.Change{Partition: domain.UnknownSession, MessageID: rj.MessageID, Rejection: rj,
+			Events: []domain.Event{ev("", rj.MessageID, 0)}})
+	}
+	var got []string
+	cur := ""
+	for {
+		pg, err := s.Rejections(ctx, domain.Page{Limit: 2, Cursor: cur})
+		must(t, err)
+		for _, r := range pg.Items {
+			got = append(got, r.MessageID)
+		}
+		if cur = pg.NextCursor; cur == "" {
+			break
+		}
+	}
+	if want := "[r6 r5 r4 r3 r2 r1 r0]"; fmt.Sprint(got) != want {
+		t.Fatalf("rejections = %v, want %s", got, want)
+	}
+}
+
+func ev(clusterID, cause string, i int) domain.Event {
+	return domain.NewEvent(cause, i, domain.EvPolicyWarning, clusterID, "", t0, nil)
+}
+
+func counts(t *testing.T, s domain.Store) domain.FleetCounts {
+	t.Helper()
+	c, err := s.Counts(context.Background())
+	must(t, err)
+	return c
+}
+
+func testProjection(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	if c := counts(t, s); c.Clusters != 0 {
+		t.Fatalf("empty store counts %+v", c)
+	}
+	e1 := commit(t, s, domain.Change{Partition: "a", Cluster: cluster("a", 1), Project: true})
+	commit(t, s, domain.Change{Partition: "b", Cluster: cluster("b", 1), Project: true})
+	c := counts(t, s)
+	if c.Clusters != 2 || c.RegistrationStatus[domain.StatusNotYet] != 2 || c.Orphan[domain.OrphanNone] != 2 {
+		t.Fatalf("counts after two inserts: %+v", c)
+	}
+	// A transition moves one cluster between buckets.
+	a2 := cluster("a", 2)
+	a2.RegistrationStatus, a2.ConnectionStatus, a2.CredentialExpired = domain.StatusRegistered, domain.StatusConnected, true
+	e2 := commit(t, s, domain.Change{Partition: "a", Cluster: a2, ETag: e1, Project: true})
+	c = counts(t, s)
+	if c.Clusters != 2 || c.RegistrationStatus[domain.StatusNotYet] != 1 || c.RegistrationStatus[domain.StatusRegistered] != 1 ||
+		c.ConnectionStatus[domain.StatusConnected] != 1 || c.CredentialExpired != 1 {
+		t.Fatalf("counts after transition: %+v", c)
+	}
+	// Re-projecting the same state (a repeat, or Pending's repair) counts nothing twice.
+	a3 := *a2
+	a3.Version = 3
+	commit(t, s, domain.Change{Partition: "a", Cluster: &a3, ETag: e2, Project: true})
+	if _, err := s.Pending(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if c2 := counts(t, s); c2.Clusters != 2 || c2.RegistrationStatus[domain.StatusRegistered] != 1 || c2.CredentialExpired != 1 {
+		t.Fatalf("counts after repeat projection: %+v", c2)
+	}
+	pg, err := s.ListClusters(ctx, domain.ClusterFilter{RegistrationStatus: domain.StatusRegistered}, domain.Page{})
+	must(t, err)
+	if len(pg.Items) != 1 || pg.Items[0].ClusterID != "a" || !pg.Items[0].CredentialExpired {
+		t.Fatalf("list of Registered: %+v", pg.Items)
+	}
+}
+
+func testListClusters(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	for i := range 7 {
+		c := cluster(fmt.Sprintf("c%02d", i), 1)
+		if i%2 == 0 {
+			c.ConnectionStatus = domain.StatusDisconnect
+		}
+		commit(t, s, domain.Change{Partition: c.ID, Cluster: c, Project: true})
+	}
+	var got []string
+	cur := ""
+	for {
+		pg, err := s.ListClusters(ctx, domain.ClusterFilter{ConnectionStatus: domain.StatusDisconnect}, domain.Page{Limit: 3, Cursor: cur})
+		must(t, err)
+		for _, c := range pg.Items {
+			got = append(got, c.ClusterID)
+		}
+		if cur = pg.NextCursor; cur == "" {
+			break
+		}
+	}
+	if want := "[c00 c02 c04 c06]"; fmt.Sprint(got) != want {
+		t.Fatalf("Disconnected = %v, want %s", got, want)
+	}
+	all, err := s.ListClusters(ctx, domain.ClusterFilter{}, domain.Page{Limit: 1000})
+	must(t, err)
+	if len(all.Items) != 7 || all.NextCursor != "" {
+		t.Fatalf("all clusters: %d items, cursor %q", len(all.Items), all.NextCursor)
+	}
+	inj := "' or 1 eq 1 or '"
+	pg, err := s.ListClusters(ctx, domain.ClusterFilter{RegistrationStatus: inj, Orphan: inj}, domain.Page{})
+	if err != nil || len(pg.Items) != 0 {
+		t.Fatalf("injection filter matched %d rows (err %v)", len(pg.Items), err)
+	}
+}
+
+func testIndex(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	g := "sub|rg/with#odd?chars"
+	must(t, s.PutIndex(ctx, domain.IndexEntry{Kind: "machine", Group: g, Name: "n2", Value: "c1"}))
+	must(t, s.PutIndex(ctx, domain.IndexEntry{Kind: "machine", Group: g, Name: "n1", Value: "c1"}))
+	must(t, s.PutIndex(ctx, domain.IndexEntry{Kind: "machine", Group: g, Name: "n1", Value: "c2"})) // replace
+	must(t, s.PutIndex(ctx, domain.IndexEntry{Kind: "machine", Group: "sub|other", Name: "n9", Value: "c9"}))
+	e, err := s.GetIndex(ctx, "machine", g, "n1")
+	must(t, err)
+	if e.Value != "c2" || e.Group != g {
+		t.Fatalf("get = %+v", e)
+	}
+	if _, err := s.GetIndex(ctx, "machine", g, "nx"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("missing: %v, want ErrNotFound", err)
+	}
+	l, err := s.ListIndex(ctx, "machine", g)
+	must(t, err)
+	if len(l) != 2 || l[0].Name != "n1" || l[1].Name != "n2" {
+		t.Fatalf("list = %+v", l)
+	}
+	if l, err := s.ListIndex(ctx, "machine", "' or 1 eq 1 or '"); err != nil || len(l) != 0 {
+		t.Fatalf("injection group listed %d rows (err %v)", len(l), err)
+	}
+	must(t, s.DeleteIndex(ctx, "machine", g, "n1"))
+	must(t, s.DeleteIndex(ctx, "machine", g, "n1")) // absent is fine
+	if l, _ := s.ListIndex(ctx, "machine", g); len(l) != 1 || l[0].Name != "n2" {
+		t.Fatalf("after delete: %+v", l)
+	}
+}
+
+func testSchedule(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	for i, id := range []string{"c3", "c1", "c2", "c4"} {
+		must(t, s.Schedule(ctx, domain.Due{ClusterID: id, At: t0.Add(time.Duration(3-i) * time.Hour)}))
+	}
+	must(t, s.Schedule(ctx, domain.Due{ClusterID: "c1", At: t0.Add(2 * time.Hour)})) // idempotent
+	due, err := s.DueBy(ctx, t0.Add(2*time.Hour), 10)
+	must(t, err)
+	got := fmt.Sprint(ids(due))
+	if got != "[c4 c2 c1]" {
+		t.Fatalf("due = %s, want [c4 c2 c1] (earliest first, at-or-before until)", got)
+	}
+	if !due[2].At.Equal(t0.Add(2 * time.Hour)) {
+		t.Fatalf("due time = %v", due[2].At)
+	}
+	due, err = s.DueBy(ctx, t0.Add(10*time.Hour), 2)
+	must(t, err)
+	if fmt.Sprint(ids(due)) != "[c4 c2]" {
+		t.Fatalf("limited due = %v", ids(due))
+	}
+	must(t, s.Unschedule(ctx, domain.Due{ClusterID: "c4", At: t0}))
+	must(t, s.Unschedule(ctx, domain.Due{ClusterID: "c4", At: t0})) // absent is fine
+	due, _ = s.DueBy(ctx, t0.Add(10*time.Hour), 10)
+	if fmt.Sprint(ids(due)) != "[c2 c1 c3]" {
+		t.Fatalf("after unschedule = %v", ids(due))
+	}
+}
+
+func ids(ds []domain.Due) []string {
+	out := []string{}
+	for _, d := range ds {
+		out = append(out, d.ClusterID)
+	}
+	return out
+}
+
+func testOutbox(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	// Commits write events; "publishing" never happens (a crash between commit and publish).
+	etag := ""
+	for v := int64(1); v <= 3; v++ {
+		etag = commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", v), ETag: etag, MessageID: fmt.Sprint("m", v),
+			Events: []domain.Event{ev("c1", fmt.Sprint("m", v), 0), ev("c1", fmt.Sprint("m", v), 1)}})
+	}
+	commit(t, s, domain.Change{Partition: "c2", Cluster: cluster("c2", 1), Events: []domain.Event{ev("c2", "x", 0)}})
+	p, err := s.Pending(ctx, 100)
+	must(t, err)
+	if len(p) != 7 {
+		t.Fatalf("pending = %d events, want 7", len(p))
+	}
+	var c1 []string
+	for _, e := range p {
+		if e.Key == "" || len(e.Body) == 0 {
+			t.Fatalf("pending event without key or body: %+v", e)
+		}
+		if e.ClusterID == "c1" {
+			c1 = append(c1, e.ID)
+		}
+	}
+	var want []string
+	for v := 1; v <= 3; v++ {
+		want = append(want, ev("c1", fmt.Sprint("m", v), 0).ID, ev("c1", fmt.Sprint("m", v), 1).ID)
+	}
+	if fmt.Sprint(c1) != fmt.Sprint(want) {
+		t.Fatalf("c1 events out of commit order:\n got %v\nwant %v", c1, want)
+	}
+	if lim, _ := s.Pending(ctx, 3); len(lim) != 3 {
+		t.Fatalf("Pending(3) = %d events", len(lim))
+	}
+	// Still pending on a second look: nothing is lost until MarkPublished.
+	again, _ := s.Pending(ctx, 100)
+	if len(again) != 7 {
+		t.Fatalf("second Pending = %d events, want 7", len(again))
+	}
+	must(t, s.MarkPublished(ctx, p[:2]))
+	must(t, s.MarkPublished(ctx, p[:2])) // repeat is harmless
+	rest, err := s.Pending(ctx, 100)
+	must(t, err)
+	if len(rest) != 5 {
+		t.Fatalf("after publishing 2: %d pending, want 5", len(rest))
+	}
+	for _, e := range rest {
+		if e.ID == p[0].ID || e.ID == p[1].ID {
+			t.Fatalf("published event %s still pending", e.ID)
+		}
+	}
+	must(t, s.MarkPublished(ctx, rest))
+	if left, _ := s.Pending(ctx, 100); len(left) != 0 {
+		t.Fatalf("after publishing all: %d pending", len(left))
+	}
+	var body map[string]any
+	must(t, json.Unmarshal(p[0].Body, &body))
+	if body["type"] != domain.EvPolicyWarning {
+		t.Fatalf("event body = %v", body)
+	}
+}
+
+func testNoteSync(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	if n, err := s.NewestSync(ctx); err != nil || !n.IsZero() {
+		t.Fatalf("empty NewestSync = %v, %v", n, err)
+	}
+	must(t, s.NoteSync(ctx, t0.Add(time.Hour)))
+	must(t, s.NoteSync(ctx, t0)) // older: ignored
+	n, err := s.NewestSync(ctx)
+	must(t, err)
+	if !n.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("NewestSync = %v, want %v", n, t0.Add(time.Hour))
+	}
+	must(t, s.NoteSync(ctx, t0.Add(2*time.Hour)))
+	if n, _ := s.NewestSync(ctx); !n.Equal(t0.Add(2 * time.Hour)) {
+		t.Fatalf("NewestSync did not move forward: %v", n)
+	}
+}
+
+// counter is kept in the cluster's Notices length by concurrent read-modify-write loops.
+func testConcurrentWriters(t *testing.T, s domain.Store) {
+	const writers, each = 20, 10
+	ctx := context.Background()
+	commit(t, s, domain.Change{Partition: "hot", Cluster: cluster("hot", 0)})
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				for attempt := 0; ; attempt++ {
+					rec, err := s.Load(ctx, "hot", "")
+					if err != nil {
+						errs <- err
+						return
+					}
+					c := rec.Cluster
+					c.Version++
+					c.Notices = append(c.Notices, fmt.Sprintf("w%d-%d", w, i))
+					_, err = s.Commit(ctx, domain.Change{Partition: "hot", Cluster: c, ETag: rec.ETag, MessageID: fmt.Sprintf("w%d-%d", w, i),
+						History: []domain.HistoryEntry{{What: "n"}}})
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, domain.ErrConflict) || attempt > 1000 {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	rec, err := s.Load(ctx, "hot", "")
+	must(t, err)
+	if len(rec.Cluster.Notices) != writers*each || rec.Cluster.Version != writers*each {
+		t.Fatalf("kept %d updates (version %d), want %d: lost updates", len(rec.Cluster.Notices), rec.Cluster.Version, writers*each)
+	}
+	h, err := s.History(ctx, "hot", domain.Page{Limit: 1000})
+	must(t, err)
+	if len(h.Items) != writers*each {
+		t.Fatalf("history has %d entries, want %d", len(h.Items), writers*each)
+	}
+}
+
+func testConcurrentProjections(t *testing.T, s domain.Store) {
+	const n = 12
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("p%02d", i)
+			etag, err := s.Commit(ctx, domain.Change{Partition: id, Cluster: cluster(id, 1), Project: true})
+			if err == nil {
+				c := cluster(id, 2)
+				c.RegistrationStatus = domain.StatusRegistered
+				_, err = s.Commit(ctx, domain.Change{Partition: id, Cluster: c, ETag: etag, Project: true})
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	c := counts(t, s)
+	if c.Clusters != n || c.RegistrationStatus[domain.StatusRegistered] != n || c.RegistrationStatus[domain.StatusNotYet] != 0 {
+		t.Fatalf("counts after concurrent projections: %+v", c)
+	}
+}
+
+func testBadCursor(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	if _, err := s.History(ctx, "c1", domain.Page{Cursor: "not a cursor"}); !errors.Is(err, domain.ErrInvalidCursor) {
+		t.Fatalf("History with a bad cursor: %v, want ErrInvalidCursor", err)
+	}
+	if _, err := s.ListClusters(ctx, domain.ClusterFilter{}, domain.Page{Cursor: "bm90IG1pbmU"}); !errors.Is(err, domain.ErrInvalidCursor) {
+		t.Fatalf("ListClusters with a bad cursor: %v, want ErrInvalidCursor", err)
+	}
+}
