@@ -20,7 +20,7 @@ func (s *session) confirm(what string, yes bool) error {
 		return nil
 	}
 	if !s.StdinTerminal {
-		return usagef("%s: there is no terminal to confirm on; add --yes to proceed", what)
+		return &UsageError{Code: codeConfirm, Msg: what + ": there is no terminal to confirm on"}
 	}
 	fmt.Fprintf(s.Stderr, "%s? Type yes to proceed: ", what)
 	line, _ := bufio.NewReader(s.Stdin).ReadString('\n')

@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/spf13/cobra"
 )
 
 // fakeCred is an azcore.TokenCredential that records the scopes asked for.
@@ -134,7 +135,7 @@ func TestDestructiveWithoutTerminalRefuses(t *testing.T) {
 	}))
 	defer srv.Close()
 	code, stdout, stderr := runCLI(t, App{}, srv.URL, "unregister", "c1")
-	if code != 2 || !strings.Contains(stderr, "--yes") {
+	if code != 2 || !strings.Contains(stderr, "ConfirmationRequired") || !strings.Contains(stderr, "--yes") {
 		t.Errorf("exit %d, stderr %q; want 2 naming --yes", code, stderr)
 	}
 	if !strings.Contains(stdout, "hci-01.arc") {
@@ -165,5 +166,30 @@ func TestDestructiveWithoutTerminalRefuses(t *testing.T) {
 	posts = nil
 	if code, _, stderr := runCLI(t, App{StdinTerminal: true, Stdin: strings.NewReader("yes\n")}, srv.URL, "unregister", "c1"); code != 0 || len(posts) != 2 || !strings.Contains(posts[1], "dryRun=false") {
 		t.Errorf("confirmed: exit %d (%s) after %v", code, stderr, posts)
+	}
+}
+
+// TestEveryCommandHasHelpWithExample walks the command tree.
+func TestEveryCommandHasHelpWithExample(t *testing.T) {
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		if c.Name() != "help" {
+			n++
+			if c.Example == "" || c.Short == "" {
+				t.Errorf("%q has no example or short help", c.CommandPath())
+			}
+			code, out, _ := runCLI(t, App{}, "http://127.0.0.1:1", append(strings.Fields(c.CommandPath())[1:], "--help")...)
+			if code != 0 || !strings.Contains(out, "Examples:") {
+				t.Errorf("%s --help: exit %d\n%s", c.CommandPath(), code, out)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk((&session{App: &App{}}).root())
+	if n != 15 {
+		t.Errorf("walked %d commands, want 15", n)
 	}
 }

@@ -185,10 +185,16 @@ func (e *AuthError) Error() string {
 
 func (e *AuthError) Unwrap() error { return e.Err }
 
-// UsageError is a bad command line.
-type UsageError struct{ Msg string }
+// UsageError is a bad command line (Code "Usage"), or a destructive command refused for want of
+// confirmation (Code "ConfirmationRequired"); both exit 2.
+type UsageError struct{ Code, Msg string }
 
-func (e *UsageError) Error() string { return "Usage: " + e.Msg }
+func (e *UsageError) Error() string {
+	if e.Code == "" {
+		return "Usage: " + e.Msg
+	}
+	return e.Code + ": " + e.Msg
+}
 
 func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
 
@@ -196,6 +202,8 @@ func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf
 type RejectedError struct{ Code, Reason string }
 
 func (e *RejectedError) Error() string { return e.Code + ": " + e.Reason }
+
+const codeConfirm = "ConfirmationRequired"
 
 // Exit codes (SPEC §13).
 const (
@@ -249,6 +257,8 @@ func Hint(err error) string {
 		usage *UsageError
 	)
 	switch {
+	case errors.As(err, &usage) && usage.Code == codeConfirm:
+		return "run it on a terminal to confirm, or add --yes"
 	case errors.As(err, &usage):
 		return "see --help"
 	case errors.As(err, &auth):
