@@ -1,0 +1,420 @@
+package domain_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/azlocal/registrar/shared/clock"
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
+)
+
+// sweepStores are the stores the sweep journeys run on (they need a real due index).
+var sweepStores = map[string]func(t testing.TB) domain.Store{
+	"memory": func(t testing.TB) domain.Store { return memory.New() },
+}
+
+const swDay = 24 * time.Hour
+
+// sw drives the domain API on one store with a manual clock, reading emitted events from the
+// store's outbox.
+type sw struct {
+	t   testing.TB
+	st  domain.Store
+	clk *clock.Manual
+	svc *domain.Service
+	seq int
+	run int
+}
+
+func newSw(t testing.TB, st domain.Store) *sw {
+	clk := clock.NewManual(t0)
+	return &sw{t: t, st: st, clk: clk, svc: domain.NewService(st, clk, &domain.Options{Logger: slog.New(slog.DiscardHandler)})}
+}
+
+func eachSweepStore(t *testing.T, fn func(t *testing.T, h *sw)) {
+	for name, mk := range sweepStores {
+		t.Run(name, func(t *testing.T) { fn(t, newSw(t, mk(t))) })
+	}
+}
+
+func (h *sw) at(days float64) { h.clk.Set(t0.Add(time.Duration(days * float64(swDay)))) }
+
+func (h *sw) send(queue string, body map[string]any) domain.Result {
+	h.t.Helper()
+	h.seq++
+	raw, _ := json.Marshal(body)
+	res, err := h.svc.HandleMessage(context.Background(), queue, raw,
+		domain.Meta{MessageID: fmt.Sprintf("m%d", h.seq), EnqueuedAt: h.clk.Now()})
+	if err != nil || res.Outcome == domain.Rejected {
+		h.t.Fatalf("%s: %v %+v", raw, err, res.Problem)
+	}
+	return res
+}
+
+func (h *sw) register(id, name string, extra ...any) {
+	h.t.Helper()
+	m := map[string]any{"type": "Register", "clusterId": id, "clusterName": name, "tenantId": ten,
+		"subscriptionId": sub, "region": "eastus", "createResourceGroup": true, "osVersion": "23H2",
+		"nodes": []map[string]any{{"name": name + "-n1"}}}
+	for i := 0; i < len(extra); i += 2 {
+		m[extra[i].(string)] = extra[i+1]
+	}
+	h.send(domain.QueueRegistrationRequests, m)
+}
+
+func (h *sw) sync(id, name string) {
+	h.t.Helper()
+	h.send(domain.QueueMachineEvents, map[string]any{"type": "Sync", "clusterId": id, "machine": name + "-n1"})
+}
+
+func (h *sw) installed(id, machine string) {
+	h.t.Helper()
+	h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": id, "machine": machine,
+		"installedAt": t0.Format(time.RFC3339), "osVersion": "2508"})
+}
+
+// check runs CheckPolicies with a fresh run ID.
+func (h *sw) check(limit int) domain.SweepReport {
+	h.t.Helper()
+	h.run++
+	rep, err := h.svc.CheckPolicies(context.Background(), domain.SweepRun{ID: fmt.Sprintf("run-%d", h.run), Limit: limit})
+	if err != nil {
+		h.t.Fatalf("CheckPolicies: %v", err)
+	}
+	return rep
+}
+
+// drained is one emitted event, summarised.
+type drained struct {
+	Type, Cluster string
+	Body          map[string]any
+}
+
+func (d drained) String() string {
+	s := d.Type
+	if p, ok := d.Body["policy"]; ok {
+		s += "/" + p.(string)
+	}
+	if n, ok := d.Body["daysLeft"]; ok {
+		s += fmt.Sprintf("/%v", n)
+	}
+	return s
+}
+
+// drain returns the events committed since the last drain (all clusters, or those of ids).
+func (h *sw) drain(ids ...string) []drained {
+	h.t.Helper()
+	ctx := context.Background()
+	evs, err := h.st.Pending(ctx, 1000)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.st.MarkPublished(ctx, evs); err != nil {
+		h.t.Fatal(err)
+	}
+	var out []drained
+	for _, e := range evs {
+		if len(ids) > 0 && !slices.Contains(ids, e.ClusterID) {
+			continue
+		}
+		d := drained{Type: e.Type, Cluster: e.ClusterID}
+		if err := json.Unmarshal(e.Body, &d.Body); err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func names(ds []drained) string {
+	var s []string
+	for _, d := range ds {
+		s = append(s, d.String())
+	}
+	slices.Sort(s)
+	return strings.Join(s, " ")
+}
+
+func (h *sw) view(id string) domain.ClusterView {
+	h.t.Helper()
+	v, err := h.svc.Cluster(context.Background(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return v
+}
+
+func TestSweepRegistrationJourney(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.installed(cA, "n1")
+		h.drain()
+		up, err := h.svc.Upcoming(context.Background(), 31*swDay)
+		if err != nil || len(up) != 2 || !up[0].Deadline.Equal(t0.Add(30*swDay)) || up[0].Policy != domain.PolicyRegistration || up[1].Policy != domain.PolicyCluster {
+			t.Fatalf("Upcoming(31d) = %+v, %v", up, err)
+		}
+		if up, _ := h.svc.Upcoming(context.Background(), 7*swDay); len(up) != 0 {
+			t.Fatalf("Upcoming(7d) = %+v", up)
+		}
+		for _, step := range []struct {
+			day  float64
+			want string
+		}{
+			{22.9, ""},
+			{23, "PolicyWarning/Cluster/7 PolicyWarning/Registration/7"},
+			{23.5, ""},
+			{29, "PolicyWarning/Cluster/1 PolicyWarning/Registration/1"},
+			{29, ""},
+			{30, "PolicyViolated/Cluster PolicyViolated/Registration"},
+			{31, ""},
+		} {
+			h.at(step.day)
+			h.check(0)
+			if got := names(h.drain()); got != step.want {
+				t.Fatalf("day %v: events %q, want %q", step.day, got, step.want)
+			}
+		}
+		if v := h.view(cA); v.RegistrationStatus != domain.StatusOutOfPolicy || v.ClusterStatus != domain.StatusOutOfPolicy {
+			t.Fatalf("day 31: %s/%s", v.RegistrationStatus, v.ClusterStatus)
+		}
+		h.register(cA, "n") // late registration of the installed machine's cluster
+		if got := names(h.drain(cA)); !strings.Contains(got, "PolicyRestored/Cluster PolicyRestored/Registration") {
+			t.Fatalf("late register events %q", got)
+		}
+		if v := h.view(cA); v.RegistrationStatus != domain.StatusRegistered || v.ClusterStatus != domain.StatusClustered {
+			t.Fatalf("after register: %s/%s", v.RegistrationStatus, v.ClusterStatus)
+		}
+	})
+}
+
+func TestSweepOfflineJourney(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a")
+		h.register(cB, "b")
+		h.drain()
+		got := map[int]string{}
+		for d := 1; d <= 31; d++ {
+			h.at(float64(d))
+			h.sync(cB, "b") // another cluster keeps syncing: the guard is not active
+			if rep := h.check(0); rep.GuardActive {
+				t.Fatalf("day %d: guard active", d)
+			}
+			if e := names(h.drain(cA)); e != "" {
+				got[d] = e
+			}
+			if d == 1 && h.view(cA).ConnectionStatus != domain.StatusDisconnect {
+				t.Fatalf("day 1: %s, want Disconnected", h.view(cA).ConnectionStatus)
+			}
+		}
+		want := map[int]string{23: "PolicyWarning/Connection/7", 29: "PolicyWarning/Connection/1", 30: "PolicyViolated/Connection"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("events by day %v, want %v", got, want)
+		}
+		if v := h.view(cA); v.ConnectionStatus != domain.StatusOutOfPolicy || h.view(cB).ConnectionStatus != domain.StatusConnected {
+			t.Fatalf("day 31: a %s b %s", v.ConnectionStatus, h.view(cB).ConnectionStatus)
+		}
+		h.sync(cA, "a")
+		if e := names(h.drain(cA)); e != "PolicyRestored/Connection" {
+			t.Fatalf("sync after OutOfPolicy: %q", e)
+		}
+		h.check(0)
+		if e := names(h.drain(cA)); e != "" || h.view(cA).ConnectionStatus != domain.StatusConnected {
+			t.Fatalf("run after restore: %q %s", e, h.view(cA).ConnectionStatus)
+		}
+	})
+}
+
+func TestSweepCredentialLadder(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a", "arcSpn", map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(40 * swDay).Format(time.RFC3339)})
+		h.drain()
+		var got []string
+		var last drained
+		for d := 1; d <= 42; d++ {
+			h.at(float64(d))
+			h.sync(cA, "a")
+			h.check(0)
+			for _, e := range h.drain(cA) {
+				got = append(got, fmt.Sprintf("%d:%s", d, e))
+				last = e
+			}
+		}
+		if want := "10:PolicyWarning/Credential/30 33:PolicyWarning/Credential/7 39:PolicyWarning/Credential/1 40:PolicyWarning/Credential/0"; strings.Join(got, " ") != want {
+			t.Fatalf("ladder %v, want %s", got, want)
+		}
+		if a, _ := last.Body["action"].(string); !strings.Contains(a, "RepairRegistration") || !h.view(cA).CredentialExpired {
+			t.Fatalf("expiry: action %q expired %v", a, h.view(cA).CredentialExpired)
+		}
+	})
+}
+
+// silentOrphan registers a and b at t0 and advances to day 90 with only b syncing, then runs.
+func silentOrphan(t *testing.T, h *sw) {
+	h.register(cA, "a")
+	h.register(cB, "b")
+	h.drain()
+	h.at(90)
+	h.sync(cB, "b")
+	h.check(0)
+	evs := h.drain(cA)
+	if got := names(evs); got != "OrphanSuspected PolicyViolated/Connection" {
+		t.Fatalf("day 90: %q", got)
+	}
+	for _, e := range evs {
+		if e.Type == domain.EvOrphanSuspected && (e.Body["reason"] != domain.OrphanSilent || e.Body["graceUntil"] != t0.Add(97*swDay).Format(time.RFC3339)) {
+			t.Fatalf("OrphanSuspected %v", e.Body)
+		}
+	}
+	os, err := h.svc.Orphans(context.Background())
+	if err != nil || len(os) != 1 || os[0].ClusterID != cA || len(os[0].Plan.Steps) != 5 || os[0].Plan.Reason != domain.ReasonOrphanCleanup {
+		t.Fatalf("Orphans = %+v, %v", os, err)
+	}
+	if plans, err := h.svc.CleanupOrphans(context.Background(), false, domain.Meta{}); err != nil || len(plans) != 0 {
+		t.Fatalf("CleanupOrphans during grace = %v, %v", plans, err)
+	}
+}
+
+func TestSweepOrphanClearedBySyncDuringGrace(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		silentOrphan(t, h)
+		h.at(92)
+		h.sync(cA, "a")
+		if got := names(h.drain(cA)); !strings.Contains(got, "OrphanCleared") {
+			t.Fatalf("sync during grace: %q", got)
+		}
+		h.at(98)
+		h.sync(cA, "a")
+		h.sync(cB, "b")
+		h.check(0)
+		if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "orphans-1"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(h.drain(cA)); got != "" || h.view(cA).Orphan != domain.OrphanNone {
+			t.Fatalf("after grace: %q orphan %s", got, h.view(cA).Orphan)
+		}
+	})
+}
+
+func TestSweepOrphanCleanedUpAfterGrace(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		silentOrphan(t, h)
+		h.at(96.9)
+		h.sync(cB, "b")
+		if rep, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "early"}); err != nil || names(h.drain(cA)) != "" {
+			t.Fatalf("before grace end: %+v %v", rep, err)
+		}
+		h.at(97)
+		h.sync(cB, "b")
+		if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "orphan-run-7"}); err != nil {
+			t.Fatal(err)
+		}
+		evs := h.drain(cA)
+		var seq []string
+		for _, e := range evs {
+			s := e.Type
+			if e.Type == domain.EvCleanupRequested {
+				s += fmt.Sprintf("#%v", e.Body["step"])
+			}
+			if r, ok := e.Body["reason"]; ok && e.Type != domain.EvCleanupRequested && r != domain.ReasonOrphanCleanup {
+				t.Fatalf("%s reason %v", e.Type, r)
+			}
+			seq = append(seq, s)
+		}
+		want := "ClusterUnregistered CleanupRequested#1 CleanupRequested#2 CleanupRequested#3 CleanupRequested#4 CleanupRequested#5 OrphanCleanedUp"
+		if strings.Join(seq, " ") != want {
+			t.Fatalf("clean-up events %v", seq)
+		}
+		if c := evs[len(evs)-1].Body["cause"]; c != "orphan-run-7" {
+			t.Fatalf("OrphanCleanedUp cause %v", c)
+		}
+		v := h.view(cA)
+		if v.Orphan != domain.OrphanCleanedUp || v.RegistrationStatus != domain.StatusNotYet {
+			t.Fatalf("tombstone: %s %s", v.Orphan, v.RegistrationStatus)
+		}
+		h.at(98)
+		h.sync(cB, "b")
+		h.check(0)
+		if got := names(h.drain(cA)); got != "" {
+			t.Fatalf("tombstone evaluated again: %q", got)
+		}
+	})
+}
+
+func TestSweepGuardFlagsNobodyWithoutSyncs(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a")
+		h.register(cB, "b")
+		h.drain()
+		h.at(100) // nobody synced for 100 days: Registrar's own outage
+		rep := h.check(0)
+		if !rep.GuardActive || names(h.drain()) != "" {
+			t.Fatalf("guard run: %+v", rep)
+		}
+		for _, id := range []string{cA, cB} {
+			if v := h.view(id); v.ConnectionStatus != domain.StatusConnected || v.Orphan != domain.OrphanNone {
+				t.Fatalf("%s flagged under the guard: %s %s", id, v.ConnectionStatus, v.Orphan)
+			}
+		}
+		h.sync(cB, "b") // syncs flow again: only the silent cluster is flagged
+		h.at(100.5)
+		h.sync(cB, "b")
+		if rep := h.check(0); rep.GuardActive {
+			t.Fatal("guard still active")
+		}
+		if got := names(h.drain()); got != "OrphanSuspected PolicyViolated/Connection" {
+			t.Fatalf("after the guard: %q", got)
+		}
+		if h.view(cB).ConnectionStatus != domain.StatusConnected {
+			t.Fatal("the syncing cluster was flagged")
+		}
+	})
+}
+
+func TestSweepInterruptedRunContinuesWithoutDuplicates(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		ids := []string{cA, cB, "cccccccc-0000-4000-8000-000000000003"}
+		for _, id := range ids {
+			h.installed(id, "n1")
+		}
+		h.drain()
+		h.at(23)
+		rep := h.check(1)
+		if rep.Examined != 1 || !rep.More || rep.Events != 2 {
+			t.Fatalf("first run: %+v", rep)
+		}
+		rep = h.check(1)
+		if rep.Examined != 1 || !rep.More {
+			t.Fatalf("second run: %+v", rep)
+		}
+		rep = h.check(10)
+		if rep.Examined != 1 || rep.More {
+			t.Fatalf("third run: %+v", rep)
+		}
+		evs := h.drain()
+		seen := map[string]bool{}
+		for _, e := range evs {
+			k := e.Cluster + e.String()
+			if seen[k] {
+				t.Fatalf("duplicate %s", k)
+			}
+			seen[k] = true
+		}
+		if len(evs) != 6 {
+			t.Fatalf("%d warnings, want 6: %v", len(evs), evs)
+		}
+		for range 2 {
+			if rep := h.check(0); rep.Events != 0 || rep.Changed != 0 {
+				t.Fatalf("run back to back: %+v", rep)
+			}
+		}
+		if got := names(h.drain()); got != "" {
+			t.Fatalf("back-to-back runs emitted %q", got)
+		}
+	})
+}
