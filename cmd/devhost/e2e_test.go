@@ -1,9 +1,3 @@
-//go:build e2e
-
-// The end-to-end test runs the whole app through the runner with RegistrarStorage=memory and the
-// admin API, which work once shared/store/memory is wired into shared/app (openStore) and the
-// admin API into app.Options.Admin; then drop this build tag.
-
 package main
 
 import (
@@ -114,7 +108,9 @@ func TestRegisterThroughTheRunner(t *testing.T) {
 	var events struct {
 		Items []struct{ MessageID, Subject, SessionID, CorrelationID string }
 	}
-	_ = json.Unmarshal(body, &events)
+	if err := json.Unmarshal(body, &events); err != nil {
+		t.Fatalf("events %s: %v", body, err)
+	}
 	seen := map[string]int{}
 	for _, e := range events.Items {
 		seen[e.Subject]++

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/azlocal/registrar/shared/admin"
+	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/config"
@@ -39,6 +41,8 @@ type App struct {
 	Service   *domain.Service  // the domain rules over Store
 	Store     domain.Store
 	Relay     *relay.Relay // publishes the outbox (keeps it when no publisher is configured)
+	// Admin is the Admin API's router (nil when Options.Admin replaced it).
+	Admin *admin.Router
 	// DeadLetters is the dead-letter access for the admin API; nil without Service Bus.
 	DeadLetters bus.DeadLetterQueue
 	closers     []func(context.Context) error
@@ -86,10 +90,22 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	a.Relay = relay.New(a.Store, pub, &relay.Options{Logger: opts.Logger})
 	policy := cfg.Policy
 	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger})
+	adminAPI := opts.Admin
+	if adminAPI == nil {
+		authz, err := auth.New(auth.Config{EasyAuthEnabled: cfg.AuthEnabled, RoleDefinitions: cfg.RoleDefinitions})
+		if err != nil {
+			return nil, err
+		}
+		a.Admin = admin.New(admin.Deps{
+			Service: a.Service, Auth: authz, DeadLetters: dl, Clock: opts.Clock, Logger: opts.Logger,
+			Queues: []string{cfg.RegistrationRequestsQueue, cfg.MachineEventsQueue},
+		})
+		adminAPI = a.Admin
+	}
 	a.Functions = functions.New(functions.Deps{
 		Domain:                    a.Service,
 		Relay:                     a.Relay,
-		Admin:                     opts.Admin,
+		Admin:                     adminAPI,
 		RegistrationRequestsQueue: cfg.RegistrationRequestsQueue,
 		MachineEventsQueue:        cfg.MachineEventsQueue,
 		Logger:                    opts.Logger,

@@ -20,7 +20,11 @@ import (
 func envelope(t *testing.T, messageID string, body any) string {
 	t.Helper()
 	raw, _ := json.Marshal(body)
-	twice := func(s string) string { once, _ := json.Marshal(s); again, _ := json.Marshal(string(once)); return string(again) }
+	twice := func(s string) string {
+		once, _ := json.Marshal(s)
+		again, _ := json.Marshal(string(once))
+		return string(again)
+	}
 	return `{"Data":{"message":` + twice(string(raw)) + `},"Metadata":{"MessageId":` + twice(messageID) +
 		`,"DeliveryCount":"1","EnqueuedTimeUtc":"2026-11-01T12:00:00","EnqueuedTime":"2026-11-01T12:00:00+00:00"}}`
 }
