@@ -28,7 +28,7 @@ import (
 // startRunner runs the local runner in-process (memory store, timers only on request) with the
 // project's functions and admin API, and returns its base URL. roles are the local principal's;
 // easyAuth false makes the admin API refuse every caller (401).
-func startRunner(t *testing.T, roles []string, easyAuth bool) string {
+func startRunner(t testing.TB, roles []string, easyAuth bool) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -306,5 +306,22 @@ func TestExitCodesAgainstTheRunner(t *testing.T) {
 	noAuth := startRunner(t, nil, false)
 	if code, _, stderr := runCLI(t, App{}, noAuth, "list"); code != 3 || !strings.Contains(stderr, "az login") {
 		t.Errorf("no Easy Auth: exit %d, stderr %q; want 3 with the sign-in hint", code, stderr)
+	}
+}
+
+// BenchmarkStatusAgainstRunner measures one `registrar status` (command parsing, one Admin API
+// round trip through the local runner and the host adapter, the table) end to end.
+func BenchmarkStatusAgainstRunner(b *testing.B) {
+	base := startRunner(b, nil, true)
+	env := map[string]string{"REGISTRAR_ENDPOINT": base}
+	app := App{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }, Poll: 5 * time.Millisecond}
+	if code := app.Run(context.Background(), registerArgs); code != 0 {
+		b.Fatalf("register: exit %d", code)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if code := app.Run(context.Background(), []string{"status", e2eCluster}); code != 0 {
+			b.Fatalf("status: exit %d", code)
+		}
 	}
 }
