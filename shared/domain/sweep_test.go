@@ -13,11 +13,20 @@ import (
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
+	"github.com/azlocal/registrar/shared/store/tables"
+	"github.com/azlocal/registrar/shared/testkit/azurite"
 )
 
 // sweepStores are the stores the sweep journeys run on (they need a real due index).
 var sweepStores = map[string]func(t testing.TB) domain.Store{
 	"memory": func(t testing.TB) domain.Store { return memory.New() },
+	"tables": func(t testing.TB) domain.Store {
+		st, err := tables.New(context.Background(), tables.Config{ConnectionString: azurite.Start(t)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	},
 }
 
 const swDay = 24 * time.Hour
