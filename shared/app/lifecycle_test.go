@@ -13,7 +13,7 @@ import (
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/domain"
-	"github.com/azlocal/registrar/shared/store/memory"
+	"github.com/azlocal/registrar/shared/testkit/azurite"
 )
 
 // envelope is a Service Bus invocation as current hosts send it: strings JSON-encoded twice.
@@ -29,17 +29,27 @@ func envelope(t *testing.T, messageID string, body any) string {
 		`,"DeliveryCount":"1","EnqueuedTimeUtc":"2026-11-01T12:00:00","EnqueuedTime":"2026-11-01T12:00:00+00:00"}}`
 }
 
-// Host-shaped envelopes through the app's handler walk a registration and a reset journey.
+// Host-shaped envelopes through the app's handler walk a registration and a reset journey, on the
+// store RegistrarStorage selects: memory, and Table Storage (Azurite) through a connection string.
 func TestLifecycleThroughTheHostAdapter(t *testing.T) {
+	for name, storage := range map[string]func(t *testing.T) string{
+		"memory": func(*testing.T) string { return "memory" },
+		"tables": func(t *testing.T) string { return azurite.Start(t) },
+	} {
+		t.Run(name, func(t *testing.T) { testLifecycle(t, storage(t)) })
+	}
+}
+
+func testLifecycle(t *testing.T, storage string) {
 	const id = "aaaaaaaa-0000-4000-8000-000000000001"
 	const sub = "11111111-1111-4111-8111-111111111111"
-	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072", config.EnvStorage: "memory"})
-	st := memory.New()
+	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072", config.EnvStorage: storage})
 	pub := &publisher{}
-	a, err := New(context.Background(), cfg, &Options{Store: st, Publisher: pub, Clock: clock.NewManual(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)), Logger: slog.New(slog.DiscardHandler)})
+	a, err := New(context.Background(), cfg, &Options{Publisher: pub, Clock: clock.NewManual(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { a.Close(context.Background()) })
 	post := func(function, messageID string, body any) {
 		t.Helper()
 		w := httptest.NewRecorder()
@@ -71,9 +81,9 @@ func TestLifecycleThroughTheHostAdapter(t *testing.T) {
 	if strings.Join(types, ",") != want {
 		t.Fatalf("published %v, want %s", types, want)
 	}
-	rej, _ := a.Service.Rejections(context.Background(), domain.Page{})
-	if len(rej.Items) != 1 || rej.Items[0].Code != domain.CodeUnknownMessageType || rej.Items[0].MessageID != "m3" {
-		t.Fatalf("rejections %+v", rej.Items)
+	rej, err := a.Service.Rejections(context.Background(), domain.Page{})
+	if err != nil || len(rej.Items) != 1 || rej.Items[0].Code != domain.CodeUnknownMessageType || rej.Items[0].MessageID != "m3" {
+		t.Fatalf("rejections %+v (%v)", rej.Items, err)
 	}
 	if st, err := a.Service.ResetStatus(context.Background(), id, "n2"); err != nil || st.Status != "Succeeded" {
 		t.Fatalf("reset %v %+v", err, st)

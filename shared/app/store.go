@@ -8,15 +8,19 @@ import (
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
+	"github.com/azlocal/registrar/shared/store/tables"
 )
 
 // openStore builds the store RegistrarStorage selects.
-func openStore(_ context.Context, cfg config.Config) (domain.Store, error) {
-	switch cfg.Storage.Kind {
+// Table Storage clients are built, not connected: tables are created on first use.
+func openStore(ctx context.Context, cfg config.Config) (domain.Store, error) {
+	switch st := cfg.Storage; st.Kind {
 	case config.StorageMemory:
 		return memory.New(), nil
+	case config.StorageConnection, config.StorageServiceURI:
+		return tables.New(ctx, tables.Config{ConnectionString: st.ConnectionString, ServiceURI: st.ServiceURI, ClientID: st.ClientID}, nil)
 	}
-	return nil, fmt.Errorf("%s: storage kind %q is not supported by this build", config.EnvStorage, cfg.Storage.Kind)
+	return nil, fmt.Errorf("%s: unknown storage kind %q", config.EnvStorage, cfg.Storage.Kind)
 }
 
 // openBus builds the Service Bus client ServiceBusConnection selects (no connection is opened);
