@@ -52,6 +52,9 @@ func table(w io.Writer, header []string, rows [][]string, paint func(string) str
 	for _, r := range rows {
 		line(r, paint)
 	}
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "(none)")
+	}
 }
 
 // ago says how far t is from now for people: "just now", "in 6 days", "3 h ago".

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -155,10 +156,23 @@ func (s *session) send(ctx context.Context, f *registerFlags, body []byte, id st
 	return nil
 }
 
+// registerProgress shows the cluster's registration status while waiting: on a terminal one
+// line redrawn with the elapsed time, otherwise a plain line when the status changes.
+func (s *session) registerProgress(last *string, status string, start time.Time) {
+	switch {
+	case s.json():
+	case s.StdoutTerminal:
+		fmt.Fprintf(s.Stdout, "\r\x1b[Kregistration status: %s  elapsed %s", s.st.status(status), s.now().Sub(start).Truncate(time.Second))
+	case status != *last:
+		fmt.Fprintf(s.Stdout, "registration status: %s\n", status)
+	}
+	*last = status
+}
+
 // waitRegistered polls until the cluster is Registered (nil) or a rejection names the message
 // (a RejectedError with its code). A rejection is looked for first on each poll.
 func (s *session) waitRegistered(ctx context.Context, clusterID, messageID string) error {
-	last := ""
+	last, start := "", s.now()
 	for {
 		raw, err := s.pages(ctx, "/rejections", nil, "clusters/read")
 		if err != nil {
@@ -180,6 +194,7 @@ func (s *session) waitRegistered(ctx context.Context, clusterID, messageID strin
 		var api *APIError
 		switch {
 		case errors.As(err, &api) && api.Status == http.StatusNotFound:
+			s.registerProgress(&last, "not known yet", start)
 		case err != nil:
 			return err
 		default:
@@ -191,14 +206,14 @@ func (s *session) waitRegistered(ctx context.Context, clusterID, messageID strin
 				if s.json() {
 					s.printRaw(b)
 				} else {
+					if s.StdoutTerminal {
+						fmt.Fprint(s.Stdout, "\r\x1b[K")
+					}
 					fmt.Fprintf(s.Stdout, "%s (%s) is Registered: %s\n", v.ClusterName, v.ClusterID, v.ResourceID)
 				}
 				return nil
 			}
-			if !s.json() && v.RegistrationStatus != last {
-				last = v.RegistrationStatus
-				fmt.Fprintf(s.Stdout, "registration status: %s\n", s.st.status(last))
-			}
+			s.registerProgress(&last, v.RegistrationStatus, start)
 		}
 		if err := sleep(ctx, s.poll()); err != nil {
 			return err

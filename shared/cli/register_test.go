@@ -97,3 +97,36 @@ func TestResetWaitOnTerminal(t *testing.T) {
 		t.Errorf("the failed stage is not highlighted:\n%q", out)
 	}
 }
+
+// TestRegisterWaitOnTerminal checks the live line while waiting and the message posted to the
+// local runner's queue with its MessageId.
+func TestRegisterWaitOnTerminal(t *testing.T) {
+	var gets atomic.Int32
+	var posted atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/dev/servicebus/registration-requests/messages":
+			posted.Store(r.Header.Get("BrokerProperties"))
+			w.WriteHeader(http.StatusCreated)
+		case r.URL.Path == "/api/v1/rejections":
+			w.Write([]byte(`{"items":[]}`))
+		case gets.Add(1) == 1:
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"code":"NotFound"}`))
+		default:
+			w.Write([]byte(`{"clusterId":"` + e2eCluster + `","clusterName":"hci-01","registrationStatus":"Registered"}`))
+		}
+	}))
+	defer srv.Close()
+	code, out, stderr := runCLI(t, App{StdoutTerminal: true, Now: func() time.Time { return fixedNow }}, srv.URL, registerArgs...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "\r\x1b[Kregistration status: not known yet  elapsed 0s") || !strings.Contains(out, "\r\x1b[Khci-01 ("+e2eCluster+") is Registered") {
+		t.Errorf("live output:\n%q", out)
+	}
+	bp, _ := posted.Load().(string)
+	if !strings.Contains(bp, `"MessageId":"`) || !strings.Contains(out, "as message ") {
+		t.Errorf("BrokerProperties = %q", bp)
+	}
+}
