@@ -100,7 +100,8 @@ func (s *session) register(ctx context.Context, f *registerFlags) error {
 	}
 	if !f.wait {
 		if s.json() {
-			s.printRaw([]byte(fmt.Sprintf(`{"messageId":%q,"clusterId":%q}`, id, f.clusterID)))
+			b, _ := json.Marshal(map[string]string{"messageId": id, "clusterId": f.clusterID})
+			s.printRaw(b)
 		} else {
 			fmt.Fprintf(s.Stdout, "sent Register for %s as message %s\n", f.clusterID, id)
 		}
@@ -141,7 +142,8 @@ func (s *session) send(ctx context.Context, f *registerFlags, body []byte, id st
 		sb, err = azservicebus.NewClient(ns, cred, nil)
 	}
 	if err != nil {
-		return usagef("ServiceBusConnection / --namespace: %v", errors.Unwrap(err))
+		// The error may quote the connection string: never print it.
+		return usagef("ServiceBusConnection or --namespace is not a valid Service Bus connection string or namespace")
 	}
 	defer sb.Close(context.WithoutCancel(ctx))
 	sender, err := sb.NewSender(f.queue, nil)
