@@ -12,12 +12,20 @@ import (
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
+	"github.com/azlocal/registrar/shared/store/tables"
+	"github.com/azlocal/registrar/shared/testkit/azurite"
 )
 
 // storeFactories are the stores the scenario suite runs on.
 var storeFactories = map[string]func(t testing.TB) domain.Store{
-	"fake":   func(t testing.TB) domain.Store { return newFakeStore() },
 	"memory": func(t testing.TB) domain.Store { return memory.New() },
+	"tables": func(t testing.TB) domain.Store {
+		st, err := tables.New(context.Background(), tables.Config{ConnectionString: azurite.Start(t)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	},
 }
 
 const (
