@@ -427,3 +427,91 @@ func TestSweepInterruptedRunContinuesWithoutDuplicates(t *testing.T) {
 		}
 	})
 }
+
+// hookStore runs onLoad after each Load has read and can fail Unschedule.
+type hookStore struct {
+	domain.Store
+	onLoad          func(id string)
+	failUnschedules int
+}
+
+func (s *hookStore) Load(ctx context.Context, id, msg string) (domain.ClusterRecord, error) {
+	rec, err := s.Store.Load(ctx, id, msg)
+	if s.onLoad != nil {
+		s.onLoad(id)
+	}
+	return rec, err
+}
+
+func (s *hookStore) Unschedule(ctx context.Context, d domain.Due) error {
+	if s.failUnschedules > 0 {
+		s.failUnschedules--
+		return domain.ErrTransient
+	}
+	return s.Store.Unschedule(ctx, d)
+}
+
+func TestSweepCrashAfterCommitRepeatsNothing(t *testing.T) {
+	for name, mk := range sweepStores {
+		t.Run(name, func(t *testing.T) {
+			hs := &hookStore{Store: mk(t)}
+			h := newSw(t, hs)
+			h.installed(cA, "n1")
+			h.drain()
+			h.at(23)
+			hs.failUnschedules = 1 // the run dies after committing, before removing the due row
+			if _, err := h.svc.CheckPolicies(context.Background(), domain.SweepRun{ID: "crashing"}); err == nil {
+				t.Fatal("a failed Unschedule was swallowed")
+			}
+			if got := names(h.drain()); got != "PolicyWarning/Cluster/7 PolicyWarning/Registration/7" {
+				t.Fatalf("crashing run committed %q", got)
+			}
+			for _, id := range []string{"crashing", "next"} { // the platform's retry, then the next run
+				rep, err := h.svc.CheckPolicies(context.Background(), domain.SweepRun{ID: id})
+				if err != nil || rep.Events != 0 {
+					t.Fatalf("%s: %+v %v", id, rep, err)
+				}
+			}
+			if got := names(h.drain()); got != "" {
+				t.Fatalf("repeated evaluation emitted %q", got)
+			}
+		})
+	}
+}
+
+func TestSweepConcurrentSyncWinsOverDisconnect(t *testing.T) {
+	for name, mk := range sweepStores {
+		t.Run(name, func(t *testing.T) {
+			hs := &hookStore{Store: mk(t)}
+			h := newSw(t, hs)
+			h.register(cA, "a")
+			h.register(cB, "b")
+			h.at(1)
+			h.sync(cB, "b")
+			h.drain()
+			raced := false
+			hs.onLoad = func(id string) {
+				if id == cA && !raced {
+					raced = true
+					h.sync(cA, "a") // lands between the sweep's read and its conditional write
+				}
+			}
+			h.check(0)
+			if !raced {
+				t.Fatal("the race did not happen")
+			}
+			if v := h.view(cA); v.ConnectionStatus != domain.StatusConnected || !v.LastConnected.Equal(h.clk.Now()) {
+				t.Fatalf("after the race: %s %v", v.ConnectionStatus, v.LastConnected)
+			}
+			hist, err := h.svc.History(context.Background(), cA, domain.Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range hist.Items {
+				if e.What == "connectionStatus" && e.After == domain.StatusDisconnect {
+					t.Fatalf("a stale read flipped the cluster: %+v", e)
+				}
+			}
+		})
+	}
+}
