@@ -130,3 +130,11 @@ func TestRegisterWaitOnTerminal(t *testing.T) {
 		t.Errorf("BrokerProperties = %q", bp)
 	}
 }
+
+func TestRegisterBadConnectionStringNotPrinted(t *testing.T) {
+	env := map[string]string{"ServiceBusConnection": "SharedAccessKeyName=k;SharedAccessKey=SECRET-KEY-VALUE"}
+	code, out, stderr := runCLI(t, App{Getenv: func(k string) string { return env[k] }}, "", registerArgs...)
+	if code != 2 || strings.Contains(out+stderr, "SECRET-KEY-VALUE") {
+		t.Errorf("exit %d, output %q %q; want 2 without the key", code, out, stderr)
+	}
+}
