@@ -98,7 +98,7 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	}
 	for i, e := range ch.Events {
 		if e.Key == "" {
-			e.Key = fmt.Sprintf("%s|%03d", ordinal(ord), i)
+			e.Key = fmt.Sprintf("%s.%03d", ordinal(ord), i) // plain, so key() keeps its order
 		}
 		raw, _ := json.Marshal(e)
 		r := row{PartitionKey: pk, RowKey: preEvent + key(e.Key), Data: string(raw)}
@@ -125,6 +125,9 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	etag, err := s.transact(ctx, tableClusters, acts)
 	if err != nil {
 		return "", err
+	}
+	if ch.Cluster == nil {
+		etag = ch.ETag // the state row is untouched
 	}
 	if ch.Rejection != nil {
 		if err := s.putRejection(ctx, *ch.Rejection); err != nil {

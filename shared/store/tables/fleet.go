@@ -58,8 +58,9 @@ func (c *counts) add(s domain.ClusterSummary, n int) {
 }
 
 // project writes the cluster's list row and adjusts the counts by the difference from the row
-// it replaces, in one transaction conditional on both rows' ETags. It is level-based: a row
-// already at (or past) version is left alone, so a repeat never counts twice.
+// it replaces, in one transaction conditional on both rows' ETags. It is level-based (the delta
+// comes from the stored row), so a repeat never counts twice; an older version never replaces
+// a newer one.
 func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version int64) error {
 	rk := preSummary + key(sum.ClusterID)
 	for range maxRetries {
@@ -68,8 +69,9 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 			return err
 		}
 		exists := err == nil
-		if exists && old.Version >= ordinal(version) {
-			return nil
+		data, _ := json.Marshal(sum)
+		if exists && (old.Version > ordinal(version) || old.Version == ordinal(version) && old.Data == string(data)) {
+			return nil // a newer state is projected, or this one already is
 		}
 		cr, err := s.get(ctx, tableFleet, fleetPK, rkCounts)
 		if err != nil && !isNotFound(err) {
@@ -89,7 +91,6 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 			c.add(prev, -1)
 		}
 		c.add(sum, 1)
-		data, _ := json.Marshal(sum)
 		cdata, _ := json.Marshal(c)
 		nr := row{PartitionKey: fleetPK, RowKey: rk, Data: string(data), Version: ordinal(version),
 			RegistrationStatus: sum.RegistrationStatus, ConnectionStatus: sum.ConnectionStatus, Orphan: sum.Orphan}
