@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -113,7 +115,7 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	project := ch.Project && ch.Cluster != nil
 	var marker row
 	if len(ch.Events) > 0 || project || ch.Rejection != nil {
-		marker = row{PartitionKey: outboxPK, RowKey: pk + "|" + ordinal(ord), Partition: ch.Partition, Project: project}
+		marker = row{PartitionKey: outboxPK, RowKey: pk + "|" + ordinal(ord) + "." + strconv.Itoa(rand.IntN(1e6)), Partition: ch.Partition, Project: project}
 		if ch.Rejection != nil && ch.MessageID != "" {
 			marker.Rej = preMarker + key(ch.MessageID)
 		}

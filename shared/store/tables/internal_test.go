@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/azlocal/registrar/shared/domain"
@@ -67,5 +68,31 @@ func TestKeys(t *testing.T) {
 	}
 	if key("~x") == "~x" || key(string(make([]byte, 5000))) == "" || len(key(string(make([]byte, 5000)))) > 100 {
 		t.Fatal("encoded keys must not collide with plain ones and stay short")
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{&azcore.ResponseError{StatusCode: 412, ErrorCode: "UpdateConditionNotSatisfied"}, domain.ErrConflict},
+		{&azcore.ResponseError{StatusCode: 409, ErrorCode: "EntityAlreadyExists"}, domain.ErrConflict},
+		{&azcore.ResponseError{StatusCode: 404, ErrorCode: "ResourceNotFound"}, domain.ErrNotFound},
+		{&azcore.ResponseError{StatusCode: 429}, domain.ErrTransient},
+		{&azcore.ResponseError{StatusCode: 408}, domain.ErrTransient},
+		{&azcore.ResponseError{StatusCode: 503, ErrorCode: "ServerBusy"}, domain.ErrTransient},
+		{errors.New("dial tcp: connection refused"), domain.ErrTransient},
+	} {
+		if got := translate(tc.err); !errors.Is(got, tc.want) {
+			t.Errorf("translate(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+	bad := translate(&azcore.ResponseError{StatusCode: 400, ErrorCode: "InvalidInput"})
+	if errors.Is(bad, domain.ErrTransient) || errors.Is(bad, domain.ErrConflict) || !strings.Contains(bad.Error(), "InvalidInput") {
+		t.Errorf("400 = %v: a permanent error naming its code", bad)
+	}
+	if !errors.Is(translate(context.Canceled), context.Canceled) {
+		t.Error("cancellation must stay cancellation")
 	}
 }
