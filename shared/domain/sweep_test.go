@@ -515,3 +515,61 @@ func TestSweepConcurrentSyncWinsOverDisconnect(t *testing.T) {
 		})
 	}
 }
+
+func TestSweepOrphanMachinesClaimed(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a", "arcResourceGroup", "arc")
+		h.register(cB, "b", "arcResourceGroup", "arc")
+		h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cB, "machine": "a-n1",
+			"installedAt": t0.Format(time.RFC3339)}) // a's only machine re-imaged into b
+		h.drain()
+		h.at(0.01)
+		if rep := h.check(0); !rep.GuardActive { // no sync heard: the claim is judged regardless
+			t.Fatalf("guard: %+v", rep)
+		}
+		evs := h.drain(cA)
+		if len(evs) != 1 || evs[0].Type != domain.EvOrphanSuspected || evs[0].Body["reason"] != domain.OrphanMachinesClaimed {
+			t.Fatalf("claimed: %v", evs)
+		}
+		h.at(7.01)
+		if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "o"}); err != nil {
+			t.Fatal(err)
+		}
+		var seq []string
+		for _, e := range h.drain(cA) {
+			s := e.Type
+			if n, ok := e.Body["step"]; ok {
+				s += fmt.Sprint(n)
+			}
+			seq = append(seq, s)
+		}
+		// b still uses the Arc resource group: step 2 is left out, the others keep their numbers.
+		if got := strings.Join(seq, " "); got != "ClusterUnregistered CleanupRequested1 CleanupRequested3 CleanupRequested4 CleanupRequested5 OrphanCleanedUp" {
+			t.Fatalf("clean-up %s", got)
+		}
+		if h.view(cB).RegistrationStatus != domain.StatusRegistered {
+			t.Fatal("the claiming cluster was touched")
+		}
+	})
+}
+
+func TestSweepResetStalledOnce(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a", "osVersion", "2508")
+		h.send(domain.QueueRegistrationRequests, map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "a-n1"})
+		h.drain()
+		var got []string
+		for _, d := range []float64{0.9, 1, 1.5, 3} {
+			h.at(d)
+			h.check(0)
+			for _, e := range h.drain(cA) {
+				if e.Type == domain.EvMachineResetStalled {
+					got = append(got, fmt.Sprintf("%v:%v", d, e.Body["machine"]))
+				}
+			}
+		}
+		if strings.Join(got, " ") != "1:a-n1" {
+			t.Fatalf("stalls %v, want one at day 1", got)
+		}
+	})
+}
