@@ -17,7 +17,7 @@ import (
 )
 
 // envelope is a Service Bus invocation as current hosts send it: strings JSON-encoded twice.
-func envelope(t *testing.T, messageID string, body any) string {
+func envelope(t testing.TB, messageID string, body any) string {
 	t.Helper()
 	raw, _ := json.Marshal(body)
 	twice := func(s string) string {
