@@ -1,10 +1,12 @@
 package domain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -53,8 +55,12 @@ type OrphanView struct {
 
 // Sweep defaults.
 const (
-	// DefaultSweepLimit is how many due rows one run handles when SweepRun.Limit is <= 0.
-	DefaultSweepLimit = 200
+	// DefaultSweepLimit is how many due rows one run handles when SweepRun.Limit is <= 0. A
+	// syncing cluster is due about once a day (its ConnectedWindow check), so runs per day ×
+	// limit must exceed the fleet: PolicyExpiryCheck every 5 minutes handles 288,000 a day.
+	DefaultSweepLimit = 1000
+	// sweepWorkers is how many due rows one run evaluates at once.
+	sweepWorkers = 8
 	// MarkerRetention is how long idempotency markers of the visited clusters are kept.
 	MarkerRetention = 7 * 24 * time.Hour
 )
@@ -79,7 +85,7 @@ func (s *Service) SweepOrphans(ctx context.Context, run SweepRun) (SweepReport, 
 }
 
 // sweep reads at most run.Limit rows of the due index (DueBy now, earliest first; its cost is
-// what is due, never the fleet) and for each: commits the evaluation through update (ETag
+// what is due, never the fleet) and, sweepWorkers at a time, for each: commits the evaluation through update (ETag
 // retries, history, events and the next due row written before the commit), prunes the
 // cluster's markers older than MarkerRetention, then unschedules the row. A crash anywhere
 // repeats the evaluation, which is idempotent (level-based transitions, Notices). A transient
@@ -110,16 +116,43 @@ func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepRe
 	if len(rows) > limit {
 		rows, rep.More = rows[:limit], true
 	}
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		work  = make(chan Due)
+	)
+	for range min(sweepWorkers, len(rows)) {
+		wg.Go(func() {
+			for d := range work {
+				res, err := s.evaluate(ctx, d, Meta{MessageID: run.ID, Cause: name}, now, g)
+				mu.Lock()
+				if err != nil {
+					first = cmp.Or(first, err)
+				} else {
+					rep.Examined++
+					if res.Outcome == Updated || res.Outcome == Created {
+						rep.Changed++
+					}
+					rep.Events += len(res.Events)
+				}
+				mu.Unlock()
+			}
+		})
+	}
 	for _, d := range rows {
-		res, err := s.evaluate(ctx, d, Meta{MessageID: run.ID, Cause: name}, now, g)
-		if err != nil {
-			return rep, err
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
 		}
-		rep.Examined++
-		if res.Outcome == Updated || res.Outcome == Created {
-			rep.Changed++
-		}
-		rep.Events += len(res.Events)
+		work <- d
+	}
+	close(work)
+	wg.Wait()
+	if first != nil {
+		return rep, first
 	}
 	s.log.InfoContext(ctx, "sweep done", "sweep", name, "run", run.ID, "pastDue", run.PastDue,
 		"examined", rep.Examined, "changed", rep.Changed, "events", rep.Events, "more", rep.More, "guardActive", rep.GuardActive)
@@ -291,7 +324,8 @@ func (s *Service) Orphans(ctx context.Context) ([]OrphanView, error) {
 
 // CleanupOrphans cleans up suspects whose grace has ended (never skipping the grace; Silent
 // suspects are held while the mass-disconnect guard is active) and returns their plans; with
-// dryRun it only returns the plans. The events' cause is meta.MessageID (or the admin call).
+// dryRun it only returns the plans. OrphanCleanedUp's cause is meta.MessageID, else meta.Cause
+// (the admin route; default "CleanupOrphans").
 func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([]Plan, error) {
 	now := s.clock.Now().UTC()
 	newest, err := s.store.NewestSync(ctx)
@@ -306,10 +340,7 @@ func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([
 	if meta.Cause == "" {
 		meta.Cause = "CleanupOrphans"
 	}
-	cause := meta.MessageID
-	if cause == "" {
-		cause = eventCause(meta, now)
-	}
+	cause := cmp.Or(meta.MessageID, meta.Cause)
 	plans := []Plan{}
 	for _, c := range cs {
 		if now.Before(c.GraceUntil) || (g.Active && c.OrphanReason == OrphanSilent) {

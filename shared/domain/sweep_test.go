@@ -573,3 +573,30 @@ func TestSweepResetStalledOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestCleanupOrphansAdmin(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		silentOrphan(t, h)
+		h.at(97)
+		h.sync(cB, "b")
+		ctx := context.Background()
+		plans, err := h.svc.CleanupOrphans(ctx, true, domain.Meta{})
+		if err != nil || len(plans) != 1 || plans[0].ClusterID != cA || len(plans[0].Steps) != 5 || h.view(cA).Orphan != domain.OrphanSuspected {
+			t.Fatalf("dry run: %+v %v (orphan %s)", plans, err, h.view(cA).Orphan)
+		}
+		if got := names(h.drain()); got != "" {
+			t.Fatalf("dry run emitted %q", got)
+		}
+		plans, err = h.svc.CleanupOrphans(ctx, false, domain.Meta{Cause: "POST /api/v1/orphans/cleanup", Principal: "ops"})
+		if err != nil || len(plans) != 1 || h.view(cA).Orphan != domain.OrphanCleanedUp {
+			t.Fatalf("clean-up: %+v %v", plans, err)
+		}
+		evs := h.drain(cA)
+		if last := evs[len(evs)-1]; last.Type != domain.EvOrphanCleanedUp || last.Body["cause"] != "POST /api/v1/orphans/cleanup" || len(evs) != 7 {
+			t.Fatalf("clean-up events %v", evs)
+		}
+		if plans, err := h.svc.CleanupOrphans(ctx, false, domain.Meta{}); err != nil || len(plans) != 0 {
+			t.Fatalf("second clean-up: %+v %v", plans, err)
+		}
+	})
+}
