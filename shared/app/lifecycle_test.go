@@ -88,4 +88,9 @@ func testLifecycle(t *testing.T, storage string) {
 	if st, err := a.Service.ResetStatus(context.Background(), id, "n2"); err != nil || st.Status != "Succeeded" {
 		t.Fatalf("reset %v %+v", err, st)
 	}
+	// Each message's events were published right after its commit and marked: nothing is left
+	// for the OutboxRelay to send a second time.
+	if left, err := a.Store.Pending(context.Background(), 100); err != nil || len(left) != 0 {
+		t.Fatalf("still pending after the flushes: %d events (%v)", len(left), err)
+	}
 }

@@ -47,7 +47,9 @@ type Change struct {
 	ETag      string
 	MessageID string // idempotency marker, committed with the change; ErrConflict if already present
 	History   []HistoryEntry
-	Events    []Event    // stored pending, in order; Key is assigned by the store if empty
+	// Events are stored pending, in order. Commit assigns each empty Key in place (in this
+	// slice), so the caller can MarkPublished the very events it publishes after the commit.
+	Events    []Event
 	Rejection *Rejection // also made visible to ListRejections
 	// Project says the cluster's ClusterSummary (list row and status counts) may have changed.
 	Project bool

@@ -144,10 +144,11 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if ch.Rejection != nil {
 		s.rejections = append(s.rejections, *ch.Rejection)
 	}
-	for _, e := range ch.Events {
+	for i, e := range ch.Events {
 		s.seq++
 		if e.Key == "" {
 			e.Key = fmt.Sprintf("%020d", s.seq)
+			ch.Events[i].Key = e.Key // the caller flushes and marks these very events
 		}
 		e.Body = slices.Clone(e.Body)
 		s.outbox = append(s.outbox, pendingEvent{partition: ch.Partition, event: e})
