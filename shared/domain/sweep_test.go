@@ -168,6 +168,9 @@ func TestSweepRegistrationJourney(t *testing.T) {
 		if err != nil || len(up) != 2 || !up[0].Deadline.Equal(t0.Add(30*swDay)) || up[0].Policy != domain.PolicyRegistration || up[1].Policy != domain.PolicyCluster {
 			t.Fatalf("Upcoming(31d) = %+v, %v", up, err)
 		}
+		if v := h.view(cA); len(v.Deadlines) != 2 || !v.Deadlines[0].Deadline.Equal(up[0].Deadline) {
+			t.Fatalf("view deadlines %+v", v.Deadlines)
+		}
 		if up, _ := h.svc.Upcoming(context.Background(), 7*swDay); len(up) != 0 {
 			t.Fatalf("Upcoming(7d) = %+v", up)
 		}

@@ -55,7 +55,7 @@ func (s *Service) Cluster(ctx context.Context, clusterID string) (ClusterView, e
 		RegistrationStatus: c.RegistrationStatus, ClusterStatus: c.ClusterStatus, ConnectionStatus: c.ConnectionStatus,
 		LastConnected: timePtr(c.LastConnected), RegisteredAt: timePtr(c.RegisteredAt), ArcIntegration: c.ArcIntegration,
 		CredentialExpiresAt: timePtr(c.CredentialExpiresAt), CredentialExpired: c.CredentialExpired,
-		Orphan: c.Orphan, OrphanGraceUntil: timePtr(c.GraceUntil), Deadlines: []Deadline{}, Nodes: []NodeView{},
+		Orphan: c.Orphan, OrphanGraceUntil: timePtr(c.GraceUntil), Deadlines: append([]Deadline{}, s.policy.Deadlines(c)...), Nodes: []NodeView{},
 	}
 	for _, n := range c.Nodes {
 		v.Nodes = append(v.Nodes, NodeView{Name: n.Name, RegistrationStatus: n.RegistrationStatus,
