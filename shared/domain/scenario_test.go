@@ -16,7 +16,7 @@ import (
 	"github.com/azlocal/registrar/shared/testkit/azurite"
 )
 
-// storeFactories are the stores the scenario suite runs on.
+// storeFactories are the stores every scenario and sweep journey runs on: memory and Azurite.
 var storeFactories = map[string]func(t testing.TB) domain.Store{
 	"memory": func(t testing.TB) domain.Store { return memory.New() },
 	"tables": func(t testing.TB) domain.Store {

@@ -12,22 +12,8 @@ import (
 
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
-	"github.com/azlocal/registrar/shared/store/memory"
-	"github.com/azlocal/registrar/shared/store/tables"
-	"github.com/azlocal/registrar/shared/testkit/azurite"
 )
 
-// sweepStores are the stores the sweep journeys run on (they need a real due index).
-var sweepStores = map[string]func(t testing.TB) domain.Store{
-	"memory": func(t testing.TB) domain.Store { return memory.New() },
-	"tables": func(t testing.TB) domain.Store {
-		st, err := tables.New(context.Background(), tables.Config{ConnectionString: azurite.Start(t)}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	},
-}
 
 const swDay = 24 * time.Hour
 
@@ -48,7 +34,7 @@ func newSw(t testing.TB, st domain.Store) *sw {
 }
 
 func eachSweepStore(t *testing.T, fn func(t *testing.T, h *sw)) {
-	for name, mk := range sweepStores {
+	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) { fn(t, newSw(t, mk(t))) })
 	}
 }
@@ -455,7 +441,7 @@ func (s *hookStore) Unschedule(ctx context.Context, d domain.Due) error {
 }
 
 func TestSweepCrashAfterCommitRepeatsNothing(t *testing.T) {
-	for name, mk := range sweepStores {
+	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) {
 			hs := &hookStore{Store: mk(t)}
 			h := newSw(t, hs)
@@ -483,7 +469,7 @@ func TestSweepCrashAfterCommitRepeatsNothing(t *testing.T) {
 }
 
 func TestSweepConcurrentSyncWinsOverDisconnect(t *testing.T) {
-	for name, mk := range sweepStores {
+	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) {
 			hs := &hookStore{Store: mk(t)}
 			h := newSw(t, hs)
