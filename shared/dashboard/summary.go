@@ -1,0 +1,198 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/azlocal/registrar/shared/bus"
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// Bounds of one summary: whatever the fleet's size, it reads at most these many rows.
+const (
+	// Within is how far ahead the summary lists deadlines.
+	Within = 7 * 24 * time.Hour
+	// MaxListed caps each list of the summary (deadlines, resets, orphans, rejections).
+	MaxListed = 50
+	// MaxDeadLetters is how many dead letters are peeked per queue; a count at the cap reads "at least".
+	MaxDeadLetters = 100
+)
+
+// Summary is GET /api/v1/summary: the fleet at a glance (SPEC §8, §14).
+type Summary struct {
+	// AsOf is when the counts were last brought up to date by the store's projection.
+	AsOf        time.Time          `json:"asOf"`
+	GeneratedAt time.Time          `json:"generatedAt"`
+	Counts      domain.FleetCounts `json:"counts"`
+	// Upcoming are deadlines within 7 days, soonest first (overdue ones included), at most
+	// MaxListed; UpcomingTotal counts them all.
+	Upcoming      []domain.Deadline `json:"upcoming"`
+	UpcomingTotal int               `json:"upcomingTotal"`
+	// Resets are the resets in progress, at most MaxListed.
+	Resets []Reset `json:"resets"`
+	// Orphans are the suspected orphans, soonest grace end first, at most MaxListed.
+	Orphans      []domain.OrphanView `json:"orphans"`
+	OrphansTotal int                 `json:"orphansTotal"`
+	// Rejections is the first page of recorded rejections, newest first; more says older ones exist.
+	Rejections     []domain.Rejection `json:"rejections"`
+	MoreRejections bool               `json:"moreRejections"`
+	// DeadLetters counts each queue's dead letters; nil when no Service Bus is configured.
+	DeadLetters []DeadLetterCount `json:"deadLetters"`
+	// Guard is the mass-disconnect guard (SPEC §4); nil when the deployment does not expose it.
+	Guard *GuardState `json:"guard,omitempty"`
+}
+
+// Reset is one machine reset in progress.
+type Reset struct {
+	ClusterID   string              `json:"clusterId"`
+	ClusterName string              `json:"clusterName,omitempty"`
+	Machine     string              `json:"machine"`
+	OperationID string              `json:"operationId"`
+	Status      string              `json:"status"`
+	Stages      []domain.ResetStage `json:"stages"`
+	StartedAt   time.Time           `json:"startedAt"`
+	LastHeardAt time.Time           `json:"lastHeardAt"`
+	// StallAt is when the reset counts as stalled if nothing more is heard.
+	StallAt time.Time `json:"stallAt"`
+}
+
+// DeadLetterCount is one queue's dead letters; AtLeast says the count reached MaxDeadLetters.
+type DeadLetterCount struct {
+	Queue   string `json:"queue"`
+	Count   int    `json:"count"`
+	AtLeast bool   `json:"atLeast,omitempty"`
+}
+
+// GuardState is the mass-disconnect guard's reading: Active means no sync was heard within the
+// sync interval, so silence-based transitions are held back.
+type GuardState struct {
+	Active     bool       `json:"active"`
+	NewestSync *time.Time `json:"newestSync"`
+}
+
+// SyncSource reports the newest sync heard fleet-wide (domain.FleetStore has it).
+type SyncSource interface {
+	NewestSync(ctx context.Context) (time.Time, error)
+}
+
+// Deps is what the summary and the dashboard read.
+type Deps struct {
+	Service *domain.Service
+	Clock   domain.Clock
+	// DeadLetters counts dead letters of Queues; nil leaves Summary.DeadLetters nil.
+	DeadLetters bus.DeadLetterQueue
+	Queues      []string
+	// Syncs gives the guard's state; nil leaves Summary.Guard nil.
+	Syncs SyncSource
+}
+
+// Build assembles the summary. Its store cost is bounded whatever the fleet's size: one Counts,
+// Upcoming (one DueBy of at most 1000 rows and a Load per distinct cluster due), one Load per
+// cluster with a reset in progress (at most MaxListed), Orphans (paged over the suspected ones
+// only), one Rejections page, one NewestSync, and one dead-letter peek per queue. Errors are
+// returned as they come (transient ones for the caller to retry).
+func Build(ctx context.Context, d Deps) (Summary, error) {
+	s := d.Service
+	now := d.Clock.Now().UTC()
+	counts, err := s.Counts(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum := Summary{AsOf: counts.AsOf, GeneratedAt: now, Counts: counts}
+
+	window := max(Within, s.Policy().ResetStallAfter)
+	due, err := s.Upcoming(ctx, window)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum.Upcoming = []domain.Deadline{}
+	var stalling []domain.Deadline
+	for _, dl := range due {
+		if dl.Policy == domain.DeadlineResetStall {
+			stalling = append(stalling, dl)
+		}
+		if !dl.Deadline.After(now.Add(Within)) {
+			sum.UpcomingTotal++
+			if len(sum.Upcoming) < MaxListed {
+				sum.Upcoming = append(sum.Upcoming, dl)
+			}
+		}
+	}
+	if sum.Resets, err = resets(ctx, s, stalling); err != nil {
+		return Summary{}, err
+	}
+
+	orphans, err := s.Orphans(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum.OrphansTotal = len(orphans)
+	sum.Orphans = orphans[:min(len(orphans), MaxListed)]
+
+	rej, err := s.Rejections(ctx, domain.Page{Limit: MaxListed})
+	if err != nil {
+		return Summary{}, err
+	}
+	sum.Rejections, sum.MoreRejections = rej.Items, rej.NextCursor != ""
+	if sum.Rejections == nil {
+		sum.Rejections = []domain.Rejection{}
+	}
+
+	if d.DeadLetters != nil {
+		sum.DeadLetters = []DeadLetterCount{}
+		for _, q := range d.Queues {
+			dl, err := d.DeadLetters.DeadLetters(ctx, q, MaxDeadLetters)
+			if err != nil {
+				return Summary{}, err
+			}
+			sum.DeadLetters = append(sum.DeadLetters, DeadLetterCount{Queue: q, Count: len(dl), AtLeast: len(dl) >= MaxDeadLetters})
+		}
+	}
+
+	if d.Syncs != nil {
+		newest, err := d.Syncs.NewestSync(ctx)
+		if err != nil {
+			return Summary{}, err
+		}
+		g := s.Policy().Guard(newest, now)
+		sum.Guard = &GuardState{Active: g.Active}
+		if !newest.IsZero() {
+			t := newest.UTC()
+			sum.Guard.NewestSync = &t
+		}
+	}
+	return sum, nil
+}
+
+// resets lists the resets in progress of the clusters whose reset-stall deadline is pending
+// (the due index holds every in-progress reset through it), one cluster view each.
+func resets(ctx context.Context, s *domain.Service, stalling []domain.Deadline) ([]Reset, error) {
+	out := []Reset{}
+	seen := map[string]bool{}
+	for _, dl := range stalling {
+		if seen[dl.ClusterID] || len(out) >= MaxListed {
+			continue
+		}
+		seen[dl.ClusterID] = true
+		v, err := s.Cluster(ctx, dl.ClusterID)
+		if errors.Is(err, domain.ErrNotFound) {
+			continue // gone since Upcoming read it
+		}
+		if err != nil {
+			return nil, err
+		}
+		stall := s.Policy().ResetStallAfter
+		for _, n := range v.Nodes {
+			r := n.Reset
+			if r == nil || r.Status != domain.ResetInProgress || len(out) >= MaxListed {
+				continue
+			}
+			out = append(out, Reset{ClusterID: v.ClusterID, ClusterName: v.ClusterName, Machine: n.Name,
+				OperationID: r.OperationID, Status: r.Status, Stages: slices.Clone(r.Stages),
+				StartedAt: r.StartedAt, LastHeardAt: r.LastHeardAt, StallAt: r.LastHeardAt.Add(stall)})
+		}
+	}
+	return out, nil
+}
