@@ -15,6 +15,7 @@ import (
 	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/config"
+	"github.com/azlocal/registrar/shared/dashboard"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/functions"
 	"github.com/azlocal/registrar/shared/invoke"
@@ -100,6 +101,8 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 			Service: a.Service, Auth: authz, DeadLetters: dl, Clock: opts.Clock, Logger: opts.Logger,
 			Queues: []string{cfg.RegistrationRequestsQueue, cfg.MachineEventsQueue},
 		})
+		dashboard.Register(a.Admin, dashboard.Deps{Service: a.Service, Clock: opts.Clock, DeadLetters: dl,
+			Queues: []string{cfg.RegistrationRequestsQueue, cfg.MachineEventsQueue}, Syncs: a.Store}, &dashboard.Options{Logger: opts.Logger})
 		adminAPI = a.Admin
 	}
 	a.Functions = functions.New(functions.Deps{
