@@ -220,7 +220,7 @@ async function clusters(params) {
       el("tr", { "data-cluster": c.clusterId },
         el("td", {}, clusterLink(c.clusterId, c.clusterName)), el("td", {}, badge(c.registrationStatus)),
         el("td", {}, badge(c.connectionStatus)), el("td", {}, badge(c.clusterStatus)), el("td", {}, badge(c.orphan)),
-        el("td", {}, c.region || ""), el("td", {}, when(c.registeredAt))))), { id: "cluster-table" }),
+        el("td", {}, c.region || ""), el("td", {}, when(c.registeredAt)))), { id: "cluster-table" }),
     el("div", { class: "pager" }, prev, el("span", { id: "page-no" }, "Page " + (pageNo + 1)), next))];
 }
 
