@@ -110,28 +110,21 @@ type Authorizer struct {
 // New returns an Authorizer; an unreadable or invalid RoleDefinitions setting is an error
 // naming the setting and the bad definition, so start-up refuses it.
 func New(cfg Config) (*Authorizer, error) {
-	a := &Authorizer{enabled: cfg.EasyAuthEnabled, roles: map[string]RoleDefinition{}}
-	for _, r := range BuiltInRoles() {
-		a.roles[strings.ToLower(r.Name)] = r
-	}
-	custom, err := loadDefinitions(cfg.RoleDefinitions)
+	custom, err := ParseRoleDefinitions(cfg.RoleDefinitions)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("RoleDefinitions: %w", err)
 	}
-	for i, r := range custom {
-		if err := validate(r); err != nil {
-			return nil, fmt.Errorf("RoleDefinitions: role %d (%q): %w", i, r.Name, err)
-		}
-		key := strings.ToLower(r.Name)
-		if _, dup := a.roles[key]; dup {
-			return nil, fmt.Errorf("RoleDefinitions: role %d: name %q is already defined", i, r.Name)
-		}
-		a.roles[key] = r
+	a := &Authorizer{enabled: cfg.EasyAuthEnabled, roles: map[string]RoleDefinition{}}
+	for _, r := range slices.Concat(BuiltInRoles(), custom) {
+		a.roles[strings.ToLower(r.Name)] = r
 	}
 	return a, nil
 }
 
-func loadDefinitions(setting string) ([]RoleDefinition, error) {
+// ParseRoleDefinitions reads the RoleDefinitions setting (a JSON array of {Name, Actions,
+// NotActions}, or the path of a file holding one; "" for none) and validates every definition:
+// a name, at least one action, well-formed patterns, no name used twice (built-ins included).
+func ParseRoleDefinitions(setting string) ([]RoleDefinition, error) {
 	s := strings.TrimSpace(setting)
 	if s == "" {
 		return nil, nil
@@ -140,13 +133,27 @@ func loadDefinitions(setting string) ([]RoleDefinition, error) {
 	if !strings.HasPrefix(s, "[") {
 		b, err := os.ReadFile(s)
 		if err != nil {
-			return nil, fmt.Errorf("RoleDefinitions: not a JSON array and not a readable file: %w", err)
+			return nil, fmt.Errorf("not a JSON array and not a readable file: %w", err)
 		}
 		raw = b
 	}
 	var defs []RoleDefinition
 	if err := json.Unmarshal(raw, &defs); err != nil {
-		return nil, fmt.Errorf("RoleDefinitions: want a JSON array of {Name, Actions, NotActions}: %w", err)
+		return nil, fmt.Errorf("want a JSON array of {Name, Actions, NotActions}: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, r := range BuiltInRoles() {
+		seen[strings.ToLower(r.Name)] = true
+	}
+	for i, r := range defs {
+		if err := validate(r); err != nil {
+			return nil, fmt.Errorf("role %d (%q): %w", i, r.Name, err)
+		}
+		key := strings.ToLower(r.Name)
+		if seen[key] {
+			return nil, fmt.Errorf("role %d: name %q is already defined", i, r.Name)
+		}
+		seen[key] = true
 	}
 	return defs, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -128,6 +129,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.RoleDefinitions = l.get(EnvRoleDefinitions)
+	if _, err := auth.ParseRoleDefinitions(c.RoleDefinitions); err != nil {
+		l.fail(EnvRoleDefinitions, "%v", err)
+	}
 	switch v := strings.ToLower(l.get(EnvAuthEnabled)); v {
 	case "", "false", "0":
 	case "true", "1":

@@ -102,12 +102,13 @@ func TestLoadReportsEveryProblemWithoutSecrets(t *testing.T) {
 		"Orphan__Grace":          "-1h",
 		EnvAuthEnabled:           "maybe",
 		EnvEventsTopic:           "a b",
+		EnvRoleDefinitions:       `[{"Name":"Registrar.Reader","Actions":["*/read"]}]`,
 	}))
 	if err == nil {
 		t.Fatal("want error")
 	}
 	msg := err.Error()
-	for _, name := range []string{EnvPort, EnvStorage, EnvServiceBus, "Policy__RegisterWindow", "Policy__WarnBefore", "Orphan__Grace", EnvAuthEnabled, EnvEventsTopic} {
+	for _, name := range []string{EnvPort, EnvStorage, EnvServiceBus, "Policy__RegisterWindow", "Policy__WarnBefore", "Orphan__Grace", EnvAuthEnabled, EnvEventsTopic, EnvRoleDefinitions} {
 		if !strings.Contains(msg, name+" ") {
 			t.Errorf("error does not name %s: %s", name, msg)
 		}
