@@ -127,13 +127,20 @@ function renderOverview(s) {
       countGroup("Cluster", "clusterStatus", c),
       countGroup("Orphan", "orphan", c))));
 
+  parts.push(section("Resets in progress", "resets",
+    (s.resets || []).length ? el("div", { class: "resets" }, s.resets.map((r) =>
+      el("div", { class: "reset", "data-operation": r.operationId },
+        el("div", { class: "reset-head" }, clusterLink(r.clusterId, r.clusterName), " / ", el("strong", {}, r.machine),
+          el("span", { class: "muted" }, " started " + relative(r.startedAt, s.generatedAt) + " · last heard " + relative(r.lastHeardAt, s.generatedAt))),
+        stageBars(r.stages))))
+      : el("p", { class: "muted empty" }, "None.")));
   const up = s.upcoming || [];
   const creds = up.filter((d) => d.policy === "Credential");
   parts.push(el("div", { class: "attention" },
     section("Deadlines within 7 days", "deadlines",
       table(["Due", "Cluster", "Policy", "Action"], up.map((d) =>
         el("tr", { class: new Date(d.deadline) < new Date(s.generatedAt) ? "overdue" : "" },
-          el("td", { title: when(d.deadline) }, relative(d.deadline, s.generatedAt)),
+          el("td", { title: when(d.deadline), class: "due" }, relative(d.deadline, s.generatedAt)),
           el("td", {}, clusterLink(d.clusterId, d.clusterName)), el("td", {}, d.policy), el("td", {}, d.action)))),
       s.upcomingTotal > up.length ? el("p", { class: "muted" }, "and " + (s.upcomingTotal - up.length) + " more (see /policy/upcoming)") : null),
     section("Credentials", "credentials",
@@ -155,13 +162,6 @@ function renderOverview(s) {
         el("li", { "data-queue": d.queue }, el("code", {}, d.queue), ": ", el("strong", {}, (d.atLeast ? "≥ " : "") + d.count))))
         : el("p", { class: "muted" }, "No Service Bus connection configured."))));
 
-  parts.push(section("Resets in progress", "resets",
-    (s.resets || []).length ? el("div", { class: "resets" }, s.resets.map((r) =>
-      el("div", { class: "reset", "data-operation": r.operationId },
-        el("div", { class: "reset-head" }, clusterLink(r.clusterId, r.clusterName), " / ", el("strong", {}, r.machine),
-          el("span", { class: "muted" }, " started " + relative(r.startedAt, s.generatedAt) + " · last heard " + relative(r.lastHeardAt, s.generatedAt))),
-        stageBars(r.stages))))
-      : el("p", { class: "muted empty" }, "None.")));
   return parts;
 }
 
