@@ -8,7 +8,6 @@ import (
 // Store sentinel errors. Stores translate their backend's errors into these at the boundary.
 var (
 	ErrNotFound  = errors.New("not found")
-	ErrExists    = errors.New("already exists")
 	ErrConflict  = errors.New("concurrent update (ETag mismatch)")
 	ErrTransient = errors.New("storage temporarily unavailable")
 	// ErrInvalidCursor: a paging cursor the store did not issue (a caller error, not transient).

@@ -7,7 +7,7 @@ import (
 
 // Store is everything the domain keeps. Implementations: shared/store/memory and
 // shared/store/tables; both pass the contract suite in shared/store/storetest.
-// Implementations return the sentinel errors of errors.go (ErrNotFound, ErrExists, ErrConflict,
+// Implementations return the sentinel errors of errors.go (ErrNotFound, ErrConflict,
 // ErrTransient), never a backend's raw error text.
 type Store interface {
 	ClusterStore

@@ -159,8 +159,10 @@ func (s *Store) NoteSync(ctx context.Context, at time.Time) error {
 		if err != nil && !isNotFound(err) {
 			return err
 		}
-		if err == nil && !at.After(r.at()) {
-			return nil
+		if err == nil {
+			if prev, err := r.at(); err == nil && !at.After(prev) {
+				return nil
+			} // an unreadable row is overwritten (If-Match) with a readable time
 		}
 		nr := row{PartitionKey: fleetPK, RowKey: rkSync}
 		nr.setAt(at)
@@ -182,7 +184,7 @@ func (s *Store) NewestSync(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return r.at(), nil
+	return r.at()
 }
 
 // backoff waits a few random milliseconds before a retry after a conflict.

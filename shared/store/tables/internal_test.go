@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -94,5 +95,18 @@ func TestTranslate(t *testing.T) {
 	}
 	if !errors.Is(translate(context.Canceled), context.Canceled) {
 		t.Error("cancellation must stay cancellation")
+	}
+}
+
+// An unreadable At column is an error, never the zero time that would make a marker look ancient.
+func TestRowAtRefusesUnreadableTimes(t *testing.T) {
+	var r row
+	r.setAt(time.Date(2026, 11, 1, 12, 0, 0, 5, time.UTC))
+	if at, err := r.at(); err != nil || !at.Equal(time.Date(2026, 11, 1, 12, 0, 0, 5, time.UTC)) {
+		t.Fatalf("at() = %v, %v", at, err)
+	}
+	r.At = "yesterday"
+	if at, err := r.at(); err == nil {
+		t.Fatalf("at() of %q = %v, want an error", r.At, at)
 	}
 }

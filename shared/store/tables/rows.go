@@ -3,6 +3,7 @@ package tables
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -32,9 +33,14 @@ func (r *row) setAt(t time.Time) {
 	r.At, r.AtType = t.UTC().Format(time.RFC3339Nano), "Edm.DateTime"
 }
 
-func (r row) at() time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, r.At)
-	return t
+// at is the row's At column; an unreadable one is an error, never a zero time (a marker read as
+// ancient would be deleted while its commit may still be in flight).
+func (r row) at() (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, r.At)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("tables: %s/%s: unreadable At column", r.PartitionKey, r.RowKey)
+	}
+	return t, nil
 }
 
 func (r row) marshal() []byte {
