@@ -132,7 +132,7 @@ func (s *Store) repair(ctx context.Context, part string, marks []row) error {
 func (s *Store) dropMarkers(ctx context.Context, marks []row) error {
 	cutoff := s.now().Add(-s.grace)
 	for _, m := range marks {
-		if m.at().Before(cutoff) {
+		if at, err := m.at(); err == nil && at.Before(cutoff) { // an unreadable marker is kept
 			if err := s.remove(ctx, tableOutbox, outboxPK, m.RowKey, m.ETag); err != nil && !isConflict(err) {
 				return err
 			}
