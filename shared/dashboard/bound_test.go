@@ -1,0 +1,154 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/azlocal/registrar/shared/clock"
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
+)
+
+// countingStore counts the store calls made through it: on Table Storage each is one round
+// trip (paging aside).
+type countingStore struct {
+	domain.Store
+	n atomic.Int64
+}
+
+func (c *countingStore) Load(ctx context.Context, id, msg string) (domain.ClusterRecord, error) {
+	c.n.Add(1)
+	return c.Store.Load(ctx, id, msg)
+}
+
+func (c *countingStore) Rejections(ctx context.Context, p domain.Page) (domain.PageOf[domain.Rejection], error) {
+	c.n.Add(1)
+	return c.Store.Rejections(ctx, p)
+}
+
+func (c *countingStore) History(ctx context.Context, id string, p domain.Page) (domain.PageOf[domain.HistoryEntry], error) {
+	c.n.Add(1)
+	return c.Store.History(ctx, id, p)
+}
+
+func (c *countingStore) ListClusters(ctx context.Context, f domain.ClusterFilter, p domain.Page) (domain.PageOf[domain.ClusterSummary], error) {
+	c.n.Add(1)
+	return c.Store.ListClusters(ctx, f, p)
+}
+
+func (c *countingStore) Counts(ctx context.Context) (domain.FleetCounts, error) {
+	c.n.Add(1)
+	return c.Store.Counts(ctx)
+}
+
+func (c *countingStore) NewestSync(ctx context.Context) (time.Time, error) {
+	c.n.Add(1)
+	return c.Store.NewestSync(ctx)
+}
+
+func (c *countingStore) DueBy(ctx context.Context, until time.Time, limit int) ([]domain.Due, error) {
+	c.n.Add(1)
+	return c.Store.DueBy(ctx, until, limit)
+}
+
+func (c *countingStore) GetIndex(ctx context.Context, kind, group, name string) (domain.IndexEntry, error) {
+	c.n.Add(1)
+	return c.Store.GetIndex(ctx, kind, group, name)
+}
+
+func (c *countingStore) ListIndex(ctx context.Context, kind, group string) ([]domain.IndexEntry, error) {
+	c.n.Add(1)
+	return c.Store.ListIndex(ctx, kind, group)
+}
+
+// fleetOf fills a memory store with n registered clusters that synced an hour ago (each due
+// for its connected-window check in 23 hours, as a live fleet is), one of them with a reset in
+// progress and one a suspected orphan.
+func fleetOf(tb testing.TB, n int, now time.Time) *countingStore {
+	tb.Helper()
+	ctx := context.Background()
+	st := memory.New()
+	for i := range n {
+		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+		c := &domain.Cluster{ID: id, Name: fmt.Sprintf("hci-%d", i), RegistrationStatus: domain.StatusRegistered,
+			ClusterStatus: domain.StatusClustered, ConnectionStatus: domain.StatusConnected, Orphan: domain.OrphanNone,
+			RegisteredAt: now.Add(-100 * 24 * time.Hour), LastConnected: now.Add(-time.Hour), ScheduledCheck: now.Add(23 * time.Hour),
+			Nodes: []domain.Node{{Name: "n1", RegistrationStatus: domain.StatusRegistered, ConnectionStatus: domain.StatusConnected}}}
+		switch i {
+		case 0:
+			c.Nodes[0].Reset = &domain.ResetOperation{OperationID: "op-0", Machine: "n1", Status: domain.ResetInProgress,
+				StartedAt: now.Add(-time.Hour), LastHeardAt: now.Add(-time.Hour),
+				Stages: []domain.ResetStage{{Name: "ExtensionCleanup", Status: domain.ResetSucceeded}, {Name: "GatewayCleanup", Status: domain.ResetInProgress}}}
+		case 1:
+			c.Orphan, c.OrphanReason, c.GraceUntil = domain.OrphanSuspected, domain.OrphanSilent, now.Add(3*24*time.Hour)
+		}
+		if _, err := st.Commit(ctx, domain.Change{Partition: id, Cluster: c, Project: true}); err != nil {
+			tb.Fatal(err)
+		}
+		if err := st.Schedule(ctx, domain.Due{ClusterID: id, At: c.ScheduledCheck}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := st.NoteSync(ctx, now.Add(-time.Minute)); err != nil {
+		tb.Fatal(err)
+	}
+	return &countingStore{Store: st}
+}
+
+// summaryCalls builds one summary over a fleet of n and returns the store calls it made.
+func summaryCalls(tb testing.TB, n int) (int64, Summary) {
+	tb.Helper()
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	st := fleetOf(tb, n, now)
+	clk := clock.NewManual(now)
+	svc := domain.NewService(st, clk, nil)
+	st.n.Store(0)
+	s, err := Build(context.Background(), Deps{Service: svc, Clock: clk, Syncs: st})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st.n.Load(), s
+}
+
+// TestSummaryCostDoesNotGrowWithFleet proves /summary's bound: the same number of store
+// calls for a fleet of 1,000 and of 100,000 clusters.
+func TestSummaryCostDoesNotGrowWithFleet(t *testing.T) {
+	small, s1 := summaryCalls(t, 1000)
+	large, s2 := summaryCalls(t, 100000)
+	t.Logf("store calls per summary: fleet=1000 %d, fleet=100000 %d", small, large)
+	if small != large {
+		t.Errorf("store calls grow with the fleet: %d at 1,000, %d at 100,000", small, large)
+	}
+	for _, s := range []Summary{s1, s2} {
+		if len(s.Resets) != 1 || s.Resets[0].OperationID != "op-0" || len(s.Orphans) != 1 || s.Guard == nil || s.Guard.Active {
+			t.Errorf("summary missed a seeded state: resets %v, orphans %d, guard %+v", s.Resets, len(s.Orphans), s.Guard)
+		}
+	}
+	if s2.Counts.Clusters != 100000 || s2.Counts.Orphan[domain.OrphanSuspected] != 1 || s2.UpcomingTotal < MaxListed || len(s2.Upcoming) != MaxListed {
+		t.Errorf("large fleet summary: clusters %d, suspected %d, upcoming %d of %d", s2.Counts.Clusters,
+			s2.Counts.Orphan[domain.OrphanSuspected], len(s2.Upcoming), s2.UpcomingTotal)
+	}
+}
+
+// BenchmarkSummary reports store calls per summary for fleets of 1,000 and 100,000.
+func BenchmarkSummary(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("memory/fleet=%d", n), func(b *testing.B) {
+			now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+			st := fleetOf(b, n, now)
+			clk := clock.NewManual(now)
+			svc := domain.NewService(st, clk, nil)
+			st.n.Store(0)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := Build(context.Background(), Deps{Service: svc, Clock: clk, Syncs: st}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(st.n.Load())/float64(b.N), "storecalls/op")
+		})
+	}
+}
