@@ -11,7 +11,7 @@ PKGS    ?= ./...
 BENCH_PKGS = $(shell $(GO) list -f '{{if .TestGoFiles}}{{.ImportPath}}{{end}}' ./... 2>/dev/null | while read p; do \
 	d=$$($(GO) list -f '{{.Dir}}' $$p); grep -ql '^func Benchmark' $$d/*_test.go 2>/dev/null && echo $$p; done)
 
-.PHONY: run test deps bench package lint clean
+.PHONY: run test deps chromium bench package lint clean
 
 run:
 	$(GO) run ./cmd/devhost
@@ -24,7 +24,11 @@ node_modules/.package-lock.json: package-lock.json
 deps: node_modules/.package-lock.json
 	$(GO) mod download
 
-test: deps
+# The dashboard's browser tests drive Debian's Chromium; CI runs as root on a fresh machine.
+chromium:
+	command -v chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+test: deps chromium
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m $(PKGS)
 
