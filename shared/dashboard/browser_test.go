@@ -449,3 +449,37 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("console problems: %q", p)
 	}
 }
+
+// TestAssetsThroughRunner checks that the page and its assets cross the host adapter (which
+// base64-encodes non-JSON bodies) byte for byte, with their headers.
+func TestAssetsThroughRunner(t *testing.T) {
+	r := startRunner(t)
+	for path, file := range map[string]string{
+		"/api/v1/dashboard":         "index.html",
+		"/api/v1/dashboard/app.js":  "app.js",
+		"/api/v1/dashboard/app.css": "app.css",
+	} {
+		want, err := os.ReadFile(filepath.Join("assets", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.Get(r.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+			t.Errorf("%s: status %d, %d bytes; want 200 and the %d bytes of %s", path, res.StatusCode, len(got), len(want), file)
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); csp != dashboard.CSP {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if ns := res.Header.Get("X-Content-Type-Options"); ns != "nosniff" {
+			t.Errorf("%s: X-Content-Type-Options %q", path, ns)
+		}
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, map[string]string{".html": "text/html", ".js": "text/javascript", ".css": "text/css"}[filepath.Ext(file)]) {
+			t.Errorf("%s: Content-Type %q", path, ct)
+		}
+	}
+}
