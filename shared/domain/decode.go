@@ -51,9 +51,6 @@ func Decode(queue string, body []byte) (Message, error) {
 			ArcResourceGroup: d.resName("arcResourceGroup"), CreateResourceGroup: d.boolean("createResourceGroup"),
 			OSVersion: d.version("osVersion", false), RequestedBy: d.str("requestedBy", false),
 		}
-		if r.Cloud != "" && !knownCloud(r.Cloud) && d.err == nil {
-			d.err = InvalidField("cloud", "unknown cloud %q: use AzureCloud, AzureChinaCloud or AzureUSGovernment", truncate(r.Cloud, 64))
-		}
 		r.Nodes = d.nodes()
 		r.ArcSPN = d.spn()
 		m = r
@@ -377,10 +374,6 @@ func (d *decoder) spn() *ArcSPN {
 		return nil
 	}
 	return spn
-}
-
-func knownCloud(c string) bool {
-	return c == CloudPublic || c == CloudChina || c == CloudUSGov
 }
 
 func validStage(s string) bool {

@@ -27,7 +27,6 @@ func TestDecodeProblems(t *testing.T) {
 		{"bool wrong type", QueueRegistrationRequests, `{"type":"Unregister","clusterId":"` + tGUID + `","disableOnlyArc":"yes"}`, CodeInvalidField, "disableOnlyArc"},
 		{"bad node name", QueueRegistrationRequests, strings.Replace(reg, `[{"name":"node1"}]`, `[{"name":"a"},{"name":"b"},{"name":"bad_name"}]`, 1), CodeInvalidField, "nodes[2].name"},
 		{"duplicate node", QueueRegistrationRequests, strings.Replace(reg, `[{"name":"node1"}]`, `[{"name":"a"},{"name":"A"}]`, 1), CodeInvalidField, "nodes[1].name"},
-		{"unknown cloud", QueueRegistrationRequests, strings.Replace(reg, "%s", `,"cloud":"Mars"`, 1), CodeInvalidField, "cloud"},
 		{"bad spn time", QueueRegistrationRequests, strings.Replace(reg, "%s", `,"arcSpn":{"appId":"`+tGUID+`","credentialExpiresAt":"tomorrow"}`, 1), CodeInvalidField, "arcSpn.credentialExpiresAt"},
 		{"bad os", QueueRegistrationRequests, strings.Replace(reg, "%s", `,"osVersion":"win95"`, 1), CodeInvalidField, "osVersion"},
 		{"no region", QueueRegistrationRequests, strings.Replace(reg, `"region":"East US",`, ``, 1), CodeInvalidField, "region"},

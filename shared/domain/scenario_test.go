@@ -180,6 +180,7 @@ func TestRegisterJourney(t *testing.T) {
 			{"other arc group", with(register(cA, "hci-01", "node1"), "arcResourceGroup", "arc-elsewhere"), domain.CodeArcResourceGroupMismatch},
 			{"node elsewhere", with(register(cB, "hci-02", "nodeX", "NODE2"), "arcResourceGroup", "hci-01-rg"), domain.CodeNodeRegisteredElsewhere},
 			{"unsupported region", with(register(cB, "hci-02", "n9"), "region", "Mars North"), domain.CodeRegionNotSupported},
+			{"unknown cloud", with(register(cB, "hci-02", "n9"), "cloud", "AzureGermanCloud"), domain.CodeRegionNotSupported},
 		} {
 			res := h.cmd("", tc.msg)
 			expect(t, res, domain.Rejected, tc.code, domain.EvRequestRejected)
