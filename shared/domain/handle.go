@@ -194,7 +194,10 @@ func (s *Service) installStandalone(ctx context.Context, m MachineInstalled) (Re
 	switch {
 	case err == nil:
 		var prev standalone
-		if json.Unmarshal([]byte(e.Value), &prev) == nil {
+		if err := json.Unmarshal([]byte(e.Value), &prev); err != nil {
+			// An index row is a hint this service wrote; an unreadable one is replaced, not fatal.
+			s.log.WarnContext(ctx, "unreadable standalone-machine record replaced", "machine", name, "error", err.Error())
+		} else {
 			if !prev.InstalledAt.IsZero() && prev.InstalledAt.Before(next.InstalledAt) {
 				next.InstalledAt = prev.InstalledAt
 			}
@@ -228,7 +231,8 @@ func (s *Service) adoptStandalone(ctx context.Context, c *Cluster, names []strin
 			return nil, err
 		}
 		var st standalone
-		if json.Unmarshal([]byte(e.Value), &st) != nil {
+		if err := json.Unmarshal([]byte(e.Value), &st); err != nil {
+			s.log.WarnContext(ctx, "unreadable standalone-machine record ignored", "machine", name, "error", err.Error())
 			continue
 		}
 		if n := c.node(name); n != nil {
