@@ -14,7 +14,6 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-
 const swDay = 24 * time.Hour
 
 // sw drives the domain API on one store with a manual clock, reading emitted events from the
