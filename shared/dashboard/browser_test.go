@@ -339,6 +339,15 @@ func screenshot(t *testing.T, ctx context.Context, root, name string) {
 	}
 }
 
+// viewport saves what a laptop screen shows, for the README.
+func viewport(t *testing.T, ctx context.Context, root, name string) {
+	t.Helper()
+	png := run(t, ctx, chromedp.CaptureScreenshot())
+	if err := os.WriteFile(filepath.Join(root, "artifacts", "screenshots", name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestDashboardInBrowser(t *testing.T) {
 	r := startRunner(t)
 	f := seed(r)
@@ -393,6 +402,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	poll(t, ctx, "ExtensionCleanup done", stage("ExtensionCleanup")+` === 100`)
 	poll(t, ctx, "GatewayCleanup half-way", stage("GatewayCleanup")+` === 50`)
 	screenshot(t, ctx, r.root, "resets")
+	viewport(t, ctx, r.root, "dashboard") // what the README shows
 	progress("GatewayCleanup", "Succeeded")
 	poll(t, ctx, "GatewayCleanup done", stage("GatewayCleanup")+` === 100`)
 
