@@ -54,11 +54,13 @@ func startDevhost(t *testing.T, args ...string) string {
 }
 
 // eventually polls get until ok says the answer is the one awaited (delivery is asynchronous).
+// It gives up only near the test binary's own deadline (go test -timeout), reporting the last answer.
 func eventually(t *testing.T, url string, header http.Header, ok func(status int, body []byte) bool) []byte {
 	t.Helper()
 	var status int
 	var body []byte
-	for range 1500 {
+	deadline, hasDeadline := t.Deadline()
+	for !hasDeadline || time.Until(deadline) > 5*time.Second {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		if header != nil {
 			req.Header = header.Clone()

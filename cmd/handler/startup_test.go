@@ -25,32 +25,39 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// start runs the binary with the memory store and waits for the first 200 on GET /.
-func start(t testing.TB, bin string) (*exec.Cmd, string, time.Duration) {
+// start runs the binary with the memory store and waits for the first 200 on GET /. wait
+// returns the process's exit status (it is reaped once, in the background).
+func start(t testing.TB, bin string) (cmd *exec.Cmd, wait func() error, ready time.Duration) {
 	t.Helper()
 	port := freePort(t)
-	cmd := exec.Command(bin)
+	cmd = exec.Command(bin)
 	cmd.Env = []string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port), "RegistrarStorage=memory"}
 	cmd.Stderr = os.Stderr
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	wait = func() error { err := <-exited; exited <- err; return err }
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = wait() })
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	client := &http.Client{Timeout: time.Second}
-	for i := 0; ; i++ {
+	// Poll until it answers or exits; a hang is left to go test's -timeout.
+	for {
 		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return cmd, url, time.Since(began)
+				return cmd, wait, time.Since(began)
 			}
 		}
-		if i == 5000 {
-			t.Fatalf("no 200 on GET / (last error %v)", err)
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("the handler exited before answering GET /: %v", err)
+		case <-time.After(time.Millisecond):
 		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -75,11 +82,11 @@ func vmRSS(t testing.TB, pid int) int {
 
 // The handler answers GET / on 127.0.0.1 and stops cleanly (exit 0) on SIGTERM.
 func TestServesAndShutsDownOnSIGTERM(t *testing.T) {
-	cmd, _, _ := start(t, buildHandler(t))
+	cmd, wait, _ := start(t, buildHandler(t))
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }
@@ -90,11 +97,11 @@ func BenchmarkStartup(b *testing.B) {
 	var total time.Duration
 	var rss int
 	for b.Loop() {
-		cmd, _, d := start(b, bin)
+		cmd, wait, d := start(b, bin)
 		total += d
 		rss = max(rss, vmRSS(b, cmd.Process.Pid))
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		_ = wait()
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-to-ready")
 	b.ReportMetric(float64(rss)/1024, "MiB-RSS")
