@@ -1,8 +1,11 @@
 package dashboard
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -120,5 +123,59 @@ func TestPageHasNoInlineCode(t *testing.T) {
 				t.Errorf("%s contains %q", e.Name(), bad)
 			}
 		}
+	}
+}
+
+// failingStore fails the status counts with err.
+type failingStore struct {
+	domain.Store
+	err error
+}
+
+func (f failingStore) Counts(context.Context) (domain.FleetCounts, error) {
+	return domain.FleetCounts{}, f.err
+}
+
+func TestSummaryFaults(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{fmt.Errorf("tables: throttled: %w", domain.ErrTransient), http.StatusServiceUnavailable, admin.CodeUnavailable},
+		{errors.New("AccountKey=secret broke"), http.StatusInternalServerError, admin.CodeInternal},
+	} {
+		h, _ := newAPI(t, failingStore{Store: memory.New(), err: c.err})
+		rec := get(t, h, "/api/v1/summary", principal("Registrar.Reader"))
+		var p admin.Problem
+		_ = json.Unmarshal(rec.Body.Bytes(), &p)
+		if rec.Code != c.status || p.Code != c.code {
+			t.Errorf("%v: %d %q, want %d %q", c.err, rec.Code, p.Code, c.status, c.code)
+		}
+		if strings.Contains(rec.Body.String(), "secret") || strings.Contains(rec.Body.String(), "throttled") {
+			t.Errorf("the store's error text reached the caller: %s", rec.Body)
+		}
+		if c.status == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+	}
+}
+
+func TestSummaryContent(t *testing.T) {
+	h, svc := newAPI(t, memory.New())
+	body := `{"type":"Register","clusterId":"00000001-0000-4000-8000-000000000001","clusterName":"hci-01",` +
+		`"tenantId":"00000002-0000-4000-8000-000000000002","subscriptionId":"00000003-0000-4000-8000-000000000003",` +
+		`"region":"mars","nodes":[{"name":"node1"}]}`
+	if _, err := svc.HandleMessage(context.Background(), "registration-requests", []byte(body), domain.Meta{MessageID: "m1", EnqueuedAt: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	rec := get(t, h, "/api/v1/summary", principal("Registrar.Reader"))
+	var s Summary
+	if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("%d %v: %s", rec.Code, err, rec.Body)
+	}
+	if len(s.Rejections) != 1 || s.Rejections[0].MessageID != "m1" || s.Guard == nil || !s.Guard.Active ||
+		s.Upcoming == nil || s.Resets == nil || s.Orphans == nil || s.DeadLetters != nil || !s.GeneratedAt.Equal(testNow) {
+		t.Errorf("summary: %s", rec.Body)
 	}
 }
