@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -92,5 +93,85 @@ func testLifecycle(t *testing.T, storage string) {
 	// for the OutboxRelay to send a second time.
 	if left, err := a.Store.Pending(context.Background(), 100); err != nil || len(left) != 0 {
 		t.Fatalf("still pending after the flushes: %d events (%v)", len(left), err)
+	}
+}
+
+// Every message type of SPEC §2 through the host adapter, as the host sends it (double-encoded,
+// and once single-encoded with body fields copied into Metadata): each answers 200 with the
+// outcome in its log line, and the events published are those the contract names.
+func TestEveryMessageTypeThroughTheHostAdapter(t *testing.T) {
+	const id = "bbbbbbbb-0000-4000-8000-000000000002"
+	const sub = "11111111-1111-4111-8111-111111111111"
+	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072", config.EnvStorage: "memory"})
+	pub := &publisher{}
+	a, err := New(context.Background(), cfg, &Options{Publisher: pub, Clock: clock.NewManual(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	send := func(function, envelope, want string, wantEvents ...string) {
+		t.Helper()
+		before := len(pub.sent)
+		w := httptest.NewRecorder()
+		a.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/"+function, strings.NewReader(envelope)))
+		var rep struct{ Logs []string }
+		if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil || w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s (%v)", function, w.Code, w.Body.String(), err)
+		}
+		if got := strings.Join(rep.Logs, ";"); got != function+": "+want {
+			t.Errorf("%s: logs %q, want outcome %q", function, got, want)
+		}
+		var types []string
+		for _, e := range pub.sent[before:] {
+			types = append(types, e.Type)
+		}
+		if strings.Join(types, ",") != strings.Join(wantEvents, ",") {
+			t.Errorf("%s: published %v, want %v", function, types, wantEvents)
+		}
+	}
+	post := func(function string, body any, want string, wantEvents ...string) {
+		t.Helper()
+		n++
+		send(function, envelope(t, fmt.Sprintf("msg-%d", n), body), want, wantEvents...)
+	}
+	view := func() domain.ClusterView {
+		t.Helper()
+		v, err := a.Service.Cluster(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	post("MachineEvents", map[string]any{"type": "MachineInstalled", "machine": "n3", "installedAt": "2026-10-30T08:00:00Z", "osVersion": "2508"}, "created")
+	post("RegistrationRequests", map[string]any{"type": "Register", "clusterId": id, "clusterName": "hci-02", "tenantId": sub,
+		"subscriptionId": sub, "region": "westeurope", "osVersion": "2508", "nodes": []map[string]any{{"name": "n1"}, {"name": "n2"}, {"name": "n3"}}},
+		"created", "ClusterRegistered", "ArcEnabled")
+	if rec, err := a.Store.Load(context.Background(), id, ""); err != nil || !rec.Cluster.InstalledAt.Equal(time.Date(2026, 10, 30, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("the standalone machine's install time was not adopted: %+v (%v)", rec.Cluster, err)
+	}
+	post("MachineEvents", map[string]any{"type": "ClusterCreated", "clusterId": id, "clusterName": "hci-02", "nodes": []string{"n1", "n2", "n3"}, "createdAt": "2026-10-31T08:00:00Z"}, "unchanged")
+	// A single-encoded envelope whose Metadata carries copies of the body's fields (SPEC §11).
+	sync := `{"type":"Sync","clusterId":"` + id + `","machine":"n1","biosConfigHash":"h1","arcAgentVersion":"1.45"}`
+	send("MachineEvents", `{"Data":{"message":`+sync+`},"Metadata":{"MessageId":"sync-single","DeliveryCount":1,`+
+		`"EnqueuedTimeUtc":"2026-11-01T12:00:00","type":"Sync","clusterId":"`+id+`","machine":"n1"}}`, "updated")
+	post("RegistrationRequests", map[string]any{"type": "RepairRegistration", "clusterId": id,
+		"arcSpn": map[string]any{"appId": "22222222-2222-4222-8222-222222222222", "credentialExpiresAt": "2027-06-01T00:00:00Z"}},
+		"updated", "RegistrationRepaired")
+	post("RegistrationRequests", map[string]any{"type": "StartMachineReset", "clusterId": id, "machine": "n2"}, "updated", "MachineResetRequested")
+	op := view().Nodes[1].Reset.OperationID
+	post("MachineEvents", map[string]any{"type": "ResetProgress", "clusterId": id, "operationId": op, "machine": "n2", "stage": "ExtensionCleanup", "status": "Succeeded"}, "updated")
+	post("MachineEvents", map[string]any{"type": "ResetCompleted", "operationId": op, "machine": "n2", "result": "Failed", "error": "agent gone"}, "updated", "MachineResetFailed")
+	if r := view().Nodes[1]; r.Reset.Status != domain.ResetFailed || r.RegistrationStatus != domain.StatusRegistered {
+		t.Errorf("after a failed reset: %+v", r)
+	}
+	post("RegistrationRequests", map[string]any{"type": "Unregister", "clusterId": id}, "updated",
+		"ClusterUnregistered", "CleanupRequested", "CleanupRequested", "CleanupRequested", "CleanupRequested")
+	post("RegistrationRequests", map[string]any{"type": "Unregister", "clusterId": id}, "rejected", "RequestRejected")
+	post("MachineEvents", map[string]any{"type": "Sync", "clusterId": id, "machine": "n1", "biosConfigHash": "h1"}, "rejected", "RequestRejected")
+	send("RegistrationRequests", envelope(t, "not-json", "{not json"), "rejected", "RequestRejected")
+	rej, err := a.Service.Rejections(context.Background(), domain.Page{})
+	if err != nil || len(rej.Items) != 3 || rej.Items[0].Code != domain.CodeMalformedMessage || rej.Items[1].Code != domain.CodeNotRegistered {
+		t.Fatalf("rejections %+v (%v)", rej.Items, err)
 	}
 }
