@@ -434,6 +434,13 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("node1 row %q lacks the hostile hash as text", node1)
 	}
 	screenshot(t, ctx, r.root, "cluster")
+	entries := `[...document.querySelectorAll('#history .timeline li')].map(e => e.textContent).join('|')`
+	first := run(t, ctx, chromedp.Evaluate[string](entries))
+	run(t, ctx, chromedp.Click(chromedp.CSS("#history-older")))
+	poll(t, ctx, "older history", `!!document.querySelector('#history-newest')`)
+	if older := run(t, ctx, chromedp.Evaluate[string](entries)); older == "" || older == first {
+		t.Errorf("the older history page shows %q after %q", older, first)
+	}
 
 	// The reset's cluster page shows its stages too.
 	run(t, ctx, chromedp.Evaluate[any](`location.hash = "#/clusters/`+f.resetCluster+`"`))

@@ -226,10 +226,15 @@ async function clusters(params) {
 
 // ---- One cluster ----
 
-async function cluster(id) {
+const HISTORY_PAGE = 20;
+
+async function cluster(id, params) {
   setNav("clusters");
   const p = "/clusters/" + encodeURIComponent(id);
-  const [v, h] = await Promise.all([api(p), api(p + "/history?limit=100")]);
+  const hq = new URLSearchParams({ limit: String(HISTORY_PAGE) });
+  if (params.get("history")) hq.set("cursor", params.get("history"));
+  const [v, h] = await Promise.all([api(p), api(p + "/history?" + hq.toString())]);
+  const here = "#/clusters/" + encodeURIComponent(id);
   const fields = [
     ["Cluster ID", v.clusterId], ["Resource ID", v.resourceId], ["Cloud", v.cloud], ["Region", v.region],
     ["Registration", badge(v.registrationStatus)], ["Cluster", badge(v.clusterStatus)], ["Connection", badge(v.connectionStatus)],
@@ -261,7 +266,10 @@ async function cluster(id) {
         el("li", {}, el("time", {}, when(e.at)), " ", el("strong", {}, e.what),
           e.before || e.after ? el("span", {}, " ", e.before || "∅", " → ", e.after || "∅") : null,
           el("div", { class: "muted" }, "cause " + e.cause + (e.principal ? " by " + e.principal : "") + (e.messageId ? " · " + e.messageId : "")))))
-        : el("p", { class: "muted empty" }, "No history.")),
+        : el("p", { class: "muted empty" }, "No history."),
+      el("div", { class: "pager" },
+        params.get("history") ? el("a", { href: here, id: "history-newest" }, "← Newest") : el("span", {}),
+        h.nextCursor ? el("a", { href: here + "?history=" + encodeURIComponent(h.nextCursor), id: "history-older" }, "Older →") : null)),
   ];
 }
 
@@ -272,7 +280,7 @@ function route() {
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
   const m = path.match(/^\/clusters\/([^/]+)$/);
-  if (m) return () => cluster(decodeURIComponent(m[1]));
+  if (m) return () => cluster(decodeURIComponent(m[1]), params);
   if (path === "/clusters") return Object.assign(() => clusters(params), { still: true });
   return overview;
 }
