@@ -15,6 +15,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/admin"
 	"github.com/azlocal/registrar/shared/auth"
+	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
@@ -177,5 +178,37 @@ func TestSummaryContent(t *testing.T) {
 	if len(s.Rejections) != 1 || s.Rejections[0].MessageID != "m1" || s.Guard == nil || !s.Guard.Active ||
 		s.Upcoming == nil || s.Resets == nil || s.Orphans == nil || s.DeadLetters != nil || !s.GeneratedAt.Equal(testNow) {
 		t.Errorf("summary: %s", rec.Body)
+	}
+}
+
+// fakeDeadLetters holds n dead letters per queue; a peek returns at most max of them.
+type fakeDeadLetters struct {
+	n   map[string]int
+	err error
+}
+
+func (f fakeDeadLetters) DeadLetters(_ context.Context, queue string, max int) ([]bus.DeadLetter, error) {
+	return make([]bus.DeadLetter, min(f.n[queue], max)), f.err
+}
+
+func (f fakeDeadLetters) Replay(context.Context, string, []string) (bus.ReplayReport, error) {
+	return bus.ReplayReport{}, errors.New("read-only")
+}
+
+func TestSummaryDeadLetters(t *testing.T) {
+	clk := clock.NewManual(testNow)
+	svc := domain.NewService(memory.New(), clk, nil)
+	dl := fakeDeadLetters{n: map[string]int{"registration-requests": 3, "machine-events": 250}}
+	s, err := Build(context.Background(), Deps{Service: svc, Clock: clk, DeadLetters: dl, Queues: []string{"registration-requests", "machine-events"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []DeadLetterCount{{Queue: "registration-requests", Count: 3}, {Queue: "machine-events", Count: MaxDeadLetters, AtLeast: true}}
+	if fmt.Sprint(s.DeadLetters) != fmt.Sprint(want) {
+		t.Errorf("dead letters %v, want %v", s.DeadLetters, want)
+	}
+	dl.err = fmt.Errorf("amqp: %w", domain.ErrTransient)
+	if _, err := Build(context.Background(), Deps{Service: svc, Clock: clk, DeadLetters: dl, Queues: []string{"machine-events"}}); !errors.Is(err, domain.ErrTransient) {
+		t.Errorf("a dead-letter fault was not returned: %v", err)
 	}
 }
