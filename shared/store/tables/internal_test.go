@@ -3,6 +3,10 @@ package tables
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +112,27 @@ func TestRowAtRefusesUnreadableTimes(t *testing.T) {
 	r.At = "yesterday"
 	if at, err := r.at(); err == nil {
 		t.Fatalf("at() of %q = %v, want an error", r.At, at)
+	}
+}
+
+// The tables the Bicep template creates are exactly the tables this store uses.
+func TestBicepCreatesTheStoresTables(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "infra", "modules", "storage.bicep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`param tableNames array = \[([^\]]*)\]`).FindSubmatch(raw)
+	if m == nil {
+		t.Fatal("storage.bicep: no `param tableNames array = [...]`")
+	}
+	var bicep []string
+	for _, q := range regexp.MustCompile(`'([^']+)'`).FindAllSubmatch(m[1], -1) {
+		bicep = append(bicep, string(q[1]))
+	}
+	used := []string{tableClusters, tableRejections, tableFleet, tableSchedule, tableLookup, tableOutbox}
+	slices.Sort(bicep)
+	slices.Sort(used)
+	if !slices.Equal(bicep, used) {
+		t.Errorf("storage.bicep creates %v; the store uses %v", bicep, used)
 	}
 }
