@@ -178,5 +178,26 @@ type FleetCounts struct {
 	ConnectionStatus   map[string]int `json:"connectionStatus"`
 	Orphan             map[string]int `json:"orphan"`
 	CredentialExpired  int            `json:"credentialExpired"`
-	AsOf               time.Time      `json:"asOf"`
+	AsOf               time.Time      `json:"asOf,omitzero"` // set when read (stores keep counts without it)
+}
+
+// Add counts s n times (n = -1 removes it); a count that reaches zero is dropped from its map.
+func (fc *FleetCounts) Add(s ClusterSummary, n int) {
+	bump := func(m *map[string]int, k string) {
+		if *m == nil {
+			*m = map[string]int{}
+		}
+		(*m)[k] += n
+		if (*m)[k] == 0 {
+			delete(*m, k)
+		}
+	}
+	fc.Clusters += n
+	bump(&fc.RegistrationStatus, s.RegistrationStatus)
+	bump(&fc.ClusterStatus, s.ClusterStatus)
+	bump(&fc.ConnectionStatus, s.ConnectionStatus)
+	bump(&fc.Orphan, s.Orphan)
+	if s.CredentialExpired {
+		fc.CredentialExpired += n
+	}
 }

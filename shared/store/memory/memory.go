@@ -256,14 +256,7 @@ func (s *Store) Counts(ctx context.Context) (domain.FleetCounts, error) {
 		ConnectionStatus: map[string]int{}, Orphan: map[string]int{}, AsOf: s.now().UTC(),
 	}
 	for _, c := range s.summaries {
-		fc.Clusters++
-		fc.RegistrationStatus[c.RegistrationStatus]++
-		fc.ClusterStatus[c.ClusterStatus]++
-		fc.ConnectionStatus[c.ConnectionStatus]++
-		fc.Orphan[c.Orphan]++
-		if c.CredentialExpired {
-			fc.CredentialExpired++
-		}
+		fc.Add(c, 1)
 	}
 	return fc, nil
 }

@@ -27,36 +27,6 @@ const (
 // maxRetries bounds every ETag retry loop; after it the conflict is reported as transient.
 const maxRetries = 30
 
-// counts is the stored form of domain.FleetCounts (AsOf is the read time).
-type counts struct {
-	Clusters           int            `json:"clusters"`
-	RegistrationStatus map[string]int `json:"registrationStatus"`
-	ClusterStatus      map[string]int `json:"clusterStatus"`
-	ConnectionStatus   map[string]int `json:"connectionStatus"`
-	Orphan             map[string]int `json:"orphan"`
-	CredentialExpired  int            `json:"credentialExpired"`
-}
-
-func (c *counts) add(s domain.ClusterSummary, n int) {
-	bump := func(m *map[string]int, k string) {
-		if *m == nil {
-			*m = map[string]int{}
-		}
-		(*m)[k] += n
-		if (*m)[k] == 0 {
-			delete(*m, k)
-		}
-	}
-	c.Clusters += n
-	bump(&c.RegistrationStatus, s.RegistrationStatus)
-	bump(&c.ClusterStatus, s.ClusterStatus)
-	bump(&c.ConnectionStatus, s.ConnectionStatus)
-	bump(&c.Orphan, s.Orphan)
-	if s.CredentialExpired {
-		c.CredentialExpired += n
-	}
-}
-
 // project writes the cluster's list row and adjusts the counts by the difference from the row
 // it replaces, in one transaction conditional on both rows' ETags. It is level-based (the delta
 // comes from the stored row), so a repeat never counts twice; an older version never replaces
@@ -77,7 +47,7 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 		if err != nil && !isNotFound(err) {
 			return err
 		}
-		var c counts
+		var c domain.FleetCounts // stored without AsOf
 		if err == nil {
 			if err := json.Unmarshal([]byte(cr.Data), &c); err != nil {
 				return fmt.Errorf("tables: decode counts: %w", err)
@@ -88,9 +58,9 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 			if err := json.Unmarshal([]byte(old.Data), &prev); err != nil {
 				return fmt.Errorf("tables: decode summary %s: %w", sum.ClusterID, err)
 			}
-			c.add(prev, -1)
+			c.Add(prev, -1)
 		}
-		c.add(sum, 1)
+		c.Add(sum, 1)
 		cdata, _ := json.Marshal(c)
 		nr := row{PartitionKey: fleetPK, RowKey: rk, Data: string(data), Version: ordinal(version),
 			RegistrationStatus: sum.RegistrationStatus, ConnectionStatus: sum.ConnectionStatus, Orphan: sum.Orphan}
@@ -131,7 +101,7 @@ func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, p doma
 
 // Counts implements domain.FleetStore: one row read.
 func (s *Store) Counts(ctx context.Context) (domain.FleetCounts, error) {
-	var c counts
+	var c domain.FleetCounts
 	r, err := s.get(ctx, tableFleet, fleetPK, rkCounts)
 	if err == nil {
 		err = json.Unmarshal([]byte(r.Data), &c)
@@ -147,9 +117,9 @@ func (s *Store) Counts(ctx context.Context) (domain.FleetCounts, error) {
 		}
 		return m
 	}
-	return domain.FleetCounts{Clusters: c.Clusters, RegistrationStatus: orEmpty(c.RegistrationStatus),
-		ClusterStatus: orEmpty(c.ClusterStatus), ConnectionStatus: orEmpty(c.ConnectionStatus),
-		Orphan: orEmpty(c.Orphan), CredentialExpired: c.CredentialExpired, AsOf: s.now().UTC()}, nil
+	c.RegistrationStatus, c.ClusterStatus = orEmpty(c.RegistrationStatus), orEmpty(c.ClusterStatus)
+	c.ConnectionStatus, c.Orphan, c.AsOf = orEmpty(c.ConnectionStatus), orEmpty(c.Orphan), s.now().UTC()
+	return c, nil
 }
 
 // NoteSync implements domain.FleetStore: the row only moves forward, If-Match.
