@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // DefaultEndpoint is the local runner's address.
@@ -40,15 +41,19 @@ type App struct {
 
 // Main runs the command line on the process and returns its exit code.
 func Main(ctx context.Context, args []string) int {
-	a := &App{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin,
-		StdoutTerminal: isTerminal(os.Stdout), StdinTerminal: isTerminal(os.Stdin)}
-	return a.Run(ctx, args)
+	return processApp(os.Stdin, os.Stdout, os.Stderr).Run(ctx, args)
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+// processApp is the App on the given process files: colour, redrawing and confirmation
+// prompts only where they are terminals.
+func processApp(stdin, stdout, stderr *os.File) *App {
+	return &App{Stdout: stdout, Stderr: stderr, Stdin: stdin,
+		StdoutTerminal: isTerminal(stdout), StdinTerminal: isTerminal(stdin)}
 }
+
+// isTerminal reports whether f is an interactive terminal (not merely a character device such
+// as /dev/null).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // Run runs one command line (args without the program name) and returns its SPEC §13 exit code;
 // errors are printed to Stderr with the problem's code and what to do.

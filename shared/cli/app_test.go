@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -191,5 +192,44 @@ func TestEveryCommandHasHelpWithExample(t *testing.T) {
 	walk((&session{App: &App{}}).root())
 	if n != 15 {
 		t.Errorf("walked %d commands, want 15", n)
+	}
+}
+
+// TestDevNullIsNotATerminal: /dev/null is a character device but not a terminal, so a
+// destructive command with stdin on /dev/null refuses (exit 2) instead of prompting.
+func TestDevNullIsNotATerminal(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if fi, err := null.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("%s is not a character device here (%v); the test needs one", os.DevNull, err)
+	}
+	errf, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errf.Close()
+	a := processApp(null, null, errf)
+	if a.StdinTerminal || a.StdoutTerminal {
+		t.Fatalf("/dev/null taken for a terminal: stdin %v, stdout %v", a.StdinTerminal, a.StdoutTerminal)
+	}
+	var posts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts = append(posts, r.URL.RawQuery)
+		w.Write([]byte(`{"outcome":"unchanged","plan":{"clusterId":"6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11","reason":"Unregister","steps":[]}}`))
+	}))
+	defer srv.Close()
+	a.Getenv = func(k string) string { return map[string]string{"REGISTRAR_ENDPOINT": srv.URL}[k] }
+	code := a.Run(context.Background(), []string{"unregister", "6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11"})
+	stderr, _ := os.ReadFile(errf.Name())
+	if code != 2 || !strings.Contains(string(stderr), "ConfirmationRequired") {
+		t.Errorf("exit %d, stderr %q; want 2 and ConfirmationRequired", code, stderr)
+	}
+	for _, p := range posts {
+		if strings.Contains(p, "dryRun=false") {
+			t.Errorf("refused unregister still called ?%s", p)
+		}
 	}
 }
