@@ -55,7 +55,7 @@ func (s *session) unregisterCmd() *cobra.Command {
 		Example: "  registrar unregister 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --dry-run\n" +
 			"  registrar unregister 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --yes\n" +
 			"  registrar unregister 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --disable-only-arc --yes",
-		Args: nArgs(1, "<clusterId>"),
+		Args: clusterArgs(false),
 		RunE: s.run(func(ctx context.Context, args []string) error {
 			path := clusterPath(args[0]) + "/unregister"
 			q := func(dry bool) url.Values {
@@ -114,7 +114,7 @@ func (s *session) repairCmd() *cobra.Command {
 		Use:     "repair <clusterId>",
 		Short:   "Repair a registration, e.g. after its Arc credential expired (Register-AzStackHCI -RepairRegistration)",
 		Example: "  registrar repair 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11",
-		Args:    nArgs(1, "<clusterId>"),
+		Args:    clusterArgs(false),
 		RunE: s.run(func(ctx context.Context, args []string) error {
 			b, err := s.client.do(ctx, call{method: "POST", path: clusterPath(args[0]) + "/repair", perm: "clusters/register"})
 			if err != nil {

@@ -80,13 +80,13 @@ func TestProblemExitCodes(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		switch r.URL.Path {
-		case "/api/v1/clusters/c401":
+		case "/api/v1/clusters/00000000-0000-4000-8000-000000000401":
 			w.WriteHeader(401)
 			w.Write([]byte(`{"title":"Unauthorized","status":401,"code":"Unauthenticated","detail":"no principal"}`))
-		case "/api/v1/clusters/c403/repair":
+		case "/api/v1/clusters/00000000-0000-4000-8000-000000000403/repair":
 			w.WriteHeader(403)
 			w.Write([]byte(`{"title":"Forbidden","status":403,"code":"Forbidden","detail":"clusters/register is not granted"}`))
-		case "/api/v1/clusters/c409/repair":
+		case "/api/v1/clusters/00000000-0000-4000-8000-000000000409/repair":
 			w.WriteHeader(409)
 			w.Write([]byte(`{"title":"Conflict","status":409,"code":"CannotRepairNotRegistered","detail":"the cluster is not registered"}`))
 		default:
@@ -100,11 +100,11 @@ func TestProblemExitCodes(t *testing.T) {
 		code int
 		want []string
 	}{
-		{[]string{"status", "c401"}, 3, []string{"Unauthenticated", "az login"}},
-		{[]string{"repair", "c403"}, 3, []string{"Forbidden", "clusters/register", "Registrar.Operator"}},
-		{[]string{"repair", "c409"}, 1, []string{"CannotRepairNotRegistered", "not registered"}},
-		{[]string{"status", "nope"}, 1, []string{"NotFound", "check the cluster ID"}},
-		{[]string{"status", "x", "-o", "yaml"}, 2, []string{"-o must be table or json"}},
+		{[]string{"status", "00000000-0000-4000-8000-000000000401"}, 3, []string{"Unauthenticated", "az login"}},
+		{[]string{"repair", "00000000-0000-4000-8000-000000000403"}, 3, []string{"Forbidden", "clusters/register", "Registrar.Operator"}},
+		{[]string{"repair", "00000000-0000-4000-8000-000000000409"}, 1, []string{"CannotRepairNotRegistered", "not registered"}},
+		{[]string{"status", "00000000-0000-4000-8000-000000000404"}, 1, []string{"NotFound", "check the cluster ID"}},
+		{[]string{"status", "00000000-0000-4000-8000-000000000404", "-o", "yaml"}, 2, []string{"-o must be table or json"}},
 	} {
 		code, _, stderr := runCLI(t, App{}, srv.URL, c.args...)
 		if code != c.code {
@@ -132,10 +132,10 @@ func TestDestructiveWithoutTerminalRefuses(t *testing.T) {
 	var posts []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		posts = append(posts, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
-		w.Write([]byte(`{"outcome":"unchanged","plan":{"clusterId":"c1","reason":"Unregister","steps":[{"step":1,"artifact":{"kind":"ArcAppIdentity","name":"hci-01.arc","condition":"Always"}}]}}`))
+		w.Write([]byte(`{"outcome":"unchanged","plan":{"clusterId":"00000000-0000-4000-8000-000000000001","reason":"Unregister","steps":[{"step":1,"artifact":{"kind":"ArcAppIdentity","name":"hci-01.arc","condition":"Always"}}]}}`))
 	}))
 	defer srv.Close()
-	code, stdout, stderr := runCLI(t, App{}, srv.URL, "unregister", "c1")
+	code, stdout, stderr := runCLI(t, App{}, srv.URL, "unregister", "00000000-0000-4000-8000-000000000001")
 	if code != 2 || !strings.Contains(stderr, "ConfirmationRequired") || !strings.Contains(stderr, "--yes") {
 		t.Errorf("exit %d, stderr %q; want 2 naming --yes", code, stderr)
 	}
@@ -160,12 +160,12 @@ func TestDestructiveWithoutTerminalRefuses(t *testing.T) {
 	}
 	// On a terminal, an answer other than yes does nothing.
 	posts = nil
-	code, _, _ = runCLI(t, App{StdinTerminal: true, Stdin: strings.NewReader("no\n")}, srv.URL, "unregister", "c1")
+	code, _, _ = runCLI(t, App{StdinTerminal: true, Stdin: strings.NewReader("no\n")}, srv.URL, "unregister", "00000000-0000-4000-8000-000000000001")
 	if code != 1 || len(posts) != 1 {
 		t.Errorf("declined: exit %d after %v; want 1 after the dry run only", code, posts)
 	}
 	posts = nil
-	if code, _, stderr := runCLI(t, App{StdinTerminal: true, Stdin: strings.NewReader("yes\n")}, srv.URL, "unregister", "c1"); code != 0 || len(posts) != 2 || !strings.Contains(posts[1], "dryRun=false") {
+	if code, _, stderr := runCLI(t, App{StdinTerminal: true, Stdin: strings.NewReader("yes\n")}, srv.URL, "unregister", "00000000-0000-4000-8000-000000000001"); code != 0 || len(posts) != 2 || !strings.Contains(posts[1], "dryRun=false") {
 		t.Errorf("confirmed: exit %d (%s) after %v", code, stderr, posts)
 	}
 }
@@ -192,6 +192,53 @@ func TestEveryCommandHasHelpWithExample(t *testing.T) {
 	walk((&session{App: &App{}}).root())
 	if n != 15 {
 		t.Errorf("walked %d commands, want 15", n)
+	}
+}
+
+// TestMalformedArgumentsAreUsageErrors: cluster IDs, GUID flags and machine names are checked
+// locally, so a malformed one exits 2 with a clear message and nothing is sent.
+func TestMalformedArgumentsAreUsageErrors(t *testing.T) {
+	var calls []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls = append(calls, r.Method+" "+r.URL.Path)
+		w.WriteHeader(400)
+	}))
+	defer srv.Close()
+	const id = "00000000-0000-4000-8000-000000000001"
+	reg := func(flag, v string) []string {
+		a := []string{"register", "--cluster-id", id, "--cluster-name", "hci-01", "--region", "eastus",
+			"--subscription-id", id, "--tenant-id", id, "--node", "node1"}
+		for i := range a {
+			if a[i] == flag {
+				a[i+1] = v
+				return a
+			}
+		}
+		return append(a, flag, v)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"status", "bad"}, `cluster ID "bad" is not a GUID`},
+		{[]string{"history", id + "0"}, "is not a GUID"},
+		{[]string{"unregister", "{" + id + "}", "--yes"}, "is not a GUID"},
+		{[]string{"repair", "6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a1g"}, "is not a GUID"},
+		{[]string{"reset", "start", "bad", "node1"}, "is not a GUID"},
+		{[]string{"reset", "status", id, "node_1"}, `machine "node_1" is not a machine name`},
+		{[]string{"reset", "start", id, strings.Repeat("n", 64)}, "is not a machine name"},
+		{reg("--cluster-id", "bad"), `--cluster-id "bad" is not a GUID`},
+		{reg("--subscription-id", "sub"), "--subscription-id"},
+		{reg("--tenant-id", ""), "--tenant-id"},
+		{reg("--node", "node 1"), `--node "node 1" is not a machine name`},
+	} {
+		code, _, stderr := runCLI(t, App{}, srv.URL, c.args...)
+		if code != 2 || !strings.Contains(stderr, "Usage") || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with %q", c.args, code, stderr, c.want)
+		}
+	}
+	if len(calls) != 0 {
+		t.Errorf("malformed arguments still reached the service: %v", calls)
 	}
 }
 

@@ -87,7 +87,7 @@ func (s *session) statusCmd() *cobra.Command {
 		Use:     "status <clusterId>",
 		Short:   "Show one cluster as Get-AzureStackHCI does: statuses, deadlines and nodes",
 		Example: "  registrar status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11\n  registrar status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 -o json | jq .nodes",
-		Args:    nArgs(1, "<clusterId>"),
+		Args:    clusterArgs(false),
 		RunE: s.run(func(ctx context.Context, args []string) error {
 			b, err := s.client.do(ctx, call{method: "GET", path: clusterPath(args[0]), perm: "clusters/read"})
 			if err != nil {
@@ -218,7 +218,7 @@ func (s *session) historyCmd() *cobra.Command {
 		Use:     "history <clusterId>",
 		Short:   "Show every state change of a cluster, newest first (all pages)",
 		Example: "  registrar history 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11",
-		Args:    nArgs(1, "<clusterId>"),
+		Args:    clusterArgs(false),
 		RunE: s.run(func(ctx context.Context, args []string) error {
 			raw, err := s.pages(ctx, clusterPath(args[0])+"/history", nil, "clusters/read")
 			if err != nil {

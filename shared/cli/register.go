@@ -27,6 +27,23 @@ type registerFlags struct {
 	wait                                                     bool
 }
 
+// check refuses malformed GUIDs and node names locally (a usage error, exit 2) rather than
+// sending a message the service would reject.
+func (f *registerFlags) check() error {
+	for _, g := range []struct{ flag, v string }{{"--cluster-id", f.clusterID},
+		{"--subscription-id", f.subscriptionID}, {"--tenant-id", f.tenantID}} {
+		if err := checkGUID(g.flag, g.v); err != nil {
+			return err
+		}
+	}
+	for _, n := range f.nodes {
+		if err := checkMachine("--node", n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // message is the Register body; optional fields are left out when not given.
 func (f *registerFlags) message() map[string]any {
 	m := map[string]any{"type": "Register", "clusterId": f.clusterID, "clusterName": f.clusterName,
@@ -59,8 +76,9 @@ func (s *session) registerCmd() *cobra.Command {
 		Example: "  registrar register --cluster-id 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --cluster-name hci-01 --region eastus \\\n" +
 			"    --subscription-id 0b7e5d1a-1f0e-4e5a-9a9e-2f7b3c4d5e6f --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 \\\n" +
 			"    --node node1 --node node2 --os-version 2508 --wait",
-		Args: nArgs(0, "flags only"),
-		RunE: s.run(func(ctx context.Context, _ []string) error { return s.register(ctx, f) }),
+		Args:    nArgs(0, "flags only"),
+		PreRunE: func(*cobra.Command, []string) error { return f.check() },
+		RunE:    s.run(func(ctx context.Context, _ []string) error { return s.register(ctx, f) }),
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.clusterID, "cluster-id", "", "the on-premises cluster GUID (required)")

@@ -80,13 +80,13 @@ func TestResetWaitOnTerminal(t *testing.T) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			w.Write([]byte(`{"outcome":"created","clusterId":"c1"}`))
+			w.Write([]byte(`{"outcome":"created","clusterId":"00000000-0000-4000-8000-000000000001"}`))
 			return
 		}
 		w.Write([]byte(answers[min(int(n.Add(1))-1, len(answers)-1)]))
 	}))
 	defer srv.Close()
-	code, out, stderr := runCLI(t, App{StdoutTerminal: true}, srv.URL, "reset", "start", "c1", "node1", "--wait")
+	code, out, stderr := runCLI(t, App{StdoutTerminal: true}, srv.URL, "reset", "start", "00000000-0000-4000-8000-000000000001", "node1", "--wait")
 	if code != 1 || !strings.Contains(stderr, "ResetFailed") || !strings.Contains(stderr, "gateway unreachable") {
 		t.Errorf("failed reset: exit %d, stderr %q; want 1 with ResetFailed", code, stderr)
 	}

@@ -27,7 +27,7 @@ func (s *session) resetCmd() *cobra.Command {
 		Long: "Start a reset (Start-ArcBootstrapReset). With --wait, shows each stage's state and the elapsed time until the\n" +
 			"operation ends: exit 0 when it Succeeded, 1 when it Failed or Stalled.",
 		Example: "  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1\n  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --wait",
-		Args:    nArgs(2, "<clusterId> <machine>"),
+		Args:    clusterArgs(true),
 		RunE: s.run(func(ctx context.Context, args []string) error {
 			path := machinePath(args[0], args[1])
 			b, err := s.client.do(ctx, call{method: "POST", path: path, perm: "machines/reset"})
@@ -52,7 +52,7 @@ func (s *session) resetCmd() *cobra.Command {
 		Use:     "status <clusterId> <machine>",
 		Short:   "Show a machine's reset: overall status, each stage, elapsed (Get-ArcBootstrapResetStatus)",
 		Example: "  registrar reset status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
-		Args:    nArgs(2, "<clusterId> <machine>"),
+		Args:    clusterArgs(true),
 		RunE: s.run(func(ctx context.Context, args []string) error {
 			b, err := s.client.do(ctx, call{method: "GET", path: machinePath(args[0], args[1]), perm: "clusters/read"})
 			if err != nil {
