@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -64,25 +65,55 @@ func (c *countingStore) ListIndex(ctx context.Context, kind, group string) ([]do
 	return c.Store.ListIndex(ctx, kind, group)
 }
 
+// attention is how many clusters of every test fleet have a deadline within the week: 59 with
+// an expiring credential and one with a reset in progress (more than MaxListed).
+const attention = 60
+
 // fleetOf fills a memory store with n registered clusters that synced an hour ago (each due
-// for its connected-window check in 23 hours, as a live fleet is), one of them with a reset in
-// progress and one a suspected orphan.
+// for its connected-window check in 23 hours, as a live fleet is). The first `attention` are
+// registered through the domain: cluster 0 has a reset in progress, the others a credential
+// expiring in 3 days. Cluster `attention` is a suspected orphan; the rest are healthy.
 func fleetOf(tb testing.TB, n int, now time.Time) *countingStore {
 	tb.Helper()
 	ctx := context.Background()
 	st := memory.New()
+	svc := domain.NewService(st, clock.NewManual(now.Add(-time.Hour)), nil)
+	send := func(queue string, msg map[string]any, messageID string) {
+		tb.Helper()
+		raw, err := json.Marshal(msg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		res, err := svc.HandleMessage(ctx, queue, raw, domain.Meta{MessageID: messageID, EnqueuedAt: now.Add(-time.Hour)})
+		if err != nil || res.Outcome == domain.Rejected {
+			tb.Fatalf("%s: %v %+v", messageID, err, res.Problem)
+		}
+	}
+	const sub = "11111111-1111-4111-8111-111111111111"
 	for i := range n {
 		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+		if i < attention {
+			send(domain.QueueRegistrationRequests, map[string]any{"type": "Register", "clusterId": id, "clusterName": fmt.Sprintf("hci-%d", i),
+				"tenantId": sub, "subscriptionId": sub, "region": "eastus", "osVersion": "2508", "nodes": []map[string]any{{"name": "n1"}}}, id+"-r")
+			if i == 0 {
+				send(domain.QueueRegistrationRequests, map[string]any{"type": "StartMachineReset", "clusterId": id, "machine": "n1"}, id+"-s")
+				op := ""
+				if v, err := svc.Cluster(ctx, id); err == nil && v.Nodes[0].Reset != nil {
+					op = v.Nodes[0].Reset.OperationID
+				}
+				send(domain.QueueMachineEvents, map[string]any{"type": "ResetProgress", "clusterId": id, "operationId": op, "machine": "n1",
+					"stage": "ExtensionCleanup", "status": "Succeeded"}, id+"-p")
+				continue
+			}
+			send(domain.QueueRegistrationRequests, map[string]any{"type": "RepairRegistration", "clusterId": id,
+				"arcSpn": map[string]any{"appId": sub, "credentialExpiresAt": now.Add(3 * 24 * time.Hour).Format(time.RFC3339)}}, id+"-c")
+			continue
+		}
 		c := &domain.Cluster{ID: id, Name: fmt.Sprintf("hci-%d", i), RegistrationStatus: domain.StatusRegistered,
 			ClusterStatus: domain.StatusClustered, ConnectionStatus: domain.StatusConnected, Orphan: domain.OrphanNone,
 			RegisteredAt: now.Add(-100 * 24 * time.Hour), LastConnected: now.Add(-time.Hour), ScheduledCheck: now.Add(23 * time.Hour),
 			Nodes: []domain.Node{{Name: "n1", RegistrationStatus: domain.StatusRegistered, ConnectionStatus: domain.StatusConnected}}}
-		switch i {
-		case 0:
-			c.Nodes[0].Reset = &domain.ResetOperation{OperationID: "op-0", Machine: "n1", Status: domain.ResetInProgress,
-				StartedAt: now.Add(-time.Hour), LastHeardAt: now.Add(-time.Hour),
-				Stages: []domain.ResetStage{{Name: "ExtensionCleanup", Status: domain.ResetSucceeded}, {Name: "GatewayCleanup", Status: domain.ResetInProgress}}}
-		case 1:
+		if i == attention {
 			c.Orphan, c.OrphanReason, c.GraceUntil = domain.OrphanSuspected, domain.OrphanSilent, now.Add(3*24*time.Hour)
 		}
 		if _, err := st.Commit(ctx, domain.Change{Partition: id, Cluster: c, Project: true}); err != nil {
@@ -123,7 +154,7 @@ func TestSummaryCostDoesNotGrowWithFleet(t *testing.T) {
 		t.Errorf("store calls grow with the fleet: %d at 1,000, %d at 100,000", small, large)
 	}
 	for _, s := range []Summary{s1, s2} {
-		if len(s.Resets) != 1 || s.Resets[0].OperationID != "op-0" || len(s.Orphans) != 1 || s.Guard == nil || s.Guard.Active {
+		if len(s.Resets) != 1 || s.Resets[0].Machine != "n1" || len(s.Orphans) != 1 || s.Guard == nil || s.Guard.Active {
 			t.Errorf("summary missed a seeded state: resets %v, orphans %d, guard %+v", s.Resets, len(s.Orphans), s.Guard)
 		}
 	}

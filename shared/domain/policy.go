@@ -26,6 +26,9 @@ type pending struct {
 	warn []time.Duration
 	// silence marks a deadline judged against the guard's reference instead of the clock.
 	silence bool
+	// routine marks the daily Connected → Disconnected check: a status, not a policy deadline, so
+	// Upcoming (the operator's attention list) leaves it out.
+	routine bool
 }
 
 // Guard is the mass-disconnect guard's reading for one evaluation (SPEC §4).
@@ -69,7 +72,7 @@ func (p Policy) pendingOf(c *Cluster) []pending {
 	}
 	var out []pending
 	add := func(policy string, at time.Time, action string, warn []time.Duration, silence bool) {
-		out = append(out, pending{Deadline{ClusterID: c.ID, ClusterName: c.Name, Policy: policy, Deadline: at.UTC(), Action: action}, warn, silence})
+		out = append(out, pending{Deadline: Deadline{ClusterID: c.ID, ClusterName: c.Name, Policy: policy, Deadline: at.UTC(), Action: action}, warn: warn, silence: silence})
 	}
 	if c.RegistrationStatus == StatusNotYet && c.RegisteredAt.IsZero() && !c.InstalledAt.IsZero() {
 		add(PolicyRegistration, c.InstalledAt.Add(p.RegisterWindow), "Register the cluster (Register-AzStackHCI) before the deadline.", p.WarnBefore, false)
@@ -81,6 +84,7 @@ func (p Policy) pendingOf(c *Cluster) []pending {
 		base := silenceBase(c)
 		if c.ConnectionStatus == StatusConnected && !base.IsZero() {
 			add(PolicyConnection, base.Add(p.ConnectedWindow), "Restore the cluster's connectivity to Azure so it syncs.", nil, true)
+			out[len(out)-1].routine = true
 		}
 		if (c.ConnectionStatus == StatusConnected || c.ConnectionStatus == StatusDisconnect) && !base.IsZero() {
 			add(PolicyConnection, base.Add(p.OfflineWindow), "Reconnect the cluster to Azure before the offline limit.", p.WarnBefore, true)

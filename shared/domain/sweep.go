@@ -182,19 +182,33 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 	if err != nil {
 		return Result{}, err
 	}
-	if res.Outcome == Unchanged && read.Cluster != nil && !read.Cluster.ScheduledCheck.Equal(next) {
-		// Nothing changed but the next check: record it, so message handlers know which row exists.
-		if !next.IsZero() {
-			if err := s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}); err != nil {
-				return Result{}, err
-			}
-		}
+	if res.Outcome == Unchanged && read.Cluster != nil {
+		// Nothing changed but the next check or the deadline-index row: record them, so message
+		// handlers know which rows exist.
 		c := clone(read.Cluster)
 		c.ScheduledCheck = next
-		if _, err := s.store.Commit(ctx, Change{Partition: d.ClusterID, Cluster: c, ETag: read.ETag}); errors.Is(err, ErrConflict) {
-			return res, nil // changed meanwhile: keep the due row, the next run evaluates again
-		} else if err != nil {
-			return Result{}, err
+		put, drop := s.placeAttention(c, now, false)
+		if !read.Cluster.ScheduledCheck.Equal(next) || put != nil || drop != nil {
+			if !next.IsZero() && !read.Cluster.ScheduledCheck.Equal(next) {
+				if err := s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}); err != nil {
+					return Result{}, err
+				}
+			}
+			if put != nil {
+				if err := put(ctx); err != nil {
+					return Result{}, err
+				}
+			}
+			if _, err := s.store.Commit(ctx, Change{Partition: d.ClusterID, Cluster: c, ETag: read.ETag}); errors.Is(err, ErrConflict) {
+				return res, nil // changed meanwhile: keep the due row, the next run evaluates again
+			} else if err != nil {
+				return Result{}, err
+			}
+			if drop != nil {
+				if err := drop(ctx); err != nil {
+					s.log.WarnContext(ctx, "removing an old deadline-index row failed", "clusterId", d.ClusterID, "err", err)
+				}
+			}
 		}
 	}
 	if read.Cluster != nil {
@@ -245,37 +259,6 @@ func (s *Service) decideSweep(ctx context.Context, rec ClusterRecord, now time.T
 	d.Cluster = c
 	d.Events = append(d.Events, EventSpec{EvOrphanCleanedUp, causeFields{cause}})
 	return d, nil
-}
-
-// Upcoming lists deadlines due within the given time from now, soonest first, from the due
-// index (every cluster with a pending deadline has a row no later than it): DueBy(now+within)
-// then each named cluster's Deadlines in the window. At most 1000 due rows are read.
-func (s *Service) Upcoming(ctx context.Context, within time.Duration) ([]Deadline, error) {
-	now := s.clock.Now().UTC()
-	until := now.Add(within)
-	rows, err := s.store.DueBy(ctx, until, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := []Deadline{}
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if seen[r.ClusterID] {
-			continue
-		}
-		seen[r.ClusterID] = true
-		rec, err := s.store.Load(ctx, r.ClusterID, "")
-		if err != nil {
-			return nil, err
-		}
-		for _, dl := range s.policy.Deadlines(rec.Cluster) {
-			if !dl.Deadline.After(until) {
-				out = append(out, dl)
-			}
-		}
-	}
-	sortDeadlines(out)
-	return out, nil
 }
 
 // suspects lists the clusters the fleet projection shows as suspected orphans.

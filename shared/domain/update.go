@@ -72,6 +72,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 		}
 		now := s.clock.Now().UTC()
 		ch := Change{Partition: clusterID, ETag: rec.ETag, MessageID: meta.MessageID}
+		var putAttention, dropAttention func(context.Context) error
 		outcome := Unchanged
 		c := d.Cluster
 		if c != nil && !sameState(rec.Cluster, c) {
@@ -87,6 +88,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 				}
 				c.ScheduledCheck = next
 			}
+			putAttention, dropAttention = s.placeAttention(c, now, d.SyncOnly)
 			ch.Cluster = c
 			ch.Project = rec.Cluster == nil || rec.Cluster.Summary() != c.Summary()
 			ch.History = append(diffHistory(rec.Cluster, c), d.History...)
@@ -108,9 +110,14 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 		if ch.Cluster == nil && meta.MessageID == "" {
 			return Result{Outcome: outcome, ClusterID: clusterID, Plan: d.Plan, Detail: d.Detail}, nil
 		}
-		if d.Before != nil && ch.Cluster != nil {
-			if err := d.Before(ctx); err != nil {
-				return Result{}, err
+		if ch.Cluster != nil {
+			for _, before := range []func(context.Context) error{putAttention, d.Before} {
+				if before == nil {
+					continue
+				}
+				if err := before(ctx); err != nil {
+					return Result{}, err
+				}
 			}
 		}
 		if _, err := s.store.Commit(ctx, ch); errors.Is(err, ErrConflict) {
@@ -118,9 +125,14 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 		} else if err != nil {
 			return Result{}, err
 		}
-		if d.After != nil && ch.Cluster != nil {
-			if err := d.After(ctx); err != nil {
-				s.log.WarnContext(ctx, "post-commit index update failed", "clusterId", clusterID, "messageId", meta.MessageID, "err", err)
+		if ch.Cluster != nil {
+			for _, after := range []func(context.Context) error{dropAttention, d.After} {
+				if after == nil {
+					continue
+				}
+				if err := after(ctx); err != nil {
+					s.log.WarnContext(ctx, "post-commit index update failed", "clusterId", clusterID, "messageId", meta.MessageID, "err", err)
+				}
 			}
 		}
 		return Result{Outcome: outcome, ClusterID: clusterID, Events: ch.Events, Plan: d.Plan, Detail: d.Detail}, nil
@@ -151,6 +163,7 @@ func sameState(prev, next *Cluster) bool {
 	a, b := *prev, *next
 	a.Version, b.Version = 0, 0
 	a.ScheduledCheck, b.ScheduledCheck = time.Time{}, time.Time{}
+	a.AttentionAt, b.AttentionAt = time.Time{}, time.Time{}
 	return reflect.DeepEqual(a, b)
 }
 

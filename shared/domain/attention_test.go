@@ -1,0 +1,70 @@
+package domain_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// countingIndex counts the deadline-index rows written for one cluster.
+type countingIndex struct {
+	domain.Store
+	cluster string
+	puts    atomic.Int64
+}
+
+func (c *countingIndex) PutIndex(ctx context.Context, e domain.IndexEntry) error {
+	if e.Kind == "deadline" && e.Value == c.cluster {
+		c.puts.Add(1)
+	}
+	return c.Store.PutIndex(ctx, e)
+}
+
+// Upcoming lists what needs attention, not every healthy cluster: a cluster that syncs is never
+// listed (its daily Connected → Disconnected check is routine) and rewrites its deadline-index row
+// about twice a month, never on a sync; one that stopped syncing is listed once its 30-day offline
+// deadline comes within the window.
+func TestUpcomingListsWhatNeedsAttention(t *testing.T) {
+	for name, mk := range storeFactories {
+		t.Run(name, func(t *testing.T) {
+			st := &countingIndex{Store: mk(t), cluster: cA}
+			h := newSw(t, st)
+			h.register(cA, "hci-a")
+			h.register(cB, "hci-b")
+			for day := 1; day <= 40; day++ {
+				h.at(float64(day))
+				h.sync(cA, "hci-a")
+				if day <= 5 {
+					h.sync(cB, "hci-b")
+				}
+				h.check(0)
+				up, err := h.svc.Upcoming(context.Background(), 7*swDay)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantB := day >= 28 // last sync on day 5: offline deadline on day 35
+				gotB := false
+				for _, d := range up {
+					if d.ClusterID == cA {
+						t.Fatalf("day %d: the syncing cluster is listed: %+v", day, d)
+					}
+					if d.ClusterID == cB && d.Policy == domain.PolicyConnection {
+						gotB = true
+						if !d.Deadline.Equal(t0.Add(35 * swDay)) {
+							t.Errorf("day %d: offline deadline %v, want day 35", day, d.Deadline)
+						}
+					}
+				}
+				if day < 35 && gotB != wantB { // on day 35 the check applies it: no longer pending
+					t.Fatalf("day %d: silent cluster listed = %v, want %v (%+v)", day, gotB, wantB, up)
+				}
+			}
+			t.Logf("deadline-row writes of the syncing cluster in 40 days: %d", st.puts.Load())
+			if n := st.puts.Load(); n < 1 || n > 4 {
+				t.Errorf("the syncing cluster wrote its deadline row %d times in 40 days, want 1–4", n)
+			}
+		})
+	}
+}
