@@ -129,6 +129,9 @@ type OutboxStore interface {
 	// most limit; its cost is proportional to what is pending, not to the fleet. It also repairs
 	// the fleet projection of partitions whose commit was interrupted.
 	Pending(ctx context.Context, limit int) ([]Event, error)
+	// PendingIn lists one partition's committed, unpublished events in commit order, at most
+	// limit (<= 0 means 100, capped at 1000), in one round trip. It repairs nothing.
+	PendingIn(ctx context.Context, partition string, limit int) ([]Event, error)
 	// MarkPublished removes published events so they are not sent again.
 	MarkPublished(ctx context.Context, events []Event) error
 }

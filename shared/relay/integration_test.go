@@ -35,6 +35,18 @@ func (o *outbox) Pending(_ context.Context, limit int) ([]domain.Event, error) {
 	return slices.Clone(o.pending[:min(limit, len(o.pending))]), nil
 }
 
+func (o *outbox) PendingIn(_ context.Context, partition string, limit int) ([]domain.Event, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []domain.Event
+	for _, e := range o.pending {
+		if e.SessionID() == partition && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
 func (o *outbox) MarkPublished(_ context.Context, events []domain.Event) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -19,6 +19,16 @@ func (f *fakeOutbox) Pending(_ context.Context, limit int) ([]domain.Event, erro
 	return slices.Clone(f.pending[:min(limit, len(f.pending))]), nil
 }
 
+func (f *fakeOutbox) PendingIn(_ context.Context, partition string, limit int) ([]domain.Event, error) {
+	var out []domain.Event
+	for _, e := range f.pending {
+		if e.SessionID() == partition && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeOutbox) MarkPublished(_ context.Context, events []domain.Event) error {
 	for _, e := range events {
 		f.marked = append(f.marked, e.ID)

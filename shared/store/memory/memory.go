@@ -373,6 +373,23 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) 
 	return out, nil
 }
 
+// PendingIn implements domain.OutboxStore: the partition's pending events in commit order.
+func (s *Store) PendingIn(ctx context.Context, partition string, limit int) ([]domain.Event, error) {
+	limit = limitOf(domain.Page{Limit: limit})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []domain.Event{}
+	for _, p := range s.outbox {
+		if len(out) == limit {
+			break
+		}
+		if p.event.SessionID() == partition {
+			out = append(out, p.event)
+		}
+	}
+	return out, nil
+}
+
 // MarkPublished implements domain.OutboxStore; events not pending are ignored.
 func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error {
 	done := make(map[[2]string]bool, len(events))

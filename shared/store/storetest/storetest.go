@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"Index", testIndex},
 		{"Schedule", testSchedule},
 		{"Outbox", testOutbox},
+		{"PendingIn", testPendingIn},
 		{"NoteSyncForwardOnly", testNoteSync},
 		{"ConcurrentWritersNoLostUpdate", testConcurrentWriters},
 		{"ConcurrentProjections", testConcurrentProjections},
@@ -402,6 +403,54 @@ func testOutbox(t *testing.T, s domain.Store) {
 	must(t, json.Unmarshal(p[0].Body, &body))
 	if body["type"] != domain.EvPolicyWarning {
 		t.Fatalf("event body = %v", body)
+	}
+}
+
+func testPendingIn(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	// Interleaved commits of two clusters; c1's events must come back in c1's commit order only.
+	etag := ""
+	var want []string
+	for v := int64(1); v <= 3; v++ {
+		e0, e1 := ev("c1", fmt.Sprint("m", v), 0), ev("c1", fmt.Sprint("m", v), 1)
+		etag = commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", v), ETag: etag, MessageID: fmt.Sprint("m", v),
+			Events: []domain.Event{e0, e1}})
+		commit(t, s, domain.Change{Partition: fmt.Sprint("d", v), Cluster: cluster(fmt.Sprint("d", v), 1),
+			Events: []domain.Event{ev(fmt.Sprint("d", v), "x", 0)}})
+		want = append(want, e0.ID, e1.ID)
+	}
+	got, err := s.PendingIn(ctx, "c1", 100)
+	must(t, err)
+	var gotIDs []string
+	for _, e := range got {
+		if e.ClusterID != "c1" || e.Key == "" || len(e.Body) == 0 {
+			t.Fatalf("PendingIn(c1) returned %+v", e)
+		}
+		gotIDs = append(gotIDs, e.ID)
+	}
+	if fmt.Sprint(gotIDs) != fmt.Sprint(want) {
+		t.Fatalf("PendingIn(c1) not in commit order or incomplete:\n got %v\nwant %v", gotIDs, want)
+	}
+	lim, err := s.PendingIn(ctx, "c1", 3)
+	must(t, err)
+	if len(lim) != 3 || lim[0].ID != want[0] || lim[2].ID != want[2] {
+		t.Fatalf("PendingIn(c1, 3) = %d events, want the oldest 3", len(lim))
+	}
+	if none, err := s.PendingIn(ctx, "c9", 100); err != nil || len(none) != 0 {
+		t.Fatalf("PendingIn(unknown) = %v, %v; want none", none, err)
+	}
+	must(t, s.MarkPublished(ctx, got[:2]))
+	rest, err := s.PendingIn(ctx, "c1", 100)
+	must(t, err)
+	if len(rest) != 4 || rest[0].ID != want[2] {
+		t.Fatalf("after publishing 2: PendingIn(c1) = %d events starting %v, want 4 from %s", len(rest), rest, want[2])
+	}
+	must(t, s.MarkPublished(ctx, rest))
+	if left, err := s.PendingIn(ctx, "c1", 100); err != nil || len(left) != 0 {
+		t.Fatalf("after publishing all: PendingIn(c1) = %d, %v", len(left), err)
+	}
+	if other, err := s.PendingIn(ctx, "d2", 100); err != nil || len(other) != 1 {
+		t.Fatalf("PendingIn(d2) = %d, %v; other partitions untouched", len(other), err)
 	}
 }
 

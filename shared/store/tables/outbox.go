@@ -61,6 +61,20 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) 
 	return out, nil
 }
 
+// PendingIn implements domain.OutboxStore: one query on the partition's evt| range, whose
+// keys sort in commit order.
+func (s *Store) PendingIn(ctx context.Context, partition string, limit int) ([]domain.Event, error) {
+	rows, _, err := s.query(ctx, tableClusters, prefixFilter(key(partition), preEvent), limitOf(limit), "")
+	if err != nil {
+		return nil, err
+	}
+	page, err := decodeRows[domain.Event](rows, "")
+	if err != nil {
+		return nil, err
+	}
+	return page.Items, nil
+}
+
 // markers lists the outbox markers, of one partition when part is not "".
 func (s *Store) markers(ctx context.Context, part string) ([]row, error) {
 	filter := "PartitionKey eq " + quote(outboxPK)
