@@ -44,22 +44,53 @@ func New(store domain.OutboxStore, pub Publisher, opts *Options) *Relay {
 	return r
 }
 
-// Flush publishes events a handler has just committed and removes them from the outbox. On a
-// publish failure the events sent before it are still marked, and the error is returned: the
-// rest stay pending for the OutboxRelay. Until Run has drained the outbox, Flush leaves alone
-// the events of a partition (cluster) whose earlier event failed here, so they are never
-// published ahead of it.
+// flushLimit bounds the events one Flush publishes per partition; any beyond it (a long
+// backlog) are left to Run.
+const flushLimit = 1000
+
+// Flush publishes events just committed and removes them from the outbox. For each partition
+// (session) among events it publishes that partition's pending events from PendingIn, in
+// commit order: the given ones and any older ones left by a crash or by a path that did not
+// flush, so a cluster's events are never published out of order. It costs one PendingIn round
+// trip per partition. On a publish failure the events sent before it are still marked, and the
+// error is returned: the rest stay pending for the OutboxRelay. Until Run has drained the
+// outbox, Flush leaves alone the partitions whose earlier event failed here. Concurrent flushes
+// of one partition may send an event twice; it carries the same MessageId both times.
 func (r *Relay) Flush(ctx context.Context, events []domain.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if r.pub == nil {
+		r.log.DebugContext(ctx, "relay: no Service Bus configured; events stay in the outbox", "events", len(events))
+		return nil
+	}
+	var parts []string
+	seen := map[string]bool{}
 	r.mu.Lock()
-	ready := make([]domain.Event, 0, len(events))
+	skipped := 0
 	for _, e := range events {
-		if !r.blocked[e.SessionID()] {
-			ready = append(ready, e)
+		p := e.SessionID()
+		if seen[p] {
+			continue
 		}
+		seen[p] = true
+		if r.blocked[p] {
+			skipped++
+			continue
+		}
+		parts = append(parts, p)
 	}
 	r.mu.Unlock()
-	if len(ready) < len(events) {
-		r.log.DebugContext(ctx, "relay: events left for the OutboxRelay behind an earlier failure", "events", len(events)-len(ready))
+	if skipped > 0 {
+		r.log.DebugContext(ctx, "relay: partitions left for the OutboxRelay behind an earlier failure", "partitions", skipped)
+	}
+	var ready []domain.Event
+	for _, p := range parts {
+		pending, err := r.store.PendingIn(ctx, p, flushLimit)
+		if err != nil {
+			return err // nothing of p was sent: it all stays pending for the OutboxRelay
+		}
+		ready = append(ready, pending...)
 	}
 	_, err := r.publish(ctx, ready)
 	return err
