@@ -30,6 +30,25 @@ type Deps struct {
 	Queues []string
 	Clock  domain.Clock
 	Logger *slog.Logger // nil: slog.Default()
+	// Relay publishes the events a command committed, right after it; nil leaves them to the
+	// OutboxRelay timer. A failed publish is logged, not answered: the events stay committed.
+	Relay Flusher
+}
+
+// Flusher publishes committed events (relay.Relay).
+type Flusher interface {
+	Flush(ctx context.Context, events []domain.Event) error
+}
+
+// publish flushes events committed by a command; failure leaves them to the OutboxRelay.
+func (r *Router) publish(ctx context.Context, events []domain.Event) {
+	if r.d.Relay == nil || len(events) == 0 {
+		return
+	}
+	if err := r.d.Relay.Flush(ctx, events); err != nil {
+		r.d.Logger.WarnContext(ctx, "publish after commit failed; the outbox relay will retry",
+			"events", len(events), "error", err.Error())
+	}
 }
 
 // Route is one served method and path (relative to Prefix, with {name} wildcards) and the

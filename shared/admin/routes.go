@@ -186,6 +186,7 @@ func (r *Router) apply(w http.ResponseWriter, req *http.Request, msg domain.Mess
 		r.failure(w, req, err, unknownCluster(msg.ClusterKey()))
 		return
 	}
+	r.publish(req.Context(), res.Events)
 	r.d.Logger.InfoContext(req.Context(), "admin command", "route", req.Pattern, "principal", meta.Principal,
 		"clusterId", res.ClusterID, "outcome", res.Outcome, "messageId", meta.MessageID)
 	if res.Outcome == domain.Rejected && res.Problem != nil {
@@ -366,7 +367,8 @@ func (r *Router) cleanupOrphans(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	meta := r.meta(req)
-	plans, err := r.d.Service.CleanupOrphans(req.Context(), dry, meta)
+	plans, committed, err := r.d.Service.CleanupOrphans(req.Context(), dry, meta)
+	r.publish(req.Context(), committed) // on error too: what was cleaned up before it is committed
 	if err != nil {
 		r.failure(w, req, err, nil)
 		return

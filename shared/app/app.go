@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 			return nil, err
 		}
 		a.Admin = admin.New(admin.Deps{
-			Service: a.Service, Auth: authz, DeadLetters: dl, Clock: opts.Clock, Logger: opts.Logger,
+			Service: a.Service, Auth: authz, DeadLetters: dl, Clock: opts.Clock, Logger: opts.Logger, Relay: a.Relay,
 			Queues: []string{cfg.RegistrationRequestsQueue, cfg.MachineEventsQueue},
 		})
 		dashboard.Register(a.Admin, dashboard.Deps{Service: a.Service, Clock: opts.Clock, DeadLetters: dl,

@@ -42,6 +42,9 @@ type SweepReport struct {
 	Events      int  `json:"events"`
 	More        bool `json:"more"`        // more was due than the run's limit: the next run continues
 	GuardActive bool `json:"guardActive"` // no syncs heard fleet-wide: silence-based transitions held back
+	// Committed are the events the run committed (also on error, those committed before it),
+	// for the caller to publish.
+	Committed []Event `json:"-"`
 }
 
 // OrphanView is a suspected orphan with its grace deadline and the clean-up it would request.
@@ -135,6 +138,7 @@ func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepRe
 						rep.Changed++
 					}
 					rep.Events += len(res.Events)
+					rep.Committed = append(rep.Committed, res.Events...)
 				}
 				mu.Unlock()
 			}
@@ -308,23 +312,25 @@ func (s *Service) Orphans(ctx context.Context) ([]OrphanView, error) {
 // CleanupOrphans cleans up suspects whose grace has ended (never skipping the grace; Silent
 // suspects are held while the mass-disconnect guard is active) and returns their plans; with
 // dryRun it only returns the plans. OrphanCleanedUp's cause is meta.MessageID, else meta.Cause
-// (the admin route; default "CleanupOrphans").
-func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([]Plan, error) {
+// (the admin route; default "CleanupOrphans"). It also returns the events it committed, on
+// error too (those committed before it), for the caller to publish.
+func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([]Plan, []Event, error) {
 	now := s.clock.Now().UTC()
 	newest, err := s.store.NewestSync(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g := s.policy.Guard(newest, now)
 	cs, err := s.suspects(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if meta.Cause == "" {
 		meta.Cause = "CleanupOrphans"
 	}
 	cause := cmp.Or(meta.MessageID, meta.Cause)
 	plans := []Plan{}
+	var events []Event
 	for _, c := range cs {
 		if now.Before(c.GraceUntil) || (g.Active && c.OrphanReason == OrphanSilent) {
 			continue
@@ -332,7 +338,7 @@ func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([
 		if dryRun {
 			plan, err := s.plan(ctx, c, false, ReasonOrphanCleanup)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			plans = append(plans, plan)
 			continue
@@ -346,11 +352,12 @@ func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([
 			return d, nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, events, err
 		}
+		events = append(events, res.Events...)
 		if res.Plan != nil {
 			plans = append(plans, *res.Plan)
 		}
 	}
-	return plans, nil
+	return plans, events, nil
 }

@@ -272,8 +272,8 @@ func silentOrphan(t *testing.T, h *sw) {
 	if err != nil || len(os) != 1 || os[0].ClusterID != cA || len(os[0].Plan.Steps) != 5 || os[0].Plan.Reason != domain.ReasonOrphanCleanup {
 		t.Fatalf("Orphans = %+v, %v", os, err)
 	}
-	if plans, err := h.svc.CleanupOrphans(context.Background(), false, domain.Meta{}); err != nil || len(plans) != 0 {
-		t.Fatalf("CleanupOrphans during grace = %v, %v", plans, err)
+	if plans, evs, err := h.svc.CleanupOrphans(context.Background(), false, domain.Meta{}); err != nil || len(plans) != 0 || len(evs) != 0 {
+		t.Fatalf("CleanupOrphans during grace = %v, %d events, %v", plans, len(evs), err)
 	}
 }
 
@@ -568,23 +568,26 @@ func TestCleanupOrphansAdmin(t *testing.T) {
 		h.at(97)
 		h.sync(cB, "b")
 		ctx := context.Background()
-		plans, err := h.svc.CleanupOrphans(ctx, true, domain.Meta{})
-		if err != nil || len(plans) != 1 || plans[0].ClusterID != cA || len(plans[0].Steps) != 5 || h.view(cA).Orphan != domain.OrphanSuspected {
+		plans, committed, err := h.svc.CleanupOrphans(ctx, true, domain.Meta{})
+		if err != nil || len(committed) != 0 || len(plans) != 1 || plans[0].ClusterID != cA || len(plans[0].Steps) != 5 || h.view(cA).Orphan != domain.OrphanSuspected {
 			t.Fatalf("dry run: %+v %v (orphan %s)", plans, err, h.view(cA).Orphan)
 		}
 		if got := names(h.drain()); got != "" {
 			t.Fatalf("dry run emitted %q", got)
 		}
-		plans, err = h.svc.CleanupOrphans(ctx, false, domain.Meta{Cause: "POST /api/v1/orphans/cleanup", Principal: "ops"})
+		plans, committed, err = h.svc.CleanupOrphans(ctx, false, domain.Meta{Cause: "POST /api/v1/orphans/cleanup", Principal: "ops"})
 		if err != nil || len(plans) != 1 || h.view(cA).Orphan != domain.OrphanCleanedUp {
 			t.Fatalf("clean-up: %+v %v", plans, err)
 		}
 		evs := h.drain(cA)
+		if len(committed) != len(evs) || committed[len(committed)-1].Type != domain.EvOrphanCleanedUp {
+			t.Fatalf("clean-up returned %d committed events, want the %d it committed", len(committed), len(evs))
+		}
 		if last := evs[len(evs)-1]; last.Type != domain.EvOrphanCleanedUp || last.Body["cause"] != "POST /api/v1/orphans/cleanup" || len(evs) != 7 {
 			t.Fatalf("clean-up events %v", evs)
 		}
-		if plans, err := h.svc.CleanupOrphans(ctx, false, domain.Meta{}); err != nil || len(plans) != 0 {
-			t.Fatalf("second clean-up: %+v %v", plans, err)
+		if plans, evs, err := h.svc.CleanupOrphans(ctx, false, domain.Meta{}); err != nil || len(plans) != 0 || len(evs) != 0 {
+			t.Fatalf("second clean-up: %+v %d events %v", plans, len(evs), err)
 		}
 	})
 }

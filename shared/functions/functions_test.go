@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,14 @@ func (r *fakeRelay) Run(_ context.Context, limit int) (int, error) {
 
 var quiet = slog.New(slog.DiscardHandler)
 
+func ids(evs []domain.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
 func TestQueueFunctionAppliesAndPublishes(t *testing.T) {
 	ev := domain.Event{Type: "ClusterRegistered"}
 	dom := &fakeDomain{res: domain.Result{Outcome: domain.Created, Events: []domain.Event{ev}}}
@@ -100,7 +109,8 @@ func TestQueueFunctionRejectedAndTransient(t *testing.T) {
 }
 
 func TestSweepsAndRelay(t *testing.T) {
-	dom := &fakeDomain{rep: domain.SweepReport{Examined: 4, Changed: 1, Events: 3}}
+	committed := []domain.Event{{ID: "e1", ClusterID: "a"}, {ID: "e2", ClusterID: "a"}, {ID: "e3", ClusterID: "b"}}
+	dom := &fakeDomain{rep: domain.SweepReport{Examined: 4, Changed: 1, Events: 3, Committed: committed}}
 	rel := &fakeRelay{}
 	fns := New(Deps{Domain: dom, Relay: rel, RelayBatch: 50, Logger: quiet})
 	// The invocation ID reaches the sweep through the adapter: run it as the host would.
@@ -112,16 +122,23 @@ func TestSweepsAndRelay(t *testing.T) {
 	if w.Code != 200 || dom.run != (domain.SweepRun{ID: "inv-7", PastDue: true}) {
 		t.Fatalf("status %d run %+v", w.Code, dom.run)
 	}
-	if len(rel.runs) != 1 || rel.runs[0] != 3 {
-		t.Fatalf("relay runs after sweep %v", rel.runs)
+	// The sweep publishes its own committed events (not the oldest of the whole outbox).
+	if len(rel.runs) != 0 || !slices.Equal(ids(rel.flushed), []string{"e1", "e2", "e3"}) {
+		t.Fatalf("after sweep: relay runs %v, flushed %v; want the sweep's events flushed", rel.runs, ids(rel.flushed))
 	}
 	out, err := fns.Timers[OutboxRelay](context.Background(), invoke.Timer{})
-	if err != nil || out != "published=2" || rel.runs[1] != 50 {
+	if err != nil || out != "published=2" || !slices.Equal(rel.runs, []int{50}) {
 		t.Fatalf("relay %q %v %v", out, err, rel.runs)
 	}
+	// A sweep that fails after committing some events still publishes those, then fails.
+	rel.flushed = nil
+	dom.rep.Committed = committed[:1]
 	dom.err = errors.New("storage down")
 	if _, err := fns.Timers[OrphanSweep](context.Background(), invoke.Timer{}); err == nil {
 		t.Fatal("sweep error swallowed")
+	}
+	if !slices.Equal(ids(rel.flushed), []string{"e1"}) {
+		t.Fatalf("failed sweep flushed %v, want its committed e1", ids(rel.flushed))
 	}
 	rel.err = errors.New("bus down")
 	if _, err := fns.Timers[OutboxRelay](context.Background(), invoke.Timer{}); err == nil {

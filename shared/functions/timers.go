@@ -19,22 +19,19 @@ func orphanSweep(d Deps) invoke.TimerHandler {
 }
 
 // sweepFunction runs one bounded sweep (PolicyExpiryCheck or OrphanSweep). The run's ID is the
-// host's invocation ID (the cause of the events it emits); IsPastDue is passed on. Events the
-// sweep committed are published at once when a relay is configured (failures are left to
-// OutboxRelay). A sweep error fails the run; the next schedule continues.
+// host's invocation ID (the cause of the events it emits); IsPastDue is passed on. The events
+// the sweep committed (SweepReport.Committed, on error too) are flushed at once, each cluster's
+// behind its older pending ones; a failed publish is left to OutboxRelay. A sweep error fails
+// the run; the next schedule continues.
 func sweepFunction(d Deps, name string, sweep func(context.Context, domain.SweepRun) (domain.SweepReport, error)) invoke.TimerHandler {
 	return func(ctx context.Context, t invoke.Timer) (string, error) {
 		rep, err := sweep(ctx, domain.SweepRun{ID: invoke.InvocationID(ctx), PastDue: t.IsPastDue})
+		publish(ctx, d, rep.Committed)
 		if err != nil {
 			return "", err
 		}
 		if rep.GuardActive {
 			d.Logger.WarnContext(ctx, "no syncs heard fleet-wide: silence-based transitions held back", "function", name)
-		}
-		if d.Relay != nil && rep.Events > 0 {
-			if _, err := d.Relay.Run(ctx, rep.Events); err != nil {
-				d.Logger.WarnContext(ctx, "publish after sweep failed; the outbox relay will retry", "function", name, "error", err.Error())
-			}
 		}
 		return fmt.Sprintf("examined=%d changed=%d events=%d more=%t", rep.Examined, rep.Changed, rep.Events, rep.More), nil
 	}
