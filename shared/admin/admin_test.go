@@ -41,6 +41,7 @@ type env struct {
 type envOptions struct {
 	store       domain.Store
 	easyAuthOff bool
+	relay       Flusher
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -53,7 +54,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := domain.NewService(o.store, clk, &domain.Options{Logger: quiet})
 	dl := &fakeDeadLetters{}
-	h := New(Deps{Service: svc, Auth: a, DeadLetters: dl, Queues: []string{queueReq, queueMachine}, Clock: clk, Logger: quiet})
+	h := New(Deps{Service: svc, Auth: a, DeadLetters: dl, Queues: []string{queueReq, queueMachine}, Clock: clk, Logger: quiet, Relay: o.relay})
 	return &env{t: t, h: h, svc: svc, clk: clk, dl: dl}
 }
 

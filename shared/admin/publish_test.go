@@ -1,0 +1,86 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
+)
+
+// recordingRelay records what the API flushes; with fail set the flush fails.
+type recordingRelay struct {
+	flushed []domain.Event
+	fail    bool
+}
+
+func (r *recordingRelay) Flush(_ context.Context, events []domain.Event) error {
+	if r.fail {
+		return errors.New("bus down")
+	}
+	r.flushed = append(r.flushed, events...)
+	return nil
+}
+
+func types(evs []domain.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+func TestCommandsFlushWhatTheyCommit(t *testing.T) {
+	rel := &recordingRelay{}
+	e := newEnv(t, envOptions{store: memory.New(), relay: rel})
+	e.register(cluster1, "hci-01", "2508")
+	u := "/api/v1/clusters/" + cluster1 + "/unregister"
+	if w := e.call("POST", u+"?dryRun=true", operator, ""); w.Code != http.StatusOK || len(rel.flushed) != 0 {
+		t.Fatalf("dry run: %d, flushed %v", w.Code, types(rel.flushed))
+	}
+	w := e.call("POST", "/api/v1/machines/"+cluster1+"/node1/reset", operator, "")
+	if w.Code != http.StatusOK || !slices.Equal(types(rel.flushed), []string{domain.EvMachineResetRequested}) {
+		t.Fatalf("reset start: %d, flushed %v", w.Code, types(rel.flushed))
+	}
+	rel.flushed = nil
+	w = e.call("POST", u+"?dryRun=false", operator, "")
+	got := types(rel.flushed)
+	if w.Code != http.StatusOK || !slices.Contains(got, domain.EvClusterUnregistered) || !slices.Contains(got, domain.EvCleanupRequested) {
+		t.Fatalf("unregister: %d, flushed %v", w.Code, got)
+	}
+	for _, ev := range rel.flushed {
+		if ev.ClusterID != cluster1 {
+			t.Fatalf("flushed another cluster's event %+v", ev)
+		}
+	}
+	// A refused command commits nothing to publish.
+	rel.flushed = nil
+	if w := e.call("POST", u+"?dryRun=false", operator, ""); w.Code != http.StatusConflict || len(rel.flushed) != 0 {
+		t.Fatalf("second unregister: %d, flushed %v", w.Code, types(rel.flushed))
+	}
+}
+
+func TestFailedFlushStillAnswersTheCommand(t *testing.T) {
+	store := memory.New()
+	e := newEnv(t, envOptions{store: store, relay: &recordingRelay{fail: true}})
+	e.register(cluster1, "hci-01", "2508")
+	before, err := store.PendingIn(context.Background(), cluster1, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done outcome
+	decode(t, e.call("POST", "/api/v1/clusters/"+cluster1+"/unregister?dryRun=false", operator, ""), &done)
+	if done.Outcome != domain.Updated {
+		t.Fatalf("unregister with the bus down: %+v", done)
+	}
+	after, err := store.PendingIn(context.Background(), cluster1, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(types(after[len(before):]), domain.EvClusterUnregistered) {
+		t.Fatalf("pending after the failed flush: %v; want the committed events kept for the OutboxRelay", types(after))
+	}
+}
