@@ -112,10 +112,23 @@ func published(t *testing.T, base, cluster string) []string {
 	return out
 }
 
-// until polls the API path until its answer contains want; the test's deadline bounds it.
+// until polls the API path until it answers 200 with want in the body (a 404 means not yet);
+// the test's deadline bounds it.
 func until(t *testing.T, base, path, want string) {
 	t.Helper()
-	for !strings.Contains(send(t, http.MethodGet, base+"/api/v1"+path, "", ""), want) {
+	for {
+		res, err := http.Get(base + "/api/v1" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		switch {
+		case res.StatusCode == http.StatusOK && strings.Contains(string(b), want):
+			return
+		case res.StatusCode != http.StatusOK && res.StatusCode != http.StatusNotFound:
+			t.Fatalf("GET %s = %d %s", path, res.StatusCode, b)
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
