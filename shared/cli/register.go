@@ -112,8 +112,19 @@ func (s *session) register(ctx context.Context, f *registerFlags) error {
 	if err != nil {
 		return err
 	}
+	send, closeSender, err := s.sender(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer closeSender()
+	var m mark
+	if f.wait {
+		if m, err = s.markBefore(ctx, f.clusterID); err != nil {
+			return err
+		}
+	}
 	id := uuid.NewString()
-	if err := s.send(ctx, f, body, id); err != nil {
+	if err := send(ctx, body, id); err != nil {
 		return err
 	}
 	if !f.wait {
@@ -128,11 +139,15 @@ func (s *session) register(ctx context.Context, f *registerFlags) error {
 	if !s.json() {
 		fmt.Fprintf(s.Stdout, "sent Register for %s as message %s; waiting…\n", f.clusterID, id)
 	}
-	return s.waitRegistered(ctx, f.clusterID, id)
+	return s.waitRegistered(ctx, f.clusterID, id, m)
 }
 
-// send puts the message on the queue: Service Bus when configured, else the local runner.
-func (s *session) send(ctx context.Context, f *registerFlags, body []byte, id string) error {
+// sendFunc puts one message (body, MessageId) on the queue.
+type sendFunc func(ctx context.Context, body []byte, id string) error
+
+// sender returns how to put messages on the queue: Service Bus when configured, else the local
+// runner; a bad configuration is found here, before anything is read or sent. close releases it.
+func (s *session) sender(ctx context.Context, f *registerFlags) (send sendFunc, close func(), err error) {
 	conn := s.getenv("ServiceBusConnection")
 	ns := f.namespace
 	if ns == "" {
@@ -140,40 +155,44 @@ func (s *session) send(ctx context.Context, f *registerFlags, body []byte, id st
 	}
 	if conn == "" && ns == "" {
 		u := s.client.Endpoint() + "/dev/servicebus/" + url.PathEscape(f.queue) + "/messages"
-		bp, _ := json.Marshal(map[string]string{"MessageId": id})
-		_, err := s.client.send(ctx, http.MethodPost, u, json.RawMessage(body), http.Header{"Brokerproperties": {string(bp)}}, "")
-		return err
+		return func(ctx context.Context, body []byte, id string) error {
+			bp, _ := json.Marshal(map[string]string{"MessageId": id})
+			_, err := s.client.send(ctx, http.MethodPost, u, json.RawMessage(body), http.Header{"Brokerproperties": {string(bp)}}, "")
+			return err
+		}, func() {}, nil
 	}
-	var (
-		sb  *azservicebus.Client
-		err error
-	)
+	var sb *azservicebus.Client
 	if conn != "" {
 		sb, err = azservicebus.NewClientFromConnectionString(conn, nil)
 	} else {
 		var cred azcore.TokenCredential = s.Credential
 		if cred == nil {
 			if cred, err = azidentity.NewDefaultAzureCredential(nil); err != nil {
-				return &AuthError{Err: err}
+				return nil, nil, &AuthError{Err: err}
 			}
 		}
 		sb, err = azservicebus.NewClient(ns, cred, nil)
 	}
 	if err != nil {
 		// The error may quote the connection string: never print it.
-		return usagef("ServiceBusConnection or --namespace is not a valid Service Bus connection string or namespace")
+		return nil, nil, usagef("ServiceBusConnection or --namespace is not a valid Service Bus connection string or namespace")
 	}
-	defer sb.Close(context.WithoutCancel(ctx))
 	sender, err := sb.NewSender(f.queue, nil)
 	if err != nil {
-		return &UnreachableError{Endpoint: "Service Bus queue " + f.queue, Err: err}
+		sb.Close(context.WithoutCancel(ctx))
+		return nil, nil, &UnreachableError{Endpoint: "Service Bus queue " + f.queue, Err: err}
 	}
-	defer sender.Close(context.WithoutCancel(ctx))
-	ct := "application/json"
-	if err := sender.SendMessage(ctx, &azservicebus.Message{Body: body, MessageID: &id, ContentType: &ct}, nil); err != nil {
-		return &UnreachableError{Endpoint: "Service Bus queue " + f.queue, Err: err}
+	close = func() {
+		sender.Close(context.WithoutCancel(ctx))
+		sb.Close(context.WithoutCancel(ctx))
 	}
-	return nil
+	return func(ctx context.Context, body []byte, id string) error {
+		ct := "application/json"
+		if err := sender.SendMessage(ctx, &azservicebus.Message{Body: body, MessageID: &id, ContentType: &ct}, nil); err != nil {
+			return &UnreachableError{Endpoint: "Service Bus queue " + f.queue, Err: err}
+		}
+		return nil
+	}, close, nil
 }
 
 // registerProgress shows the cluster's registration status while waiting: on a terminal one
@@ -189,50 +208,160 @@ func (s *session) registerProgress(last *string, status string, start time.Time)
 	*last = status
 }
 
-// waitRegistered polls until the cluster is Registered (nil) or a rejection names the message
-// (a RejectedError with its code). A rejection is looked for first on each poll.
-func (s *session) waitRegistered(ctx context.Context, clusterID, messageID string) error {
+// mark is what the service showed before a Register was sent: where its history and the
+// rejections began (the newest entry's time; zero when empty), and the cluster's lastConnected
+// if it was already Registered.
+type mark struct {
+	history, rejections time.Time
+	registered          bool
+	lastConnected       time.Time
+}
+
+// entry is the part of a history entry or rejection the wait reads.
+type entry struct {
+	At        time.Time `json:"at"`
+	MessageID string    `json:"messageId"`
+}
+
+// markBefore reads the mark for clusterID; a cluster not known yet has an empty history.
+func (s *session) markBefore(ctx context.Context, clusterID string) (mark, error) {
+	var m mark
+	var err error
+	if m.rejections, err = s.newest(ctx, "/rejections"); err != nil {
+		return m, err
+	}
+	if m.history, err = s.newest(ctx, clusterPath(clusterID)+"/history"); err != nil {
+		return m, err
+	}
+	v, _, err := s.clusterView(ctx, clusterID)
+	if err != nil || v == nil {
+		return m, err
+	}
+	m.registered = v.RegistrationStatus == domain.StatusRegistered
+	if v.LastConnected != nil {
+		m.lastConnected = *v.LastConnected
+	}
+	return m, nil
+}
+
+// newest is the time of the first (newest) entry of path; zero when there is none or path is
+// not found.
+func (s *session) newest(ctx context.Context, path string) (time.Time, error) {
+	b, err := s.client.do(ctx, call{method: "GET", path: path, query: url.Values{"limit": {"1"}}, perm: "clusters/read"})
+	var api *APIError
+	if errors.As(err, &api) && api.Status == http.StatusNotFound {
+		return time.Time{}, nil
+	} else if err != nil {
+		return time.Time{}, err
+	}
+	var p struct{ Items []entry }
+	if err := decode(b, &p); err != nil || len(p.Items) == 0 {
+		return time.Time{}, err
+	}
+	return p.Items[0].At, nil
+}
+
+// findMessage walks the pages of path (newest first) for the item naming messageID. It stops at
+// the first item not newer than since (the newest item before the send), so each poll reads
+// only what is new since the send.
+func (s *session) findMessage(ctx context.Context, path, messageID string, since time.Time) (json.RawMessage, error) {
+	q := url.Values{}
+	seen := map[string]bool{}
+	for {
+		b, err := s.client.do(ctx, call{method: "GET", path: path, query: q, perm: "clusters/read"})
+		var api *APIError
+		if errors.As(err, &api) && api.Status == http.StatusNotFound {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		var p struct {
+			Items      []json.RawMessage `json:"items"`
+			NextCursor string            `json:"nextCursor"`
+		}
+		if err := decode(b, &p); err != nil {
+			return nil, err
+		}
+		for _, raw := range p.Items {
+			var e entry
+			if err := decode(raw, &e); err != nil {
+				return nil, err
+			}
+			if e.MessageID == messageID {
+				return raw, nil
+			}
+			if !e.At.After(since) {
+				return nil, nil
+			}
+		}
+		if p.NextCursor == "" || seen[p.NextCursor] {
+			return nil, nil
+		}
+		seen[p.NextCursor] = true
+		q.Set("cursor", p.NextCursor)
+	}
+}
+
+// clusterView reads the §3 view of a cluster; nil when it is not known (404).
+func (s *session) clusterView(ctx context.Context, clusterID string) (*domain.ClusterView, []byte, error) {
+	b, err := s.client.do(ctx, call{method: "GET", path: clusterPath(clusterID), perm: "clusters/read"})
+	var api *APIError
+	if errors.As(err, &api) && api.Status == http.StatusNotFound {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	var v domain.ClusterView
+	if err := decode(b, &v); err != nil {
+		return nil, nil, err
+	}
+	return &v, b, nil
+}
+
+// waitRegistered polls until the message's own outcome is known: a rejection naming it (a
+// RejectedError with its code), or the cluster Registered with the message in its history. A
+// Register that changes nothing records no history (SPEC §3), so for a cluster that was already
+// Registered its lastConnected moving past the mark (the message's enqueue time) is taken as
+// the outcome too.
+func (s *session) waitRegistered(ctx context.Context, clusterID, messageID string, m mark) error {
 	last, start := "", s.now()
 	for {
-		raw, err := s.pages(ctx, "/rejections", nil, "clusters/read")
+		raw, err := s.findMessage(ctx, "/rejections", messageID, m.rejections)
 		if err != nil {
 			return err
 		}
-		rs, err := decodeItems[domain.Rejection](raw)
-		if err != nil {
-			return err
-		}
-		for i, r := range rs {
-			if r.MessageID == messageID {
-				if s.json() {
-					s.printRaw(raw[i])
-				}
-				return &RejectedError{Code: r.Code, Reason: r.Reason}
-			}
-		}
-		b, err := s.client.do(ctx, call{method: "GET", path: clusterPath(clusterID), perm: "clusters/read"})
-		var api *APIError
-		switch {
-		case errors.As(err, &api) && api.Status == http.StatusNotFound:
-			s.registerProgress(&last, "not known yet", start)
-		case err != nil:
-			return err
-		default:
-			var v domain.ClusterView
-			if err := decode(b, &v); err != nil {
+		if raw != nil {
+			var r domain.Rejection
+			if err := decode(raw, &r); err != nil {
 				return err
 			}
-			if v.RegistrationStatus == domain.StatusRegistered {
-				if s.json() {
-					s.printRaw(b)
-				} else {
-					if s.StdoutTerminal {
-						fmt.Fprint(s.Stdout, "\r\x1b[K")
-					}
-					fmt.Fprintf(s.Stdout, "%s (%s) is Registered: %s\n", v.ClusterName, v.ClusterID, v.ResourceID)
-				}
-				return nil
+			if s.json() {
+				s.printRaw(raw)
 			}
+			return &RejectedError{Code: r.Code, Reason: r.Reason}
+		}
+		hist, err := s.findMessage(ctx, clusterPath(clusterID)+"/history", messageID, m.history)
+		if err != nil {
+			return err
+		}
+		v, b, err := s.clusterView(ctx, clusterID)
+		switch {
+		case err != nil:
+			return err
+		case v == nil:
+			s.registerProgress(&last, "not known yet", start)
+		case v.RegistrationStatus == domain.StatusRegistered && (hist != nil ||
+			m.registered && v.LastConnected != nil && v.LastConnected.After(m.lastConnected)):
+			if s.json() {
+				s.printRaw(b)
+			} else {
+				if s.StdoutTerminal {
+					fmt.Fprint(s.Stdout, "\r\x1b[K")
+				}
+				fmt.Fprintf(s.Stdout, "%s (%s) is Registered: %s\n", v.ClusterName, v.ClusterID, v.ResourceID)
+			}
+			return nil
+		default:
 			s.registerProgress(&last, v.RegistrationStatus, start)
 		}
 		if err := sleep(ctx, s.poll()); err != nil {

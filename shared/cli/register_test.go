@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,8 +99,8 @@ func TestResetWaitOnTerminal(t *testing.T) {
 	}
 }
 
-// TestRegisterWaitOnTerminal checks the live line while waiting and the message posted to the
-// local runner's queue with its MessageId.
+// TestRegisterWaitOnTerminal checks the live line while waiting, the message posted to the
+// local runner's queue with its MessageId, and the end of the wait at that message's history.
 func TestRegisterWaitOnTerminal(t *testing.T) {
 	var gets atomic.Int32
 	var posted atomic.Value
@@ -110,7 +111,12 @@ func TestRegisterWaitOnTerminal(t *testing.T) {
 			w.WriteHeader(http.StatusCreated)
 		case r.URL.Path == "/api/v1/rejections":
 			w.Write([]byte(`{"items":[]}`))
-		case gets.Add(1) == 1:
+		case strings.HasSuffix(r.URL.Path, "/history"):
+			var bp struct{ MessageId string }
+			s, _ := posted.Load().(string)
+			json.Unmarshal([]byte(s), &bp)
+			w.Write([]byte(`{"items":[{"at":"2026-01-02T03:04:05Z","what":"registrationStatus","cause":"Register","messageId":"` + bp.MessageId + `"}]}`))
+		case gets.Add(1) <= 2: // the mark before the send, then the first poll
 			w.WriteHeader(http.StatusNotFound)
 			w.Write([]byte(`{"code":"NotFound"}`))
 		default:
@@ -136,5 +142,59 @@ func TestRegisterBadConnectionStringNotPrinted(t *testing.T) {
 	code, out, stderr := runCLI(t, App{Getenv: func(k string) string { return env[k] }}, "", registerArgs...)
 	if code != 2 || strings.Contains(out+stderr, "SECRET-KEY-VALUE") {
 		t.Errorf("exit %d, output %q %q; want 2 without the key", code, out, stderr)
+	}
+}
+
+// TestRegisterWaitReadsOnlyNewEntries: each poll reads the rejections and history newest first
+// and stops at entries older than the send, never following every page.
+func TestRegisterWaitReadsOnlyNewEntries(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		msgID   string
+		polls   int
+		cursors []string
+	)
+	page := func(newest string) string {
+		items := `{"at":"2026-01-02T03:00:00Z","messageId":"old-1","code":"InvalidField","reason":"x"},` +
+			`{"at":"2026-01-02T02:00:00Z","messageId":"old-2","code":"InvalidField","reason":"x"}`
+		if newest != "" {
+			items = newest + "," + items
+		}
+		return `{"items":[` + items + `],"nextCursor":"older"}`
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c := r.URL.Query().Get("cursor"); c != "" {
+			cursors = append(cursors, r.URL.Path+"?cursor="+c)
+		}
+		switch {
+		case r.Method == http.MethodPost:
+			var bp struct{ MessageId string }
+			json.Unmarshal([]byte(r.Header.Get("BrokerProperties")), &bp)
+			msgID = bp.MessageId
+			w.WriteHeader(http.StatusCreated)
+		case r.URL.Path == "/api/v1/rejections":
+			if msgID != "" {
+				polls++
+			}
+			if polls < 3 {
+				w.Write([]byte(page("")))
+				return
+			}
+			w.Write([]byte(page(`{"at":"2026-01-02T03:00:01Z","messageId":"` + msgID + `","code":"UnregisterFirst","number":9107,"reason":"resource move is not supported"}`)))
+		case strings.HasSuffix(r.URL.Path, "/history"):
+			w.Write([]byte(`{"items":[{"at":"2026-01-02T03:00:00Z","what":"registrationStatus","after":"Registered","cause":"Register","messageId":"first"}],"nextCursor":"older"}`))
+		default:
+			w.Write([]byte(`{"clusterId":"` + e2eCluster + `","clusterName":"hci-01","registrationStatus":"Registered","lastConnected":"2026-01-02T03:00:00Z"}`))
+		}
+	}))
+	defer srv.Close()
+	code, _, stderr := runCLI(t, App{}, srv.URL, registerArgs...)
+	if code != 1 || !strings.Contains(stderr, "UnregisterFirst") {
+		t.Errorf("exit %d, stderr %q; want 1 with UnregisterFirst (the cluster was Registered all along)", code, stderr)
+	}
+	if polls != 3 || len(cursors) != 0 {
+		t.Errorf("%d polls; older pages read: %v", polls, cursors)
 	}
 }
