@@ -61,18 +61,33 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) 
 	return out, nil
 }
 
-// PendingIn implements domain.OutboxStore: one query on the partition's evt| range, whose
-// keys sort in commit order.
+// PendingIn implements domain.OutboxStore: one page request on the partition's evt| range,
+// whose keys sort in commit order. It does not follow a continuation (the service may end a
+// page early, or point past the partition): what it returns is the oldest of them, in order.
 func (s *Store) PendingIn(ctx context.Context, partition string, limit int) ([]domain.Event, error) {
-	rows, _, err := s.query(ctx, tableClusters, prefixFilter(key(partition), preEvent), limitOf(limit), "")
+	c, err := s.table(ctx, tableClusters)
 	if err != nil {
 		return nil, err
 	}
-	page, err := decodeRows[domain.Event](rows, "")
+	filter := prefixFilter(key(partition), preEvent)
+	top := int32(limitOf(limit))
+	page, err := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top}).NextPage(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	rows := make([]row, 0, len(page.Entities))
+	for _, raw := range page.Entities {
+		r, err := parseRow(raw)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	out, err := decodeRows[domain.Event](rows, "")
 	if err != nil {
 		return nil, err
 	}
-	return page.Items, nil
+	return out.Items, nil
 }
 
 // markers lists the outbox markers, of one partition when part is not "".
