@@ -3,9 +3,11 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
@@ -82,5 +84,39 @@ func TestFailedFlushStillAnswersTheCommand(t *testing.T) {
 	}
 	if !slices.Contains(types(after[len(before):]), domain.EvClusterUnregistered) {
 		t.Fatalf("pending after the failed flush: %v; want the committed events kept for the OutboxRelay", types(after))
+	}
+}
+
+func TestOrphanCleanupFlushesWhatItCommits(t *testing.T) {
+	const other = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+	rel := &recordingRelay{}
+	e := newEnv(t, envOptions{store: memory.New(), relay: rel})
+	e.register(cluster1, "hci-01", "2508")
+	e.register(other, "hci-02", "2508")
+	sync := func(day int) {
+		t.Helper()
+		e.clk.Set(testNow.Add(time.Duration(day) * 24 * time.Hour))
+		body := `{"type":"Sync","clusterId":"` + other + `","machine":"node1"}`
+		if _, err := e.svc.HandleMessage(context.Background(), queueMachine, []byte(body), domain.Meta{MessageID: fmt.Sprint("sync-", day), EnqueuedAt: e.clk.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync(90) // cluster1 has been silent for 90 days: the sweep suspects it
+	if _, err := e.svc.CheckPolicies(context.Background(), domain.SweepRun{ID: "run-90"}); err != nil {
+		t.Fatal(err)
+	}
+	sync(98) // its grace has ended
+	if w := e.call("POST", "/api/v1/orphans/cleanup?dryRun=true", admin, ""); w.Code != http.StatusOK || len(rel.flushed) != 0 {
+		t.Fatalf("dry run: %d, flushed %v", w.Code, types(rel.flushed))
+	}
+	w := e.call("POST", "/api/v1/orphans/cleanup?dryRun=false", admin, "")
+	got := types(rel.flushed)
+	if w.Code != http.StatusOK || len(got) == 0 || got[len(got)-1] != domain.EvOrphanCleanedUp {
+		t.Fatalf("clean-up: %d %s, flushed %v; want its events ending with OrphanCleanedUp", w.Code, w.Body, got)
+	}
+	for _, ev := range rel.flushed {
+		if ev.ClusterID != cluster1 {
+			t.Fatalf("flushed another cluster's event %+v", ev)
+		}
 	}
 }

@@ -11,8 +11,9 @@ import (
 )
 
 type fakeOutbox struct {
-	pending []domain.Event
-	marked  []string
+	pending   []domain.Event
+	marked    []string
+	pendingIn error // returned by PendingIn when set
 }
 
 func (f *fakeOutbox) Pending(_ context.Context, limit int) ([]domain.Event, error) {
@@ -20,6 +21,9 @@ func (f *fakeOutbox) Pending(_ context.Context, limit int) ([]domain.Event, erro
 }
 
 func (f *fakeOutbox) PendingIn(_ context.Context, partition string, limit int) ([]domain.Event, error) {
+	if f.pendingIn != nil {
+		return nil, f.pendingIn
+	}
 	var out []domain.Event
 	for _, e := range f.pending {
 		if e.SessionID() == partition && len(out) < limit {
@@ -150,5 +154,17 @@ func TestFlushHoldsBackAClusterBehindAFailure(t *testing.T) {
 	}
 	if want := []string{a1.ID, b1.ID, a2.ID, a3.ID, a4.ID}; !slices.Equal(pub.got, want) {
 		t.Fatalf("published %v, want %v", pub.got, want)
+	}
+}
+
+func TestFlushReadFailurePublishesNothing(t *testing.T) {
+	evs := events(2)
+	store := &fakeOutbox{pending: slices.Clone(evs), pendingIn: domain.ErrTransient}
+	pub := &fakePub{}
+	if err := New(store, pub, nil).Flush(context.Background(), evs); !errors.Is(err, domain.ErrTransient) {
+		t.Fatalf("Flush = %v, want the store's transient error", err)
+	}
+	if len(pub.got) != 0 || len(store.pending) != 2 {
+		t.Fatalf("published %v, pending %d; want nothing sent and both left for the OutboxRelay", pub.got, len(store.pending))
 	}
 }
