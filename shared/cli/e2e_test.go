@@ -28,6 +28,13 @@ import (
 // easyAuth false makes the admin API refuse every caller (401).
 func startRunner(t testing.TB, roles []string, easyAuth bool) string {
 	t.Helper()
+	return startRunnerWith(t, roles, easyAuth, nil)
+}
+
+// startRunnerWith is startRunner with the app's handler wrapped by wrap (nil: as is), so a test
+// can see each invocation end.
+func startRunnerWith(t testing.TB, roles []string, easyAuth bool, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	handlerLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -76,7 +83,11 @@ func startRunner(t testing.TB, roles []string, easyAuth bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runner.Start(ctx, a.Handler, handlerLn); err != nil {
+	var h http.Handler = a.Handler
+	if wrap != nil {
+		h = wrap(h)
+	}
+	if err := runner.Start(ctx, h, handlerLn); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(runner)

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -72,5 +75,142 @@ func TestRegisterWaitSeesItsOwnOutcome(t *testing.T) {
 	var r domain.Rejection
 	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 1 || r.Code != domain.CodeResourceExistsInDiffRegn || r.Number != 9104 {
 		t.Errorf("-o json rejection: exit %d, %q (%v)", code, out, err)
+	}
+}
+
+// machineEvents lists the types of the runner's published events about machine, oldest first
+// (a body naming it as "machine" or among "machines").
+func machineEvents(t *testing.T, base, machine string) []string {
+	t.Helper()
+	res, err := http.Get(base + "/dev/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var p struct {
+		Items []struct {
+			Subject string `json:"subject"`
+			Body    struct {
+				Machine  string   `json:"machine"`
+				Machines []string `json:"machines"`
+			} `json:"body"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range p.Items {
+		if b := e.Body; b.Machine == machine || slices.Contains(b.Machines, machine) {
+			out = append(out, e.Subject)
+		}
+	}
+	return out
+}
+
+// resetNode1 registers the e2e cluster, makes node1 run 2508 and starts its reset with the
+// command line; it returns the operation's ID.
+func resetNode1(t *testing.T, base string) string {
+	t.Helper()
+	if code, _, stderr := runCLI(t, App{}, base, registerArgs...); code != 0 {
+		t.Fatalf("register: exit %d: %s", code, stderr)
+	}
+	post(t, base, "machine-events", "sync-1", `{"type":"Sync","clusterId":"`+e2eCluster+`","machine":"node1","biosConfigHash":"h","arcAgentVersion":"1.45","osVersion":"2508"}`)
+	for !strings.Contains(string(apiGet(t, base, "/clusters/"+e2eCluster)), `"osVersion":"2508"`) {
+		if sleep(t.Context(), 5*time.Millisecond) != nil {
+			t.Fatal("the Sync was never applied")
+		}
+	}
+	if code, _, stderr := runCLI(t, App{}, base, "reset", "start", e2eCluster, "node1"); code != 0 {
+		t.Fatalf("reset start: exit %d: %s", code, stderr)
+	}
+	var v domain.ResetStatusView
+	if err := json.Unmarshal(apiGet(t, base, "/machines/"+e2eCluster+"/node1/reset"), &v); err != nil || v.OperationID == "" {
+		t.Fatalf("no reset operation: %v %+v", err, v)
+	}
+	return v.OperationID
+}
+
+// TestReRegisterAfterReset (issue 5): a machine whose reset Succeeded is registered again by a
+// Register that includes it, and Arc-enabled.
+func TestReRegisterAfterReset(t *testing.T) {
+	base := startRunner(t, nil, true)
+	op := resetNode1(t, base)
+	post(t, base, "machine-events", "rc-1", `{"type":"ResetCompleted","clusterId":"`+e2eCluster+`","operationId":"`+op+`","machine":"node1","result":"Succeeded"}`)
+	for clusterOf(t, base, e2eCluster).Nodes[0].RegistrationStatus != domain.StatusNotYet {
+		if sleep(t.Context(), 5*time.Millisecond) != nil {
+			t.Fatal("the reset never made node1 NotYet")
+		}
+	}
+	if code, out, _ := runCLI(t, App{}, base, "reset", "status", e2eCluster, "node1"); code != 0 || !strings.Contains(out, ": Succeeded, elapsed") {
+		t.Fatalf("reset status: exit %d\n%s", code, out)
+	}
+
+	code, out, stderr := runCLI(t, App{}, base, registerArgs...)
+	if code != 0 || !strings.Contains(out, "is Registered") {
+		t.Fatalf("register again: exit %d\n%s%s", code, out, stderr)
+	}
+	// --wait ended at this message's own outcome, so node1 is already back.
+	code, out, _ = runCLI(t, App{}, base, "status", e2eCluster)
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "node1 ") {
+			line = l
+		}
+	}
+	if f := strings.Fields(line); code != 0 || len(f) < 4 || f[1] != domain.StatusRegistered || f[3] != domain.ArcEnabled {
+		t.Errorf("status: exit %d, node1 %q; want Registered and Arc Enabled\n%s", code, line, out)
+	}
+	evs := machineEvents(t, base, "node1")
+	ready := slices.Index(evs, "MachineReadyForRegistration")
+	if ready < 0 || !slices.Contains(evs[ready+1:], "ArcEnabled") {
+		t.Errorf("node1's events %v; want MachineReadyForRegistration then ArcEnabled", evs)
+	}
+}
+
+// TestStalledResetOnTheRunnersClock (issue 5): a reset with no progress for Reset__StallAfter
+// (24 h) is Stalled by PolicyExpiryCheck, with one MachineResetStalled however often it runs.
+func TestStalledResetOnTheRunnersClock(t *testing.T) {
+	var checks atomic.Int32 // PolicyExpiryCheck invocations the app has answered
+	base := startRunnerWith(t, nil, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			if r.URL.Path == "/PolicyExpiryCheck" {
+				checks.Add(1)
+			}
+		})
+	})
+	resetNode1(t, base)
+	devPost(t, base, "/dev/clock", `{"advance":"25h"}`)
+	runCheck := func(n int32) {
+		devPost(t, base, "/admin/functions/PolicyExpiryCheck", `{"input":""}`)
+		for checks.Load() < n {
+			if sleep(t.Context(), 5*time.Millisecond) != nil {
+				t.Fatalf("PolicyExpiryCheck run %d never ended", n)
+			}
+		}
+	}
+	runCheck(1)
+	code, out, stderr := runCLI(t, App{}, base, "reset", "status", e2eCluster, "node1")
+	if code != 0 || !strings.Contains(out, ": Stalled, elapsed") {
+		t.Errorf("reset status: exit %d, want 0 showing Stalled\n%s%s", code, out, stderr)
+	}
+	_, out, _ = runCLI(t, App{}, base, "reset", "status", e2eCluster, "node1", "-o", "json")
+	sameJSON(t, "reset status", out, apiGet(t, base, "/machines/"+e2eCluster+"/node1/reset"))
+	count := func() int {
+		n := 0
+		for _, e := range machineEvents(t, base, "node1") {
+			if e == "MachineResetStalled" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Errorf("after one check: %d MachineResetStalled events, want 1", n)
+	}
+	runCheck(2)
+	if n := count(); n != 1 {
+		t.Errorf("after a second check: %d MachineResetStalled events, want still 1", n)
 	}
 }
