@@ -69,10 +69,12 @@ func (s *session) registerCmd() *cobra.Command {
 	f := &registerFlags{}
 	c := &cobra.Command{
 		Use:   "register --cluster-id ID --cluster-name NAME --region R --subscription-id ID --tenant-id ID [--node NAME]... [--wait]",
-		Short: "Send a Register message (Register-AzStackHCI); --wait follows it until Registered or rejected",
+		Short: "Send a Register message (Register-AzStackHCI); --wait follows it until it is applied or rejected",
 		Long: "Send a Register message to the registration-requests queue: through Service Bus when ServiceBusConnection\n" +
 			"(a connection string) or --namespace is set, else to the local runner at {endpoint}/dev/servicebus.\n" +
-			"With --wait, follow the cluster until it is Registered (exit 0) or the message is rejected (exit 1, with its code).",
+			"With --wait, wait for this message's own outcome: the cluster Registered by it (exit 0) or its rejection\n" +
+			"(exit 1, with its code, e.g. ResourceExistsInDifferentRegion for a cluster registered in another region).\n" +
+			"GUIDs and node names are checked before anything is sent (exit 2 when malformed).",
 		Example: "  registrar register --cluster-id 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --cluster-name hci-01 --region eastus \\\n" +
 			"    --subscription-id 0b7e5d1a-1f0e-4e5a-9a9e-2f7b3c4d5e6f --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 \\\n" +
 			"    --node node1 --node node2 --os-version 2508 --wait",
@@ -94,7 +96,7 @@ func (s *session) registerCmd() *cobra.Command {
 	fl.StringVar(&f.osVersion, "os-version", "", "OS version, e.g. 23H2 or 2508")
 	fl.StringVar(&f.namespace, "namespace", "", "Service Bus namespace (xxx.servicebus.windows.net) to send to with DefaultAzureCredential")
 	fl.StringVar(&f.queue, "queue", "", "queue name (env RegistrationRequestsQueue; default registration-requests)")
-	fl.BoolVar(&f.wait, "wait", false, "follow the cluster until it is Registered or the message is rejected")
+	fl.BoolVar(&f.wait, "wait", false, "wait until this message is applied (exit 0) or rejected (exit 1)")
 	for _, n := range []string{"cluster-id", "cluster-name", "region", "subscription-id", "tenant-id"} {
 		_ = c.MarkFlagRequired(n)
 	}
