@@ -76,15 +76,24 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 		meta.Cause = msg.MessageType()
 	}
 	id := msg.ClusterKey()
+	command := func(decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
+		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
+			d, err := decide(rec)
+			if d != nil {
+				d.Command = true
+			}
+			return d, err
+		})
+	}
 	switch m := msg.(type) {
 	case Register:
-		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideRegister(ctx, rec, m, meta) })
+		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideRegister(ctx, rec, m, meta) })
 	case Unregister:
-		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
+		return command(func(rec ClusterRecord) (*Decision, error) {
 			return s.decideUnregister(ctx, rec, m.DisableOnlyArc, ReasonUnregister, meta.Queue == "")
 		})
 	case RepairRegistration:
-		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return decideRepair(rec, m, meta.Queue == "") })
+		return command(func(rec ClusterRecord) (*Decision, error) { return decideRepair(rec, m, meta.Queue == "") })
 	case MachineInstalled:
 		if id == "" {
 			return s.installStandalone(ctx, m)
@@ -99,7 +108,7 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 		}
 		return res, err
 	case StartMachineReset:
-		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideStartReset(ctx, rec, m, meta) })
+		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideStartReset(ctx, rec, m, meta) })
 	case ResetProgress:
 		return s.resetMessage(ctx, id, m.OperationID, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideProgress(rec, m, meta) })
 	case ResetCompleted:

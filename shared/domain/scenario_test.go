@@ -538,3 +538,34 @@ func TestOrphansAndRestoredPolicies(t *testing.T) {
 		expect(t, h.cmd("", register(cC, "hci-03", "m1")), domain.Rejected, domain.CodeArcDisableInProgress)
 	})
 }
+
+// A command applied without a change leaves one "no change" history entry with its MessageId
+// (who asked what, and that it was applied); a redelivery of it and a fact (Sync) leave none.
+func TestUnchangedCommandsAreRecorded(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		h.cmd("r1", register(cA, "hci-01", "node1"))
+		history := func() []domain.HistoryEntry {
+			t.Helper()
+			p, err := h.svc.History(context.Background(), cA, domain.Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.Items
+		}
+		before := len(history())
+		expect(t, h.cmd("r2", register(cA, "hci-01", "node1")), domain.Unchanged, "")
+		h.cmd("r2", register(cA, "hci-01", "node1")) // redelivered
+		h.send(domain.QueueMachineEvents, "s1", map[string]any{"type": "Sync", "clusterId": cA, "machine": "node1", "biosConfigHash": "h"})
+		h.send(domain.QueueMachineEvents, "s2", map[string]any{"type": "Sync", "clusterId": cA, "machine": "node1", "biosConfigHash": "h"})
+		got := history()
+		var noChange []domain.HistoryEntry
+		for _, e := range got[:len(got)-before] {
+			if e.What == "no change" {
+				noChange = append(noChange, e)
+			}
+		}
+		if len(noChange) != 1 || noChange[0].MessageID != "r2" || noChange[0].Cause != domain.MsgRegister {
+			t.Fatalf("new history entries %+v", got[:len(got)-before])
+		}
+	})
+}

@@ -40,6 +40,10 @@ type Decision struct {
 	Detail any
 	// Outcome overrides the computed outcome (created/updated/unchanged) when set.
 	Outcome Outcome
+	// Command marks an operator's or another system's command (Register, Unregister,
+	// RepairRegistration, StartMachineReset): applied without a change it still leaves one history
+	// entry ("no change"), so who asked what, and that it was applied, can be seen.
+	Command bool
 }
 
 // EventSpec is an event to emit: its type and its body fields.
@@ -106,6 +110,9 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 		}
 		if d.Outcome != "" {
 			outcome = d.Outcome
+		}
+		if ch.Cluster == nil && d.Command && rec.Cluster != nil {
+			ch.History = []HistoryEntry{{At: now, What: "no change", Cause: meta.Cause, MessageID: meta.MessageID, Principal: meta.Principal}}
 		}
 		if ch.Cluster == nil && meta.MessageID == "" {
 			return Result{Outcome: outcome, ClusterID: clusterID, Plan: d.Plan, Detail: d.Detail}, nil
