@@ -211,12 +211,9 @@ func (s *session) registerProgress(last *string, status string, start time.Time)
 }
 
 // mark is what the service showed before a Register was sent: where its history and the
-// rejections began (the newest entry's time; zero when empty), and the cluster's lastConnected
-// if it was already Registered.
+// rejections began (the newest entry's time; zero when empty).
 type mark struct {
 	history, rejections time.Time
-	registered          bool
-	lastConnected       time.Time
 }
 
 // entry is the part of a history entry or rejection the wait reads.
@@ -232,18 +229,8 @@ func (s *session) markBefore(ctx context.Context, clusterID string) (mark, error
 	if m.rejections, err = s.newest(ctx, "/rejections"); err != nil {
 		return m, err
 	}
-	if m.history, err = s.newest(ctx, clusterPath(clusterID)+"/history"); err != nil {
-		return m, err
-	}
-	v, _, err := s.clusterView(ctx, clusterID)
-	if err != nil || v == nil {
-		return m, err
-	}
-	m.registered = v.RegistrationStatus == domain.StatusRegistered
-	if v.LastConnected != nil {
-		m.lastConnected = *v.LastConnected
-	}
-	return m, nil
+	m.history, err = s.newest(ctx, clusterPath(clusterID)+"/history")
+	return m, err
 }
 
 // newest is the time of the first (newest) entry of path; zero when there is none or path is
@@ -321,10 +308,8 @@ func (s *session) clusterView(ctx context.Context, clusterID string) (*domain.Cl
 }
 
 // waitRegistered polls until the message's own outcome is known: a rejection naming it (a
-// RejectedError with its code), or the cluster Registered with the message in its history. A
-// Register that changes nothing records no history (SPEC §3), so for a cluster that was already
-// Registered its lastConnected moving past the mark (the message's enqueue time) is taken as
-// the outcome too.
+// RejectedError with its code), or the cluster Registered with the message in its history (a
+// Register that changes nothing still leaves an "accepted" entry).
 func (s *session) waitRegistered(ctx context.Context, clusterID, messageID string, m mark) error {
 	last, start := "", s.now()
 	for {
@@ -352,8 +337,7 @@ func (s *session) waitRegistered(ctx context.Context, clusterID, messageID strin
 			return err
 		case v == nil:
 			s.registerProgress(&last, "not known yet", start)
-		case v.RegistrationStatus == domain.StatusRegistered && (hist != nil ||
-			m.registered && v.LastConnected != nil && v.LastConnected.After(m.lastConnected)):
+		case v.RegistrationStatus == domain.StatusRegistered && hist != nil:
 			if s.json() {
 				s.printRaw(b)
 			} else {

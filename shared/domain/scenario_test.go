@@ -539,8 +539,9 @@ func TestOrphansAndRestoredPolicies(t *testing.T) {
 	})
 }
 
-// A command applied without a change leaves one "no change" history entry with its MessageId
-// (who asked what, and that it was applied); a redelivery of it and a fact (Sync) leave none.
+// A command applied without a recorded change leaves one "accepted" history entry with its
+// MessageId (who asked what, and that it was applied); a redelivery of it and a fact (Sync) leave
+// none.
 func TestUnchangedCommandsAreRecorded(t *testing.T) {
 	forEachStore(t, func(t *testing.T, h *harness) {
 		h.cmd("r1", register(cA, "hci-01", "node1"))
@@ -560,11 +561,11 @@ func TestUnchangedCommandsAreRecorded(t *testing.T) {
 		got := history()
 		var noChange []domain.HistoryEntry
 		for _, e := range got[:len(got)-before] {
-			if e.What == "no change" {
+			if e.What == "accepted" {
 				noChange = append(noChange, e)
 			}
 		}
-		if len(noChange) != 1 || noChange[0].MessageID != "r2" || noChange[0].Cause != domain.MsgRegister {
+		if len(noChange) != 1 || noChange[0].MessageID != "r2" || noChange[0].Cause != domain.MsgRegister || noChange[0].After != string(domain.Unchanged) {
 			t.Fatalf("new history entries %+v", got[:len(got)-before])
 		}
 	})

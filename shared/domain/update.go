@@ -41,8 +41,9 @@ type Decision struct {
 	// Outcome overrides the computed outcome (created/updated/unchanged) when set.
 	Outcome Outcome
 	// Command marks an operator's or another system's command (Register, Unregister,
-	// RepairRegistration, StartMachineReset): applied without a change it still leaves one history
-	// entry ("no change"), so who asked what, and that it was applied, can be seen.
+	// RepairRegistration, StartMachineReset): applied without a recorded change (nothing changed,
+	// or only untracked fields such as lastConnected) it still leaves one history entry, What
+	// "accepted" and After its outcome, so who asked what, and that it was applied, can be seen.
 	Command bool
 }
 
@@ -111,8 +112,8 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 		if d.Outcome != "" {
 			outcome = d.Outcome
 		}
-		if ch.Cluster == nil && d.Command && rec.Cluster != nil {
-			ch.History = []HistoryEntry{{At: now, What: "no change", Cause: meta.Cause, MessageID: meta.MessageID, Principal: meta.Principal}}
+		if d.Command && rec.Cluster != nil && len(ch.History) == 0 {
+			ch.History = []HistoryEntry{{At: now, What: "accepted", After: string(outcome), Cause: meta.Cause, MessageID: meta.MessageID, Principal: meta.Principal}}
 		}
 		if ch.Cluster == nil && meta.MessageID == "" {
 			return Result{Outcome: outcome, ClusterID: clusterID, Plan: d.Plan, Detail: d.Detail}, nil
