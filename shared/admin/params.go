@@ -27,10 +27,8 @@ const (
 )
 
 var (
-	guidRE    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	machineRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,63}$`)
-	cursorRE  = regexp.MustCompile(`^[A-Za-z0-9._~:|=+/-]+$`)
-	daysRE    = regexp.MustCompile(`^([0-9]{1,4})d$`)
+	cursorRE = regexp.MustCompile(`^[A-Za-z0-9._~:|=+/-]+$`)
+	daysRE   = regexp.MustCompile(`^([0-9]{1,4})d$`)
 )
 
 // query checks a request's query string: only the allowed names, each at most once.
@@ -138,7 +136,7 @@ func (q query) within(def time.Duration) (time.Duration, *Problem) {
 // clusterID validates the {clusterId} path value and returns it lower case.
 func clusterID(req *http.Request) (string, *Problem) {
 	id := req.PathValue("clusterId")
-	if !guidRE.MatchString(id) {
+	if !domain.IsGUID(id) {
 		return "", invalid("clusterId", "Must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).")
 	}
 	return strings.ToLower(id), nil
@@ -147,7 +145,7 @@ func clusterID(req *http.Request) (string, *Problem) {
 // machine validates the {machine} path value.
 func machine(req *http.Request) (string, *Problem) {
 	m := req.PathValue("machine")
-	if !machineRE.MatchString(m) {
+	if !domain.IsMachineName(m) {
 		return "", invalid("machine", "Must be 1–63 characters of letters, digits and '-'.")
 	}
 	return m, nil

@@ -158,7 +158,7 @@ func (r *Router) history(w http.ResponseWriter, req *http.Request) {
 // invocation ID, else random), the caller, and the route pattern as the history's cause.
 func (r *Router) meta(req *http.Request) domain.Meta {
 	id := invoke.InvocationID(req.Context())
-	if !guidRE.MatchString(id) {
+	if !domain.IsGUID(id) {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
 		id = hex.EncodeToString(b[:])
@@ -244,7 +244,7 @@ func (r *Router) repair(w http.ResponseWriter, req *http.Request) {
 	}
 	if pr == nil && body.ArcSPN != nil {
 		switch {
-		case !guidRE.MatchString(body.ArcSPN.AppID):
+		case !domain.IsGUID(body.ArcSPN.AppID):
 			pr = invalid("arcSpn.appId", "Must be a GUID.")
 		case body.ArcSPN.CredentialExpiresAt.IsZero():
 			pr = invalid("arcSpn.credentialExpiresAt", "Required: an RFC 3339 time.")

@@ -1,48 +1,17 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
 
 // exampleGUID is shown in messages about malformed GUIDs.
 const exampleGUID = "6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11"
 
-// isGUID reports whether s is a GUID in 8-4-4-4-12 hex form (SPEC §2, as the service checks it).
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// isMachineName reports whether s is a machine (node) name: 1–63 characters of [A-Za-z0-9-].
-func isMachineName(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // checkGUID is a usage error unless v (the value of what) is a GUID.
 func checkGUID(what, v string) error {
-	if !isGUID(v) {
+	if !domain.IsGUID(v) {
 		return usagef("%s %q is not a GUID (expected 8-4-4-4-12 hex digits, e.g. %s)", what, v, exampleGUID)
 	}
 	return nil
@@ -50,7 +19,7 @@ func checkGUID(what, v string) error {
 
 // checkMachine is a usage error unless v is a machine name.
 func checkMachine(what, v string) error {
-	if !isMachineName(v) {
+	if !domain.IsMachineName(v) {
 		return usagef("%s %q is not a machine name (1–63 characters of A-Z, a-z, 0-9 and -)", what, v)
 	}
 	return nil

@@ -108,7 +108,7 @@ func peekCluster(body []byte) string {
 		return ""
 	}
 	s, _ := v.ClusterID.(string)
-	if !isGUID(s) {
+	if !IsGUID(s) {
 		return ""
 	}
 	return strings.ToLower(s)
@@ -182,7 +182,7 @@ func strField(d *decoder, obj map[string]json.RawMessage, key, path string, requ
 
 func (d *decoder) guid(field string, required bool) string {
 	s := d.str(field, required)
-	if s != "" && !isGUID(s) {
+	if s != "" && !IsGUID(s) {
 		d.fail(field, "%s must be a GUID", field)
 		return ""
 	}
@@ -191,7 +191,7 @@ func (d *decoder) guid(field string, required bool) string {
 
 func (d *decoder) machine(field string, required bool) string {
 	s := d.str(field, required)
-	if s != "" && !isMachineName(s) {
+	if s != "" && !IsMachineName(s) {
 		d.fail(field, "%s must be 1-63 characters of letters, digits and hyphens", field)
 	}
 	return s
@@ -219,7 +219,7 @@ func (d *decoder) resName(field string) string {
 
 func (d *decoder) opID(field string) string {
 	s := d.str(field, true)
-	if s != "" && (len(s) > 64 || !isMachineName(s)) {
+	if s != "" && (len(s) > 64 || !IsMachineName(s)) {
 		d.fail(field, "%s must be an operation ID returned by StartMachineReset", field)
 	}
 	return strings.ToLower(s)
@@ -297,7 +297,7 @@ func (d *decoder) nodes() []RegisterNode {
 		if d.err != nil {
 			return nil
 		}
-		if !isMachineName(n.Name) {
+		if !IsMachineName(n.Name) {
 			d.fail(path+".name", "%s.name must be 1-63 characters of letters, digits and hyphens", path)
 			return nil
 		}
@@ -338,7 +338,7 @@ func (d *decoder) machines(field string) []string {
 	for i, it := range items {
 		path := fmt.Sprintf("%s[%d]", field, i)
 		var s string
-		if json.Unmarshal(it, &s) != nil || !isMachineName(s) {
+		if json.Unmarshal(it, &s) != nil || !IsMachineName(s) {
 			d.fail(path, "%s must be a machine name: 1-63 characters of letters, digits and hyphens", path)
 			return nil
 		}
@@ -389,8 +389,8 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// isMachineName reports whether s is 1-63 characters of [A-Za-z0-9-].
-func isMachineName(s string) bool {
+// IsMachineName reports whether s is 1-63 characters of [A-Za-z0-9-].
+func IsMachineName(s string) bool {
 	if len(s) == 0 || len(s) > 63 {
 		return false
 	}
@@ -402,8 +402,8 @@ func isMachineName(s string) bool {
 	return true
 }
 
-// isGUID reports whether s is a GUID in 8-4-4-4-12 hex form.
-func isGUID(s string) bool {
+// IsGUID reports whether s is a GUID in 8-4-4-4-12 hex form, the form every ID of SPEC §2 takes.
+func IsGUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
