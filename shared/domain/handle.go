@@ -395,6 +395,12 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 			n.OSVersion = m.OSVersion
 		}
 	}
+	// A sync enqueued longer ago than the connected window (a backlog drained late) proves nothing
+	// about now: it keeps its facts but changes no status, or the sweep would flip it back.
+	if s.clock.Now().Sub(at) >= s.policy.ConnectedWindow {
+		return d, nil
+	}
+	n.ClaimedBy = "" // the machine just spoke for this cluster: a claim by another is stale
 	if n.ConnectionStatus != StatusOutOfPolicy {
 		n.ConnectionStatus = StatusConnected
 	}

@@ -93,7 +93,7 @@ func (p Policy) pendingOf(c *Cluster) []pending {
 			add(PolicyCredential, c.CredentialExpiresAt, "Run RepairRegistration to renew the Arc onboarding credential before it expires.", p.CredentialWarnBefore, false)
 		}
 	}
-	if c.Orphan == OrphanSuspected && !c.GraceUntil.IsZero() {
+	if c.Orphan == OrphanSuspected && !c.GraceUntil.IsZero() && registered(c) {
 		add(DeadlineOrphanGrace, c.GraceUntil, "Sync or register the cluster before the grace ends, or it is cleaned up as an orphan.", nil, c.OrphanReason == OrphanSilent)
 	}
 	for _, n := range c.Nodes {

@@ -244,6 +244,10 @@ func (s *Service) decideUnregister(ctx context.Context, rec ClusterRecord, disab
 		}
 	}
 	if !disableOnlyArc {
+		if reason == ReasonUnregister && c.Orphan == OrphanSuspected {
+			// Unregistered on purpose: no longer a suspect, never cleaned up as an orphan.
+			c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
+		}
 		c.RegistrationStatus, c.ConnectionStatus = StatusNotYet, StatusNotYet
 		for i := range c.Nodes {
 			c.Nodes[i].RegistrationStatus, c.Nodes[i].ConnectionStatus = StatusNotYet, StatusNotYet

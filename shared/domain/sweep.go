@@ -253,11 +253,12 @@ func (s *Service) decideSweep(ctx context.Context, rec ClusterRecord, now time.T
 	if err != nil {
 		return nil, err
 	}
-	if u.Cluster != nil {
-		c = u.Cluster
-		d.Events = append(d.Events, u.Events...)
-		d.Plan, d.After = u.Plan, u.After
+	if u.Cluster == nil { // refused (no longer registered): nothing to clean up, no tombstone
+		return d, nil
 	}
+	c = u.Cluster
+	d.Events = append(d.Events, u.Events...)
+	d.Plan, d.After = u.Plan, u.After
 	c.Orphan, c.GraceUntil = OrphanCleanedUp, time.Time{}
 	c.Notices = nil
 	d.Cluster = c
@@ -279,7 +280,7 @@ func (s *Service) suspects(ctx context.Context) ([]*Cluster, error) {
 			if err != nil {
 				return nil, err
 			}
-			if c := rec.Cluster; c != nil && c.Orphan == OrphanSuspected {
+			if c := rec.Cluster; c != nil && c.Orphan == OrphanSuspected && registered(c) {
 				out = append(out, c)
 			}
 		}

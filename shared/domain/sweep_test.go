@@ -591,3 +591,91 @@ func TestCleanupOrphansAdmin(t *testing.T) {
 		}
 	})
 }
+
+// claimedOrphan makes cA a MachinesClaimed suspect: its only machine re-imaged into cB.
+func claimedOrphan(t *testing.T, h *sw) {
+	t.Helper()
+	h.register(cA, "a", "arcResourceGroup", "arc")
+	h.register(cB, "b", "arcResourceGroup", "arc")
+	h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cB, "machine": "a-n1",
+		"installedAt": t0.Format(time.RFC3339)})
+	h.drain()
+	h.at(0.01)
+	h.check(0)
+	if evs := h.drain(cA); len(evs) != 1 || evs[0].Type != domain.EvOrphanSuspected {
+		t.Fatalf("claimed: %v", evs)
+	}
+}
+
+// A suspect unregistered on purpose is no longer a suspect: not listed, never cleaned up as an
+// orphan when its grace would have ended.
+func TestSweepUnregisteredSuspectIsNotCleanedUp(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		claimedOrphan(t, h)
+		h.send(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cA})
+		h.drain()
+		if v := h.view(cA); v.Orphan != domain.OrphanNone {
+			t.Fatalf("after unregister: orphan %s", v.Orphan)
+		}
+		if o, err := h.svc.Orphans(context.Background()); err != nil || len(o) != 0 {
+			t.Fatalf("Orphans = %+v, %v", o, err)
+		}
+		h.at(8)
+		h.check(0)
+		if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "o"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(h.drain(cA)); got != "" || h.view(cA).Orphan != domain.OrphanNone {
+			t.Fatalf("after the grace: %q, orphan %s", got, h.view(cA).Orphan)
+		}
+	})
+}
+
+// A sync from a suspect's machine clears the suspicion and the stale claim with it: the next
+// sweeps do not suspect it again.
+func TestSweepSyncClearsAClaimForGood(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		claimedOrphan(t, h)
+		h.at(1)
+		h.sync(cA, "a")
+		if got := names(h.drain(cA)); !strings.Contains(got, "OrphanCleared") {
+			t.Fatalf("sync: %q", got)
+		}
+		for day := 2.0; day <= 4; day++ {
+			h.at(day)
+			h.sync(cA, "a")
+			h.sync(cB, "b")
+			h.check(0)
+		}
+		if got := names(h.drain(cA)); strings.Contains(got, "OrphanSuspected") {
+			t.Fatalf("suspected again: %q", got)
+		}
+	})
+}
+
+// A sync enqueued longer ago than the connected window (a drained backlog) changes no status:
+// no false PolicyRestored, no flapping.
+func TestStaleSyncRestoresNothing(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a")
+		h.register(cB, "b")
+		for day := 1.0; day <= 31; day++ {
+			h.at(day)
+			h.sync(cB, "b")
+			h.check(0)
+		}
+		if v := h.view(cA); v.ConnectionStatus != domain.StatusOutOfPolicy {
+			t.Fatalf("offline 31 days: %s", v.ConnectionStatus)
+		}
+		h.drain()
+		h.seq++
+		raw, _ := json.Marshal(map[string]any{"type": "Sync", "clusterId": cA, "machine": "a-n1"})
+		if _, err := h.svc.HandleMessage(context.Background(), domain.QueueMachineEvents, raw,
+			domain.Meta{MessageID: "late", EnqueuedAt: t0.Add(5 * swDay)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(h.drain(cA)); got != "" || h.view(cA).ConnectionStatus != domain.StatusOutOfPolicy {
+			t.Fatalf("a stale sync: %q, %s", got, h.view(cA).ConnectionStatus)
+		}
+	})
+}
