@@ -167,7 +167,14 @@ func (s *session) orphansCmd() *cobra.Command {
 					return err
 				}
 			}
-			if dry {
+			var plan struct{ Items []json.RawMessage }
+			if err := decode(b, &plan); err != nil {
+				return err
+			}
+			if dry || len(plan.Items) == 0 { // nothing to clean up: nothing to confirm
+				if s.json() && !dry {
+					s.printRaw(b)
+				}
 				return nil
 			}
 			if err := s.confirm("Clean up the orphans above", yes); err != nil {

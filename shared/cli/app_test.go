@@ -132,7 +132,12 @@ func TestDestructiveWithoutTerminalRefuses(t *testing.T) {
 	var posts []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		posts = append(posts, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
-		w.Write([]byte(`{"outcome":"unchanged","plan":{"clusterId":"00000000-0000-4000-8000-000000000001","reason":"Unregister","steps":[{"step":1,"artifact":{"kind":"ArcAppIdentity","name":"hci-01.arc","condition":"Always"}}]}}`))
+		plan := `{"clusterId":"00000000-0000-4000-8000-000000000001","reason":"Unregister","steps":[{"step":1,"artifact":{"kind":"ArcAppIdentity","name":"hci-01.arc","condition":"Always"}}]}`
+		if strings.HasSuffix(r.URL.Path, "/orphans/cleanup") {
+			w.Write([]byte(`{"outcome":"unchanged","dryRun":true,"items":[` + plan + `]}`))
+			return
+		}
+		w.Write([]byte(`{"outcome":"unchanged","plan":` + plan + `}`))
 	}))
 	defer srv.Close()
 	code, stdout, stderr := runCLI(t, App{}, srv.URL, "unregister", "00000000-0000-4000-8000-000000000001")
@@ -278,5 +283,20 @@ func TestDevNullIsNotATerminal(t *testing.T) {
 		if strings.Contains(p, "dryRun=false") {
 			t.Errorf("refused unregister still called ?%s", p)
 		}
+	}
+}
+
+// With no orphan to clean up there is nothing to confirm: exit 0 without a terminal, and only
+// the dry run is sent.
+func TestOrphansCleanupWithNothingToDo(t *testing.T) {
+	var posts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts = append(posts, r.URL.RawQuery)
+		w.Write([]byte(`{"outcome":"unchanged","dryRun":true,"items":[]}`))
+	}))
+	defer srv.Close()
+	code, stdout, stderr := runCLI(t, App{}, srv.URL, "orphans", "cleanup")
+	if code != 0 || !strings.Contains(stdout, "nothing to clean up") || len(posts) != 1 || posts[0] != "dryRun=true" {
+		t.Errorf("exit %d, stdout %q, stderr %q, calls %v", code, stdout, stderr, posts)
 	}
 }
