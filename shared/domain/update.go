@@ -1,11 +1,8 @@
 package domain
 
-// The commit path shared by every state change. Sweeps (issue 6): call s.update(ctx, clusterID,
-// meta, decide) with your own decide function (start from clone(rec.Cluster)) and a Meta whose
-// MessageID is the sweep run's cause and whose Cause is the sweep's name, exactly as messages do;
-// s.plan(ctx, c, false, ReasonOrphanCleanup) and s.decideUnregister give the orphan clean-up.
-// Policy.NextCheck should include, for each node whose Reset is InProgress and not StallNoted,
-// Reset.LastHeardAt + ResetStallAfter (ResetProgress resets StallNoted).
+// The commit path shared by every state change: messages, admin commands and sweeps all call
+// s.update(ctx, clusterID, meta, decide) with a decide function that starts from
+// clone(rec.Cluster); a sweep's Meta carries its run ID as MessageID and its name as Cause.
 
 import (
 	"context"
