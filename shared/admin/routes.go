@@ -316,10 +316,18 @@ func (r *Router) whyNoReset(req *http.Request, id, m string) *Problem {
 }
 
 func (r *Router) upcoming(w http.ResponseWriter, req *http.Request) {
-	q, pr := parseQuery(req, "within")
+	q, pr := parseQuery(req, "within", "limit", "cursor")
 	var within time.Duration
 	if pr == nil {
 		within, pr = q.within(defaultWithin)
+	}
+	var p domain.Page
+	if pr == nil {
+		p, pr = q.page()
+	}
+	var after []string
+	if pr == nil {
+		after, pr = upcomingList.after(p)
 	}
 	if pr != nil {
 		WriteProblem(w, pr)
@@ -330,11 +338,20 @@ func (r *Router) upcoming(w http.ResponseWriter, req *http.Request) {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, items(d))
+	WriteJSON(w, http.StatusOK, keyPage(d, after, p.Limit, upcomingList, upcomingKey))
 }
 
 func (r *Router) orphans(w http.ResponseWriter, req *http.Request) {
-	if _, pr := parseQuery(req); pr != nil {
+	q, pr := parseQuery(req, "limit", "cursor")
+	var p domain.Page
+	if pr == nil {
+		p, pr = q.page()
+	}
+	var after []string
+	if pr == nil {
+		after, pr = orphansList.after(p)
+	}
+	if pr != nil {
 		WriteProblem(w, pr)
 		return
 	}
@@ -343,7 +360,7 @@ func (r *Router) orphans(w http.ResponseWriter, req *http.Request) {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, items(o))
+	WriteJSON(w, http.StatusOK, keyPage(o, after, p.Limit, orphansList, orphanKey))
 }
 
 // cleanup is POST /orphans/cleanup's answer: the plans carried out (or, dry, that would be).

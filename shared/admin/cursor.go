@@ -1,0 +1,100 @@
+package admin
+
+import (
+	"encoding/base32"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+// keyTime formats a sort key's time: fixed width, so keys compare as strings in time order.
+const keyTime = "2006-01-02T15:04:05.000000000Z"
+
+var cursorEnc = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// keyList names a list paged by sort key: kind tags its cursors, fields is its key's length;
+// a key's first field is a time in keyTime format.
+type keyList struct {
+	kind   string
+	fields int
+}
+
+var (
+	upcomingList = keyList{"upcoming", 4} // deadline, cluster ID, policy, action
+	orphansList  = keyList{"orphans", 2}  // grace end, cluster ID
+)
+
+// after reads p.Cursor: the key of the last item already listed, nil for the first page. A
+// malformed cursor, or another list's, is refused.
+func (l keyList) after(p domain.Page) ([]string, *Problem) {
+	if p.Cursor == "" {
+		return nil, nil
+	}
+	k, ok := l.decode(p.Cursor)
+	if !ok {
+		return nil, invalid("cursor", "Not a cursor this API gave out; pass back nextCursor unchanged.")
+	}
+	return k, nil
+}
+
+// keyPage pages a list computed whole: it orders all by key (a total order refining the
+// domain's), keeps the items after the key after (nil: from the first), at most limit of them,
+// and gives the last one's key as NextCursor when more remain. The cursor holds a key, not an
+// offset, so items added or removed between calls neither repeat nor hide the others.
+func keyPage[T any](all []T, after []string, limit int, l keyList, key func(T) []string) domain.PageOf[T] {
+	type keyed struct {
+		k []string
+		v T
+	}
+	ks := make([]keyed, 0, len(all))
+	for _, v := range all {
+		ks = append(ks, keyed{key(v), v})
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return slices.Compare(a.k, b.k) })
+	if after != nil {
+		i, _ := slices.BinarySearchFunc(ks, after, func(x keyed, k []string) int {
+			if slices.Compare(x.k, k) <= 0 {
+				return -1
+			}
+			return 1
+		})
+		ks = ks[i:]
+	}
+	out := domain.PageOf[T]{Items: []T{}}
+	for _, x := range ks[:min(limit, len(ks))] {
+		out.Items = append(out.Items, x.v)
+	}
+	if len(ks) > limit {
+		out.NextCursor = l.encode(ks[limit-1].k)
+	}
+	return out
+}
+
+func (l keyList) encode(key []string) string {
+	return cursorEnc.EncodeToString([]byte(l.kind + "\x00" + strings.Join(key, "\x00")))
+}
+
+func (l keyList) decode(cursor string) ([]string, bool) {
+	raw, err := cursorEnc.DecodeString(cursor)
+	if err != nil {
+		return nil, false
+	}
+	f := strings.Split(string(raw), "\x00")
+	if len(f) != l.fields+1 || f[0] != l.kind {
+		return nil, false
+	}
+	if _, err := time.Parse(keyTime, f[1]); err != nil {
+		return nil, false
+	}
+	return f[1:], true
+}
+
+func upcomingKey(d domain.Deadline) []string {
+	return []string{d.Deadline.UTC().Format(keyTime), d.ClusterID, d.Policy, d.Action}
+}
+
+func orphanKey(o domain.OrphanView) []string {
+	return []string{o.GraceUntil.UTC().Format(keyTime), o.ClusterID}
+}
