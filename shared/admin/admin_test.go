@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -119,13 +120,28 @@ func decode(t *testing.T, w *httptest.ResponseRecorder, v any) {
 	}
 }
 
-// fakeDeadLetters is a bus.DeadLetterQueue holding dead letters per queue in memory.
+// fakeDeadLetters is a bus.DeadLetterQueue: each queue holds dead letters m1..mN (N is n[queue],
+// default 1) with sequence numbers 2, 4, 6, … (gaps, as after a replay); peeks counts calls.
 type fakeDeadLetters struct {
+	n        map[string]int
+	peeks    int
 	replayed map[string][]string
 }
 
-func (f *fakeDeadLetters) DeadLetters(_ context.Context, queue string, max int) ([]bus.DeadLetter, error) {
-	return []bus.DeadLetter{{MessageID: "m1", Reason: "MaxDeliveryCountExceeded", DeliveryCount: 10, Preview: queue}}, nil
+func (f *fakeDeadLetters) DeadLetters(_ context.Context, queue string, from int64, max int) ([]bus.DeadLetter, error) {
+	f.peeks++
+	n, ok := f.n[queue]
+	if !ok {
+		n = 1
+	}
+	var out []bus.DeadLetter
+	for i := 1; i <= n && len(out) < max; i++ {
+		if seq := int64(2 * i); seq >= from {
+			out = append(out, bus.DeadLetter{MessageID: fmt.Sprintf("m%d", i), Reason: "MaxDeliveryCountExceeded",
+				DeliveryCount: 10, SequenceNumber: seq, Preview: queue})
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeDeadLetters) Replay(_ context.Context, queue string, ids []string) (bus.ReplayReport, error) {

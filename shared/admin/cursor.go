@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/base32"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,13 +29,17 @@ var (
 
 // after reads p.Cursor: the key of the last item already listed, nil for the first page. A
 // malformed cursor, or another list's, is refused.
+func badCursor() *Problem {
+	return invalid("cursor", "Not a cursor this API gave out; pass back nextCursor unchanged.")
+}
+
 func (l keyList) after(p domain.Page) ([]string, *Problem) {
 	if p.Cursor == "" {
 		return nil, nil
 	}
 	k, ok := l.decode(p.Cursor)
 	if !ok {
-		return nil, invalid("cursor", "Not a cursor this API gave out; pass back nextCursor unchanged.")
+		return nil, badCursor()
 	}
 	return k, nil
 }
@@ -97,4 +102,31 @@ func upcomingKey(d domain.Deadline) []string {
 
 func orphanKey(o domain.OrphanView) []string {
 	return []string{o.GraceUntil.UTC().Format(keyTime), o.ClusterID}
+}
+
+// seqCursorOf is a dead-letter cursor: the queue and the sequence number the next page starts at.
+func seqCursorOf(queue string, next int64) string {
+	return cursorEnc.EncodeToString([]byte("deadletters\x00" + queue + "\x00" + strconv.FormatInt(next, 10)))
+}
+
+// seqCursor reads a dead-letter cursor of queue: the sequence number to start at, 0 for none.
+// A malformed cursor, or another queue's, is refused.
+func seqCursor(queue, cursor string) (int64, *Problem) {
+	if cursor == "" {
+		return 0, nil
+	}
+	bad := badCursor()
+	raw, err := cursorEnc.DecodeString(cursor)
+	if err != nil {
+		return 0, bad
+	}
+	f := strings.Split(string(raw), "\x00")
+	if len(f) != 3 || f[0] != "deadletters" || f[1] != queue {
+		return 0, bad
+	}
+	n, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil || n < 1 {
+		return 0, bad
+	}
+	return n, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/azlocal/registrar/shared/auth"
+	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/invoke"
 )
@@ -434,22 +435,35 @@ func (r *Router) deadLetters(w http.ResponseWriter, req *http.Request) {
 	queue, pr := r.queue(req)
 	var q query
 	if pr == nil {
-		q, pr = parseQuery(req, "limit")
+		q, pr = parseQuery(req, "limit", "cursor")
 	}
 	var p domain.Page
 	if pr == nil {
 		p, pr = q.page()
 	}
+	var from int64
+	if pr == nil {
+		from, pr = seqCursor(queue, p.Cursor)
+	}
 	if pr != nil {
 		WriteProblem(w, pr)
 		return
 	}
-	dl, err := r.d.DeadLetters.DeadLetters(req.Context(), queue, p.Limit)
+	dl, err := r.d.DeadLetters.DeadLetters(req.Context(), queue, from, p.Limit)
+	res := domain.PageOf[bus.DeadLetter]{Items: dl}
+	if err == nil && len(dl) == p.Limit {
+		// a full page: one more peek says whether more remain
+		next := dl[len(dl)-1].SequenceNumber + 1
+		var more []bus.DeadLetter
+		if more, err = r.d.DeadLetters.DeadLetters(req.Context(), queue, next, 1); len(more) > 0 {
+			res.NextCursor = seqCursorOf(queue, next)
+		}
+	}
 	if err != nil {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, items(dl))
+	WriteJSON(w, http.StatusOK, page(res))
 }
 
 // replayBody is POST /deadletters/{queue}/replay's body; no MessageIds replays every dead letter.

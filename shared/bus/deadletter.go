@@ -32,8 +32,10 @@ type ReplayReport struct {
 
 // DeadLetterQueue lists and replays the dead letters of Registrar's queues.
 type DeadLetterQueue interface {
-	// DeadLetters lists up to max dead letters of queue, oldest first, without locking them.
-	DeadLetters(ctx context.Context, queue string, max int) ([]DeadLetter, error)
+	// DeadLetters lists up to max (1..1000; <= 0 means 100) dead letters of queue whose
+	// sequence number is at least from (0: from the oldest), in sequence-number order, without
+	// locking them. The next page starts at the last one's SequenceNumber + 1.
+	DeadLetters(ctx context.Context, queue string, from int64, max int) ([]DeadLetter, error)
 	// Replay re-sends the dead letters with the given MessageIds (empty = all) to queue, each
 	// completed in the dead-letter queue only after its re-send succeeded.
 	Replay(ctx context.Context, queue string, messageIDs []string) (ReplayReport, error)
@@ -48,16 +50,16 @@ const (
 	receiveWait = 5 * time.Second
 )
 
-// DeadLetters peeks up to max (1..1000; <= 0 means 100) dead letters of queue.
-func (c *Client) DeadLetters(ctx context.Context, queue string, max int) ([]DeadLetter, error) {
+// DeadLetters peeks up to max (1..1000; <= 0 means 100) dead letters of queue from sequence
+// number from on.
+func (c *Client) DeadLetters(ctx context.Context, queue string, from int64, max int) ([]DeadLetter, error) {
 	if err := c.checkQueue(queue); err != nil {
 		return nil, err
 	}
 	if max <= 0 {
 		max = 100
 	}
-	max = min(max, maxDeadLetter)
-	msgs, err := c.peekDLQ(ctx, queue, max)
+	msgs, err := c.peekDLQ(ctx, queue, from, min(max, maxDeadLetter))
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +70,8 @@ func (c *Client) DeadLetters(ctx context.Context, queue string, max int) ([]Dead
 	return out, nil
 }
 
-func (c *Client) peekDLQ(ctx context.Context, queue string, max int) ([]*azservicebus.ReceivedMessage, error) {
+// peekDLQ peeks up to max dead letters of queue with sequence numbers from from on, in order.
+func (c *Client) peekDLQ(ctx context.Context, queue string, from int64, max int) ([]*azservicebus.ReceivedMessage, error) {
 	r, err := c.sb.NewReceiverForQueue(queue, &azservicebus.ReceiverOptions{SubQueue: azservicebus.SubQueueDeadLetter})
 	if err != nil {
 		return nil, err
@@ -76,12 +79,15 @@ func (c *Client) peekDLQ(ctx context.Context, queue string, max int) ([]*azservi
 	defer r.Close(context.WithoutCancel(ctx))
 	var all []*azservicebus.ReceivedMessage
 	for len(all) < max {
-		msgs, err := r.PeekMessages(ctx, max-len(all), nil)
+		msgs, err := r.PeekMessages(ctx, max-len(all), &azservicebus.PeekMessagesOptions{FromSequenceNumber: &from})
 		if err != nil {
 			return nil, err
 		}
 		if len(msgs) == 0 {
 			break
+		}
+		if last := msgs[len(msgs)-1].SequenceNumber; last != nil {
+			from = *last + 1
 		}
 		all = append(all, msgs...)
 	}
@@ -94,7 +100,7 @@ func (c *Client) Replay(ctx context.Context, queue string, messageIDs []string) 
 	if err := c.checkQueue(queue); err != nil {
 		return report, err
 	}
-	peeked, err := c.peekDLQ(ctx, queue, maxDeadLetter)
+	peeked, err := c.peekDLQ(ctx, queue, 0, maxDeadLetter)
 	if err != nil {
 		return report, err
 	}

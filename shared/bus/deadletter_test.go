@@ -71,7 +71,7 @@ func TestDeadLettersListAndReplay(t *testing.T) {
 	deadLetter(t, sb, "m-1", long)
 	deadLetter(t, sb, "m-2", `{"clusterId":"c-2"}`)
 
-	list, err := c.DeadLetters(ctx, queue, 10)
+	list, err := c.DeadLetters(ctx, queue, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestDeadLettersListAndReplay(t *testing.T) {
 	if !slices.Equal(rep.Replayed, []string{"m-1"}) || !slices.Equal(rep.NotFound, []string{"nope"}) {
 		t.Fatalf("Replay = %+v", rep)
 	}
-	left, err := c.DeadLetters(ctx, queue, 10)
+	left, err := c.DeadLetters(ctx, queue, 0, 10)
 	if err != nil || len(left) != 1 || left[0].MessageID != "m-2" {
 		t.Fatalf("after replaying m-1 the DLQ holds %+v (%v), want only m-2", left, err)
 	}
@@ -127,14 +127,14 @@ func TestDeadLettersListAndReplay(t *testing.T) {
 	if err != nil || !slices.Equal(rep.Replayed, []string{"m-2"}) {
 		t.Fatalf("Replay(all) = %+v, %v", rep, err)
 	}
-	if left, err := c.DeadLetters(ctx, queue, 10); err != nil || len(left) != 0 {
+	if left, err := c.DeadLetters(ctx, queue, 0, 10); err != nil || len(left) != 0 {
 		t.Fatalf("DLQ after replaying all = %+v, %v", left, err)
 	}
 }
 
 func TestDeadLettersRejectUnknownQueue(t *testing.T) {
 	c := newClient(t, "Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=k;UseDevelopmentEmulator=true")
-	_, err := c.DeadLetters(context.Background(), "other", 10)
+	_, err := c.DeadLetters(context.Background(), "other", 0, 10)
 	var p *domain.Problem
 	if !errors.As(err, &p) || p.Code != domain.CodeInvalidField {
 		t.Fatalf("DeadLetters(other) = %v, want InvalidField", err)
@@ -166,7 +166,7 @@ func TestReplayKeepsTheDeadLetterWhenTheResendFails(t *testing.T) {
 	if !strings.Contains(err.Error(), "not-allowed") {
 		t.Fatalf("Replay error = %v, want the send's refusal", err)
 	}
-	left, err := c.DeadLetters(ctx, queue, 10)
+	left, err := c.DeadLetters(ctx, queue, 0, 10)
 	if err != nil || len(left) != 1 || left[0].MessageID != "m-refused" {
 		t.Fatalf("the DLQ holds %+v (%v), want m-refused still there", left, err)
 	}
@@ -177,5 +177,49 @@ func TestReplayKeepsTheDeadLetterWhenTheResendFails(t *testing.T) {
 	defer r.Close(ctx)
 	if peeked, err := r.PeekMessages(ctx, 10, nil); err != nil || len(peeked) != 0 {
 		t.Fatalf("the queue holds %d messages (%v), want none", len(peeked), err)
+	}
+}
+
+// TestDeadLettersPageBySequenceNumber: pages of 3 from the oldest, each starting at the last
+// one's sequence number + 1, give 3+3+1 dead letters in order with no duplicates or gaps; a
+// start past the newest gives none, and a start between two gives the later ones.
+func TestDeadLettersPageBySequenceNumber(t *testing.T) {
+	conn := sbdouble.Start(t)
+	sb := sdkClient(t, conn)
+	c := newClient(t, conn)
+	ctx := context.Background()
+	var want []string
+	for i := range 7 {
+		id := "m-" + string(rune('a'+i))
+		deadLetter(t, sb, id, `{}`)
+		want = append(want, id)
+	}
+	var got []string
+	var sizes []int
+	var seqs []int64
+	from := int64(0)
+	for range 5 {
+		page, err := c.DeadLetters(ctx, queue, from, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(page))
+		for _, d := range page {
+			got = append(got, d.MessageID)
+			seqs = append(seqs, d.SequenceNumber)
+		}
+		if len(page) < 3 {
+			break
+		}
+		from = page[len(page)-1].SequenceNumber + 1
+	}
+	if !slices.Equal(got, want) || !slices.Equal(sizes, []int{3, 3, 1}) || !slices.IsSorted(seqs) {
+		t.Fatalf("pages %v of %v (sequence numbers %v), want [3 3 1] of %v in order", sizes, got, seqs, want)
+	}
+	if rest, err := c.DeadLetters(ctx, queue, seqs[6]+1, 3); err != nil || len(rest) != 0 {
+		t.Fatalf("from past the newest: %+v %v, want none", rest, err)
+	}
+	if rest, err := c.DeadLetters(ctx, queue, seqs[4], 0); err != nil || len(rest) != 3 || rest[0].MessageID != "m-e" {
+		t.Fatalf("from the fifth's sequence number: %+v %v, want m-e, m-f, m-g", rest, err)
 	}
 }

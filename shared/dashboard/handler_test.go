@@ -187,7 +187,7 @@ type fakeDeadLetters struct {
 	err error
 }
 
-func (f fakeDeadLetters) DeadLetters(_ context.Context, queue string, max int) ([]bus.DeadLetter, error) {
+func (f fakeDeadLetters) DeadLetters(_ context.Context, queue string, _ int64, max int) ([]bus.DeadLetter, error) {
 	return make([]bus.DeadLetter, min(f.n[queue], max)), f.err
 }
 

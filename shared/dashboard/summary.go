@@ -143,7 +143,7 @@ func Build(ctx context.Context, d Deps) (Summary, error) {
 	if d.DeadLetters != nil {
 		sum.DeadLetters = []DeadLetterCount{}
 		for _, q := range d.Queues {
-			dl, err := d.DeadLetters.DeadLetters(ctx, q, MaxDeadLetters)
+			dl, err := d.DeadLetters.DeadLetters(ctx, q, 0, MaxDeadLetters)
 			if err != nil {
 				return Summary{}, err
 			}

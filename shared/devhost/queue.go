@@ -1,10 +1,12 @@
 package devhost
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -162,8 +164,9 @@ func (r *Runner) deliver(q *queue) {
 
 var _ bus.DeadLetterQueue = (*Runner)(nil)
 
-// DeadLetters lists up to max (<= 0: 100) of a queue's dead letters, oldest first.
-func (r *Runner) DeadLetters(_ context.Context, queueName string, max int) ([]bus.DeadLetter, error) {
+// DeadLetters lists up to max (<= 0: 100) of a queue's dead letters with a sequence number of
+// at least from (0: all), in sequence-number order.
+func (r *Runner) DeadLetters(_ context.Context, queueName string, from int64, max int) ([]bus.DeadLetter, error) {
 	q, ok := r.queues[queueName]
 	if !ok {
 		return nil, fmt.Errorf("devhost: unknown queue %q: %w", queueName, domain.ErrNotFound)
@@ -173,8 +176,15 @@ func (r *Runner) DeadLetters(_ context.Context, queueName string, max int) ([]bu
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	var dead []*Message
+	for _, m := range q.dead {
+		if m.SequenceNumber >= from {
+			dead = append(dead, m)
+		}
+	}
+	slices.SortFunc(dead, func(a, b *Message) int { return cmp.Compare(a.SequenceNumber, b.SequenceNumber) })
 	out := []bus.DeadLetter{}
-	for _, m := range q.dead[:min(max, len(q.dead))] {
+	for _, m := range dead[:min(max, len(dead))] {
 		out = append(out, bus.DeadLetter{
 			MessageID: m.MessageID, CorrelationID: m.CorrelationID, Subject: m.Subject, ContentType: m.ContentType,
 			Reason: m.DeadLetterReason, Description: m.DeadLetterDescription, DeliveryCount: m.DeliveryCount,

@@ -210,7 +210,7 @@ func TestFailedDeliveriesAreRetriedThenDeadLettered(t *testing.T) {
 	var dls []bus.DeadLetter
 	for len(dls) == 0 { // the dead-lettering follows the tenth answer; wait for it
 		var err error
-		if dls, err = r.DeadLetters(context.Background(), "machine-events", 0); err != nil {
+		if dls, err = r.DeadLetters(context.Background(), "machine-events", 0, 0); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Millisecond)
@@ -227,10 +227,10 @@ func TestFailedDeliveriesAreRetriedThenDeadLettered(t *testing.T) {
 	if str(t, c.env.Metadata["DeliveryCount"]) != "1" || str(t, c.env.Metadata["MessageId"]) != `"m-9"` {
 		t.Errorf("replayed delivery: DeliveryCount %s MessageId %s", c.env.Metadata["DeliveryCount"], c.env.Metadata["MessageId"])
 	}
-	if dls, _ := r.DeadLetters(context.Background(), "machine-events", 0); len(dls) != 0 {
+	if dls, _ := r.DeadLetters(context.Background(), "machine-events", 0, 0); len(dls) != 0 {
 		t.Errorf("replayed message still dead-lettered: %+v", dls)
 	}
-	if _, err := r.DeadLetters(context.Background(), "nope", 0); err == nil {
+	if _, err := r.DeadLetters(context.Background(), "nope", 0, 0); err == nil {
 		t.Error("DeadLetters of an unknown queue succeeded")
 	}
 }
