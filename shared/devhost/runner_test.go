@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -487,5 +488,41 @@ func TestRunningAQueueFunctionEnqueuesItsInput(t *testing.T) {
 	}
 	if res := post(t, srv.URL+"/admin/functions/Admin", `{"input":""}`, nil); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("running the HTTP function = %d, want 400", res.StatusCode)
+	}
+}
+
+// TestDeadLettersPageBySequenceNumber: dead letters are listed in sequence-number order (not
+// the order they were dead-lettered in) from the asked-for sequence number on, max at a time.
+func TestDeadLettersPageBySequenceNumber(t *testing.T) {
+	fns, err := LoadFunctions(writeApp(t, testApp), testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(fns, &Options{Clock: clock.NewManual(start), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := r.queues["machine-events"]
+	for _, seq := range []int64{5, 2, 9, 3, 7, 1, 8} {
+		q.dead = append(q.dead, &Message{MessageID: fmt.Sprint("m", seq), SequenceNumber: seq})
+	}
+	var got []string
+	var sizes []int
+	for from := int64(0); ; {
+		page, err := r.DeadLetters(context.Background(), "machine-events", from, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(page))
+		for _, d := range page {
+			got = append(got, d.MessageID)
+		}
+		if len(page) < 3 {
+			break
+		}
+		from = page[len(page)-1].SequenceNumber + 1
+	}
+	if fmt.Sprint(sizes) != "[3 3 1]" || fmt.Sprint(got) != "[m1 m2 m3 m5 m7 m8 m9]" {
+		t.Fatalf("pages %v of %v, want [3 3 1] of m1 m2 m3 m5 m7 m8 m9", sizes, got)
 	}
 }
