@@ -27,12 +27,13 @@ var (
 	orphansList  = keyList{"orphans", 2}  // grace end, cluster ID
 )
 
-// after reads p.Cursor: the key of the last item already listed, nil for the first page. A
-// malformed cursor, or another list's, is refused.
+// badCursor refuses a cursor the route did not give out.
 func badCursor() *Problem {
 	return invalid("cursor", "Not a cursor this API gave out; pass back nextCursor unchanged.")
 }
 
+// after reads p.Cursor: the key of the last item already listed, nil for the first page. A
+// malformed cursor, or another list's, is refused.
 func (l keyList) after(p domain.Page) ([]string, *Problem) {
 	if p.Cursor == "" {
 		return nil, nil
