@@ -1,74 +1,22 @@
 package admin_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/azlocal/registrar/shared/app"
-	"github.com/azlocal/registrar/shared/config"
-	"github.com/azlocal/registrar/shared/devhost"
+	"github.com/azlocal/registrar/shared/testkit/localrun"
 )
 
-// startRunner runs the local runner in-process (memory store, timers only when the test moves
-// the clock, so the OutboxRelay never runs) and returns its base URL.
+// startRunner runs the local runner in-process (see localrun: timers only on request, so the
+// OutboxRelay never runs) and returns its base URL.
 func startRunner(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := func(k string) string {
-		return map[string]string{
-			config.EnvStorage: "memory", config.EnvAuthEnabled: "True", config.EnvPort: strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
-			config.EnvRegistrationQueue: "registration-requests", config.EnvMachineEventsQueue: "machine-events",
-			config.EnvEventsTopic: "registration-events",
-		}[k]
-	}
-	cfg, err := config.Load(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wd, _ := os.Getwd()
-	root, err := devhost.FindRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns, err := devhost.LoadFunctions(root, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	runner, err := devhost.New(fns, &devhost.Options{ManualTimers: true, Logger: logger, RetryDelay: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, &app.Options{Clock: runner.Clock(), Publisher: runner, DeadLetters: runner, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := runner.Start(ctx, a.Handler, ln); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(runner)
-	t.Cleanup(func() {
-		srv.Close()
-		runner.Close()
-		a.Close(context.Background())
-	})
-	return srv.URL
+	return localrun.Start(t, nil).URL
 }
 
 func send(t *testing.T, method, url, header, body string) string {

@@ -6,97 +6,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/azlocal/registrar/shared/app"
-	"github.com/azlocal/registrar/shared/config"
-	"github.com/azlocal/registrar/shared/devhost"
+	"github.com/azlocal/registrar/shared/testkit/localrun"
 )
 
-// startRunner runs the local runner in-process (memory store, timers only on request) with the
-// project's functions and admin API, and returns its base URL. roles are the local principal's;
-// easyAuth false makes the admin API refuse every caller (401).
+// startRunner runs the local runner in-process (see localrun) and returns its base URL. roles are
+// the local principal's; easyAuth false makes the admin API refuse every caller (401).
 func startRunner(t testing.TB, roles []string, easyAuth bool) string {
 	t.Helper()
-	return startRunnerWith(t, roles, easyAuth, nil)
-}
-
-// startRunnerWith is startRunner with the app's handler wrapped by wrap (nil: as is), so a test
-// can see each invocation end.
-func startRunnerWith(t testing.TB, roles []string, easyAuth bool, wrap func(http.Handler) http.Handler) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	handlerLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := func(k string) string {
-		switch k {
-		case config.EnvStorage:
-			return "memory"
-		case config.EnvAuthEnabled:
-			if easyAuth {
-				return "True" // the runner stands in for Easy Auth
-			}
-			return ""
-		case config.EnvPort:
-			return strconv.Itoa(handlerLn.Addr().(*net.TCPAddr).Port)
-		case config.EnvRegistrationQueue:
-			return "registration-requests"
-		case config.EnvMachineEventsQueue:
-			return "machine-events"
-		case config.EnvEventsTopic:
-			return "registration-events"
-		}
-		return ""
-	}
-	cfg, err := config.Load(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wd, _ := os.Getwd()
-	root, err := devhost.FindRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns, err := devhost.LoadFunctions(root, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	runner, err := devhost.New(fns, &devhost.Options{Roles: roles, ManualTimers: true, Logger: logger, RetryDelay: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, &app.Options{Clock: runner.Clock(), Publisher: runner, DeadLetters: runner, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler = a.Handler
-	if wrap != nil {
-		h = wrap(h)
-	}
-	if err := runner.Start(ctx, h, handlerLn); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(runner)
-	t.Cleanup(func() {
-		srv.Close()
-		runner.Close()
-		a.Close(context.Background())
-	})
-	return srv.URL
+	return localrun.Start(t, &localrun.Options{Roles: roles, NoEasyAuth: !easyAuth}).URL
 }
 
 // liveOut is a stdout a test goroutine can wait on.

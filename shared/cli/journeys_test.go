@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/testkit/localrun"
 )
 
 // devPost posts body to one of the runner's own routes (/dev/..., /admin/...) and returns the answer.
@@ -172,14 +173,14 @@ func TestReRegisterAfterReset(t *testing.T) {
 // (24 h) is Stalled by PolicyExpiryCheck, with one MachineResetStalled however often it runs.
 func TestStalledResetOnTheRunnersClock(t *testing.T) {
 	var checks atomic.Int32 // PolicyExpiryCheck invocations the app has answered
-	base := startRunnerWith(t, nil, true, func(h http.Handler) http.Handler {
+	base := localrun.Start(t, &localrun.Options{Wrap: func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h.ServeHTTP(w, r)
 			if r.URL.Path == "/PolicyExpiryCheck" {
 				checks.Add(1)
 			}
 		})
-	})
+	}}).URL
 	resetNode1(t, base)
 	devPost(t, base, "/dev/clock", `{"advance":"25h"}`)
 	runCheck := func(n int32) {

@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,10 +19,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/azlocal/registrar/shared/app"
-	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/dashboard"
-	"github.com/azlocal/registrar/shared/devhost"
+	"github.com/azlocal/registrar/shared/testkit/localrun"
 )
 
 // hostile is a value from another system that must show as text, never run.
@@ -33,7 +28,7 @@ const hostile = `<img src=x onerror=alert(1)>`
 
 const chromiumPath = "/usr/bin/chromium"
 
-// runner is the local runner serving the app in-process (memory store, timers on request).
+// runner is the local runner serving the app in-process (see localrun).
 type runner struct {
 	t    testing.TB
 	url  string
@@ -42,61 +37,8 @@ type runner struct {
 
 func startRunner(t testing.TB) *runner {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := func(k string) string {
-		switch k {
-		case config.EnvStorage:
-			return "memory"
-		case config.EnvAuthEnabled:
-			return "True" // the runner stands in for Easy Auth
-		case config.EnvPort:
-			return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-		case config.EnvRegistrationQueue:
-			return "registration-requests"
-		case config.EnvMachineEventsQueue:
-			return "machine-events"
-		case config.EnvEventsTopic:
-			return "registration-events"
-		}
-		return ""
-	}
-	cfg, err := config.Load(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wd, _ := os.Getwd()
-	root, err := devhost.FindRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns, err := devhost.LoadFunctions(root, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	rn, err := devhost.New(fns, &devhost.Options{ManualTimers: true, Logger: logger, RetryDelay: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, &app.Options{Clock: rn.Clock(), Publisher: rn, DeadLetters: rn, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rn.Start(ctx, a.Handler, ln); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rn)
-	t.Cleanup(func() {
-		srv.Close()
-		rn.Close()
-		a.Close(context.Background())
-	})
-	return &runner{t: t, url: srv.URL, root: root}
+	r := localrun.Start(t, nil)
+	return &runner{t: t, url: r.URL, root: r.Root}
 }
 
 // do sends a request to the runner and decodes a JSON answer into out (when not nil).
