@@ -5,25 +5,22 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/azlocal/registrar/shared/devhost"
 )
 
-// root returns the module root (the directory holding go.mod above the test's working directory).
+// root returns the project folder (the one holding host.json) above the test's working directory.
 func root(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
+	dir, err := devhost.FindRoot(wd)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return dir
 }
 
 // read returns a repository file, failing the test with the file's name when it is missing.

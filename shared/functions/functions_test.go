@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/azlocal/registrar/shared/devhost"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/invoke"
 )
@@ -161,23 +162,18 @@ func TestNoPublisherAndNoAdmin(t *testing.T) {
 	}
 }
 
-// moduleRoot walks up from the test's working directory to go.mod.
+// moduleRoot returns the project folder (the one holding host.json) above the test's working directory.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
+	dir, err := devhost.FindRoot(wd)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return dir
 }
 
 // Every functions/*/function.json has a handler of its trigger's kind in the production wiring,
