@@ -131,3 +131,30 @@ func seqCursor(queue, cursor string) (int64, *Problem) {
 	}
 	return n, nil
 }
+
+// A storeList is a list the store pages; its cursors wrap the store's continuation with the
+// list's scope (the route, and the cluster or filters it lists), so a cursor passed to another
+// route, another cluster's history or other filters is refused rather than read as this one's.
+type storeList string
+
+// after unwraps p.Cursor into the store's continuation, refusing another scope's cursor.
+func (l storeList) after(p domain.Page) (domain.Page, *Problem) {
+	if p.Cursor == "" {
+		return p, nil
+	}
+	raw, err := cursorEnc.DecodeString(p.Cursor)
+	scope, next, ok := strings.Cut(string(raw), "\x00")
+	if err != nil || !ok || scope != "store:"+string(l) || next == "" {
+		return p, badCursor()
+	}
+	p.Cursor = next
+	return p, nil
+}
+
+// storePage is the store's page with its NextCursor wrapped in l's scope and Items never null.
+func storePage[T any](l storeList, res domain.PageOf[T]) domain.PageOf[T] {
+	if res.NextCursor != "" {
+		res.NextCursor = cursorEnc.EncodeToString([]byte("store:" + string(l) + "\x00" + res.NextCursor))
+	}
+	return page(res)
+}

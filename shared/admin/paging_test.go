@@ -149,3 +149,50 @@ func TestPagingRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreCursorsBelongToTheirList: the clusters list, a cluster's history and the rejections
+// page through the store, and a cursor of one is refused by the others (another cluster's
+// history, other filters included) instead of being read as theirs.
+func TestStoreCursorsBelongToTheirList(t *testing.T) {
+	e := newEnv(t, envOptions{store: memory.New()})
+	for i := 1; i <= 3; i++ {
+		e.register(clusterN(i), fmt.Sprint("hci-", i), "2508")
+	}
+	for i := range 3 {
+		if _, err := e.svc.HandleMessage(context.Background(), queueReq, []byte(`{"type":"Nope"}`),
+			domain.Meta{MessageID: fmt.Sprint("bad-", i), EnqueuedAt: e.clk.Now(), Queue: queueReq}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lists := map[string]string{
+		"clusters":   "/api/v1/clusters?",
+		"registered": "/api/v1/clusters?registrationStatus=Registered&",
+		"history 1":  "/api/v1/clusters/" + clusterN(1) + "/history?",
+		"history 2":  "/api/v1/clusters/" + clusterN(2) + "/history?",
+		"rejections": "/api/v1/rejections?",
+	}
+	cursors := map[string]string{}
+	for name, base := range lists {
+		var all domain.PageOf[json.RawMessage]
+		decode(t, e.call("GET", base+"limit=1000", reader, ""), &all)
+		items, _, cs := follow[json.RawMessage](t, e, strings.TrimSuffix(base, "&"), 1)
+		if len(cs) == 0 || len(items) != len(all.Items) {
+			t.Fatalf("%s: %d items by pages of 1, %d whole, cursors %v", name, len(items), len(all.Items), cs)
+		}
+		cursors[name] = cs[0]
+	}
+	for from, c := range cursors {
+		for to, base := range lists {
+			w := e.call("GET", base+"limit=1&cursor="+url.QueryEscape(c), reader, "")
+			if from == to {
+				if w.Code != http.StatusOK {
+					t.Errorf("%s's cursor on its own list: %d %s", from, w.Code, w.Body)
+				}
+				continue
+			}
+			if p := problem(t, w, http.StatusBadRequest, domain.CodeInvalidField); p.Field != "cursor" {
+				t.Errorf("%s's cursor on %s: field %q", from, to, p.Field)
+			}
+		}
+	}
+}

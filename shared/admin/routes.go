@@ -101,6 +101,10 @@ func (r *Router) listClusters(w http.ResponseWriter, req *http.Request) {
 	if pr == nil {
 		p, pr = q.page()
 	}
+	list := storeList("clusters?" + f.RegistrationStatus + "&" + f.ConnectionStatus + "&" + f.Orphan)
+	if pr == nil {
+		p, pr = list.after(p)
+	}
 	if pr != nil {
 		WriteProblem(w, pr)
 		return
@@ -110,7 +114,7 @@ func (r *Router) listClusters(w http.ResponseWriter, req *http.Request) {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, page(res))
+	WriteJSON(w, http.StatusOK, storePage(list, res))
 }
 
 func (r *Router) cluster(w http.ResponseWriter, req *http.Request) {
@@ -140,6 +144,10 @@ func (r *Router) history(w http.ResponseWriter, req *http.Request) {
 	if pr == nil {
 		p, pr = q.page()
 	}
+	list := storeList("history/" + id)
+	if pr == nil {
+		p, pr = list.after(p)
+	}
 	if pr != nil {
 		WriteProblem(w, pr)
 		return
@@ -152,7 +160,7 @@ func (r *Router) history(w http.ResponseWriter, req *http.Request) {
 		r.failure(w, req, err, unknownCluster(id))
 		return
 	}
-	WriteJSON(w, http.StatusOK, page(res))
+	WriteJSON(w, http.StatusOK, storePage(list, res))
 }
 
 // meta describes an admin call to the domain: a request-unique MessageID (the host's
@@ -406,6 +414,10 @@ func (r *Router) rejections(w http.ResponseWriter, req *http.Request) {
 	if pr == nil {
 		p, pr = q.page()
 	}
+	const list = storeList("rejections")
+	if pr == nil {
+		p, pr = list.after(p)
+	}
 	if pr != nil {
 		WriteProblem(w, pr)
 		return
@@ -415,7 +427,7 @@ func (r *Router) rejections(w http.ResponseWriter, req *http.Request) {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, page(res))
+	WriteJSON(w, http.StatusOK, storePage(list, res))
 }
 
 // queue validates {queue} against the configured queues and that dead letters are reachable.

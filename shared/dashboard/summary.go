@@ -22,7 +22,8 @@ const (
 
 // Summary is GET /api/v1/summary: the fleet at a glance (SPEC §8, §14).
 type Summary struct {
-	// AsOf is when the counts were last brought up to date by the store's projection.
+	// AsOf is when the counts were read: every change committed before it is counted (the
+	// store's projection is written with each change).
 	AsOf        time.Time          `json:"asOf"`
 	GeneratedAt time.Time          `json:"generatedAt"`
 	Counts      domain.FleetCounts `json:"counts"`
@@ -100,7 +101,7 @@ func Build(ctx context.Context, d Deps) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	sum := Summary{AsOf: counts.AsOf, GeneratedAt: now, Counts: counts}
+	sum := Summary{AsOf: now, GeneratedAt: now, Counts: counts}
 
 	window := max(Within, s.Policy().ResetStallAfter)
 	due, err := s.Upcoming(ctx, window)

@@ -181,7 +181,6 @@ type FleetCounts struct {
 	ConnectionStatus   map[string]int `json:"connectionStatus"`
 	Orphan             map[string]int `json:"orphan"`
 	CredentialExpired  int            `json:"credentialExpired"`
-	AsOf               time.Time      `json:"asOf,omitzero"` // set when read (stores keep counts without it)
 }
 
 // Add counts s n times (n = -1 removes it); a count that reaches zero is dropped from its map.

@@ -253,7 +253,7 @@ func (s *Store) Counts(ctx context.Context) (domain.FleetCounts, error) {
 	defer s.mu.Unlock()
 	fc := domain.FleetCounts{
 		RegistrationStatus: map[string]int{}, ClusterStatus: map[string]int{},
-		ConnectionStatus: map[string]int{}, Orphan: map[string]int{}, AsOf: s.now().UTC(),
+		ConnectionStatus: map[string]int{}, Orphan: map[string]int{},
 	}
 	for _, c := range s.summaries {
 		fc.Add(c, 1)

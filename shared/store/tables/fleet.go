@@ -47,7 +47,7 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 		if err != nil && !isNotFound(err) {
 			return err
 		}
-		var c domain.FleetCounts // stored without AsOf
+		var c domain.FleetCounts
 		if err == nil {
 			if err := json.Unmarshal([]byte(cr.Data), &c); err != nil {
 				return fmt.Errorf("tables: decode counts: %w", err)
@@ -118,7 +118,7 @@ func (s *Store) Counts(ctx context.Context) (domain.FleetCounts, error) {
 		return m
 	}
 	c.RegistrationStatus, c.ClusterStatus = orEmpty(c.RegistrationStatus), orEmpty(c.ClusterStatus)
-	c.ConnectionStatus, c.Orphan, c.AsOf = orEmpty(c.ConnectionStatus), orEmpty(c.Orphan), s.now().UTC()
+	c.ConnectionStatus, c.Orphan = orEmpty(c.ConnectionStatus), orEmpty(c.Orphan)
 	return c, nil
 }
 
