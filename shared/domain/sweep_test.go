@@ -679,3 +679,28 @@ func TestStaleSyncRestoresNothing(t *testing.T) {
 		}
 	})
 }
+
+// A sync that brings a Disconnected cluster back moves its next check forward: silent again, it
+// is Disconnected one day after that sync, not at the later check planned while it was away.
+func TestSweepReconnectedThenSilentAgain(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a")
+		h.register(cB, "b")
+		status := map[int]string{}
+		for hr := 1; hr <= 24*4; hr++ {
+			h.at(float64(hr) / 24)
+			h.sync(cB, "b") // the fleet keeps syncing: the mass-disconnect guard stays off
+			if hr == 36 {
+				h.sync(cA, "a")
+			}
+			h.check(0)
+			status[hr] = h.view(cA).ConnectionStatus
+		}
+		for hr, want := range map[int]string{30: domain.StatusDisconnect, 37: domain.StatusConnected,
+			59: domain.StatusConnected, 61: domain.StatusDisconnect} {
+			if status[hr] != want {
+				t.Errorf("hour %d: %s, want %s (the sync was at hour 36)", hr, status[hr], want)
+			}
+		}
+	})
+}

@@ -25,8 +25,9 @@ type Decision struct {
 	Problem *Problem // a refusal: nothing is committed by update
 	History []HistoryEntry
 	Events  []EventSpec // emitted only when the state changed
-	// SyncOnly makes the due index be written only when the cluster has no row at all (a plain
-	// Sync only moves deadlines later).
+	// SyncOnly marks a Sync: its attention row is moved only when the new one is earlier (a plain
+	// Sync only moves deadlines later). Like every change, it schedules the next check when that
+	// is earlier than the one scheduled (a reconnect brings the daily check forward).
 	SyncOnly bool
 	// Before runs just before the commit (index hints readers verify); its error is transient.
 	Before func(ctx context.Context) error
@@ -84,7 +85,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 			}
 			c.Version++
 			if next := s.policy.NextCheck(c, now); !next.IsZero() &&
-				(c.ScheduledCheck.IsZero() || (!d.SyncOnly && next.Before(c.ScheduledCheck))) {
+				(c.ScheduledCheck.IsZero() || next.Before(c.ScheduledCheck)) {
 				if err := s.store.Schedule(ctx, Due{ClusterID: clusterID, At: next}); err != nil {
 					return Result{}, err
 				}
