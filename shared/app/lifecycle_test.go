@@ -175,3 +175,37 @@ func TestEveryMessageTypeThroughTheHostAdapter(t *testing.T) {
 		t.Fatalf("rejections %+v (%v)", rej.Items, err)
 	}
 }
+
+// A body with its own "MessageId" field shadows the host's key (SPEC §11): the adapter does not
+// trust it, and the message is still processed once, keyed by its sequence number or, without
+// one, by its body; a redelivery is a duplicate, not a second Unregister (NotRegistered).
+func TestShadowedMessageIDStaysIdempotent(t *testing.T) {
+	const sub = "11111111-1111-4111-8111-111111111111"
+	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072", config.EnvStorage: "memory"})
+	a, err := New(context.Background(), cfg, &Options{Publisher: &publisher{}, Clock: clock.NewManual(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	send := func(envelope, want string) {
+		t.Helper()
+		w := httptest.NewRecorder()
+		a.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/RegistrationRequests", strings.NewReader(envelope)))
+		var rep struct{ Logs []string }
+		if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil || w.Code != http.StatusOK {
+			t.Fatalf("%d %s (%v)", w.Code, w.Body.String(), err)
+		}
+		if got := strings.Join(rep.Logs, ";"); got != "RegistrationRequests: "+want {
+			t.Errorf("logs %q, want outcome %q", got, want)
+		}
+	}
+	for i, seq := range []string{`,"SequenceNumber":"41"`, ""} {
+		id := fmt.Sprintf("cccccccc-0000-4000-8000-00000000000%d", i)
+		send(envelope(t, fmt.Sprint("reg-", i), map[string]any{"type": "Register", "clusterId": id, "clusterName": fmt.Sprint("hci-", i),
+			"tenantId": sub, "subscriptionId": sub, "region": "eastus", "osVersion": "2508", "nodes": []map[string]any{{"name": "n1"}}}), "created")
+		unregister := `{"Data":{"message":{"type":"Unregister","clusterId":"` + id + `","MessageId":"shadow"}},` +
+			`"Metadata":{"MessageId":"shadow","DeliveryCount":"1"` + seq + `,"type":"Unregister","clusterId":"` + id + `"}}`
+		send(unregister, "updated")
+		send(unregister, "duplicate")
+	}
+}

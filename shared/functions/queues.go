@@ -2,6 +2,9 @@ package functions
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
 
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/invoke"
@@ -24,8 +27,13 @@ func machineEvents(d Deps) invoke.QueueHandler {
 // OutboxRelay timer publishes them.
 func queueFunction(d Deps, kind, queueName string) invoke.QueueHandler {
 	return func(ctx context.Context, m invoke.Message) (string, error) {
+		id := idempotencyKey(m, queueName)
+		if id != m.MessageID {
+			d.Logger.WarnContext(ctx, "message without a MessageId the host vouches for; idempotency key derived",
+				"queue", queueName, "idempotencyKey", id)
+		}
 		res, err := d.Domain.HandleMessage(ctx, kind, m.Body, domain.Meta{
-			MessageID:     m.MessageID,
+			MessageID:     id,
 			CorrelationID: m.CorrelationID,
 			EnqueuedAt:    m.EnqueuedTime,
 			Queue:         queueName,
@@ -34,7 +42,7 @@ func queueFunction(d Deps, kind, queueName string) invoke.QueueHandler {
 			return "", err
 		}
 		if res.Problem != nil {
-			d.Logger.InfoContext(ctx, "message rejected", "messageId", m.MessageID, "queue", queueName,
+			d.Logger.InfoContext(ctx, "message rejected", "messageId", id, "queue", queueName,
 				"code", res.Problem.Code, "reason", res.Problem.Error())
 		}
 		publish(ctx, d, res.Events)
@@ -51,4 +59,18 @@ func publish(ctx context.Context, d Deps, events []domain.Event) {
 		d.Logger.WarnContext(ctx, "publish after commit failed; the outbox relay will retry",
 			"events", len(events), "error", err.Error())
 	}
+}
+
+// idempotencyKey is the message's MessageId, its idempotency key (SPEC §2). When the host gave
+// none the adapter could trust (a body field of that name shadowed it), the key is one that stays
+// the same across redeliveries: the queue's sequence number, else a digest of the body.
+func idempotencyKey(m invoke.Message, queue string) string {
+	switch {
+	case m.MessageID != "":
+		return m.MessageID
+	case m.SequenceNumber > 0:
+		return "seq:" + queue + ":" + strconv.FormatInt(m.SequenceNumber, 10)
+	}
+	sum := sha256.Sum256(m.Body)
+	return "body:" + hex.EncodeToString(sum[:16])
 }

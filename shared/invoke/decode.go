@@ -79,9 +79,11 @@ var systemKeys = []string{"MessageId", "CorrelationId", "SessionId", "Subject", 
 // The body comes only from Data[binding]. System properties come from Metadata, with one rule
 // against leaked body fields: the host copies a JSON body's top-level fields into Metadata, where
 // they can overwrite system keys. When the body itself has a top-level field named like a system
-// key (case-insensitively), that Metadata key is not trusted and is left at its zero value (for the
-// enqueue time the other of EnqueuedTime/EnqueuedTimeUtc is used when it is not shadowed). Values
-// that do not parse as their type (a non-integer DeliveryCount) are also left at zero.
+// key (case-insensitively) and Metadata holds that same value, the key may have been overwritten:
+// it is not trusted and is left at its zero value (for the enqueue time the other of
+// EnqueuedTime/EnqueuedTimeUtc is used when it is not shadowed). A Metadata value that differs
+// from the body's cannot have come from it and is kept. Values that do not parse as their type (a
+// non-integer DeliveryCount) are also left at zero.
 func decodeMessage(env envelope, binding string) (Message, error) {
 	raw, ok := env.Data[binding]
 	if !ok {
@@ -91,12 +93,19 @@ func decodeMessage(env envelope, binding string) (Message, error) {
 	if body, ok := unwrap(raw); ok {
 		m.Body = []byte(body)
 	}
-	shadowed := bodyKeys(m.Body)
+	fields := bodyFields(m.Body)
 	meta := make(map[string]json.RawMessage, len(systemKeys))
 	for _, k := range systemKeys {
-		if v, ok := lookup(env.Metadata, k); ok && !shadowed[strings.ToLower(k)] {
-			meta[k] = v
+		v, ok := lookup(env.Metadata, k)
+		if !ok {
+			continue
 		}
+		if bv, inBody := fields[strings.ToLower(k)]; inBody {
+			if mv, _ := unwrap(v); mv == bv {
+				continue // possibly the body's value: not trusted
+			}
+		}
+		meta[k] = v
 	}
 	str := func(k string) string { s, _ := unwrap(meta[k]); return s }
 	m.MessageID = str("MessageId")
@@ -139,17 +148,19 @@ func lookup(md map[string]json.RawMessage, key string) (json.RawMessage, bool) {
 	return nil, false
 }
 
-// bodyKeys returns the lower-cased top-level field names of a JSON object body (nil otherwise).
-func bodyKeys(body []byte) map[string]bool {
+// bodyFields maps a JSON object body's top-level field names (lower case) to their values as
+// Metadata would show them (a string unquoted, anything else as its JSON text); nil for another body.
+func bodyFields(body []byte) map[string]string {
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(body, &obj) != nil {
 		return nil
 	}
-	keys := make(map[string]bool, len(obj))
-	for k := range obj {
-		keys[strings.ToLower(k)] = true
+	fields := make(map[string]string, len(obj))
+	for k, v := range obj {
+		s, _ := unwrap(v)
+		fields[strings.ToLower(k)] = s
 	}
-	return keys
+	return fields
 }
 
 // properties decodes application properties sent as a JSON object (or an encoded one).

@@ -111,6 +111,29 @@ func TestQueueLeakedBodyFieldsNotTrusted(t *testing.T) {
 	}
 }
 
+// A body field named like a system key whose Metadata value differs from the body's was not
+// copied over it: the host's value is kept (a message carrying its own "messageId" keeps its
+// idempotency key).
+func TestQueueSystemKeyDifferentFromBodyTrusted(t *testing.T) {
+	var env struct {
+		Data     map[string]json.RawMessage
+		Metadata map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(fixture(t, "servicebus-double-leaked.json"), &env); err != nil {
+		t.Fatal(err)
+	}
+	env.Metadata["MessageId"] = json.RawMessage(`"\"real-1\""`)
+	env.Metadata["DeliveryCount"] = json.RawMessage(`"3"`)
+	b, _ := json.Marshal(env)
+	var m Message
+	if w := post(t, queueServer(&m, "updated", nil), "RegistrationRequests", b); w.Code != http.StatusOK {
+		t.Fatalf("status %d", w.Code)
+	}
+	if m.MessageID != "real-1" || m.DeliveryCount != 3 {
+		t.Fatalf("messageId %q deliveryCount %d, want real-1 and 3", m.MessageID, m.DeliveryCount)
+	}
+}
+
 // A text body is passed through unwrapped; its rejection is the domain's, answered 2xx.
 func TestQueueTextBodyPassedThrough(t *testing.T) {
 	var m Message
