@@ -96,7 +96,7 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 		return command(func(rec ClusterRecord) (*Decision, error) { return decideRepair(rec, m, meta.Queue == "") })
 	case MachineInstalled:
 		if id == "" {
-			return s.installStandalone(ctx, m)
+			return s.installStandalone(ctx, m, meta)
 		}
 		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideInstalled(ctx, rec, m, meta) })
 	case ClusterCreated:
@@ -192,12 +192,29 @@ type causeFields struct {
 type standalone struct {
 	InstalledAt time.Time `json:"installedAt"`
 	OSVersion   string    `json:"osVersion,omitempty"`
+	// OSVersionAt is the enqueue time of the message OSVersion came from: an older message,
+	// arriving late, does not replace it.
+	OSVersionAt time.Time `json:"osVersionAt,omitzero"`
 }
 
-// installStandalone tracks a machine not yet in a cluster (earliest installedAt wins).
-func (s *Service) installStandalone(ctx context.Context, m MachineInstalled) (Result, error) {
+// StandalonePartition is the store partition holding the idempotency markers of messages about
+// machines in no cluster yet.
+const StandalonePartition = "standalone"
+
+// installStandalone tracks a machine not yet in a cluster: the earliest installedAt wins, the
+// OS version of the latest enqueued message. Its MessageId marker is committed in
+// StandalonePartition after the index row is written (a crash between repeats a level-based
+// write), so a redelivery is a duplicate.
+func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, meta Meta) (Result, error) {
+	rec, err := s.store.Load(ctx, StandalonePartition, meta.MessageID)
+	if err != nil {
+		return Result{}, err
+	}
+	if rec.Seen {
+		return Result{Outcome: Duplicate}, nil
+	}
 	name := strings.ToLower(m.Machine)
-	next := standalone{InstalledAt: m.InstalledAt, OSVersion: m.OSVersion}
+	next := standalone{InstalledAt: m.InstalledAt, OSVersion: m.OSVersion, OSVersionAt: meta.EnqueuedAt.UTC()}
 	e, err := s.store.GetIndex(ctx, kindStandalone, "", name)
 	outcome := Created
 	switch {
@@ -206,24 +223,31 @@ func (s *Service) installStandalone(ctx context.Context, m MachineInstalled) (Re
 		if err := json.Unmarshal([]byte(e.Value), &prev); err != nil {
 			// An index row is a hint this service wrote; an unreadable one is replaced, not fatal.
 			s.log.WarnContext(ctx, "unreadable standalone-machine record replaced", "machine", name, "error", err.Error())
-		} else {
-			if !prev.InstalledAt.IsZero() && prev.InstalledAt.Before(next.InstalledAt) {
-				next.InstalledAt = prev.InstalledAt
-			}
-			if next.OSVersion == "" {
-				next.OSVersion = prev.OSVersion
-			}
-			outcome = Updated
-			if prev == next {
-				return Result{Outcome: Unchanged}, nil
-			}
+			break
+		}
+		outcome = Updated
+		next.InstalledAt = earliest(prev.InstalledAt, next.InstalledAt)
+		if next.OSVersion == "" || next.OSVersionAt.Before(prev.OSVersionAt) {
+			next.OSVersion, next.OSVersionAt = prev.OSVersion, prev.OSVersionAt
+		}
+		if prev == next {
+			outcome = Unchanged
 		}
 	case !errors.Is(err, ErrNotFound):
 		return Result{}, err
 	}
-	raw, _ := json.Marshal(next)
-	if err := s.store.PutIndex(ctx, IndexEntry{Kind: kindStandalone, Name: name, Value: string(raw)}); err != nil {
-		return Result{}, err
+	if outcome != Unchanged {
+		raw, _ := json.Marshal(next)
+		if err := s.store.PutIndex(ctx, IndexEntry{Kind: kindStandalone, Name: name, Value: string(raw)}); err != nil {
+			return Result{}, err
+		}
+	}
+	if meta.MessageID != "" {
+		if _, err := s.store.Commit(ctx, Change{Partition: StandalonePartition, MessageID: meta.MessageID}); errors.Is(err, ErrConflict) {
+			return Result{Outcome: Duplicate}, nil // the same message, committed meanwhile
+		} else if err != nil {
+			return Result{}, err
+		}
 	}
 	return Result{Outcome: outcome}, nil
 }
@@ -295,7 +319,12 @@ func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m Mach
 		n.OSVersion = m.OSVersion
 	}
 	c.InstalledAt = earliest(c.InstalledAt, m.InstalledAt)
-	d := &Decision{Cluster: c}
+	// The machine may have been tracked on its own before a cluster claimed it.
+	adopt, err := s.adoptStandalone(ctx, c, []string{m.Machine})
+	if err != nil {
+		return nil, err
+	}
+	d := &Decision{Cluster: c, After: adopt}
 	if c.SubscriptionID == "" {
 		return d, nil
 	}
@@ -307,7 +336,7 @@ func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m Mach
 		return nil, err
 	}
 	other, by := e.Value, c.ID
-	d.After = func(ctx context.Context) error { return s.claim(ctx, other, m.Machine, by, meta) }
+	d.After = chain(func(ctx context.Context) error { return s.claim(ctx, other, m.Machine, by, meta) }, adopt)
 	return d, nil
 }
 

@@ -82,9 +82,22 @@ func (s *Service) CheckPolicies(ctx context.Context, run SweepRun) (SweepReport,
 	return s.sweep(ctx, run, SweepPolicyExpiryCheck)
 }
 
-// SweepOrphans is the OrphanSweep run (SPEC §5): the same evaluation as CheckPolicies.
+// SweepOrphans is the OrphanSweep run (SPEC §5): the same evaluation as CheckPolicies, then the
+// idempotency markers older than MarkerRetention of partitions UnknownSession and
+// StandalonePartition are pruned.
 func (s *Service) SweepOrphans(ctx context.Context, run SweepRun) (SweepReport, error) {
-	return s.sweep(ctx, run, SweepOrphanSweep)
+	rep, err := s.sweep(ctx, run, SweepOrphanSweep)
+	if err != nil {
+		return rep, err
+	}
+	// No due row visits the partitions of no cluster: their markers are pruned here, hourly.
+	cutoff := s.clock.Now().UTC().Add(-MarkerRetention)
+	for _, p := range []string{UnknownSession, StandalonePartition} {
+		if err := s.store.PruneMarkers(ctx, p, cutoff); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
 }
 
 // sweep reads at most run.Limit rows of the due index (DueBy now, earliest first; its cost is

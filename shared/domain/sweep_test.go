@@ -3,6 +3,7 @@ package domain_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
 )
 
 const swDay = 24 * time.Hour
@@ -701,6 +703,77 @@ func TestSweepReconnectedThenSilentAgain(t *testing.T) {
 			if status[hr] != want {
 				t.Errorf("hour %d: %s, want %s (the sync was at hour 36)", hr, status[hr], want)
 			}
+		}
+	})
+}
+
+// A machine in no cluster yet: a redelivered MachineInstalled is a duplicate, and an older message
+// arriving late (another MessageId) keeps the newer OS version.
+func TestStandaloneInstallIdempotent(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		install := func(id, os string, enqueued time.Time) domain.Outcome {
+			t.Helper()
+			body := `{"type":"MachineInstalled","machine":"Lone1","installedAt":"2026-01-01T00:00:00Z","osVersion":"` + os + `"}`
+			res, err := h.svc.HandleMessage(context.Background(), domain.QueueMachineEvents, []byte(body),
+				domain.Meta{MessageID: id, EnqueuedAt: enqueued, Queue: "machine-events"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res.Outcome
+		}
+		early, late := h.clk.Now(), h.clk.Now().Add(time.Hour)
+		got := []domain.Outcome{install("a", "2508", early), install("a", "2508", early), install("b", "2601", late),
+			install("a", "2508", early), install("c", "2508", early)}
+		want := []domain.Outcome{domain.Created, domain.Duplicate, domain.Updated, domain.Duplicate, domain.Unchanged}
+		if !slices.Equal(got, want) {
+			t.Fatalf("outcomes %v, want %v", got, want)
+		}
+		e, err := h.st.GetIndex(context.Background(), "standalone", "", "lone1")
+		if err != nil || !strings.Contains(e.Value, `"osVersion":"2601"`) {
+			t.Fatalf("standalone record %q (%v), want the later message's osVersion 2601", e.Value, err)
+		}
+	})
+}
+
+// pruneRecorder records PruneMarkers calls (the store's own contract suite tests their effect;
+// marker ages are the store's commit times, not the test clock's).
+type pruneRecorder struct {
+	domain.Store
+	calls []string
+}
+
+func (p *pruneRecorder) PruneMarkers(ctx context.Context, partition string, before time.Time) error {
+	p.calls = append(p.calls, partition+" "+before.UTC().Format(time.RFC3339))
+	return p.Store.PruneMarkers(ctx, partition, before)
+}
+
+// The OrphanSweep prunes the markers of the partitions no cluster's due row visits.
+func TestSweepOrphansPrunesMarkersOfNoCluster(t *testing.T) {
+	rec := &pruneRecorder{Store: memory.New()}
+	h := newSw(t, rec)
+	h.at(30)
+	if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "prune"}); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := h.clk.Now().Add(-domain.MarkerRetention).UTC().Format(time.RFC3339)
+	want := []string{domain.UnknownSession + " " + cutoff, domain.StandalonePartition + " " + cutoff}
+	if !slices.Equal(rec.calls, want) {
+		t.Fatalf("PruneMarkers calls %v, want %v", rec.calls, want)
+	}
+}
+
+// A machine tracked on its own is adopted by the MachineInstalled that names its cluster: the
+// earlier standalone install time starts the cluster's windows and the standalone row goes.
+func TestInstalledInAClusterAdoptsTheStandaloneRecord(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "machine": "n1", "installedAt": "2026-01-01T00:00:00Z"})
+		h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cA, "machine": "N1", "installedAt": "2026-01-05T00:00:00Z"})
+		rec, err := h.st.Load(context.Background(), cA, "")
+		if err != nil || !rec.Cluster.InstalledAt.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+			t.Fatalf("cluster installedAt %v (%v), want the standalone 2026-01-01", rec.Cluster.InstalledAt, err)
+		}
+		if _, err := h.st.GetIndex(context.Background(), "standalone", "", "n1"); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("standalone row still there: %v", err)
 		}
 	})
 }
