@@ -117,13 +117,15 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 	if c.ClusteredAt.IsZero() {
 		c.ClusteredAt = now
 	}
-	if c.ConnectionStatus != StatusConnected {
+	if !wasRegistered {
+		// Registering connects the cluster (SPEC §2.1); a re-run for a registered one changes
+		// nothing already true, and its connection stays the syncs' to judge.
 		if c.ConnectionStatus == StatusOutOfPolicy {
 			d.Events = append(d.Events, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyConnection}})
 		}
 		c.ConnectionStatus = StatusConnected
+		c.LastConnected = later(c.LastConnected, meta.EnqueuedAt.UTC())
 	}
-	c.LastConnected = later(c.LastConnected, meta.EnqueuedAt.UTC())
 	arcAvailable := !strings.EqualFold(c.OSVersion, "20H2")
 	var enabled, names []string
 	for _, rn := range m.Nodes {

@@ -490,7 +490,7 @@ func TestSweepConcurrentSyncWinsOverDisconnect(t *testing.T) {
 			if !raced {
 				t.Fatal("the race did not happen")
 			}
-			if v := h.view(cA); v.ConnectionStatus != domain.StatusConnected || !v.LastConnected.Equal(h.clk.Now()) {
+			if v := h.view(cA); v.ConnectionStatus != domain.StatusConnected || v.LastConnected == nil || !v.LastConnected.Equal(h.clk.Now()) {
 				t.Fatalf("after the race: %s %v", v.ConnectionStatus, v.LastConnected)
 			}
 			hist, err := h.svc.History(context.Background(), cA, domain.Page{})
@@ -774,6 +774,39 @@ func TestInstalledInAClusterAdoptsTheStandaloneRecord(t *testing.T) {
 		}
 		if _, err := h.st.GetIndex(context.Background(), "standalone", "", "n1"); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("standalone row still there: %v", err)
+		}
+	})
+}
+
+// Re-running Register for a registered cluster later changes nothing already true: not its
+// connection (a Disconnected cluster stays so, with no PolicyRestored; syncs judge it) nor its
+// lastConnected. Registering it again after an Unregister connects it.
+func TestRegisterRerunLeavesTheConnectionToSyncs(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a")
+		h.register(cB, "b")
+		h.drain()
+		h.at(2)
+		h.sync(cB, "b")
+		h.check(0)
+		if v := h.view(cA); v.ConnectionStatus != domain.StatusDisconnect {
+			t.Fatalf("day 2: %s, want Disconnected", v.ConnectionStatus)
+		}
+		before := h.view(cA)
+		h.drain()
+		h.register(cA, "a")
+		after := h.view(cA)
+		if after.ConnectionStatus != domain.StatusDisconnect || after.LastConnected == nil || !after.LastConnected.Equal(*before.LastConnected) {
+			t.Errorf("re-run: %s last %v, want Disconnected last %v", after.ConnectionStatus, after.LastConnected, before.LastConnected)
+		}
+		if got := names(h.drain(cA)); got != "" {
+			t.Errorf("re-run events %q, want none", got)
+		}
+		h.send(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cA})
+		h.at(3)
+		h.register(cA, "a")
+		if v := h.view(cA); v.ConnectionStatus != domain.StatusConnected || v.LastConnected == nil || !v.LastConnected.Equal(h.clk.Now()) {
+			t.Errorf("registered again: %s last %v, want Connected now", v.ConnectionStatus, v.LastConnected)
 		}
 	})
 }
