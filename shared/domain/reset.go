@@ -109,18 +109,43 @@ func (s *Service) decideStartReset(ctx context.Context, rec ClusterRecord, m Sta
 }
 
 // resetMessage finds the operation's cluster (from the message or the operation index) and
-// applies decide to it; an unknown operation is rejected with UnknownOperation.
+// applies decide to it. An operation the index does not place in that cluster is rejected with
+// UnknownOperation; one it does that is not the machine's current operation (an earlier one,
+// reported late) changes nothing (unchanged).
 func (s *Service) resetMessage(ctx context.Context, clusterID, opID string, meta Meta, decide func(ClusterRecord) (*Decision, error)) (Result, error) {
-	if clusterID == "" {
+	indexed := "" // the cluster the operation index places opID in, once read
+	lookup := func() error {
 		e, err := s.store.GetIndex(ctx, kindOperation, "", opID)
 		if errors.Is(err, ErrNotFound) {
-			return Result{Outcome: Rejected, Problem: Reject(CodeUnknownOperation, "operation %s is not known", opID)}, nil
-		} else if err != nil {
+			return nil
+		}
+		indexed = e.Value
+		return err
+	}
+	if clusterID == "" {
+		if err := lookup(); err != nil {
 			return Result{}, err
 		}
-		clusterID = e.Value
+		if indexed == "" {
+			return Result{Outcome: Rejected, Problem: Reject(CodeUnknownOperation, "operation %s is not known", opID)}, nil
+		}
+		clusterID = indexed
 	}
-	return s.update(ctx, clusterID, meta, decide)
+	return s.update(ctx, clusterID, meta, func(rec ClusterRecord) (*Decision, error) {
+		d, err := decide(rec)
+		if err != nil || d.Problem == nil || d.Problem.Code != CodeUnknownOperation {
+			return d, err
+		}
+		if indexed == "" {
+			if err := lookup(); err != nil {
+				return nil, err
+			}
+		}
+		if indexed != "" && indexed == clusterID && rec.Cluster != nil {
+			return &Decision{}, nil // an earlier operation of this cluster: nothing to change
+		}
+		return d, nil
+	})
 }
 
 // operation finds the reset operation opID of machine in the record.

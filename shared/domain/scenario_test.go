@@ -440,6 +440,20 @@ func TestMachineReset(t *testing.T) {
 		if st, _ := h.svc.ResetStatus(context.Background(), cA, "n2"); st.Status != "Failed" || st.Error != "agent offline" || h.view(cA).Nodes[1].RegistrationStatus != "Registered" {
 			t.Fatalf("failed reset: %+v", st)
 		}
+
+		// A second reset of n2; the first operation's late reports change nothing (not rejected),
+		// with or without the cluster named.
+		res = h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "n2"})
+		op3 := res.Detail.(domain.ResetOperation).OperationID
+		if op3 == op2 {
+			t.Fatalf("the second reset reused operation %s", op2)
+		}
+		expect(t, h.fact("", map[string]any{"type": "ResetCompleted", "operationId": op2, "machine": "n2", "result": "Failed", "error": "agent offline"}), domain.Unchanged, "")
+		expect(t, h.fact("", map[string]any{"type": "ResetProgress", "clusterId": cA, "operationId": op2, "machine": "n2", "stage": "GatewayCleanup", "status": "Succeeded"}), domain.Unchanged, "")
+		if st, _ := h.svc.ResetStatus(context.Background(), cA, "n2"); st.OperationID != op3 || st.Status != domain.ResetInProgress || st.Stages[1].Status != domain.ResetNotStarted {
+			t.Fatalf("the running reset was touched by the earlier operation's reports: %+v", st)
+		}
+		expect(t, h.fact("", map[string]any{"type": "ResetProgress", "clusterId": cA, "operationId": "reset-unknown", "machine": "n2", "stage": "GatewayCleanup", "status": "Succeeded"}), domain.Rejected, domain.CodeUnknownOperation)
 	})
 }
 
