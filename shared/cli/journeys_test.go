@@ -57,15 +57,22 @@ func TestRegisterWaitSeesItsOwnOutcome(t *testing.T) {
 	}
 
 	// The same registration again, a minute later on the runner's clock: it changes nothing
-	// (no history entry), and the wait ends once it moved lastConnected to its enqueue time.
+	// (not even lastConnected), and the wait ends at its own "accepted" history entry.
 	devPost(t, base, "/dev/clock", `{"advance":"1m"}`)
 	code, out, stderr := runCLI(t, App{}, base, registerArgs...)
 	if code != 0 || !strings.Contains(out, "is Registered") {
 		t.Fatalf("same re-register: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 	after := clusterOf(t, base, e2eCluster)
-	if after.LastConnected == nil || before.LastConnected == nil || !after.LastConnected.After(*before.LastConnected) {
-		t.Errorf("register --wait ended before its message was processed: lastConnected %v, before the send %v", after.LastConnected, before.LastConnected)
+	var hist domain.PageOf[domain.HistoryEntry]
+	if err := json.Unmarshal(apiGet(t, base, "/clusters/"+e2eCluster+"/history?limit=1"), &hist); err != nil || len(hist.Items) != 1 {
+		t.Fatalf("history: %v %+v", err, hist)
+	}
+	if h := hist.Items[0]; h.What != "accepted" || h.After != string(domain.Unchanged) || h.At.Before(before.RegisteredAt.Add(time.Minute)) {
+		t.Errorf("register --wait ended before its message was processed: newest history %+v", h)
+	}
+	if !after.LastConnected.Equal(*before.LastConnected) {
+		t.Errorf("the re-run moved lastConnected: %v, was %v", after.LastConnected, before.LastConnected)
 	}
 	if after.Region != before.Region || after.RegistrationStatus != domain.StatusRegistered {
 		t.Errorf("after the re-register: region %s, status %s", after.Region, after.RegistrationStatus)

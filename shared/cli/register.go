@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os/user"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -23,7 +24,7 @@ type registerFlags struct {
 	cloud, resourceGroup, arcResourceGroup, osVersion        string
 	createResourceGroup                                      bool
 	nodes                                                    []string
-	namespace, queue                                         string
+	namespace, queue, requestedBy                            string
 	wait                                                     bool
 }
 
@@ -49,7 +50,7 @@ func (f *registerFlags) message() map[string]any {
 	m := map[string]any{"type": "Register", "clusterId": f.clusterID, "clusterName": f.clusterName,
 		"region": f.region, "subscriptionId": f.subscriptionID, "tenantId": f.tenantID}
 	for k, v := range map[string]string{"cloud": f.cloud, "resourceGroup": f.resourceGroup,
-		"arcResourceGroup": f.arcResourceGroup, "osVersion": f.osVersion} {
+		"arcResourceGroup": f.arcResourceGroup, "osVersion": f.osVersion, "requestedBy": f.requestedBy} {
 		if v != "" {
 			m[k] = v
 		}
@@ -97,6 +98,7 @@ func (s *session) registerCmd() *cobra.Command {
 	fl.StringVar(&f.namespace, "namespace", "", "Service Bus namespace (xxx.servicebus.windows.net) to send to with DefaultAzureCredential")
 	fl.StringVar(&f.queue, "queue", "", "queue name (env RegistrationRequestsQueue; default registration-requests)")
 	fl.BoolVar(&f.wait, "wait", false, "wait until this message is applied (exit 0) or rejected (exit 1)")
+	fl.StringVar(&f.requestedBy, "requested-by", "", "who asks, recorded as the principal of the cluster's history (default: the local user name)")
 	for _, n := range []string{"cluster-id", "cluster-name", "region", "subscription-id", "tenant-id"} {
 		_ = c.MarkFlagRequired(n)
 	}
@@ -109,6 +111,11 @@ func (s *session) register(ctx context.Context, f *registerFlags) error {
 	}
 	if f.queue == "" {
 		f.queue = "registration-requests"
+	}
+	if f.requestedBy == "" {
+		if u, err := user.Current(); err == nil {
+			f.requestedBy = u.Username
+		}
 	}
 	body, err := json.Marshal(f.message())
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os/user"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,9 @@ func TestRegisterSendsThroughServiceBus(t *testing.T) {
 	}
 	if nodes, _ := json.Marshal(body["nodes"]); string(nodes) != `[{"name":"node1"},{"name":"node2"}]` {
 		t.Errorf("nodes = %s", nodes)
+	}
+	if u, err := user.Current(); err == nil && body["requestedBy"] != u.Username {
+		t.Errorf("requestedBy = %v, want the local user %q", body["requestedBy"], u.Username)
 	}
 	if _, ok := body["resourceGroup"]; ok {
 		t.Errorf("an unset --resource-group was sent: %v", body)

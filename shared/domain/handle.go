@@ -28,6 +28,9 @@ func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, 
 		p, _ := AsProblem(err)
 		return s.reject(ctx, peekType(body), peekCluster(body), p, meta)
 	}
+	if r, ok := msg.(Register); ok && meta.Principal == "" {
+		meta.Principal = r.RequestedBy // the sender's word for who asked, recorded in history
+	}
 	res, err := s.Apply(ctx, msg, meta)
 	if err != nil || res.Outcome != Rejected {
 		return res, err
@@ -93,7 +96,7 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 			return s.decideUnregister(ctx, rec, m.DisableOnlyArc, ReasonUnregister, meta.Queue == "")
 		})
 	case RepairRegistration:
-		return command(func(rec ClusterRecord) (*Decision, error) { return decideRepair(rec, m, meta.Queue == "") })
+		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideRepair(rec, m, meta.Queue == "") })
 	case MachineInstalled:
 		if id == "" {
 			return s.installStandalone(ctx, m, meta)
@@ -375,7 +378,9 @@ func (s *Service) decideCreated(ctx context.Context, rec ClusterRecord, m Cluste
 	return d, nil
 }
 
-func decideRepair(rec ClusterRecord, m RepairRegistration, admin bool) (*Decision, error) {
+// decideRepair applies a RepairRegistration. It always records repairedAt, so each repair is a
+// change with its RegistrationRepaired event (a redelivery is a duplicate, not a second repair).
+func (s *Service) decideRepair(rec ClusterRecord, m RepairRegistration, admin bool) (*Decision, error) {
 	if rec.Cluster == nil && admin {
 		return &Decision{Problem: Reject(CodeUnknownCluster, "cluster %s is not known", m.ClusterID)}, nil
 	}
@@ -388,6 +393,7 @@ func decideRepair(rec ClusterRecord, m RepairRegistration, admin bool) (*Decisio
 		c.ArcSPNAppID = m.ArcSPN.AppID
 	}
 	c.CredentialExpired = false
+	c.RepairedAt = s.clock.Now().UTC()
 	return &Decision{Cluster: c, Events: []EventSpec{{EvRegistrationRepaired, struct {
 		CredentialExpiresAt *time.Time `json:"credentialExpiresAt"`
 	}{timePtr(c.CredentialExpiresAt)}}}}, nil

@@ -67,6 +67,7 @@ type Cluster struct {
 	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
 	CredentialExpired   bool      `json:"credentialExpired,omitempty"`
 	ArcSPNAppID         string    `json:"arcSpnAppId,omitempty"`
+	RepairedAt          time.Time `json:"repairedAt,omitzero"` // the last RepairRegistration applied
 
 	Orphan       string    `json:"orphan"`
 	OrphanReason string    `json:"orphanReason,omitempty"` // Silent | MachinesClaimed

@@ -568,7 +568,7 @@ func TestUnchangedCommandsAreRecorded(t *testing.T) {
 			return p.Items
 		}
 		before := len(history())
-		expect(t, h.cmd("r2", register(cA, "hci-01", "node1")), domain.Unchanged, "")
+		expect(t, h.cmd("r2", with(register(cA, "hci-01", "node1"), "requestedBy", "alice@contoso.com")), domain.Unchanged, "")
 		h.cmd("r2", register(cA, "hci-01", "node1")) // redelivered
 		h.send(domain.QueueMachineEvents, "s1", map[string]any{"type": "Sync", "clusterId": cA, "machine": "node1", "biosConfigHash": "h"})
 		h.send(domain.QueueMachineEvents, "s2", map[string]any{"type": "Sync", "clusterId": cA, "machine": "node1", "biosConfigHash": "h"})
@@ -579,7 +579,8 @@ func TestUnchangedCommandsAreRecorded(t *testing.T) {
 				noChange = append(noChange, e)
 			}
 		}
-		if len(noChange) != 1 || noChange[0].MessageID != "r2" || noChange[0].Cause != domain.MsgRegister || noChange[0].After != string(domain.Unchanged) {
+		if len(noChange) != 1 || noChange[0].MessageID != "r2" || noChange[0].Cause != domain.MsgRegister || noChange[0].After != string(domain.Unchanged) ||
+			noChange[0].Principal != "alice@contoso.com" {
 			t.Fatalf("new history entries %+v", got[:len(got)-before])
 		}
 	})

@@ -21,6 +21,7 @@ type ClusterView struct {
 	ArcIntegration      string     `json:"arcIntegration"`
 	CredentialExpiresAt *time.Time `json:"credentialExpiresAt"`
 	CredentialExpired   bool       `json:"credentialExpired"`
+	RepairedAt          *time.Time `json:"repairedAt"`
 	Orphan              string     `json:"orphan"`
 	OrphanGraceUntil    *time.Time `json:"orphanGraceUntil,omitempty"`
 	Deadlines           []Deadline `json:"deadlines"` // upcoming, soonest first
@@ -54,7 +55,7 @@ func (s *Service) Cluster(ctx context.Context, clusterID string) (ClusterView, e
 		ClusterID: c.ID, ClusterName: c.Name, ResourceID: c.ResourceID, Cloud: c.Cloud, Region: c.Region,
 		RegistrationStatus: c.RegistrationStatus, ClusterStatus: c.ClusterStatus, ConnectionStatus: c.ConnectionStatus,
 		LastConnected: timePtr(c.LastConnected), RegisteredAt: timePtr(c.RegisteredAt), ArcIntegration: c.ArcIntegration,
-		CredentialExpiresAt: timePtr(c.CredentialExpiresAt), CredentialExpired: c.CredentialExpired,
+		CredentialExpiresAt: timePtr(c.CredentialExpiresAt), CredentialExpired: c.CredentialExpired, RepairedAt: timePtr(c.RepairedAt),
 		Orphan: c.Orphan, OrphanGraceUntil: timePtr(c.GraceUntil), Deadlines: append([]Deadline{}, s.policy.Deadlines(c)...), Nodes: []NodeView{},
 	}
 	for _, n := range c.Nodes {
