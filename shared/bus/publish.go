@@ -30,10 +30,7 @@ func (e *PublishError) SentIDs() []string { return e.Sent }
 
 // message is the Service Bus message of an event (SPEC §6).
 func message(e domain.Event) *azservicebus.Message {
-	corr := e.CorrelationID
-	if corr == "" {
-		corr = e.ID
-	}
+	corr := e.Correlation()
 	session := e.SessionID()
 	ct := ContentType
 	subject := e.Type

@@ -321,7 +321,7 @@ func TestEventsAreListedOnceOldestFirst(t *testing.T) {
 	r, srv, _ := harness(t, &recorder{}, nil)
 	at := start
 	a := domain.NewEvent("m1", 0, domain.EvClusterRegistered, "c1", "corr", at, nil)
-	b := domain.NewEvent("m1", 1, domain.EvArcEnabled, "c1", "corr", at, nil)
+	b := domain.NewEvent("m1", 1, domain.EvArcEnabled, "c1", "", at, nil) // an admin call's: no correlation
 	if err := r.Publish(context.Background(), []domain.Event{a}); err != nil {
 		t.Fatal(err)
 	}
@@ -343,6 +343,9 @@ func TestEventsAreListedOnceOldestFirst(t *testing.T) {
 		e.ApplicationProperties["eventType"] != "ClusterRegistered" || e.ApplicationProperties["schemaVersion"] != float64(1) ||
 		!strings.Contains(string(e.Body), `"type":"ClusterRegistered"`) {
 		t.Errorf("event = %+v", e)
+	}
+	if got.Items[1].CorrelationID != b.ID {
+		t.Errorf("event without a correlation: correlationId %q, want its own ID %s (as on Service Bus)", got.Items[1].CorrelationID, b.ID)
 	}
 }
 

@@ -43,7 +43,7 @@ func (r *Runner) Publish(_ context.Context, events []domain.Event) error {
 		}
 		r.topic.seen[e.ID] = true
 		r.topic.events = append(r.topic.events, PublishedEvent{
-			MessageID: e.ID, Subject: e.Type, SessionID: e.SessionID(), CorrelationID: e.CorrelationID,
+			MessageID: e.ID, Subject: e.Type, SessionID: e.SessionID(), CorrelationID: e.Correlation(),
 			ApplicationProperties: map[string]any{"clusterId": e.ClusterID, "eventType": e.Type, "schemaVersion": domain.SchemaVersion},
 			Body:                  append(json.RawMessage(nil), e.Body...),
 		})

@@ -47,6 +47,15 @@ type Event struct {
 	Body          json.RawMessage `json:"body"`
 }
 
+// Correlation is the Service Bus CorrelationId of the event: the cause's correlation ID (or
+// MessageId), else, for an event of an admin call or a sweep, the event's own ID.
+func (e Event) Correlation() string {
+	if e.CorrelationID != "" {
+		return e.CorrelationID
+	}
+	return e.ID
+}
+
 // SessionID is the Service Bus SessionId of the event: its cluster, or "unknown".
 func (e Event) SessionID() string {
 	if e.ClusterID == "" {
