@@ -12,7 +12,9 @@ import (
 // earliest listed deadline (Cluster.AttentionAt records it). A row moves earlier at once, so it is
 // never late; it moves later only once it comes within attentionRefresh and never on a plain Sync,
 // so a syncing cluster, whose offline deadline moves with every sync, rewrites it about twice a
-// month from the sweep. Readers verify a row against its cluster.
+// month from the sweep. A row whose deadline is overdue for more than half of attentionLookback
+// (held back by the mass-disconnect guard) is moved up to now, at most once a day, so Upcoming
+// still reads it. Readers verify a row against its cluster.
 const (
 	kindDeadline     = "deadline"
 	attentionRefresh = 14 * 24 * time.Hour
@@ -43,6 +45,14 @@ func (p Policy) attentionAt(c *Cluster) time.Time {
 // and the removal of the old row after it; nil when there is nothing to do.
 func (s *Service) placeAttention(c *Cluster, now time.Time, syncOnly bool) (put, drop func(context.Context) error) {
 	want, have := s.policy.attentionAt(c), c.AttentionAt
+	if stale := now.Add(-attentionLookback / 2); !want.IsZero() && want.Before(stale) {
+		// Overdue for long (held back by the mass-disconnect guard): keep the row where Upcoming
+		// reads back, or the cluster's other deadlines would go unlisted; moved once a day.
+		if !have.IsZero() && !have.Before(stale) {
+			return nil, nil
+		}
+		want = now
+	}
 	switch {
 	case want.Equal(have):
 		return nil, nil

@@ -2,8 +2,10 @@ package domain_test
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -64,6 +66,51 @@ func TestUpcomingListsWhatNeedsAttention(t *testing.T) {
 			t.Logf("deadline-row writes of the syncing cluster in 40 days: %d", st.puts.Load())
 			if n := st.puts.Load(); n < 1 || n > 4 {
 				t.Errorf("the syncing cluster wrote its deadline row %d times in 40 days, want 1–4", n)
+			}
+		})
+	}
+}
+
+// A deadline overdue for long (held back by the mass-disconnect guard) does not hide the
+// cluster's other deadlines from Upcoming: its deadline-index row is kept within the days
+// Upcoming reads back, moved at most once a day.
+func TestUpcomingKeepsAClusterHeldByTheGuard(t *testing.T) {
+	for name, mk := range storeFactories {
+		t.Run(name, func(t *testing.T) {
+			st := &countingIndex{Store: mk(t), cluster: cA}
+			h := newSw(t, st)
+			h.register(cA, "hci-a", "arcSpn", map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(38 * swDay).Format(time.RFC3339)})
+			h.register(cB, "hci-b")
+			for day := 1; day <= 28; day++ { // cA never syncs; the fleet (cB) stops on day 28
+				h.at(float64(day))
+				h.sync(cB, "hci-b")
+				h.check(0)
+			}
+			before := st.puts.Load()
+			for hour := 29 * 24; hour <= 34*24; hour += 6 { // the guard holds cA's offline deadline (day 30)
+				h.at(float64(hour) / 24)
+				if rep := h.check(0); !rep.GuardActive {
+					t.Fatalf("hour %d: the guard is off", hour)
+				}
+			}
+			if v := h.view(cA); v.ConnectionStatus == domain.StatusOutOfPolicy {
+				t.Fatalf("the guard did not hold the offline transition: %s", v.ConnectionStatus)
+			}
+			up, err := h.svc.Upcoming(context.Background(), 7*swDay)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var policies []string
+			for _, d := range up {
+				if d.ClusterID == cA {
+					policies = append(policies, d.Policy)
+				}
+			}
+			if !slices.Contains(policies, domain.PolicyCredential) || !slices.Contains(policies, domain.PolicyConnection) {
+				t.Errorf("day 34: cA's deadlines listed %v, want the overdue connection one and the credential expiring on day 38", policies)
+			}
+			if n := st.puts.Load() - before; n > 6 {
+				t.Errorf("%d deadline-row writes in 5 days of guard, want at most one a day", n)
 			}
 		})
 	}
