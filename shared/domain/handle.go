@@ -322,7 +322,7 @@ func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m Mach
 		n.OSVersion = m.OSVersion
 	}
 	c.InstalledAt = earliest(c.InstalledAt, m.InstalledAt)
-	// The machine may have been tracked on its own before a cluster claimed it.
+	// The machine may have been tracked on its own before a cluster named it.
 	adopt, err := s.adoptStandalone(ctx, c, []string{m.Machine})
 	if err != nil {
 		return nil, err
@@ -339,7 +339,8 @@ func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m Mach
 		return nil, err
 	}
 	other, by := e.Value, c.ID
-	d.After = chain(func(ctx context.Context) error { return s.claim(ctx, other, m.Machine, by, meta) }, adopt)
+	// Before the commit, so a failed claim is retried with the message (see decideRegister).
+	d.Before = func(ctx context.Context) error { return s.claim(ctx, other, m.Machine, by, meta) }
 	return d, nil
 }
 

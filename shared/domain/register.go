@@ -180,16 +180,16 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 		return nil, err
 	}
 	id := c.ID
+	// The index hints and the claims on other clusters are written before the commit: a failure
+	// is transient and the redelivery writes them again (claims are idempotent by MessageId), so
+	// none is lost once the message is committed.
 	d.Before = func(ctx context.Context) error {
 		for _, n := range c.Nodes {
 			if err := s.store.PutIndex(ctx, IndexEntry{Kind: kindMachine, Group: group, Name: strings.ToLower(n.Name), Value: id}); err != nil {
 				return err
 			}
 		}
-		return s.store.PutIndex(ctx, IndexEntry{Kind: kindArcGroup, Group: group, Name: id, Value: id})
-	}
-	d.After = func(ctx context.Context) error {
-		if err := adopt(ctx); err != nil {
+		if err := s.store.PutIndex(ctx, IndexEntry{Kind: kindArcGroup, Group: group, Name: id, Value: id}); err != nil {
 			return err
 		}
 		for _, cl := range claims {
@@ -200,6 +200,7 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 		}
 		return nil
 	}
+	d.After = adopt
 	return d, nil
 }
 

@@ -810,3 +810,41 @@ func TestRegisterRerunLeavesTheConnectionToSyncs(t *testing.T) {
 		}
 	})
 }
+
+// failOnce, once armed, fails the next Commit to one partition with a transient error.
+type failOnce struct {
+	domain.Store
+	partition string
+	armed     bool
+}
+
+func (f *failOnce) Commit(ctx context.Context, ch domain.Change) (string, error) {
+	if ch.Partition == f.partition && f.armed {
+		f.armed = false
+		return "", fmt.Errorf("injected: %w", domain.ErrTransient)
+	}
+	return f.Store.Commit(ctx, ch)
+}
+
+// A claim on another cluster that fails is not lost: the message fails (transient), and its
+// redelivery makes the claim.
+func TestFailedClaimIsRetriedWithTheMessage(t *testing.T) {
+	st := &failOnce{Store: memory.New(), partition: cA}
+	h := newSw(t, st)
+	h.register(cA, "a", "arcResourceGroup", "arc")
+	h.register(cB, "b", "arcResourceGroup", "arc")
+	st.armed = true
+	body := []byte(`{"type":"MachineInstalled","clusterId":"` + cB + `","machine":"a-n1","installedAt":"` + t0.Format(time.RFC3339) + `"}`)
+	meta := domain.Meta{MessageID: "install-1", EnqueuedAt: h.clk.Now()}
+	if _, err := h.svc.HandleMessage(context.Background(), domain.QueueMachineEvents, body, meta); !errors.Is(err, domain.ErrTransient) {
+		t.Fatalf("first delivery: %v, want the transient failure of the claim", err)
+	}
+	res, err := h.svc.HandleMessage(context.Background(), domain.QueueMachineEvents, body, meta)
+	if err != nil || res.Outcome != domain.Updated {
+		t.Fatalf("redelivery: %+v %v, want updated", res, err)
+	}
+	rec, err := st.Load(context.Background(), cA, "")
+	if err != nil || rec.Cluster.Nodes[0].ClaimedBy != cB {
+		t.Fatalf("a-n1 of cA claimed by %q (%v), want %s", rec.Cluster.Nodes[0].ClaimedBy, err, cB)
+	}
+}
