@@ -432,8 +432,15 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 		}
 	}
 	// A sync enqueued longer ago than the connected window (a backlog drained late) proves nothing
-	// about now: it keeps its facts but changes no status, or the sweep would flip it back.
+	// about now: it keeps its facts but changes no status, or the sweep would flip it back. One
+	// sent after an orphan suspicion began still clears it (SPEC §5: a sync during the grace
+	// period): the cluster was there.
 	if s.clock.Now().Sub(at) >= s.policy.ConnectedWindow {
+		if c.Orphan == OrphanSuspected && !at.Before(c.GraceUntil.Add(-s.policy.OrphanGrace)) {
+			n.ClaimedBy = ""
+			c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
+			d.Events = append(d.Events, EventSpec{EvOrphanCleared, causeFields{meta.MessageID}})
+		}
 		return d, nil
 	}
 	n.ClaimedBy = "" // the machine just spoke for this cluster: a claim by another is stale

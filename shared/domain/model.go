@@ -72,6 +72,9 @@ type Cluster struct {
 	Orphan       string    `json:"orphan"`
 	OrphanReason string    `json:"orphanReason,omitempty"` // Silent | MachinesClaimed
 	GraceUntil   time.Time `json:"graceUntil,omitzero"`
+	// OrphanClearedAt is when a Register last cleared a suspicion: silence towards the next one
+	// counts from it too, as a re-run Register leaves lastConnected to the syncs.
+	OrphanClearedAt time.Time `json:"orphanClearedAt,omitzero"`
 
 	Nodes []Node `json:"nodes,omitempty"`
 

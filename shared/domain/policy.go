@@ -65,6 +65,11 @@ func silenceBase(c *Cluster) time.Time {
 	return c.LastConnected
 }
 
+// orphanSilenceBase is the time since which silence counts towards an orphan suspicion.
+func orphanSilenceBase(c *Cluster) time.Time {
+	return later(silenceBase(c), c.OrphanClearedAt)
+}
+
 // pendingOf lists c's deadlines whose transition has not happened yet (in no particular order).
 func (p Policy) pendingOf(c *Cluster) []pending {
 	if c == nil || c.Orphan == OrphanCleanedUp {
@@ -148,7 +153,7 @@ func (p Policy) checkTimes(c *Cluster, now time.Time) []time.Time {
 		}
 	}
 	if registered(c) && c.Orphan != OrphanSuspected {
-		if base := silenceBase(c); !base.IsZero() {
+		if base := orphanSilenceBase(c); !base.IsZero() {
 			add(base.Add(p.OrphanSilence), true)
 		}
 		if allClaimed(c) {
@@ -290,7 +295,7 @@ func (p Policy) assess(c *Cluster, now time.Time, g Guard) assessment {
 		switch {
 		case allClaimed(c):
 			reason = OrphanMachinesClaimed
-		case !g.Active && !silenceBase(c).IsZero() && !g.Ref.Before(silenceBase(c).Add(p.OrphanSilence)):
+		case !g.Active && !orphanSilenceBase(c).IsZero() && !g.Ref.Before(orphanSilenceBase(c).Add(p.OrphanSilence)):
 			reason = OrphanSilent
 		}
 		if reason != "" {

@@ -157,6 +157,7 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 	switch c.Orphan {
 	case OrphanSuspected:
 		d.Events = append(d.Events, EventSpec{EvOrphanCleared, causeFields{meta.MessageID}})
+		c.OrphanClearedAt = now
 		fallthrough
 	case OrphanCleanedUp, "":
 		c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}

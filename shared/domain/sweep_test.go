@@ -848,3 +848,55 @@ func TestFailedClaimIsRetriedWithTheMessage(t *testing.T) {
 		t.Fatalf("a-n1 of cA claimed by %q (%v), want %s", rec.Cluster.Nodes[0].ClaimedBy, err, cB)
 	}
 }
+
+// A sync sent during the grace period clears the suspicion even when it is processed days
+// later (a backlog): the cluster is not cleaned up at the grace's end.
+func TestSweepBackloggedSyncDuringGraceClears(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		silentOrphan(t, h)
+		h.at(95)
+		h.sync(cB, "b")
+		res, err := h.svc.HandleMessage(context.Background(), domain.QueueMachineEvents,
+			[]byte(`{"type":"Sync","clusterId":"`+cA+`","machine":"a-n1"}`), domain.Meta{MessageID: "grace-sync", EnqueuedAt: t0.Add(91 * swDay)})
+		if err != nil || res.Outcome != domain.Updated {
+			t.Fatalf("backlogged sync: %+v %v", res, err)
+		}
+		if got := names(h.drain(cA)); got != "OrphanCleared" || h.view(cA).Orphan != domain.OrphanNone {
+			t.Fatalf("backlogged sync during grace: events %q, orphan %s", got, h.view(cA).Orphan)
+		}
+		h.at(97.5)
+		h.sync(cB, "b")
+		h.check(0)
+		if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "o"}); err != nil {
+			t.Fatal(err)
+		}
+		if v := h.view(cA); v.Orphan != domain.OrphanNone || v.RegistrationStatus != domain.StatusRegistered {
+			t.Fatalf("after the grace: orphan %s, %s", v.Orphan, v.RegistrationStatus)
+		}
+	})
+}
+
+// A Register during the grace period clears the suspicion for good: silence counts from it,
+// although a re-run leaves lastConnected to the syncs.
+func TestSweepRegisterDuringGraceClearsForGood(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		silentOrphan(t, h)
+		h.at(92)
+		h.sync(cB, "b")
+		h.register(cA, "a")
+		if got := names(h.drain(cA)); got != "OrphanCleared" {
+			t.Fatalf("register during grace: %q", got)
+		}
+		for _, day := range []float64{92.01, 93, 99, 100} {
+			h.at(day)
+			h.sync(cB, "b")
+			h.check(0)
+			if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: fmt.Sprint("o", day)}); err != nil {
+				t.Fatal(err)
+			}
+			if got := names(h.drain(cA)); strings.Contains(got, "Orphan") || h.view(cA).Orphan != domain.OrphanNone {
+				t.Fatalf("day %v: events %q, orphan %s", day, got, h.view(cA).Orphan)
+			}
+		}
+	})
+}
