@@ -65,6 +65,28 @@ func silenceBase(c *Cluster) time.Time {
 	return c.LastConnected
 }
 
+// silentNodes lists, for a registered Connected cluster, its Connected nodes with the time each
+// turns Disconnected: ConnectedWindow after its last sync (after the registration for a node
+// that never synced). The cluster's own status follows its newest sync from any node.
+func (p Policy) silentNodes(c *Cluster) (idx []int, at []time.Time) {
+	if !registered(c) || c.ConnectionStatus != StatusConnected {
+		return nil, nil
+	}
+	for i, n := range c.Nodes {
+		if n.RegistrationStatus != StatusRegistered || n.ConnectionStatus != StatusConnected {
+			continue
+		}
+		base := n.LastSync
+		if base.IsZero() {
+			base = c.RegisteredAt
+		}
+		if !base.IsZero() {
+			idx, at = append(idx, i), append(at, base.Add(p.ConnectedWindow))
+		}
+	}
+	return idx, at
+}
+
 // orphanSilenceBase is the time since which silence counts towards an orphan suspicion.
 func orphanSilenceBase(c *Cluster) time.Time {
 	return later(silenceBase(c), c.OrphanClearedAt)
@@ -151,6 +173,10 @@ func (p Policy) checkTimes(c *Cluster, now time.Time) []time.Time {
 				add(d.Deadline.Deadline.Add(-w), d.silence)
 			}
 		}
+	}
+	_, nodeTimes := p.silentNodes(c)
+	for _, t := range nodeTimes {
+		add(t, true)
 	}
 	if registered(c) && c.Orphan != OrphanSuspected {
 		if base := orphanSilenceBase(c); !base.IsZero() {
@@ -289,6 +315,14 @@ func (p Policy) assess(c *Cluster, now time.Time, g Guard) assessment {
 			c.Notices = append(c.Notices, noticeKey(d.Deadline, w))
 		}
 		a.Events = append(a.Events, EventSpec{EvPolicyWarning, warningFields{d.Policy, d.Deadline.Deadline, daysLeft(d.Deadline.Deadline, ref), d.Action}})
+	}
+	if !g.Active { // a node silent while its cluster is connected (a status, no event)
+		idx, at := p.silentNodes(c)
+		for k, i := range idx {
+			if !g.Ref.Before(at[k]) {
+				c.Nodes[i].ConnectionStatus = StatusDisconnect
+			}
+		}
 	}
 	if registered(c) && c.Orphan != OrphanSuspected {
 		reason := ""

@@ -900,3 +900,53 @@ func TestSweepRegisterDuringGraceClearsForGood(t *testing.T) {
 		}
 	})
 }
+
+// A node that stops syncing turns Disconnected a day after its last sync (after the registration
+// when it never synced) while its cluster, synced by its other node, stays Connected; its next
+// sync connects it again. No event: a node's status is not a policy violation.
+func TestSweepSilentNodeDisconnects(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a", "nodes", []map[string]any{{"name": "a-n1"}, {"name": "a-n2"}, {"name": "a-n3"}})
+		h.drain()
+		node := func(name string) string {
+			for _, n := range h.view(cA).Nodes {
+				if n.Name == name {
+					return n.ConnectionStatus
+				}
+			}
+			return ""
+		}
+		for hour := 1; hour <= 72; hour++ {
+			h.at(float64(hour) / 24)
+			if hour%12 == 0 {
+				h.sync(cA, "a") // a-n1
+				if hour <= 12 {
+					h.send(domain.QueueMachineEvents, map[string]any{"type": "Sync", "clusterId": cA, "machine": "a-n3"})
+				}
+			}
+			h.check(0)
+			want := map[string]string{"a-n1": domain.StatusConnected, "a-n2": domain.StatusConnected, "a-n3": domain.StatusConnected}
+			if hour >= 24 {
+				want["a-n2"] = domain.StatusDisconnect // never synced: a day after the registration
+			}
+			if hour >= 36 {
+				want["a-n3"] = domain.StatusDisconnect // last sync at hour 12
+			}
+			for n, st := range want {
+				if got := node(n); got != st {
+					t.Fatalf("hour %d: %s is %s, want %s", hour, n, got, st)
+				}
+			}
+			if v := h.view(cA); v.ConnectionStatus != domain.StatusConnected {
+				t.Fatalf("hour %d: the cluster is %s", hour, v.ConnectionStatus)
+			}
+		}
+		if got := names(h.drain(cA)); got != "" {
+			t.Errorf("events %q, want none", got)
+		}
+		h.send(domain.QueueMachineEvents, map[string]any{"type": "Sync", "clusterId": cA, "machine": "a-n2"})
+		if got := node("a-n2"); got != domain.StatusConnected {
+			t.Errorf("a-n2 after its sync: %s", got)
+		}
+	})
+}
