@@ -389,12 +389,17 @@ func (s *Service) decideRepair(rec ClusterRecord, m RepairRegistration, admin bo
 		return &Decision{Problem: Reject(CodeCannotRepairNotRegistered, "cluster %s is not registered: register it instead of repairing", m.ClusterID)}, nil
 	}
 	c := clone(rec.Cluster)
+	now := s.clock.Now().UTC()
 	if m.ArcSPN != nil {
 		c.CredentialExpiresAt = m.ArcSPN.CredentialExpiresAt
 		c.ArcSPNAppID = m.ArcSPN.AppID
+	} else if !c.CredentialExpiresAt.After(now) {
+		// Repaired with a credential whose expiry is not reported: the past one no longer
+		// applies (it would expire the repaired credential again at the next sweep).
+		c.CredentialExpiresAt = time.Time{}
 	}
 	c.CredentialExpired = false
-	c.RepairedAt = s.clock.Now().UTC()
+	c.RepairedAt = now
 	return &Decision{Cluster: c, Events: []EventSpec{{EvRegistrationRepaired, struct {
 		CredentialExpiresAt *time.Time `json:"credentialExpiresAt"`
 	}{timePtr(c.CredentialExpiresAt)}}}}, nil

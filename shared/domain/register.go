@@ -104,7 +104,8 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 	if m.OSVersion != "" {
 		c.OSVersion = m.OSVersion
 	}
-	if m.ArcSPN != nil {
+	if m.ArcSPN != nil && (m.ArcSPN.AppID != c.ArcSPNAppID || !m.ArcSPN.CredentialExpiresAt.Equal(c.CredentialExpiresAt)) {
+		// A new credential; the same one again changes nothing (an expired one stays expired).
 		c.ArcSPNAppID, c.CredentialExpiresAt, c.CredentialExpired = m.ArcSPN.AppID, m.ArcSPN.CredentialExpiresAt, false
 	}
 	if c.RegistrationStatus == StatusOutOfPolicy {

@@ -950,3 +950,45 @@ func TestSweepSilentNodeDisconnects(t *testing.T) {
 		}
 	})
 }
+
+// An expired credential stays expired when a re-run Register repeats it (one expiry warning);
+// a RepairRegistration without a new expiry clears it for good (no second expiry warning).
+func TestCredentialExpiryWarnsOnce(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		spn := map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(5 * swDay).Format(time.RFC3339)}
+		h.register(cA, "a", "arcSpn", spn)
+		expired := 0
+		count := func() {
+			for _, e := range h.drain(cA) {
+				if e.Type == domain.EvPolicyWarning && e.Body["policy"] == domain.PolicyCredential && e.Body["daysLeft"] == float64(0) {
+					expired++
+				}
+			}
+		}
+		for day := 1.0; day <= 6; day++ {
+			h.at(day)
+			h.sync(cA, "a")
+			h.check(0)
+			count()
+		}
+		h.at(7)
+		h.register(cA, "a", "arcSpn", spn) // the same credential again
+		h.at(7.01)
+		h.sync(cA, "a")
+		h.check(0)
+		count()
+		if v := h.view(cA); !v.CredentialExpired || expired != 1 {
+			t.Fatalf("after the re-run: credentialExpired %v, %d expiry warnings; want true and 1", v.CredentialExpired, expired)
+		}
+		h.send(domain.QueueRegistrationRequests, map[string]any{"type": "RepairRegistration", "clusterId": cA})
+		for day := 8.0; day <= 9; day++ {
+			h.at(day)
+			h.sync(cA, "a")
+			h.check(0)
+		}
+		count()
+		if v := h.view(cA); v.CredentialExpired || v.CredentialExpiresAt != nil || expired != 1 {
+			t.Fatalf("after the repair: credentialExpired %v, expiresAt %v, %d expiry warnings; want false, none and 1", v.CredentialExpired, v.CredentialExpiresAt, expired)
+		}
+	})
+}
