@@ -167,6 +167,14 @@ type ClusterSummary struct {
 	RegisteredAt       time.Time `json:"registeredAt,omitzero"`
 }
 
+// version is c.Version, 0 for no cluster.
+func (c *Cluster) version() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.Version
+}
+
 // Summary returns the cluster's fleet-list row.
 func (c *Cluster) Summary() ClusterSummary {
 	return ClusterSummary{

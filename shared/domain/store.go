@@ -44,7 +44,12 @@ type Change struct {
 	Cluster   *Cluster // the new state; nil leaves the state row untouched
 	// ETag is the version read by Load. With Cluster set: "" inserts (ErrConflict if a state row
 	// exists meanwhile), otherwise the write is conditional on it (ErrConflict on mismatch).
-	ETag      string
+	ETag string
+	// Follows is the Cluster.Version read by Load (0 for none). A change that writes no state
+	// (a rejection, a command that changed nothing) orders its history and events after that
+	// version's; one that writes state is ordered by its Cluster.Version. Stores order a
+	// partition's history and events by version, not by their clocks.
+	Follows   int64
 	MessageID string // idempotency marker, committed with the change; ErrConflict if already present
 	History   []HistoryEntry
 	// Events are stored pending, in order. Commit assigns each empty Key in place (in this

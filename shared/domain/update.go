@@ -74,7 +74,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 			return Result{Outcome: Rejected, ClusterID: clusterID, Problem: d.Problem}, nil
 		}
 		now := s.clock.Now().UTC()
-		ch := Change{Partition: clusterID, ETag: rec.ETag, MessageID: meta.MessageID}
+		ch := Change{Partition: clusterID, ETag: rec.ETag, MessageID: meta.MessageID, Follows: rec.Cluster.version()}
 		var putAttention, dropAttention func(context.Context) error
 		outcome := Unchanged
 		c := d.Cluster

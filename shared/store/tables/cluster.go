@@ -70,6 +70,14 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	pk := key(ch.Partition)
 	now := s.now().UTC()
 	ord := now.UnixNano()
+	// History and events are keyed by the version they belong to, then by whether the change wrote
+	// it (0) or followed it without writing state (1), then by the clock: commits of one
+	// partition are serialised by the state row's ETag, so their order does not depend on the
+	// instances' clocks agreeing.
+	ver, follows := ch.Follows, 1
+	if ch.Cluster != nil {
+		ver, follows = ch.Cluster.Version, 0
+	}
 	var acts []aztables.TransactionAction
 	if ch.Cluster != nil {
 		data, err := json.Marshal(ch.Cluster)
@@ -95,12 +103,12 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	}
 	for i, h := range ch.History {
 		raw, _ := json.Marshal(h)
-		r := row{PartitionKey: pk, RowKey: fmt.Sprintf("%s%s|%03d", preHist, inverted(ord), 999-i), Data: string(raw)}
+		r := row{PartitionKey: pk, RowKey: fmt.Sprintf("%s%s|%d|%s|%03d", preHist, inverted(ver), 1-follows, inverted(ord), 999-i), Data: string(raw)}
 		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
 	}
 	for i, e := range ch.Events {
 		if e.Key == "" {
-			e.Key = fmt.Sprintf("%s.%03d", ordinal(ord), i) // plain, so key() keeps its order
+			e.Key = fmt.Sprintf("%s.%d.%s.%03d", ordinal(ver), follows, ordinal(ord), i) // plain, so key() keeps its order
 			ch.Events[i].Key = e.Key                        // the caller flushes and marks these very events
 		}
 		raw, _ := json.Marshal(e)
