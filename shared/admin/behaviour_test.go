@@ -115,7 +115,7 @@ func TestBodies(t *testing.T) {
 
 // TestPaging walks the fleet list across pages and checks every cluster comes exactly once.
 func TestPaging(t *testing.T) {
-	e := newEnv(t, envOptions{store: memory.New()})
+	e := newEnv(t, envOptions{store: memory.New(nil)})
 	const n = 57
 	want := map[string]bool{}
 	for i := range n {
@@ -219,7 +219,7 @@ func TestRepair(t *testing.T) {
 }
 
 func TestMachineReset(t *testing.T) {
-	e := newEnv(t, envOptions{store: memory.New()})
+	e := newEnv(t, envOptions{store: memory.New(nil)})
 	e.register(cluster1, "hci-01", "23H2")
 	r := "/api/v1/machines/" + cluster1 + "/"
 	problem(t, e.call("POST", r+"node1/reset", operator, ""), http.StatusConflict, domain.CodeResetNotSupported)
@@ -269,7 +269,7 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatalf("replayed %v", got)
 	}
 
-	noBus := newEnv(t, envOptions{store: memory.New()})
+	noBus := newEnv(t, envOptions{store: memory.New(nil)})
 	noBus.h.(*Router).d.DeadLetters = nil
 	problem(t, noBus.call("GET", "/api/v1/deadletters/"+queueReq, reader, ""), http.StatusServiceUnavailable, CodeUnavailable)
 }

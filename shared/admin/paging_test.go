@@ -42,7 +42,7 @@ func follow[T any](t *testing.T, e *env, target string, limit int) (items []T, s
 func clusterN(n int) string { return fmt.Sprintf("%08d-0000-4000-8000-000000000000", n) }
 
 func TestUpcomingPages(t *testing.T) {
-	e := newEnv(t, envOptions{store: memory.New()})
+	e := newEnv(t, envOptions{store: memory.New(nil)})
 	for i := range 7 {
 		e.register(clusterN(7-i), fmt.Sprint("hci-", i), "2508")
 	}
@@ -72,7 +72,7 @@ func TestUpcomingPages(t *testing.T) {
 }
 
 func TestOrphansPages(t *testing.T) {
-	e := newEnv(t, envOptions{store: memory.New()})
+	e := newEnv(t, envOptions{store: memory.New(nil)})
 	const syncing = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 	for i := range 7 {
 		e.register(clusterN(7-i), fmt.Sprint("hci-", i), "2508")
@@ -154,7 +154,7 @@ func TestPagingRefusals(t *testing.T) {
 // page through the store, and a cursor of one is refused by the others (another cluster's
 // history, other filters included) instead of being read as theirs.
 func TestStoreCursorsBelongToTheirList(t *testing.T) {
-	e := newEnv(t, envOptions{store: memory.New()})
+	e := newEnv(t, envOptions{store: memory.New(nil)})
 	for i := 1; i <= 3; i++ {
 		e.register(clusterN(i), fmt.Sprint("hci-", i), "2508")
 	}

@@ -37,7 +37,7 @@ func types(evs []domain.Event) []string {
 
 func TestCommandsFlushWhatTheyCommit(t *testing.T) {
 	rel := &recordingRelay{}
-	e := newEnv(t, envOptions{store: memory.New(), relay: rel})
+	e := newEnv(t, envOptions{store: memory.New(nil), relay: rel})
 	e.register(cluster1, "hci-01", "2508")
 	u := "/api/v1/clusters/" + cluster1 + "/unregister"
 	if w := e.call("POST", u+"?dryRun=true", operator, ""); w.Code != http.StatusOK || len(rel.flushed) != 0 {
@@ -66,7 +66,7 @@ func TestCommandsFlushWhatTheyCommit(t *testing.T) {
 }
 
 func TestFailedFlushStillAnswersTheCommand(t *testing.T) {
-	store := memory.New()
+	store := memory.New(nil)
 	e := newEnv(t, envOptions{store: store, relay: &recordingRelay{fail: true}})
 	e.register(cluster1, "hci-01", "2508")
 	before, err := store.PendingIn(context.Background(), cluster1, 1000)
@@ -90,7 +90,7 @@ func TestFailedFlushStillAnswersTheCommand(t *testing.T) {
 func TestOrphanCleanupFlushesWhatItCommits(t *testing.T) {
 	const other = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 	rel := &recordingRelay{}
-	e := newEnv(t, envOptions{store: memory.New(), relay: rel})
+	e := newEnv(t, envOptions{store: memory.New(nil), relay: rel})
 	e.register(cluster1, "hci-01", "2508")
 	e.register(other, "hci-02", "2508")
 	sync := func(day int) {

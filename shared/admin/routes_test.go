@@ -20,7 +20,7 @@ const (
 // seeded returns an env on the memory store with cluster1 registered with nodes node1, node2.
 func seeded(t testing.TB) *env {
 	t.Helper()
-	e := newEnv(t, envOptions{store: memory.New()})
+	e := newEnv(t, envOptions{store: memory.New(nil)})
 	e.register(cluster1, "hci-01", "2508")
 	res, err := e.svc.Apply(context.Background(), domain.StartMachineReset{ClusterID: cluster1, Machine: "node1"},
 		domain.Meta{MessageID: "reset-1", EnqueuedAt: e.clk.Now()})
@@ -76,7 +76,7 @@ func samples() map[string]sample {
 }
 
 func TestEveryRouteHasASample(t *testing.T) {
-	e := newEnv(t, envOptions{store: memory.New()})
+	e := newEnv(t, envOptions{store: memory.New(nil)})
 	s := samples()
 	for _, r := range e.h.(*Router).Routes() {
 		if _, ok := s[r.Method+" "+r.Path]; !ok {
@@ -126,7 +126,7 @@ func TestEveryRouteWithEachRole(t *testing.T) {
 // TestSpoofedPrincipalWithoutEasyAuth: with Easy Auth off every route is 401, even for a
 // well-formed Admin principal.
 func TestSpoofedPrincipalWithoutEasyAuth(t *testing.T) {
-	e := newEnv(t, envOptions{store: memory.New(), easyAuthOff: true})
+	e := newEnv(t, envOptions{store: memory.New(nil), easyAuthOff: true})
 	for _, s := range samples() {
 		w := e.call(s.method, s.target, admin, s.body)
 		problem(t, w, http.StatusUnauthorized, auth.CodeUnauthenticated)

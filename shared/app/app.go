@@ -64,7 +64,7 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	}
 	a := &App{Store: opts.Store}
 	if a.Store == nil {
-		st, err := openStore(ctx, cfg)
+		st, err := openStore(ctx, cfg, opts.Clock.Now)
 		if err != nil {
 			return nil, err
 		}

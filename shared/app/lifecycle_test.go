@@ -209,3 +209,36 @@ func TestShadowedMessageIDStaysIdempotent(t *testing.T) {
 		send(unregister, "duplicate")
 	}
 }
+
+// The store runs on the service's clock: after the clock moves months ahead (as the local runner's
+// does), a message's idempotency marker is not pruned as old by the next OrphanSweep, and a
+// redelivery is still a duplicate.
+func TestStoreMarkersOnTheServiceClock(t *testing.T) {
+	clk := clock.NewManual(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072", config.EnvStorage: "memory"})
+	a, err := New(context.Background(), cfg, &Options{Publisher: &publisher{}, Clock: clk, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	deliver := func() domain.Outcome {
+		t.Helper()
+		res, err := a.Service.HandleMessage(context.Background(), domain.QueueRegistrationRequests, []byte(`{"type":"Bogus"}`),
+			domain.Meta{MessageID: "bad-1", EnqueuedAt: clk.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Outcome
+	}
+	clk.Advance(90 * 24 * time.Hour)
+	if got := deliver(); got != domain.Rejected {
+		t.Fatalf("first delivery: %s", got)
+	}
+	clk.Advance(time.Minute)
+	if _, err := a.Service.SweepOrphans(context.Background(), domain.SweepRun{ID: "o"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := deliver(); got != domain.Duplicate {
+		t.Fatalf("redelivery after the sweep: %s, want duplicate", got)
+	}
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/config"
@@ -11,14 +12,16 @@ import (
 	"github.com/azlocal/registrar/shared/store/tables"
 )
 
-// openStore builds the store RegistrarStorage selects.
+// openStore builds the store RegistrarStorage selects, on the service's clock (so marker ages and
+// the sweeps' prune cutoff agree, also when the local runner moves its clock).
 // Table Storage clients are built, not connected: tables are created on first use.
-func openStore(ctx context.Context, cfg config.Config) (domain.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, now func() time.Time) (domain.Store, error) {
 	switch st := cfg.Storage; st.Kind {
 	case config.StorageMemory:
-		return memory.New(), nil
+		return memory.New(&memory.Options{Now: now}), nil
 	case config.StorageConnection, config.StorageServiceURI:
-		return tables.New(ctx, tables.Config{ConnectionString: st.ConnectionString, ServiceURI: st.ServiceURI, ClientID: st.ClientID}, nil)
+		return tables.New(ctx, tables.Config{ConnectionString: st.ConnectionString, ServiceURI: st.ServiceURI, ClientID: st.ClientID},
+			&tables.Options{Now: now})
 	}
 	return nil, fmt.Errorf("%s: unknown storage kind %q", config.EnvStorage, cfg.Storage.Kind)
 }

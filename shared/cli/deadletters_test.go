@@ -54,7 +54,7 @@ func TestDeadLettersFollowsEveryPage(t *testing.T) {
 	}
 	clk := clock.NewManual(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := admin.New(admin.Deps{Service: domain.NewService(memory.New(), clk, &domain.Options{Logger: quiet}), Auth: authz,
+	h := admin.New(admin.Deps{Service: domain.NewService(memory.New(nil), clk, &domain.Options{Logger: quiet}), Auth: authz,
 		DeadLetters: manyDeadLetters{n: 250}, Queues: []string{"machine-events"}, Clock: clk, Logger: quiet})
 	var gets atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -76,7 +76,7 @@ const attention = 60
 func fleetOf(tb testing.TB, n int, now time.Time) *countingStore {
 	tb.Helper()
 	ctx := context.Background()
-	st := memory.New()
+	st := memory.New(nil)
 	svc := domain.NewService(st, clock.NewManual(now.Add(-time.Hour)), nil)
 	send := func(queue string, msg map[string]any, messageID string) {
 		tb.Helper()

@@ -64,7 +64,7 @@ func get(t testing.TB, h http.Handler, target, who string) *httptest.ResponseRec
 }
 
 func TestAssetsHeadersAndAccess(t *testing.T) {
-	h, _ := newAPI(t, memory.New())
+	h, _ := newAPI(t, memory.New(nil))
 	reader := principal("Registrar.Reader")
 	for _, c := range []struct{ path, ctype string }{
 		{"/api/v1/dashboard", "text/html; charset=utf-8"},
@@ -146,7 +146,7 @@ func TestSummaryFaults(t *testing.T) {
 		{fmt.Errorf("tables: throttled: %w", domain.ErrTransient), http.StatusServiceUnavailable, admin.CodeUnavailable},
 		{errors.New("AccountKey=secret broke"), http.StatusInternalServerError, admin.CodeInternal},
 	} {
-		h, _ := newAPI(t, failingStore{Store: memory.New(), err: c.err})
+		h, _ := newAPI(t, failingStore{Store: memory.New(nil), err: c.err})
 		rec := get(t, h, "/api/v1/summary", principal("Registrar.Reader"))
 		var p admin.Problem
 		_ = json.Unmarshal(rec.Body.Bytes(), &p)
@@ -163,7 +163,7 @@ func TestSummaryFaults(t *testing.T) {
 }
 
 func TestSummaryContent(t *testing.T) {
-	h, svc := newAPI(t, memory.New())
+	h, svc := newAPI(t, memory.New(nil))
 	body := `{"type":"Register","clusterId":"00000001-0000-4000-8000-000000000001","clusterName":"hci-01",` +
 		`"tenantId":"00000002-0000-4000-8000-000000000002","subscriptionId":"00000003-0000-4000-8000-000000000003",` +
 		`"region":"mars","nodes":[{"name":"node1"}]}`
@@ -197,7 +197,7 @@ func (f fakeDeadLetters) Replay(context.Context, string, []string) (bus.ReplayRe
 
 func TestSummaryDeadLetters(t *testing.T) {
 	clk := clock.NewManual(testNow)
-	svc := domain.NewService(memory.New(), clk, nil)
+	svc := domain.NewService(memory.New(nil), clk, nil)
 	dl := fakeDeadLetters{n: map[string]int{"registration-requests": 3, "machine-events": 250}}
 	s, err := Build(context.Background(), Deps{Service: svc, Clock: clk, DeadLetters: dl, Queues: []string{"registration-requests", "machine-events"}})
 	if err != nil {

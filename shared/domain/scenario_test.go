@@ -18,7 +18,7 @@ import (
 
 // storeFactories are the stores every scenario and sweep journey runs on: memory and Azurite.
 var storeFactories = map[string]func(t testing.TB) domain.Store{
-	"memory": func(t testing.TB) domain.Store { return memory.New() },
+	"memory": func(t testing.TB) domain.Store { return memory.New(nil) },
 	"tables": func(t testing.TB) domain.Store {
 		st, err := tables.New(context.Background(), tables.Config{ConnectionString: azurite.Start(t)}, nil)
 		if err != nil {

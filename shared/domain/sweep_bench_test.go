@@ -127,7 +127,7 @@ func BenchmarkCheckPoliciesRoundTrips(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			var inner domain.Store = memory.New()
+			var inner domain.Store = memory.New(nil)
 			var http func() int64
 			if tc.store != nil {
 				inner, http = tc.store(b)

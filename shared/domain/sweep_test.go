@@ -749,7 +749,7 @@ func (p *pruneRecorder) PruneMarkers(ctx context.Context, partition string, befo
 
 // The OrphanSweep prunes the markers of the partitions no cluster's due row visits.
 func TestSweepOrphansPrunesMarkersOfNoCluster(t *testing.T) {
-	rec := &pruneRecorder{Store: memory.New()}
+	rec := &pruneRecorder{Store: memory.New(nil)}
 	h := newSw(t, rec)
 	h.at(30)
 	if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "prune"}); err != nil {
@@ -829,7 +829,7 @@ func (f *failOnce) Commit(ctx context.Context, ch domain.Change) (string, error)
 // A claim on another cluster that fails is not lost: the message fails (transient), and its
 // redelivery makes the claim.
 func TestFailedClaimIsRetriedWithTheMessage(t *testing.T) {
-	st := &failOnce{Store: memory.New(), partition: cA}
+	st := &failOnce{Store: memory.New(nil), partition: cA}
 	h := newSw(t, st)
 	h.register(cA, "a", "arcResourceGroup", "arc")
 	h.register(cB, "b", "arcResourceGroup", "arc")

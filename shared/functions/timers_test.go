@@ -32,7 +32,7 @@ func TestSweepPublishesItsOwnEvents(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(t0)
-	store := memory.New()
+	store := memory.New(nil)
 	svc := domain.NewService(store, clk, &domain.Options{Logger: quiet})
 	pub := &recordingPublisher{}
 	srv := invoke.NewServer(New(Deps{Domain: svc, Relay: relay.New(store, pub, &relay.Options{Logger: quiet}), Logger: quiet}), &invoke.ServerOptions{Logger: quiet})

@@ -16,7 +16,7 @@ import (
 func TestCrashAfterCommitInMemoryStore(t *testing.T) {
 	conn := sbdouble.Start(t)
 	ctx := context.Background()
-	store := memory.New()
+	store := memory.New(nil)
 	var all []domain.Event
 	for i, cluster := range []string{"c-1", "c-2"} {
 		var evs []domain.Event
@@ -45,7 +45,7 @@ func TestCrashAfterCommitInMemoryStore(t *testing.T) {
 func TestFlushPublishesOlderPendingEventsFirst(t *testing.T) {
 	conn := sbdouble.Start(t)
 	ctx := context.Background()
-	store := memory.New()
+	store := memory.New(nil)
 	commit := func(cluster, msg string) domain.Event {
 		t.Helper()
 		ch := domain.Change{Partition: cluster, MessageID: msg,

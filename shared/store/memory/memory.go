@@ -59,10 +59,21 @@ type pendingEvent struct {
 
 var _ domain.Store = (*Store)(nil)
 
+// Options tune New; nil means the defaults.
+type Options struct {
+	// Now is the clock of the idempotency markers' commit times (PruneMarkers compares them with
+	// its cutoff); default time.Now. Give it the service's clock.
+	Now func() time.Time
+}
+
 // New returns an empty store.
-func New() *Store {
+func New(opts *Options) *Store {
+	now := time.Now
+	if opts != nil && opts.Now != nil {
+		now = opts.Now
+	}
 	return &Store{
-		now:        time.Now,
+		now:        now,
 		partitions: map[string]*partition{},
 		summaries:  map[string]domain.ClusterSummary{},
 		index:      map[indexKey]domain.IndexEntry{},

@@ -9,5 +9,5 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(*testing.T) domain.Store { return memory.New() })
+	storetest.Run(t, func(*testing.T) domain.Store { return memory.New(nil) })
 }
