@@ -3,11 +3,13 @@ package bus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/azlocal/registrar/shared/domain"
 )
 
 // DeadLetter is one dead-lettered message as the admin API shows it (SPEC §7).
@@ -61,7 +63,7 @@ func (c *Client) DeadLetters(ctx context.Context, queue string, from int64, max 
 	}
 	msgs, err := c.peekDLQ(ctx, queue, from, min(max, maxDeadLetter))
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	out := make([]DeadLetter, 0, len(msgs))
 	for _, m := range msgs {
@@ -102,7 +104,7 @@ func (c *Client) Replay(ctx context.Context, queue string, messageIDs []string) 
 	}
 	peeked, err := c.peekDLQ(ctx, queue, 0, maxDeadLetter)
 	if err != nil {
-		return report, err
+		return report, unavailable(err)
 	}
 	want := map[string]bool{}
 	for _, id := range messageIDs {
@@ -127,13 +129,13 @@ func (c *Client) Replay(ctx context.Context, queue string, messageIDs []string) 
 
 	r, err := c.sb.NewReceiverForQueue(queue, &azservicebus.ReceiverOptions{SubQueue: azservicebus.SubQueueDeadLetter})
 	if err != nil {
-		return report, err
+		return report, unavailable(err)
 	}
 	bg := context.WithoutCancel(ctx)
 	defer r.Close(bg)
 	s, err := c.sender(queue)
 	if err != nil {
-		return report, err
+		return report, unavailable(err)
 	}
 	var held []*azservicebus.ReceivedMessage // locked but not asked for: abandoned at the end
 	defer func() {
@@ -147,10 +149,10 @@ func (c *Client) Replay(ctx context.Context, queue string, messageIDs []string) 
 		msgs, err := r.ReceiveMessages(wctx, min(todo-len(report.Replayed), 100), nil)
 		cancel()
 		if err != nil && ctx.Err() != nil {
-			return report, err
+			return report, unavailable(err)
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return report, err
+			return report, unavailable(err)
 		}
 		if len(msgs) == 0 {
 			break // the rest went away (replayed by someone else or expired)
@@ -164,17 +166,31 @@ func (c *Client) Replay(ctx context.Context, queue string, messageIDs []string) 
 			seen[*m.SequenceNumber] = true
 			if err := s.SendMessage(ctx, replayed(m), nil); err != nil {
 				held = append(held, msgs[i:]...)
-				return report, err
+				return report, unavailable(err)
 			}
 			if err := r.CompleteMessage(ctx, m, nil); err != nil {
 				// Re-sent but still dead-lettered: a second replay re-sends the same MessageId.
 				held = append(held, msgs[i+1:]...)
-				return report, err
+				return report, unavailable(err)
 			}
 			report.Replayed = append(report.Replayed, m.MessageID)
 		}
 	}
 	return report, nil
+}
+
+// unavailable marks a Service Bus failure of the dead-letter operations as transient (the Admin
+// API answers 503 Unavailable and the caller may retry), except a refused authorisation, which
+// retrying does not cure. The SDK's error stays wrapped for the log.
+func unavailable(err error) error {
+	var sb *azservicebus.Error
+	if errors.As(err, &sb) && sb.Code == azservicebus.CodeUnauthorizedAccess {
+		return fmt.Errorf("bus: %w", err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("bus: %w: %w", domain.ErrTransient, err)
 }
 
 // replayed is the message to re-send: the original body, ids, subject, content type, session
