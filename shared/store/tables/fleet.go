@@ -71,7 +71,9 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 		}
 		backoff(ctx)
 	}
-	return fmt.Errorf("tables: projection of %s: %w after %d attempts: %w", sum.ClusterID, domain.ErrConflict, maxRetries, domain.ErrTransient)
+	// Not ErrConflict: the commit it follows has succeeded, and a caller re-deciding on a conflict
+	// would take its own change for another's. The outbox marker repairs the projection.
+	return fmt.Errorf("tables: projection of %s: still conflicting after %d attempts: %w", sum.ClusterID, maxRetries, domain.ErrTransient)
 }
 
 // conditional inserts r when etag is empty (conflict if it exists), else replaces it If-Match.
