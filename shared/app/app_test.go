@@ -110,3 +110,14 @@ func TestServiceBusFromConfigOpensNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A connection string the Table client cannot use fails New with the setting's name and never
+// its secret.
+func TestBadConnectionStringNamesTheSetting(t *testing.T) {
+	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072",
+		config.EnvStorage: "TableEndpoint=https://acct.table.core.windows.net/;SharedAccessSignature=sv=2024&sig=s3cr3t"})
+	_, err := New(context.Background(), cfg, &Options{Publisher: &publisher{}, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), config.EnvStorage) || !strings.Contains(err.Error(), "AccountName") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("New = %v; want an error naming %s and what is missing, without the signature", err, config.EnvStorage)
+	}
+}

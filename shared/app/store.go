@@ -20,8 +20,12 @@ func openStore(ctx context.Context, cfg config.Config, now func() time.Time) (do
 	case config.StorageMemory:
 		return memory.New(&memory.Options{Now: now}), nil
 	case config.StorageConnection, config.StorageServiceURI:
-		return tables.New(ctx, tables.Config{ConnectionString: st.ConnectionString, ServiceURI: st.ServiceURI, ClientID: st.ClientID},
+		s, err := tables.New(ctx, tables.Config{ConnectionString: st.ConnectionString, ServiceURI: st.ServiceURI, ClientID: st.ClientID},
 			&tables.Options{Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", config.EnvStorage, err)
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("%s: unknown storage kind %q", config.EnvStorage, cfg.Storage.Kind)
 }

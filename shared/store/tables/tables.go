@@ -99,7 +99,8 @@ func New(_ context.Context, cfg Config, opts *Options) (*Store, error) {
 		}
 		svc, err = aztables.NewServiceClientFromConnectionString(conn, copts)
 		if err != nil {
-			return nil, errors.New("tables: the connection string is not valid") // never echo it: it holds a key
+			// Never echo it: it holds a key.
+			return nil, errors.New("tables: the connection string is not valid: it needs AccountName with AccountKey or SharedAccessSignature (or UseDevelopmentStorage=true)")
 		}
 	case cfg.ServiceURI != "":
 		cred, cerr := credential(cfg.ClientID)
