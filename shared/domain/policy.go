@@ -152,17 +152,22 @@ func sortDeadlines(ds []Deadline) {
 }
 
 // silenceRetry is how soon a silence-based check that is already overdue is looked at again:
-// it is overdue only when the guard held it back or the newest sync lags the clock.
-const silenceRetry = 15 * time.Minute
+// it is overdue only when the guard held it back or the newest sync lags the clock. While the
+// guard is active the sweeps retry heldRetry on: the whole fleet is held then, and a check held
+// by it applies at most that long after the first sync lifts it.
+const (
+	silenceRetry = 15 * time.Minute
+	heldRetry    = time.Hour
+)
 
 // checkTimes lists every time at which a sweep must look at c: pending deadlines, unsent
 // warnings, the orphan silence limit and, when all machines are claimed, now. Overdue
-// silence-based times become now + silenceRetry.
-func (p Policy) checkTimes(c *Cluster, now time.Time) []time.Time {
+// silence-based times become now + retry.
+func (p Policy) checkTimes(c *Cluster, now time.Time, retry time.Duration) []time.Time {
 	var out []time.Time
 	add := func(t time.Time, silence bool) {
 		if silence && !t.After(now) {
-			t = now.Add(silenceRetry)
+			t = now.Add(retry)
 		}
 		out = append(out, t)
 	}

@@ -189,7 +189,11 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 		if err != nil {
 			return nil, err
 		}
-		next = s.policy.NextCheck(dec.Cluster, now)
+		retry := silenceRetry
+		if g.Active {
+			retry = heldRetry
+		}
+		next = s.policy.nextCheck(dec.Cluster, now, retry)
 		dec.Cluster.ScheduledCheck = next
 		if !next.IsZero() {
 			dec.Before = chain(func(ctx context.Context) error { return s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}) }, dec.Before)
