@@ -108,8 +108,10 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	}
 	for i, e := range ch.Events {
 		if e.Key == "" {
-			e.Key = fmt.Sprintf("%s.%d.%s.%03d", ordinal(ver), follows, ordinal(ord), i) // plain, so key() keeps its order
-			ch.Events[i].Key = e.Key                                                     // the caller flushes and marks these very events
+			// Plain digits and dots, so key() keeps the order; set in ch too: the caller flushes
+			// and marks these very events.
+			e.Key = fmt.Sprintf("%s.%d.%s.%03d", ordinal(ver), follows, ordinal(ord), i)
+			ch.Events[i].Key = e.Key
 		}
 		raw, _ := json.Marshal(e)
 		r := row{PartitionKey: pk, RowKey: preEvent + key(e.Key), Data: string(raw)}
