@@ -273,8 +273,8 @@ func (s *Service) adoptStandalone(ctx context.Context, c *Cluster, names []strin
 		}
 		if n := c.node(name); n != nil {
 			n.InstalledAt = earliest(n.InstalledAt, st.InstalledAt)
-			if n.OSVersion == "" {
-				n.OSVersion = st.OSVersion
+			if st.OSVersion != "" && (n.OSVersion == "" || st.OSVersionAt.After(n.OSVersionAt)) {
+				n.OSVersion, n.OSVersionAt = st.OSVersion, st.OSVersionAt
 			}
 		}
 		c.InstalledAt = earliest(c.InstalledAt, st.InstalledAt)
@@ -318,8 +318,8 @@ func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m Mach
 		n = &c.Nodes[len(c.Nodes)-1]
 	}
 	n.InstalledAt = earliest(n.InstalledAt, m.InstalledAt)
-	if m.OSVersion != "" {
-		n.OSVersion = m.OSVersion
+	if at := meta.EnqueuedAt.UTC(); m.OSVersion != "" && !at.Before(n.OSVersionAt) {
+		n.OSVersion, n.OSVersionAt = m.OSVersion, at // the latest report wins, not the last to arrive
 	}
 	c.InstalledAt = earliest(c.InstalledAt, m.InstalledAt)
 	// The machine may have been tracked on its own before a cluster named it.
@@ -432,8 +432,8 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 		if m.ArcAgentVersion != "" {
 			n.ArcAgentVersion = m.ArcAgentVersion
 		}
-		if m.OSVersion != "" {
-			n.OSVersion = m.OSVersion
+		if m.OSVersion != "" && !at.Before(n.OSVersionAt) {
+			n.OSVersion, n.OSVersionAt = m.OSVersion, at
 		}
 	}
 	// A sync enqueued longer ago than the connected window (a backlog drained late) proves nothing

@@ -100,6 +100,7 @@ type Node struct {
 	ArcStatus          string          `json:"arcStatus"`
 	ArcAgentVersion    string          `json:"arcAgentVersion,omitempty"`
 	OSVersion          string          `json:"osVersion,omitempty"`
+	OSVersionAt        time.Time       `json:"osVersionAt,omitzero"` // enqueue time of the report OSVersion came from
 	BiosConfigHash     string          `json:"biosConfigHash,omitempty"`
 	LastSync           time.Time       `json:"lastSync,omitzero"`
 	InstalledAt        time.Time       `json:"installedAt,omitzero"`

@@ -585,3 +585,34 @@ func TestUnchangedCommandsAreRecorded(t *testing.T) {
 		}
 	})
 }
+
+// A machine's OS version is that of its latest report, not of the last to arrive: a late, older
+// MachineInstalled or Sync does not roll it back (and the reset's version gate reads it).
+func TestOSVersionOfTheLatestReport(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", register(cA, "hci-01", "n1", "n2")), domain.Created, "")
+		at := func(offset time.Duration, body map[string]any) domain.Result {
+			t.Helper()
+			raw, _ := json.Marshal(body)
+			h.seq++
+			res, err := h.svc.HandleMessage(context.Background(), domain.QueueMachineEvents, raw,
+				domain.Meta{MessageID: fmt.Sprint("os-", h.seq), EnqueuedAt: h.clk.Now().Add(offset)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		at(0, map[string]any{"type": "Sync", "clusterId": cA, "machine": "n1", "osVersion": "2508"})
+		at(-30*time.Minute, map[string]any{"type": "MachineInstalled", "clusterId": cA, "machine": "n1", "installedAt": "2026-10-01T00:00:00Z", "osVersion": "23H2"})
+		at(0, map[string]any{"type": "MachineInstalled", "clusterId": cA, "machine": "n2", "installedAt": "2026-10-01T00:00:00Z", "osVersion": "2508"})
+		at(-30*time.Minute, map[string]any{"type": "Sync", "clusterId": cA, "machine": "n2", "osVersion": "23H2"})
+		for _, n := range h.view(cA).Nodes {
+			if n.OSVersion != "2508" {
+				t.Errorf("%s osVersion %s, want 2508 (the latest report)", n.Name, n.OSVersion)
+			}
+		}
+		for _, m := range []string{"n1", "n2"} {
+			expect(t, h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": m}), domain.Updated, "", domain.EvMachineResetRequested)
+		}
+	})
+}
