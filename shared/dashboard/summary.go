@@ -121,7 +121,7 @@ func Build(ctx context.Context, d Deps) (Summary, error) {
 			}
 		}
 	}
-	if sum.Resets, err = resets(ctx, s, stalling); err != nil {
+	if sum.Resets, err = resets(ctx, s, stalling, now); err != nil {
 		return Summary{}, err
 	}
 
@@ -168,8 +168,9 @@ func Build(ctx context.Context, d Deps) (Summary, error) {
 }
 
 // resets lists the resets in progress of the clusters whose reset-stall deadline is pending
-// (the due index holds every in-progress reset through it), one cluster view each.
-func resets(ctx context.Context, s *domain.Service, stalling []domain.Deadline) ([]Reset, error) {
+// (the deadline index holds every in-progress reset through it, stalled ones included), one
+// cluster view each; one with no progress for ResetStallAfter shows as Stalled.
+func resets(ctx context.Context, s *domain.Service, stalling []domain.Deadline, now time.Time) ([]Reset, error) {
 	out := []Reset{}
 	seen := map[string]bool{}
 	for _, dl := range stalling {
@@ -190,8 +191,12 @@ func resets(ctx context.Context, s *domain.Service, stalling []domain.Deadline) 
 			if r == nil || r.Status != domain.ResetInProgress || len(out) >= MaxListed {
 				continue
 			}
+			status := r.Status
+			if !now.Before(r.LastHeardAt.Add(stall)) {
+				status = domain.ResetStalled
+			}
 			out = append(out, Reset{ClusterID: v.ClusterID, ClusterName: v.ClusterName, Machine: n.Name,
-				OperationID: r.OperationID, Status: r.Status, Stages: slices.Clone(r.Stages),
+				OperationID: r.OperationID, Status: status, Stages: slices.Clone(r.Stages),
 				StartedAt: r.StartedAt, LastHeardAt: r.LastHeardAt, StallAt: r.LastHeardAt.Add(stall)})
 		}
 	}

@@ -29,6 +29,9 @@ type pending struct {
 	// routine marks the daily Connected → Disconnected check: a status, not a policy deadline, so
 	// Upcoming (the operator's attention list) leaves it out.
 	routine bool
+	// noted marks a reset stall already announced: still listed (the reset is stuck), but the
+	// sweeps only look at it again once a day (stallRecheck), to keep it where Upcoming reads.
+	noted bool
 }
 
 // Guard is the mass-disconnect guard's reading for one evaluation (SPEC §4).
@@ -124,8 +127,9 @@ func (p Policy) pendingOf(c *Cluster) []pending {
 		add(DeadlineOrphanGrace, c.GraceUntil, "Sync or register the cluster before the grace ends, or it is cleaned up as an orphan.", nil, c.OrphanReason == OrphanSilent)
 	}
 	for _, n := range c.Nodes {
-		if r := n.Reset; r != nil && r.Status == ResetInProgress && !r.StallNoted {
+		if r := n.Reset; r != nil && r.Status == ResetInProgress {
 			add(DeadlineResetStall, r.LastHeardAt.Add(p.ResetStallAfter), "Check the reset of machine "+n.Name+": it reported no progress.", nil, false)
+			out[len(out)-1].noted = r.StallNoted
 		}
 	}
 	return out
@@ -158,6 +162,8 @@ func sortDeadlines(ds []Deadline) {
 const (
 	silenceRetry = 15 * time.Minute
 	heldRetry    = time.Hour
+	// stallRecheck is how often a cluster with a stalled reset already announced is looked at.
+	stallRecheck = 24 * time.Hour
 )
 
 // checkTimes lists every time at which a sweep must look at c: pending deadlines, unsent
@@ -172,6 +178,10 @@ func (p Policy) checkTimes(c *Cluster, now time.Time, retry time.Duration) []tim
 		out = append(out, t)
 	}
 	for _, d := range p.pendingOf(c) {
+		if d.noted {
+			add(now.Add(stallRecheck), false)
+			continue
+		}
 		add(d.Deadline.Deadline, d.silence)
 		for _, w := range d.warn {
 			if !slices.Contains(c.Notices, noticeKey(d.Deadline, w)) {
