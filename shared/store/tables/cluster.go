@@ -61,8 +61,9 @@ func (s *Store) Load(ctx context.Context, clusterID, messageID string) (domain.C
 // Commit implements domain.ClusterStore. Order of writes: (1) the outbox marker, when the
 // change has events, a projection or a rejection; (2) the partition's transaction (state with
 // If-Match or insert, marker, history, events); (3) the rejection row and the fleet projection,
-// (4) the outbox marker again when nothing is left to publish. A crash after (1) leaves a marker
-// that Pending follows to repair (3) and to find the events.
+// (4) the outbox marker again: deleted when nothing is left to publish, else rewritten as
+// pointing at the events only. A crash after (1) leaves a marker that Pending follows to repair
+// (3) and to find the events; MarkPublished never deletes a marker whose (3) is not known done.
 func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if ch.Partition == "" {
 		return "", errors.New("tables: commit without a partition")
@@ -152,8 +153,17 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 			return etag, err
 		}
 	}
-	if marker.RowKey != "" && len(ch.Events) == 0 {
+	switch {
+	case marker.RowKey == "":
+	case len(ch.Events) == 0:
 		if err := s.remove(ctx, tableOutbox, outboxPK, marker.RowKey, ""); err != nil {
+			return etag, err
+		}
+	case marker.Project || marker.Rej != "":
+		// The after-commit writes are done: the marker now only points at the events, and
+		// MarkPublished may delete it as soon as they are published.
+		marker.Project, marker.Rej = false, ""
+		if err := s.upsert(ctx, tableOutbox, marker); err != nil {
 			return etag, err
 		}
 	}

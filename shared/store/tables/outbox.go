@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -171,16 +172,23 @@ func (s *Store) dropMarkers(ctx context.Context, marks []row) error {
 }
 
 // MarkPublished implements domain.OutboxStore: it deletes the events' rows (absent ones are
-// fine), then the markers of partitions left with no events, once past the grace period.
+// fine), then the outbox markers with nothing left to repair (Commit finished its after-commit
+// writes): those of the commits whose events were just published at once (their transaction
+// landed), and, in a partition left with no events, the others past the grace period. A marker
+// whose repair is not known done is left to Pending.
 func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error {
 	var order []string
 	byPart := map[string][]string{}
+	landed := map[string]bool{} // marker RowKey prefixes (partition key|ordinal.) of published commits
 	for _, e := range events {
 		p := e.SessionID()
 		if _, ok := byPart[p]; !ok {
 			order = append(order, p)
 		}
 		byPart[p] = append(byPart[p], preEvent+key(e.Key))
+		if f := strings.Split(e.Key, "."); len(f) == 4 {
+			landed[key(p)+"|"+f[2]+"."] = true
+		}
 	}
 	for _, part := range order {
 		pk := key(part)
@@ -206,14 +214,24 @@ func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error 
 		if err != nil {
 			return err
 		}
-		if len(left) == 0 {
-			marks, err := s.markers(ctx, part)
-			if err != nil {
-				return err
+		marks, err := s.markers(ctx, part)
+		if err != nil {
+			return err
+		}
+		var aged []row
+		for _, m := range marks {
+			switch {
+			case m.Project || m.Rej != "": // Pending repairs it first
+			case landed[m.RowKey[:strings.LastIndexByte(m.RowKey, '.')+1]]:
+				if err := s.remove(ctx, tableOutbox, outboxPK, m.RowKey, m.ETag); err != nil && !isConflict(err) {
+					return err
+				}
+			case len(left) == 0:
+				aged = append(aged, m)
 			}
-			if err := s.dropMarkers(ctx, marks); err != nil {
-				return err
-			}
+		}
+		if err := s.dropMarkers(ctx, aged); err != nil {
+			return err
 		}
 	}
 	return nil

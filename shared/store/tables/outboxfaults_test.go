@@ -1,0 +1,124 @@
+package tables_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/relay"
+	"github.com/azlocal/registrar/shared/store/tables"
+	"github.com/azlocal/registrar/shared/testkit/azurite"
+)
+
+// countPub counts the events published.
+type countPub struct{ n int }
+
+func (p *countPub) Publish(_ context.Context, evs []domain.Event) error { p.n += len(evs); return nil }
+
+// A commit whose projection and rejection row were lost (the Fleet and Rejections tables down)
+// is repaired by the relay even when a later commit of the same cluster flushes first, after the
+// markers' grace period: MarkPublished leaves a marker whose repair is not known done to Pending.
+func TestFlushLeavesUnrepairedMarkersToPending(t *testing.T) {
+	ctx := context.Background()
+	o := &outage{tables: []string{"Fleet", "Rejections"}}
+	var off atomic.Int64
+	base := time.Now()
+	now := func() time.Time { return base.Add(time.Duration(off.Load())) }
+	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerCallPolicies: []policy.Policy{o}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countPub{}
+	r := relay.New(s, p, nil)
+	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusRegistered, ClusterStatus: domain.StatusClustered,
+		ConnectionStatus: domain.StatusConnected, Orphan: domain.OrphanNone, Version: 1}
+	etag, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: c, MessageID: "m0", Project: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.on.Store(true)
+	c2 := *c
+	c2.ConnectionStatus, c2.Version = domain.StatusDisconnect, 2
+	ev1 := domain.NewEvent("m1", 0, domain.EvPolicyWarning, "c1", "", base, nil)
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: &c2, ETag: etag, MessageID: "m1", Follows: 1,
+		Events: []domain.Event{ev1}, Project: true}); !errors.Is(err, domain.ErrTransient) {
+		t.Fatalf("m1 with the Fleet table down: %v, want transient", err)
+	}
+	rj := &domain.Rejection{At: base, MessageID: "m2", ClusterID: "c1", Code: domain.CodeInvalidField, Reason: "x"}
+	ev2 := domain.NewEvent("m2", 0, domain.EvRequestRejected, "c1", "", base, nil)
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", MessageID: "m2", Follows: 2, Events: []domain.Event{ev2}, Rejection: rj}); !errors.Is(err, domain.ErrTransient) {
+		t.Fatalf("m2 with the Rejections table down: %v, want transient", err)
+	}
+	if _, err := r.Run(ctx, 500); err == nil {
+		t.Fatal("the relay's repair succeeded during the outage")
+	}
+	off.Store(int64(3 * time.Minute)) // past the markers' grace
+	o.on.Store(false)
+	rec, err := s.Load(ctx, "c1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3 := *rec.Cluster
+	c3.Version = 3
+	ev3 := domain.NewEvent("m3", 0, domain.EvPolicyWarning, "c1", "", now(), nil)
+	ch := domain.Change{Partition: "c1", Cluster: &c3, ETag: rec.ETag, MessageID: "m3", Follows: 2, Events: []domain.Event{ev3}}
+	if _, err := s.Commit(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx, ch.Events); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(ctx, 500); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListClusters(ctx, domain.ClusterFilter{}, domain.Page{})
+	if err != nil || len(list.Items) != 1 || list.Items[0].ConnectionStatus != domain.StatusDisconnect {
+		t.Errorf("list row %+v (%v), want Disconnected", list.Items, err)
+	}
+	if cnt, err := s.Counts(ctx); err != nil || cnt.ConnectionStatus[domain.StatusDisconnect] != 1 || cnt.ConnectionStatus[domain.StatusConnected] != 0 {
+		t.Errorf("counts %v (%v), want one Disconnected", cnt.ConnectionStatus, err)
+	}
+	if rjs, err := s.Rejections(ctx, domain.Page{}); err != nil || len(rjs.Items) != 1 {
+		t.Errorf("rejections %+v (%v), want m2's", rjs.Items, err)
+	}
+	if p.n != 3 {
+		t.Errorf("%d events published, want 3", p.n)
+	}
+}
+
+// Flushed commits leave no outbox markers behind: an OutboxRelay run right after 50 commits
+// whose events were published costs what is pending (nothing), not what was recently committed.
+func TestFlushedCommitsLeaveNoMarkers(t *testing.T) {
+	ctx := context.Background()
+	cp := &tables.CountingPolicy{}
+	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerCallPolicies: []policy.Policy{cp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := relay.New(s, &countPub{}, nil)
+	for i := range 50 {
+		id := fmt.Sprintf("c%03d", i)
+		c := &domain.Cluster{ID: id, RegistrationStatus: domain.StatusRegistered, ConnectionStatus: domain.StatusConnected, Orphan: domain.OrphanNone, Version: 1}
+		ch := domain.Change{Partition: id, Cluster: c, MessageID: "m" + id, Project: true,
+			Events: []domain.Event{domain.NewEvent("m"+id, 0, domain.EvClusterRegistered, id, "", time.Now(), nil)}}
+		if _, err := s.Commit(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Flush(ctx, ch.Events); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp.Reset()
+	if n, err := r.Run(ctx, 500); err != nil || n != 0 {
+		t.Fatalf("Run = %d, %v", n, err)
+	}
+	if n := cp.Count(); n > 2 {
+		t.Errorf("an OutboxRelay run with nothing pending made %d round trips, want at most 2", n)
+	}
+}
