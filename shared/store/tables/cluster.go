@@ -93,8 +93,9 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeUpdateReplace, Entity: r.marshal(), IfMatch: &e})
 		}
 	}
+	nonce := ordinal(ord) + "." + strconv.Itoa(rand.IntN(1e9))
 	if ch.MessageID != "" {
-		r := row{PartitionKey: pk, RowKey: preMarker + key(ch.MessageID)}
+		r := row{PartitionKey: pk, RowKey: preMarker + key(ch.MessageID), Nonce: nonce}
 		r.setAt(now)
 		if ch.Rejection != nil {
 			raw, _ := json.Marshal(ch.Rejection)
@@ -137,6 +138,9 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 		}
 	}
 	etag, err := s.transact(ctx, tableClusters, acts)
+	if errors.Is(err, domain.ErrConflict) && ch.MessageID != "" {
+		etag, err = s.landed(ctx, pk, ch, nonce, err)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -168,6 +172,28 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 		}
 	}
 	return etag, nil
+}
+
+// landed tells a conflict of a transaction that in fact landed (the SDK retried it after a lost
+// or failed answer, and the retry met the first attempt's rows) from a real one: the
+// idempotency marker carries the attempt's nonce. It returns the state's ETag for a landed
+// commit, else the conflict.
+func (s *Store) landed(ctx context.Context, pk string, ch domain.Change, nonce string, conflict error) (string, error) {
+	m, err := s.get(ctx, tableClusters, pk, preMarker+key(ch.MessageID))
+	if isNotFound(err) || err == nil && m.Nonce != nonce {
+		return "", conflict
+	}
+	if err != nil {
+		return "", err
+	}
+	if ch.Cluster == nil {
+		return ch.ETag, nil
+	}
+	st, err := s.get(ctx, tableClusters, pk, rkState)
+	if err != nil {
+		return "", err
+	}
+	return st.ETag, nil
 }
 
 // transact submits one entity-group transaction and returns the ETag of its first operation's

@@ -54,6 +54,8 @@ type Config struct {
 type Options struct {
 	// PerCallPolicies are added to every request's pipeline (e.g. a CountingPolicy).
 	PerCallPolicies []policy.Policy
+	// PerRetryPolicies are added to every attempt of a request (after the SDK's retry policy).
+	PerRetryPolicies []policy.Policy
 	// MarkerGrace is how old an outbox marker must be before it may be deleted: longer than any
 	// commit can take between writing its marker and its transaction. Default 2 minutes.
 	MarkerGrace time.Duration
@@ -86,7 +88,7 @@ func New(_ context.Context, cfg Config, opts *Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	copts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{PerCallPolicies: o.PerCallPolicies}}
+	copts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{PerCallPolicies: o.PerCallPolicies, PerRetryPolicies: o.PerRetryPolicies}}
 	var svc *aztables.ServiceClient
 	var err error
 	switch {
