@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -141,11 +142,17 @@ func (s *Service) resetMessage(ctx context.Context, clusterID, opID string, meta
 				return nil, err
 			}
 		}
-		if indexed != "" && indexed == clusterID && rec.Cluster != nil {
+		if indexed != "" && indexed == clusterID && rec.Cluster != nil && !currentElsewhere(rec.Cluster, opID) {
 			return &Decision{}, nil // an earlier operation of this cluster: nothing to change
 		}
 		return d, nil
 	})
+}
+
+// currentElsewhere reports whether opID is the current operation of one of c's machines: a
+// report naming another machine for it is misaddressed, not late.
+func currentElsewhere(c *Cluster, opID string) bool {
+	return slices.ContainsFunc(c.Nodes, func(n Node) bool { return n.Reset != nil && n.Reset.OperationID == opID })
 }
 
 // operation finds the reset operation opID of machine in the record.

@@ -454,6 +454,8 @@ func TestMachineReset(t *testing.T) {
 			t.Fatalf("the running reset was touched by the earlier operation's reports: %+v", st)
 		}
 		expect(t, h.fact("", map[string]any{"type": "ResetProgress", "clusterId": cA, "operationId": "reset-unknown", "machine": "n2", "stage": "GatewayCleanup", "status": "Succeeded"}), domain.Rejected, domain.CodeUnknownOperation)
+		// The running operation reported under another machine's name is misaddressed: rejected.
+		expect(t, h.fact("", map[string]any{"type": "ResetProgress", "clusterId": cA, "operationId": op3, "machine": "n1", "stage": "GatewayCleanup", "status": "Succeeded"}), domain.Rejected, domain.CodeUnknownOperation)
 	})
 }
 
