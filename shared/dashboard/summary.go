@@ -121,7 +121,7 @@ func Build(ctx context.Context, d Deps) (Summary, error) {
 			}
 		}
 	}
-	if sum.Resets, err = resets(ctx, s, stalling, now); err != nil {
+	if sum.Resets, err = resets(ctx, s, stalling); err != nil {
 		return Summary{}, err
 	}
 
@@ -169,8 +169,8 @@ func Build(ctx context.Context, d Deps) (Summary, error) {
 
 // resets lists the resets in progress of the clusters whose reset-stall deadline is pending
 // (the deadline index holds every in-progress reset through it, stalled ones included), one
-// cluster view each; one with no progress for ResetStallAfter shows as Stalled.
-func resets(ctx context.Context, s *domain.Service, stalling []domain.Deadline, now time.Time) ([]Reset, error) {
+// cluster view each; one with no progress for ResetStallAfter shows as Stalled (as the view says).
+func resets(ctx context.Context, s *domain.Service, stalling []domain.Deadline) ([]Reset, error) {
 	out := []Reset{}
 	seen := map[string]bool{}
 	for _, dl := range stalling {
@@ -188,15 +188,11 @@ func resets(ctx context.Context, s *domain.Service, stalling []domain.Deadline, 
 		stall := s.Policy().ResetStallAfter
 		for _, n := range v.Nodes {
 			r := n.Reset
-			if r == nil || r.Status != domain.ResetInProgress || len(out) >= MaxListed {
+			if r == nil || (r.Status != domain.ResetInProgress && r.Status != domain.ResetStalled) || len(out) >= MaxListed {
 				continue
 			}
-			status := r.Status
-			if !now.Before(r.LastHeardAt.Add(stall)) {
-				status = domain.ResetStalled
-			}
 			out = append(out, Reset{ClusterID: v.ClusterID, ClusterName: v.ClusterName, Machine: n.Name,
-				OperationID: r.OperationID, Status: status, Stages: slices.Clone(r.Stages),
+				OperationID: r.OperationID, Status: r.Status, Stages: slices.Clone(r.Stages),
 				StartedAt: r.StartedAt, LastHeardAt: r.LastHeardAt, StallAt: r.LastHeardAt.Add(stall)})
 		}
 	}

@@ -26,6 +26,27 @@ type ResetStatusView struct {
 	Error       string       `json:"error,omitempty"`
 }
 
+// resetStatus is the operation's status as shown: Stalled while InProgress with nothing heard for
+// ResetStallAfter.
+func (p Policy) resetStatus(op *ResetOperation, now time.Time) string {
+	if op.Status == ResetInProgress && p.ResetStallAfter > 0 && now.Sub(op.LastHeardAt) >= p.ResetStallAfter {
+		return ResetStalled
+	}
+	return op.Status
+}
+
+// resetView is the operation as the cluster view shows it: the status as ResetStatus shows it,
+// without the sweep's bookkeeping (stallNoted).
+func (p Policy) resetView(op *ResetOperation, now time.Time) *ResetOperation {
+	if op == nil {
+		return nil
+	}
+	v := *op
+	v.Stages = slices.Clone(op.Stages)
+	v.Status, v.StallNoted = p.resetStatus(op, now), false
+	return &v
+}
+
 // MinResetVersion is the oldest OS release supporting a bootstrap reset (YYMM).
 const MinResetVersion = "2508"
 
@@ -52,9 +73,7 @@ func (s *Service) ResetStatus(ctx context.Context, clusterID, machine string) (R
 		end = op.CompletedAt
 		v.CompletedAt = timePtr(op.CompletedAt)
 	}
-	if op.Status == ResetInProgress && s.policy.ResetStallAfter > 0 && now.Sub(op.LastHeardAt) >= s.policy.ResetStallAfter {
-		v.Status = ResetStalled
-	}
+	v.Status = s.policy.resetStatus(op, now)
 	el := end.Sub(op.StartedAt).Truncate(time.Second)
 	v.Elapsed, v.ElapsedSecs = el.String(), el.Seconds()
 	return v, nil

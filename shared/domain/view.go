@@ -61,7 +61,8 @@ func (s *Service) Cluster(ctx context.Context, clusterID string) (ClusterView, e
 	for _, n := range c.Nodes {
 		v.Nodes = append(v.Nodes, NodeView{Name: n.Name, RegistrationStatus: n.RegistrationStatus,
 			ConnectionStatus: n.ConnectionStatus, ArcStatus: n.ArcStatus, ArcAgentVersion: n.ArcAgentVersion,
-			OSVersion: machineVersion(c, &n), BiosConfigHash: n.BiosConfigHash, LastSync: timePtr(n.LastSync), Reset: n.Reset})
+			OSVersion: machineVersion(c, &n), BiosConfigHash: n.BiosConfigHash, LastSync: timePtr(n.LastSync),
+			Reset: s.policy.resetView(n.Reset, s.clock.Now().UTC())})
 	}
 	return v, nil
 }
