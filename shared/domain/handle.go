@@ -205,9 +205,9 @@ type standalone struct {
 const StandalonePartition = "standalone"
 
 // installStandalone tracks a machine not yet in a cluster: the earliest installedAt wins, the
-// OS version of the latest enqueued message. Its MessageId marker is committed in
-// StandalonePartition after the index row is written (a crash between repeats a level-based
-// write), so a redelivery is a duplicate.
+// OS version of the latest enqueued message. The record is read-modify-written with its ETag
+// (re-read on a conflict); its MessageId marker is committed in StandalonePartition after the
+// record is written (a crash between repeats a level-based write), so a redelivery is a duplicate.
 func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, meta Meta) (Result, error) {
 	rec, err := s.store.Load(ctx, StandalonePartition, meta.MessageID)
 	if err != nil {
@@ -217,31 +217,46 @@ func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, met
 		return Result{Outcome: Duplicate}, nil
 	}
 	name := strings.ToLower(m.Machine)
-	next := standalone{InstalledAt: m.InstalledAt, OSVersion: m.OSVersion, OSVersionAt: meta.EnqueuedAt.UTC()}
-	e, err := s.store.GetIndex(ctx, kindStandalone, "", name)
-	outcome := Created
-	switch {
-	case err == nil:
-		var prev standalone
-		if err := json.Unmarshal([]byte(e.Value), &prev); err != nil {
-			// An index row is a hint this service wrote; an unreadable one is replaced, not fatal.
-			s.log.WarnContext(ctx, "unreadable standalone-machine record replaced", "machine", name, "error", err.Error())
+	outcome := Unchanged
+	for attempt := 0; ; attempt++ {
+		if attempt == maxAttempts {
+			return Result{}, fmt.Errorf("domain: standalone machine %s: %w after %d attempts: %w", name, ErrConflict, maxAttempts, ErrTransient)
+		}
+		next := standalone{InstalledAt: m.InstalledAt}
+		if m.OSVersion != "" {
+			next.OSVersion, next.OSVersionAt = m.OSVersion, meta.EnqueuedAt.UTC()
+		}
+		e, err := s.store.GetIndex(ctx, kindStandalone, "", name)
+		outcome = Created
+		switch {
+		case err == nil:
+			var prev standalone
+			if err := json.Unmarshal([]byte(e.Value), &prev); err != nil {
+				// A record this service wrote; an unreadable one is replaced, not fatal.
+				s.log.WarnContext(ctx, "unreadable standalone-machine record replaced", "machine", name, "error", err.Error())
+				outcome = Updated
+				break
+			}
+			outcome = Updated
+			next.InstalledAt = earliest(prev.InstalledAt, next.InstalledAt)
+			if next.OSVersion == "" || next.OSVersionAt.Before(prev.OSVersionAt) {
+				next.OSVersion, next.OSVersionAt = prev.OSVersion, prev.OSVersionAt
+			}
+			if prev == next {
+				outcome = Unchanged
+			}
+		case !errors.Is(err, ErrNotFound):
+			return Result{}, err
+		}
+		if outcome == Unchanged {
 			break
 		}
-		outcome = Updated
-		next.InstalledAt = earliest(prev.InstalledAt, next.InstalledAt)
-		if next.OSVersion == "" || next.OSVersionAt.Before(prev.OSVersionAt) {
-			next.OSVersion, next.OSVersionAt = prev.OSVersion, prev.OSVersionAt
-		}
-		if prev == next {
-			outcome = Unchanged
-		}
-	case !errors.Is(err, ErrNotFound):
-		return Result{}, err
-	}
-	if outcome != Unchanged {
 		raw, _ := json.Marshal(next)
-		if err := s.store.PutIndex(ctx, IndexEntry{Kind: kindStandalone, Name: name, Value: string(raw)}); err != nil {
+		err = s.store.PutIndexIf(ctx, IndexEntry{Kind: kindStandalone, Name: name, Value: string(raw)}, e.ETag)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrConflict) {
 			return Result{}, err
 		}
 	}
@@ -256,9 +271,10 @@ func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, met
 }
 
 // adoptStandalone moves standalone records of the named machines into c (earliest install
-// wins) and returns a function deleting their rows after the commit.
+// wins) and returns a function deleting their rows after the commit, each only if unchanged
+// since read (a record rewritten meanwhile is kept for the next adoption).
 func (s *Service) adoptStandalone(ctx context.Context, c *Cluster, names []string) (func(context.Context) error, error) {
-	var adopted []string
+	var adopted []IndexEntry
 	for _, name := range names {
 		e, err := s.store.GetIndex(ctx, kindStandalone, "", strings.ToLower(name))
 		if errors.Is(err, ErrNotFound) {
@@ -278,11 +294,11 @@ func (s *Service) adoptStandalone(ctx context.Context, c *Cluster, names []strin
 			}
 		}
 		c.InstalledAt = earliest(c.InstalledAt, st.InstalledAt)
-		adopted = append(adopted, strings.ToLower(name))
+		adopted = append(adopted, e)
 	}
 	return func(ctx context.Context) error {
-		for _, n := range adopted {
-			if err := s.store.DeleteIndex(ctx, kindStandalone, "", n); err != nil {
+		for _, e := range adopted {
+			if err := s.store.DeleteIndexIf(ctx, kindStandalone, "", e.Name, e.ETag); err != nil && !errors.Is(err, ErrConflict) {
 				return err
 			}
 		}

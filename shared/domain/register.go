@@ -270,27 +270,50 @@ func (s *Service) decideUnregister(ctx context.Context, rec ClusterRecord, disab
 			Reason   string   `json:"reason"`
 		}{st.Step, st.Artifact, reason}})
 	}
-	group, id, nodes := identityGroup(c.SubscriptionID, c.ArcResourceGroup), c.ID, c.Nodes
-	d.After = func(ctx context.Context) error {
-		if err := s.store.DeleteIndex(ctx, kindArcGroup, group, id); err != nil || disableOnlyArc {
+	group := identityGroup(c.SubscriptionID, c.ArcResourceGroup)
+	stale := []IndexEntry{{Kind: kindArcGroup, Group: group, Name: c.ID}}
+	if !disableOnlyArc {
+		for _, n := range c.Nodes {
+			stale = append(stale, IndexEntry{Kind: kindMachine, Group: group, Name: strings.ToLower(n.Name)})
+		}
+	}
+	d.After = func(ctx context.Context) error { return s.dropHints(ctx, c, stale) }
+	return d, nil
+}
+
+// dropHints deletes, after the commit of c, the index rows it made stale (those of keys that
+// still name c), unless c changed since: the rows are read first and the cluster after, and each
+// delete is conditional on the row read, so a Register that rewrites them meanwhile keeps them. A
+// stale hint left behind is harmless (readers verify hints); a lost one is not.
+func (s *Service) dropHints(ctx context.Context, c *Cluster, keys []IndexEntry) error {
+	var rows []IndexEntry
+	for _, k := range keys {
+		e, err := s.store.GetIndex(ctx, k.Kind, k.Group, k.Name)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
 			return err
 		}
-		for _, n := range nodes {
-			e, err := s.store.GetIndex(ctx, kindMachine, group, strings.ToLower(n.Name))
-			if errors.Is(err, ErrNotFound) {
-				continue
-			} else if err != nil {
-				return err
-			}
-			if e.Value == id {
-				if err := s.store.DeleteIndex(ctx, kindMachine, group, e.Name); err != nil {
-					return err
-				}
-			}
+		if e.Value == c.ID {
+			rows = append(rows, e)
 		}
+	}
+	if len(rows) == 0 {
 		return nil
 	}
-	return d, nil
+	rec, err := s.store.Load(ctx, c.ID, "")
+	if err != nil {
+		return err
+	}
+	if rec.Cluster == nil || rec.Cluster.Version != c.Version {
+		return nil // changed since this commit: its rows may be current again
+	}
+	for _, e := range rows {
+		if err := s.store.DeleteIndexIf(ctx, e.Kind, e.Group, e.Name, e.ETag); err != nil && !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return nil
 }
 
 // plan computes the ordered clean-up of SPEC §2.1 for c; Unregister, PlanUnregister and the

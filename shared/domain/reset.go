@@ -244,15 +244,7 @@ func (s *Service) decideCompleted(rec ClusterRecord, m ResetCompleted, meta Meta
 	}
 	n.RegistrationStatus, n.ConnectionStatus = StatusNotYet, StatusNotYet
 	d.Events = []EventSpec{{EvMachineReadyForRegistration, resetFields{OperationID: op.OperationID, Machine: n.Name}}}
-	group, name, id := identityGroup(c.SubscriptionID, c.ArcResourceGroup), strings.ToLower(n.Name), c.ID
-	d.After = func(ctx context.Context) error {
-		e, err := s.store.GetIndex(ctx, kindMachine, group, name)
-		if errors.Is(err, ErrNotFound) || (err == nil && e.Value != id) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		return s.store.DeleteIndex(ctx, kindMachine, group, name)
-	}
+	stale := []IndexEntry{{Kind: kindMachine, Group: identityGroup(c.SubscriptionID, c.ArcResourceGroup), Name: strings.ToLower(n.Name)}}
+	d.After = func(ctx context.Context) error { return s.dropHints(ctx, c, stale) }
 	return d, nil
 }

@@ -104,14 +104,22 @@ type IndexEntry struct {
 	Group string `json:"group"`
 	Name  string `json:"name"`
 	Value string `json:"value"`
+	// ETag is the row's version, set by GetIndex (for PutIndexIf and DeleteIndexIf).
+	ETag string `json:"-"`
 }
 
 // IndexStore keeps the lookup indexes. Keys are case-sensitive: callers lower-case them.
 type IndexStore interface {
 	PutIndex(ctx context.Context, e IndexEntry) error // insert or replace
+	// PutIndexIf writes e only if the row is still at etag ("" : only if there is none);
+	// ErrConflict otherwise. For rows that are state, not hints (read-modify-write).
+	PutIndexIf(ctx context.Context, e IndexEntry, etag string) error
 	GetIndex(ctx context.Context, kind, group, name string) (IndexEntry, error)
 	ListIndex(ctx context.Context, kind, group string) ([]IndexEntry, error)
 	DeleteIndex(ctx context.Context, kind, group, name string) error // nil if absent
+	// DeleteIndexIf deletes the row only if it is still at etag: ErrConflict if it was rewritten
+	// meanwhile, nil if absent.
+	DeleteIndexIf(ctx context.Context, kind, group, name, etag string) error
 }
 
 // Due is one row of the due index: a cluster to re-evaluate at or after At.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -713,7 +714,11 @@ func TestStandaloneInstallIdempotent(t *testing.T) {
 	eachSweepStore(t, func(t *testing.T, h *sw) {
 		install := func(id, os string, enqueued time.Time) domain.Outcome {
 			t.Helper()
-			body := `{"type":"MachineInstalled","machine":"Lone1","installedAt":"2026-01-01T00:00:00Z","osVersion":"` + os + `"}`
+			body := `{"type":"MachineInstalled","machine":"Lone1","installedAt":"2026-01-01T00:00:00Z"`
+			if os != "" {
+				body += `,"osVersion":"` + os + `"`
+			}
+			body += "}"
 			res, err := h.svc.HandleMessage(context.Background(), domain.QueueMachineEvents, []byte(body),
 				domain.Meta{MessageID: id, EnqueuedAt: enqueued, Queue: "machine-events"})
 			if err != nil {
@@ -723,8 +728,8 @@ func TestStandaloneInstallIdempotent(t *testing.T) {
 		}
 		early, late := h.clk.Now(), h.clk.Now().Add(time.Hour)
 		got := []domain.Outcome{install("a", "2508", early), install("a", "2508", early), install("b", "2601", late),
-			install("a", "2508", early), install("c", "2508", early)}
-		want := []domain.Outcome{domain.Created, domain.Duplicate, domain.Updated, domain.Duplicate, domain.Unchanged}
+			install("a", "2508", early), install("c", "2508", early), install("d", "", late.Add(time.Hour))}
+		want := []domain.Outcome{domain.Created, domain.Duplicate, domain.Updated, domain.Duplicate, domain.Unchanged, domain.Unchanged}
 		if !slices.Equal(got, want) {
 			t.Fatalf("outcomes %v, want %v", got, want)
 		}
@@ -1023,4 +1028,95 @@ func TestSweepHeldByTheGuardHourly(t *testing.T) {
 	if v := h.view(cA); v.ConnectionStatus != domain.StatusDisconnect {
 		t.Errorf("an hour after the guard lifted: %s, want Disconnected", v.ConnectionStatus)
 	}
+}
+
+// hookOnce runs hook before the first GetIndex or DeleteIndex of kind, once armed.
+type hookOnce struct {
+	domain.Store
+	kind  string
+	armed bool
+	hook  func()
+}
+
+func (h *hookOnce) GetIndex(ctx context.Context, kind, group, name string) (domain.IndexEntry, error) {
+	if h.armed && kind == h.kind {
+		h.armed = false
+		h.hook()
+	}
+	return h.Store.GetIndex(ctx, kind, group, name)
+}
+
+func (h *hookOnce) DeleteIndex(ctx context.Context, kind, group, name string) error {
+	if h.armed && kind == h.kind {
+		h.armed = false
+		h.hook()
+	}
+	return h.Store.DeleteIndex(ctx, kind, group, name)
+}
+
+// An Unregister's clean-up of its index rows, delayed until the cluster was registered again,
+// keeps the rows the new registration wrote: another cluster cannot then take its node, and the
+// Arc role assignment it still uses is not planned for clean-up.
+func TestUnregisterCleanupKeepsAReRegistrationsRows(t *testing.T) {
+	for name, mk := range storeFactories {
+		t.Run(name, func(t *testing.T) {
+			const cC = "cccccccc-0000-4000-8000-000000000003"
+			st := &hookOnce{Store: mk(t), kind: "arcgroup"}
+			h := newSw(t, st)
+			h.register(cA, "a", "arcResourceGroup", "arc")
+			st.hook = func() { h.register(cA, "a", "arcResourceGroup", "arc") } // before the Unregister's clean-up reads
+			st.armed = true
+			h.send(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cA})
+			if v := h.view(cA); v.RegistrationStatus != domain.StatusRegistered {
+				t.Fatalf("after the re-registration: %s", v.RegistrationStatus)
+			}
+			h.register(cB, "b", "arcResourceGroup", "arc")
+			h.drain()
+			h.send(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cB})
+			for _, e := range h.drain(cB) {
+				if e.Type == domain.EvCleanupRequested && e.Body["step"] == float64(2) {
+					t.Errorf("b's clean-up removes the Arc role assignment a still uses: %v", e.Body)
+				}
+			}
+			res, err := h.svc.HandleMessage(context.Background(), domain.QueueRegistrationRequests, []byte(`{"type":"Register","clusterId":"`+cC+
+				`","clusterName":"c","tenantId":"`+ten+`","subscriptionId":"`+sub+`","region":"eastus","arcResourceGroup":"arc","nodes":[{"name":"a-n1"}]}`),
+				domain.Meta{MessageID: "c-1", EnqueuedAt: h.clk.Now()})
+			if err != nil || res.Problem == nil || res.Problem.Code != domain.CodeNodeRegisteredElsewhere {
+				t.Errorf("c registering a's node: %s %v %v, want NodeRegisteredElsewhere", res.Outcome, res.Problem, err)
+			}
+		})
+	}
+}
+
+// Concurrent MachineInstalled messages of one machine in no cluster keep the earliest install
+// time: the standalone record is read-modify-written with its ETag.
+func TestStandaloneConcurrentInstallsKeepTheEarliest(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		for round := range 5 {
+			machine := fmt.Sprint("lone-", round)
+			var wg sync.WaitGroup
+			for i := range 6 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					body := fmt.Sprintf(`{"type":"MachineInstalled","machine":%q,"installedAt":%q}`, machine, t0.Add(-time.Duration(i)*swDay).Format(time.RFC3339))
+					for { // redelivered while transient, as the platform does
+						_, err := h.svc.HandleMessage(context.Background(), domain.QueueMachineEvents, []byte(body),
+							domain.Meta{MessageID: fmt.Sprint(machine, "-", i), EnqueuedAt: h.clk.Now()})
+						if err == nil || !errors.Is(err, domain.ErrTransient) {
+							if err != nil {
+								t.Error(err)
+							}
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			e, err := h.st.GetIndex(context.Background(), "standalone", "", machine)
+			if err != nil || !strings.Contains(e.Value, t0.Add(-5*swDay).Format(time.RFC3339)) {
+				t.Fatalf("round %d: record %q (%v), want the earliest install %s", round, e.Value, err, t0.Add(-5*swDay).Format(time.RFC3339))
+			}
+		}
+	})
 }

@@ -293,8 +293,26 @@ func (s *Store) NewestSync(ctx context.Context) (time.Time, error) {
 func (s *Store) PutIndex(ctx context.Context, e domain.IndexEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.index[indexKey{e.Kind, e.Group, e.Name}] = e
+	s.putIndex(e)
 	return nil
+}
+
+// PutIndexIf implements domain.IndexStore.
+func (s *Store) PutIndexIf(ctx context.Context, e domain.IndexEntry, etag string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.index[indexKey{e.Kind, e.Group, e.Name}]; ok && old.ETag != etag || !ok && etag != "" {
+		return domain.ErrConflict
+	}
+	s.putIndex(e)
+	return nil
+}
+
+// putIndex stores e with a new ETag; s.mu is held.
+func (s *Store) putIndex(e domain.IndexEntry) {
+	s.seq++
+	e.ETag = strconv.FormatInt(s.seq, 10)
+	s.index[indexKey{e.Kind, e.Group, e.Name}] = e
 }
 
 // GetIndex implements domain.IndexStore.
@@ -327,6 +345,18 @@ func (s *Store) DeleteIndex(ctx context.Context, kind, group, name string) error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.index, indexKey{kind, group, name})
+	return nil
+}
+
+// DeleteIndexIf implements domain.IndexStore.
+func (s *Store) DeleteIndexIf(ctx context.Context, kind, group, name, etag string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := indexKey{kind, group, name}
+	if old, ok := s.index[k]; ok && old.ETag != etag {
+		return domain.ErrConflict
+	}
+	delete(s.index, k)
 	return nil
 }
 

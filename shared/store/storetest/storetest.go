@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"ProjectionAndCounts", testProjection},
 		{"ListClustersFiltersAndInjection", testListClusters},
 		{"Index", testIndex},
+		{"IndexConditional", testIndexConditional},
 		{"Schedule", testSchedule},
 		{"Outbox", testOutbox},
 		{"PendingIn", testPendingIn},
@@ -306,6 +308,76 @@ func testIndex(t *testing.T, s domain.Store) {
 	must(t, s.DeleteIndex(ctx, "machine", g, "n1")) // absent is fine
 	if l, _ := s.ListIndex(ctx, "machine", g); len(l) != 1 || l[0].Name != "n2" {
 		t.Fatalf("after delete: %+v", l)
+	}
+}
+
+// testIndexConditional: PutIndexIf and DeleteIndexIf act only on the version read; 20 concurrent
+// read-modify-writers of one row, retrying on conflict, lose no update.
+func testIndexConditional(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	e := domain.IndexEntry{Kind: "standalone", Name: "n1", Value: "1"}
+	must(t, s.PutIndexIf(ctx, e, ""))
+	if err := s.PutIndexIf(ctx, e, ""); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("insert over an existing row: %v, want ErrConflict", err)
+	}
+	got, err := s.GetIndex(ctx, "standalone", "", "n1")
+	must(t, err)
+	if got.ETag == "" {
+		t.Fatal("GetIndex gave no ETag")
+	}
+	e.Value = "2"
+	must(t, s.PutIndexIf(ctx, e, got.ETag))
+	if err := s.PutIndexIf(ctx, e, got.ETag); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("replace at a stale ETag: %v, want ErrConflict", err)
+	}
+	if err := s.DeleteIndexIf(ctx, "standalone", "", "n1", got.ETag); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("delete at a stale ETag: %v, want ErrConflict", err)
+	}
+	cur, err := s.GetIndex(ctx, "standalone", "", "n1")
+	must(t, err)
+	if cur.Value != "2" {
+		t.Fatalf("value %q, want 2", cur.Value)
+	}
+	must(t, s.DeleteIndexIf(ctx, "standalone", "", "n1", cur.ETag))
+	must(t, s.DeleteIndexIf(ctx, "standalone", "", "n1", cur.ETag)) // absent is fine
+	if err := s.PutIndexIf(ctx, e, cur.ETag); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("replace of a deleted row: %v, want ErrConflict", err)
+	}
+
+	// A counter incremented by 20 writers, each retrying on conflict.
+	must(t, s.PutIndexIf(ctx, domain.IndexEntry{Kind: "counter", Name: "c", Value: "0"}, ""))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				r, err := s.GetIndex(ctx, "counter", "", "c")
+				if err != nil {
+					errs <- err
+					return
+				}
+				n, _ := strconv.Atoi(r.Value)
+				err = s.PutIndexIf(ctx, domain.IndexEntry{Kind: "counter", Name: "c", Value: strconv.Itoa(n + 1)}, r.ETag)
+				if err == nil {
+					return
+				}
+				if !errors.Is(err, domain.ErrConflict) {
+					errs <- err
+					return
+				}
+			}
+			errs <- errors.New("gave up")
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if r, err := s.GetIndex(ctx, "counter", "", "c"); err != nil || r.Value != "20" {
+		t.Fatalf("counter = %q (%v), want 20: an update was lost", r.Value, err)
 	}
 }
 
