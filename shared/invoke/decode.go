@@ -69,6 +69,12 @@ func timestamp(raw json.RawMessage) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// stringKeys are the system keys whose values the host copies as they are: one that differs from
+// the body's same-named field cannot be that field's copy. The host reformats the others (times,
+// numbers, objects), so any same-named body field makes them untrusted.
+var stringKeys = map[string]bool{"MessageId": true, "CorrelationId": true, "SessionId": true, "Subject": true,
+	"Label": true, "ContentType": true, "LockToken": true}
+
 // systemKeys are the Service Bus trigger's system metadata keys the adapter reads.
 var systemKeys = []string{"MessageId", "CorrelationId", "SessionId", "Subject", "Label", "ContentType",
 	"LockToken", "DeliveryCount", "EnqueuedTime", "EnqueuedTimeUtc", "SequenceNumber",
@@ -79,11 +85,11 @@ var systemKeys = []string{"MessageId", "CorrelationId", "SessionId", "Subject", 
 // The body comes only from Data[binding]. System properties come from Metadata, with one rule
 // against leaked body fields: the host copies a JSON body's top-level fields into Metadata, where
 // they can overwrite system keys. When the body itself has a top-level field named like a system
-// key (case-insensitively) and Metadata holds that same value, the key may have been overwritten:
-// it is not trusted and is left at its zero value (for the enqueue time the other of
-// EnqueuedTime/EnqueuedTimeUtc is used when it is not shadowed). A Metadata value that differs
-// from the body's cannot have come from it and is kept. Values that do not parse as their type (a
-// non-integer DeliveryCount) are also left at zero.
+// key (case-insensitively), the key may have been overwritten: it is not trusted and is left at
+// its zero value (for the enqueue time the other of EnqueuedTime/EnqueuedTimeUtc is used when it
+// is not shadowed). Only a string key (stringKeys) whose Metadata value differs from the body's
+// is kept: the host copies strings as they are, so it cannot have come from the body. Values that
+// do not parse as their type (a non-integer DeliveryCount) are also left at zero.
 func decodeMessage(env envelope, binding string) (Message, error) {
 	raw, ok := env.Data[binding]
 	if !ok {
@@ -101,7 +107,7 @@ func decodeMessage(env envelope, binding string) (Message, error) {
 			continue
 		}
 		if bv, inBody := fields[strings.ToLower(k)]; inBody {
-			if mv, _ := unwrap(v); mv == bv {
+			if mv, _ := unwrap(v); !stringKeys[k] || mv == bv {
 				continue // possibly the body's value: not trusted
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,9 +112,9 @@ func TestQueueLeakedBodyFieldsNotTrusted(t *testing.T) {
 	}
 }
 
-// A body field named like a system key whose Metadata value differs from the body's was not
-// copied over it: the host's value is kept (a message carrying its own "messageId" keeps its
-// idempotency key).
+// A body field named like a string system key whose Metadata value differs from the body's was
+// not copied over it: the host's value is kept (a message carrying its own "messageId" keeps its
+// idempotency key). A number is reformatted by the host, so its twin stays untrusted.
 func TestQueueSystemKeyDifferentFromBodyTrusted(t *testing.T) {
 	var env struct {
 		Data     map[string]json.RawMessage
@@ -129,8 +130,8 @@ func TestQueueSystemKeyDifferentFromBodyTrusted(t *testing.T) {
 	if w := post(t, queueServer(&m, "updated", nil), "RegistrationRequests", b); w.Code != http.StatusOK {
 		t.Fatalf("status %d", w.Code)
 	}
-	if m.MessageID != "real-1" || m.DeliveryCount != 3 {
-		t.Fatalf("messageId %q deliveryCount %d, want real-1 and 3", m.MessageID, m.DeliveryCount)
+	if m.MessageID != "real-1" || m.DeliveryCount != 0 {
+		t.Fatalf("messageId %q deliveryCount %d, want real-1 and 0", m.MessageID, m.DeliveryCount)
 	}
 }
 
@@ -389,4 +390,19 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// A body field naming a reformatted system key (a time, a number) makes it untrusted even when
+// the host's copy is written differently: a sender cannot set its own enqueue time.
+func TestQueueBodyCannotSetTheEnqueueTime(t *testing.T) {
+	body := `{"type":"Sync","EnqueuedTimeUtc":"2030-01-01T00:00:00Z","EnqueuedTime":"2030-01-01T00:00:00Z","DeliveryCount":"1"}`
+	env := `{"Data":{"message":` + strconv.Quote(body) + `},"Metadata":{"MessageId":"m-1",` +
+		`"EnqueuedTimeUtc":"2030-01-01T00:00:00","EnqueuedTime":"2030-01-01T00:00:00+00:00","DeliveryCount":1}}`
+	var m Message
+	if w := post(t, queueServer(&m, "updated", nil), "RegistrationRequests", []byte(env)); w.Code != http.StatusOK {
+		t.Fatalf("status %d", w.Code)
+	}
+	if !m.EnqueuedTime.IsZero() || m.DeliveryCount != 0 || m.MessageID != "m-1" {
+		t.Fatalf("enqueued %v, deliveryCount %d, messageId %q: want zero, 0 and m-1", m.EnqueuedTime, m.DeliveryCount, m.MessageID)
+	}
 }
