@@ -98,7 +98,7 @@ func (s *session) registerCmd() *cobra.Command {
 	fl.StringVar(&f.namespace, "namespace", "", "Service Bus namespace (xxx.servicebus.windows.net) to send to with DefaultAzureCredential")
 	fl.StringVar(&f.queue, "queue", "", "queue name (env RegistrationRequestsQueue; default registration-requests)")
 	fl.BoolVar(&f.wait, "wait", false, "wait until this message is applied (exit 0) or rejected (exit 1)")
-	fl.StringVar(&f.requestedBy, "requested-by", "", "who asks, recorded as the principal of the cluster's history (default: the local user name)")
+	fl.StringVar(&f.requestedBy, "requested-by", "", "who asks, recorded as requestedBy in the cluster's history (default: the local user name)")
 	for _, n := range []string{"cluster-id", "cluster-name", "region", "subscription-id", "tenant-id"} {
 		_ = c.MarkFlagRequired(n)
 	}

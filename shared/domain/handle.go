@@ -28,8 +28,8 @@ func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, 
 		p, _ := AsProblem(err)
 		return s.reject(ctx, peekType(body), peekCluster(body), p, meta)
 	}
-	if r, ok := msg.(Register); ok && meta.Principal == "" {
-		meta.Principal = r.RequestedBy // the sender's word for who asked, recorded in history
+	if r, ok := msg.(Register); ok {
+		meta.RequestedBy = r.RequestedBy
 	}
 	res, err := s.Apply(ctx, msg, meta)
 	if err != nil || res.Outcome != Rejected {

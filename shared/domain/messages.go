@@ -34,7 +34,8 @@ type Meta struct {
 	CorrelationID string
 	EnqueuedAt    time.Time // server clock: LastConnected comes from here, never from the body
 	Queue         string
-	Principal     string // the admin caller, recorded in history
+	Principal     string // the admin caller (authenticated), recorded in history
+	RequestedBy   string // who a queue command says asked (Register's requestedBy: the sender's word), recorded in history
 	Cause         string // what is recorded as the history's cause when not the message type (e.g. "POST /clusters/{id}/unregister")
 }
 

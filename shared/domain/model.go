@@ -136,7 +136,9 @@ type HistoryEntry struct {
 	After     string    `json:"after,omitempty"`
 	Cause     string    `json:"cause"` // message type, admin route or sweep name
 	MessageID string    `json:"messageId,omitempty"`
-	Principal string    `json:"principal,omitempty"`
+	Principal string    `json:"principal,omitempty"` // the authenticated admin caller
+	// RequestedBy is who a queue command says asked (the sender's word, not authenticated).
+	RequestedBy string `json:"requestedBy,omitempty"`
 }
 
 // Rejection is a recorded permanent rejection of an inbound message (SPEC §7).

@@ -582,7 +582,7 @@ func TestUnchangedCommandsAreRecorded(t *testing.T) {
 			}
 		}
 		if len(noChange) != 1 || noChange[0].MessageID != "r2" || noChange[0].Cause != domain.MsgRegister || noChange[0].After != string(domain.Unchanged) ||
-			noChange[0].Principal != "alice@contoso.com" {
+			noChange[0].RequestedBy != "alice@contoso.com" || noChange[0].Principal != "" {
 			t.Fatalf("new history entries %+v", got[:len(got)-before])
 		}
 	})

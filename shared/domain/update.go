@@ -101,7 +101,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 			}
 			for i := range ch.History {
 				h := &ch.History[i]
-				h.At, h.MessageID, h.Principal = now, meta.MessageID, meta.Principal
+				h.At, h.MessageID, h.Principal, h.RequestedBy = now, meta.MessageID, meta.Principal, meta.RequestedBy
 				if h.Cause == "" {
 					h.Cause = meta.Cause
 				}
@@ -111,7 +111,8 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 			outcome = d.Outcome
 		}
 		if d.Command && rec.Cluster != nil && len(ch.History) == 0 {
-			ch.History = []HistoryEntry{{At: now, What: "accepted", After: string(outcome), Cause: meta.Cause, MessageID: meta.MessageID, Principal: meta.Principal}}
+			ch.History = []HistoryEntry{{At: now, What: "accepted", After: string(outcome), Cause: meta.Cause, MessageID: meta.MessageID,
+				Principal: meta.Principal, RequestedBy: meta.RequestedBy}}
 		}
 		if ch.Cluster == nil && meta.MessageID == "" {
 			return Result{Outcome: outcome, ClusterID: clusterID, Plan: d.Plan, Detail: d.Detail}, nil
