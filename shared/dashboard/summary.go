@@ -22,8 +22,9 @@ const (
 
 // Summary is GET /api/v1/summary: the fleet at a glance (SPEC §8, §14).
 type Summary struct {
-	// AsOf is when the counts were read: every change committed before it is counted (the
-	// store's projection is written with each change).
+	// AsOf is when the counts were read (the service clock; they are read first, so it equals
+	// GeneratedAt). The store updates them with each status change; one whose update failed is
+	// repaired by the OutboxRelay, so they may lag by that much.
 	AsOf        time.Time          `json:"asOf"`
 	GeneratedAt time.Time          `json:"generatedAt"`
 	Counts      domain.FleetCounts `json:"counts"`
@@ -31,7 +32,7 @@ type Summary struct {
 	// MaxListed; UpcomingTotal counts them all.
 	Upcoming      []domain.Deadline `json:"upcoming"`
 	UpcomingTotal int               `json:"upcomingTotal"`
-	// Resets are the resets in progress, at most MaxListed.
+	// Resets are the resets in progress (stalled ones included), at most MaxListed.
 	Resets []Reset `json:"resets"`
 	// Orphans are the suspected orphans, soonest grace end first, at most MaxListed.
 	Orphans      []domain.OrphanView `json:"orphans"`
@@ -90,7 +91,7 @@ type Deps struct {
 }
 
 // Build assembles the summary. Its store cost is bounded whatever the fleet's size: one Counts,
-// Upcoming (one DueBy of at most 1000 rows and a Load per distinct cluster due), one Load per
+// Upcoming (one deadline-index read per day of the window and a Load per cluster listed), one Load per
 // cluster with a reset in progress (at most MaxListed), Orphans (paged over the suspected ones
 // only), one Rejections page, one NewestSync, and one dead-letter peek per queue. Errors are
 // returned as they come (transient ones for the caller to retry).

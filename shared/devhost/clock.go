@@ -26,7 +26,7 @@ func (c *Clock) Now() time.Time {
 func (c *Clock) Set(t time.Time) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.offset = t.Sub(time.Now())
+	c.offset = time.Until(t)
 	return t.UTC()
 }
 

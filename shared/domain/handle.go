@@ -459,8 +459,7 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 	if s.clock.Now().Sub(at) >= s.policy.ConnectedWindow {
 		if c.Orphan == OrphanSuspected && !at.Before(c.GraceUntil.Add(-s.policy.OrphanGrace)) {
 			n.ClaimedBy = ""
-			c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
-			d.Events = append(d.Events, EventSpec{EvOrphanCleared, causeFields{meta.MessageID}})
+			d.Events = append(d.Events, clearSuspicion(c, meta))
 		}
 		return d, nil
 	}
@@ -475,11 +474,16 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 		c.ConnectionStatus = StatusConnected
 	}
 	if c.Orphan == OrphanSuspected {
-		c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
-		d.Events = append(d.Events, EventSpec{EvOrphanCleared, causeFields{meta.MessageID}})
+		d.Events = append(d.Events, clearSuspicion(c, meta))
 	}
 	d.Events = append(d.Events, applyBiosMajority(c)...)
 	return d, nil
+}
+
+// clearSuspicion ends c's orphan suspicion and returns its OrphanCleared event.
+func clearSuspicion(c *Cluster, meta Meta) EventSpec {
+	c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
+	return EventSpec{EvOrphanCleared, causeFields{meta.MessageID}}
 }
 
 // applyBiosMajority flags nodes whose BIOS hash differs from the strict majority of the

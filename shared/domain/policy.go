@@ -167,7 +167,8 @@ const (
 )
 
 // checkTimes lists every time at which a sweep must look at c: pending deadlines, unsent
-// warnings, the orphan silence limit and, when all machines are claimed, now. Overdue
+// warnings, each Connected node's own ConnectedWindow, the orphan silence limit, when all
+// machines are claimed now, and for a stall already announced now + stallRecheck. Overdue
 // silence-based times become now + retry.
 func (p Policy) checkTimes(c *Cluster, now time.Time, retry time.Duration) []time.Time {
 	var out []time.Time

@@ -29,7 +29,7 @@ type ResetStatusView struct {
 // resetStatus is the operation's status as shown: Stalled while InProgress with nothing heard for
 // ResetStallAfter.
 func (p Policy) resetStatus(op *ResetOperation, now time.Time) string {
-	if op.Status == ResetInProgress && p.ResetStallAfter > 0 && now.Sub(op.LastHeardAt) >= p.ResetStallAfter {
+	if op.Status == ResetInProgress && now.Sub(op.LastHeardAt) >= p.ResetStallAfter {
 		return ResetStalled
 	}
 	return op.Status
@@ -66,14 +66,13 @@ func (s *Service) ResetStatus(ctx context.Context, clusterID, machine string) (R
 	}
 	op := n.Reset
 	now := s.clock.Now().UTC()
-	v := ResetStatusView{ClusterID: rec.Cluster.ID, Machine: n.Name, OperationID: op.OperationID, Status: op.Status,
-		Stages: append([]ResetStage(nil), op.Stages...), StartedAt: op.StartedAt, LastHeardAt: op.LastHeardAt, Error: op.Error}
+	v := ResetStatusView{ClusterID: rec.Cluster.ID, Machine: n.Name, OperationID: op.OperationID, Status: s.policy.resetStatus(op, now),
+		Stages: slices.Clone(op.Stages), StartedAt: op.StartedAt, LastHeardAt: op.LastHeardAt, Error: op.Error}
 	end := now
 	if !op.CompletedAt.IsZero() {
 		end = op.CompletedAt
 		v.CompletedAt = timePtr(op.CompletedAt)
 	}
-	v.Status = s.policy.resetStatus(op, now)
 	el := end.Sub(op.StartedAt).Truncate(time.Second)
 	v.Elapsed, v.ElapsedSecs = el.String(), el.Seconds()
 	return v, nil

@@ -29,7 +29,8 @@ type Decision struct {
 	// Sync only moves deadlines later). Like every change, it schedules the next check when that
 	// is earlier than the one scheduled (a reconnect brings the daily check forward).
 	SyncOnly bool
-	// Before runs just before the commit (index hints readers verify); its error is transient.
+	// Before runs just before the commit, only when the state changes (index hints readers
+	// verify, claims on other clusters); its error is transient, so the message is retried.
 	Before func(ctx context.Context) error
 	// After runs after a successful commit (removing stale hints); its error is logged only,
 	// because the message is already committed and a redelivery would be a duplicate.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -204,7 +205,7 @@ func (s *Store) transact(ctx context.Context, table string, acts []aztables.Tran
 		return "", err
 	}
 	var resp *http.Response
-	_, err = c.SubmitTransaction(runtime.WithCaptureResponse(ctx, &resp), acts, nil)
+	_, err = c.SubmitTransaction(policy.WithCaptureResponse(ctx, &resp), acts, nil)
 	if err != nil {
 		return "", translate(err)
 	}
