@@ -45,24 +45,37 @@ func (f *registerFlags) check() error {
 	return nil
 }
 
-// message is the Register body; optional fields are left out when not given.
-func (f *registerFlags) message() map[string]any {
-	m := map[string]any{"type": "Register", "clusterId": f.clusterID, "clusterName": f.clusterName,
-		"region": f.region, "subscriptionId": f.subscriptionID, "tenantId": f.tenantID}
-	for k, v := range map[string]string{"cloud": f.cloud, "resourceGroup": f.resourceGroup,
-		"arcResourceGroup": f.arcResourceGroup, "osVersion": f.osVersion, "requestedBy": f.requestedBy} {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	if f.createResourceGroup {
-		m["createResourceGroup"] = true
-	}
-	nodes := []map[string]string{}
+// registerMessage is the Register body the command sends (SPEC §2.1); optional fields are left
+// out when not given.
+type registerMessage struct {
+	Type                string         `json:"type"`
+	ClusterID           string         `json:"clusterId"`
+	ClusterName         string         `json:"clusterName"`
+	Region              string         `json:"region"`
+	SubscriptionID      string         `json:"subscriptionId"`
+	TenantID            string         `json:"tenantId"`
+	Cloud               string         `json:"cloud,omitempty"`
+	ResourceGroup       string         `json:"resourceGroup,omitempty"`
+	ArcResourceGroup    string         `json:"arcResourceGroup,omitempty"`
+	OSVersion           string         `json:"osVersion,omitempty"`
+	RequestedBy         string         `json:"requestedBy,omitempty"`
+	CreateResourceGroup bool           `json:"createResourceGroup,omitempty"`
+	Nodes               []registerNode `json:"nodes"`
+}
+
+type registerNode struct {
+	Name string `json:"name"`
+}
+
+// message is the Register body of the flags.
+func (f *registerFlags) message() registerMessage {
+	m := registerMessage{Type: domain.MsgRegister, ClusterID: f.clusterID, ClusterName: f.clusterName, Region: f.region,
+		SubscriptionID: f.subscriptionID, TenantID: f.tenantID, Cloud: f.cloud, ResourceGroup: f.resourceGroup,
+		ArcResourceGroup: f.arcResourceGroup, OSVersion: f.osVersion, RequestedBy: f.requestedBy,
+		CreateResourceGroup: f.createResourceGroup, Nodes: []registerNode{}}
 	for _, n := range f.nodes {
-		nodes = append(nodes, map[string]string{"name": n})
+		m.Nodes = append(m.Nodes, registerNode{Name: n})
 	}
-	m["nodes"] = nodes
 	return m
 }
 
