@@ -53,7 +53,11 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	fs := flag.NewFlagSet("devhost", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:7071", "address to serve on (loopback by default)")
 	root := fs.String("root", "", "folder holding host.json and functions/ (default: found by walking up from the working directory)")
-	storage := fs.String("storage", "memory", "RegistrarStorage: memory, UseDevelopmentStorage=true (Azurite) or a connection string")
+	defStorage := getenv(config.EnvStorage) // the environment's, else memory (unless identity-based)
+	if defStorage == "" && getenv(config.EnvStorageServiceURI) == "" {
+		defStorage = "memory"
+	}
+	storage := fs.String("storage", defStorage, "RegistrarStorage: memory, UseDevelopmentStorage=true (Azurite) or a connection string (default: RegistrarStorage from the environment, else memory)")
 	roles := fs.String("roles", "Registrar.Admin", "comma-separated app roles of the local principal")
 	principal := fs.String("principal", "local-operator", "name of the local principal")
 	timers := fs.Bool("timers", true, "fire timers on their schedules and when the clock moves (false: only on POST /admin/functions/{name})")

@@ -42,3 +42,23 @@ func TestRunRefusesWhatItCannotServe(t *testing.T) {
 		}
 	}
 }
+
+// The runner takes RegistrarStorage from the environment when -storage is not given.
+func TestRunStorageFromTheEnvironment(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, "memory"},
+		{map[string]string{"RegistrarStorage": "UseDevelopmentStorage=true"}, "Azurite"},
+		{map[string]string{"RegistrarStorage__tableServiceUri": "https://acct.table.core.windows.net"}, "Table Storage https://acct.table.core.windows.net"},
+	} {
+		var out strings.Builder
+		err := run(ctx, []string{"-addr", "127.0.0.1:0"}, &out, func(k string) string { return c.env[k] })
+		if err != nil || !strings.Contains(out.String(), c.want) {
+			t.Errorf("env %v: %v, banner %q; want storage %q", c.env, err, out.String(), c.want)
+		}
+	}
+}

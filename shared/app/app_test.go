@@ -11,6 +11,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/tables"
 )
 
 // stubStore satisfies domain.Store; only the outbox is implemented.
@@ -111,13 +112,37 @@ func TestServiceBusFromConfigOpensNothing(t *testing.T) {
 	}
 }
 
-// A connection string the Table client cannot use fails New with the setting's name and never
-// its secret.
+// A connection string the Table client cannot use is refused with the setting's name and what it
+// lacks, never its secret.
 func TestBadConnectionStringNamesTheSetting(t *testing.T) {
-	cfg := loadConfig(t, map[string]string{config.EnvPort: "7072",
-		config.EnvStorage: "TableEndpoint=https://acct.table.core.windows.net/;SharedAccessSignature=sv=2024&sig=s3cr3t"})
-	_, err := New(context.Background(), cfg, &Options{Publisher: &publisher{}, Logger: slog.New(slog.DiscardHandler)})
+	_, err := config.Load(func(k string) string {
+		return map[string]string{config.EnvPort: "7072",
+			config.EnvStorage: "TableEndpoint=https://acct.table.core.windows.net/;SharedAccessSignature=sv=2024&sig=s3cr3t"}[k]
+	})
 	if err == nil || !strings.Contains(err.Error(), config.EnvStorage) || !strings.Contains(err.Error(), "AccountName") || strings.Contains(err.Error(), "s3cr3t") {
-		t.Fatalf("New = %v; want an error naming %s and what is missing, without the signature", err, config.EnvStorage)
+		t.Fatalf("Load = %v; want an error naming %s and what is missing, without the signature", err, config.EnvStorage)
+	}
+}
+
+// RegistrarStorage's validation and the Table client agree: a connection string the settings
+// accept opens a store, one they refuse would not, so start-up fails once, naming every setting.
+func TestStorageConnectionStringRulesAgree(t *testing.T) {
+	for conn, valid := range map[string]bool{
+		"UseDevelopmentStorage=true":  true,
+		"UseDevelopmentStorage=true;": true,
+		"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net":           true,
+		"AccountName=acct;SharedAccessSignature=sv=2024&sig=abc":                                                    true,
+		"TableEndpoint=https://acct.table.core.windows.net/;AccountName=acct;SharedAccessSignature=sv=2024&sig=abc": true,
+		"TableEndpoint=https://acct.table.core.windows.net/;SharedAccessSignature=sv=2024&sig=abc":                  false,
+		"AccountName=acct": false,
+		"AccountKey=a2V5":  false,
+	} {
+		_, cfgErr := config.Load(func(k string) string {
+			return map[string]string{config.EnvPort: "7072", config.EnvStorage: conn}[k]
+		})
+		_, storeErr := tables.New(context.Background(), tables.Config{ConnectionString: conn}, nil)
+		if (cfgErr == nil) != valid || (storeErr == nil) != valid {
+			t.Errorf("%q: settings %v, store %v; want both valid=%v", conn, cfgErr, storeErr, valid)
+		}
 	}
 }

@@ -35,8 +35,8 @@ type Options struct {
 
 // DefaultRetry bounds the SDK's retries so the worst case fits well inside the 5-minute function
 // timeout: 4 attempts with backoff delays of at most 0.5 s + 1 s + 2 s = 3.5 s between them.
-// Each attempt is further bounded by the caller's context deadline, which the host adapter
-// derives from the function timeout.
+// Each attempt is further bounded by the caller's context: the invocation's request, which ends
+// when the host gives up on it (functionTimeout) and closes the connection.
 var DefaultRetry = azservicebus.RetryOptions{MaxRetries: 3, RetryDelay: 500 * time.Millisecond, MaxRetryDelay: 2 * time.Second}
 
 // Client publishes events and manages dead letters. It is safe for concurrent use.

@@ -211,10 +211,11 @@ func (l *loader) storage() Storage {
 		s.Kind = StorageMemory
 	case conn != "":
 		s.Kind, s.ConnectionString = StorageConnection, conn
-		if !strings.EqualFold(conn, DevelopmentStorage) {
+		if !strings.EqualFold(strings.TrimSuffix(conn, ";"), DevelopmentStorage) {
+			// What the Table client accepts: an account name with its key or a SAS.
 			kv, ok := parseConnectionString(conn)
-			if !ok || (kv["tableendpoint"] == "" && kv["accountname"] == "") {
-				l.fail(EnvStorage, "must be memory, UseDevelopmentStorage=true or a Table Storage connection string (AccountName=…;AccountKey=… or TableEndpoint=…)")
+			if !ok || kv["accountname"] == "" || kv["accountkey"] == "" && kv["sharedaccesssignature"] == "" {
+				l.fail(EnvStorage, "must be memory, UseDevelopmentStorage=true or a Table Storage connection string with AccountName and AccountKey or SharedAccessSignature")
 			}
 		}
 	case uri != "":
