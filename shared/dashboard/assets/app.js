@@ -130,7 +130,7 @@ function renderOverview(s) {
   parts.push(section("Resets in progress", "resets",
     (s.resets || []).length ? el("div", { class: "resets" }, s.resets.map((r) =>
       el("div", { class: "reset", "data-operation": r.operationId },
-        el("div", { class: "reset-head" }, clusterLink(r.clusterId, r.clusterName), " / ", el("strong", {}, r.machine),
+        el("div", { class: "reset-head" }, clusterLink(r.clusterId, r.clusterName), " / ", el("strong", {}, r.machine), " ", badge(r.status),
           el("span", { class: "muted" }, " started " + relative(r.startedAt, s.generatedAt) + " · last heard " + relative(r.lastHeardAt, s.generatedAt))),
         stageBars(r.stages))))
       : el("p", { class: "muted empty" }, "None.")));
@@ -233,7 +233,15 @@ async function cluster(id, params) {
   const p = "/clusters/" + encodeURIComponent(id);
   const hq = new URLSearchParams({ limit: String(HISTORY_PAGE) });
   if (params.get("history")) hq.set("cursor", params.get("history"));
-  const [v, h] = await Promise.all([api(p), api(p + "/history?" + hq.toString())]);
+  let v, h;
+  try {
+    [v, h] = await Promise.all([api(p), api(p + "/history?" + hq.toString())]);
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    return [el("p", {}, el("a", { href: "#/clusters" }, "← All clusters")),
+      section(id, "cluster-view", el("p", { class: "muted empty" },
+        "No cluster " + id + " is known: only rejected messages named it (see Recent rejections)."))];
+  }
   const here = "#/clusters/" + encodeURIComponent(id);
   const fields = [
     ["Cluster ID", v.clusterId], ["Resource ID", v.resourceId], ["Cloud", v.cloud], ["Region", v.region],
@@ -265,7 +273,8 @@ async function cluster(id, params) {
       (h.items || []).length ? el("ol", { class: "timeline" }, h.items.map((e) =>
         el("li", {}, el("time", {}, when(e.at)), " ", el("strong", {}, e.what),
           e.before || e.after ? el("span", {}, " ", e.before || "∅", " → ", e.after || "∅") : null,
-          el("div", { class: "muted" }, "cause " + e.cause + (e.principal ? " by " + e.principal : "") + (e.messageId ? " · " + e.messageId : "")))))
+          el("div", { class: "muted" }, "cause " + e.cause + (e.principal ? " by " + e.principal : "") +
+            (e.requestedBy ? " requested by " + e.requestedBy : "") + (e.messageId ? " · " + e.messageId : "")))))
         : el("p", { class: "muted empty" }, "No history."),
       el("div", { class: "pager" },
         params.get("history") ? el("a", { href: here, id: "history-newest" }, "← Newest") : el("span", {}),
