@@ -46,6 +46,8 @@ func TestInjectionAttempts(t *testing.T) {
 		{"/api/v1/clusters?connectionStatus=" + url.QueryEscape("Connected or true"), "connectionStatus"},
 		{"/api/v1/clusters?orphan=" + url.QueryEscape("None') or (1 eq 1"), "orphan"},
 		{"/api/v1/clusters?registrationStatus=registered", "registrationStatus"},
+		{"/api/v1/clusters?credentialExpired=yes", "credentialExpired"},
+		{"/api/v1/clusters?credentialExpired=" + url.QueryEscape("true or 1 eq 1"), "credentialExpired"},
 		{"/api/v1/clusters?$filter=" + url.QueryEscape("PartitionKey ne ''"), "$filter"},
 		{"/api/v1/clusters?cursor=" + url.QueryEscape("x' or 1 eq 1"), "cursor"},
 		{"/api/v1/clusters?cursor=bm90LWEtY3Vyc29y", "cursor"},

@@ -86,7 +86,7 @@ func unknownCluster(id string) *Problem {
 }
 
 func (r *Router) listClusters(w http.ResponseWriter, req *http.Request) {
-	q, pr := parseQuery(req, "registrationStatus", "connectionStatus", "orphan", "limit", "cursor")
+	q, pr := parseQuery(req, "registrationStatus", "connectionStatus", "orphan", "credentialExpired", "limit", "cursor")
 	var f domain.ClusterFilter
 	if pr == nil {
 		f.RegistrationStatus, pr = q.oneOf("registrationStatus", domain.StatusNotYet, domain.StatusRegistered, domain.StatusOutOfPolicy)
@@ -97,11 +97,19 @@ func (r *Router) listClusters(w http.ResponseWriter, req *http.Request) {
 	if pr == nil {
 		f.Orphan, pr = q.oneOf("orphan", domain.OrphanNone, domain.OrphanSuspected, domain.OrphanCleanedUp)
 	}
+	expired := ""
+	if pr == nil {
+		expired, pr = q.oneOf("credentialExpired", "true", "false")
+	}
+	if expired != "" {
+		v := expired == "true"
+		f.CredentialExpired = &v
+	}
 	var p domain.Page
 	if pr == nil {
 		p, pr = q.page()
 	}
-	list := storeList("clusters?" + f.RegistrationStatus + "&" + f.ConnectionStatus + "&" + f.Orphan)
+	list := storeList("clusters?" + f.RegistrationStatus + "&" + f.ConnectionStatus + "&" + f.Orphan + "&" + expired)
 	if pr == nil {
 		p, pr = list.after(p)
 	}

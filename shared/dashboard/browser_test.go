@@ -104,7 +104,7 @@ type fleet struct {
 
 // seed fills the runner with a small fleet in varied states: registered clusters, three
 // disconnected (silent past the connected window, via the runner's clock), one out of policy
-// (installed 31 days ago, never registered), one expiring credential, a reset in progress,
+// (installed 31 days ago, never registered), one expiring credential, one expired, a reset in progress,
 // rejections (one carrying the hostile value) and a node reporting the hostile value.
 func seed(r *runner) fleet {
 	const n = 30
@@ -112,8 +112,11 @@ func seed(r *runner) fleet {
 	r.do(http.MethodGet, "/dev/clock", nil, &now)
 	for i := 1; i <= n; i++ {
 		expires := now.Now.Add(400 * 24 * time.Hour)
-		if i == 7 {
+		switch i {
+		case 7:
 			expires = now.Now.Add(5 * 24 * time.Hour)
+		case 8:
+			expires = now.Now.Add(24 * time.Hour) // expired once the clock moves 25 h
 		}
 		r.post("registration-requests", map[string]any{"type": "Register", "clusterId": guid(i),
 			"clusterName": fmt.Sprintf("hci-%02d", i), "tenantId": guid(900), "subscriptionId": guid(901),
@@ -182,7 +185,7 @@ func seed(r *runner) fleet {
 	}
 	r.waitFor("the sweep", func() bool {
 		c := r.summary().Counts
-		return c.ConnectionStatus["Disconnected"] == 3 && c.RegistrationStatus["OutOfPolicy"] == 1
+		return c.ConnectionStatus["Disconnected"] == 3 && c.RegistrationStatus["OutOfPolicy"] == 1 && c.CredentialExpired == 1
 	})
 	return f
 }
@@ -367,6 +370,13 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("filtered rows %v, want %v", shown, f.disconnected)
 	}
 	screenshot(t, ctx, r.root, "clusters")
+
+	// The overview's expired-credential count leads to those clusters.
+	run(t, ctx, chromedp.Evaluate[any](`location.hash = "#/"`))
+	poll(t, ctx, "the expired-credential link", `!!document.querySelector('#expired-link')`)
+	run(t, ctx, chromedp.Click(chromedp.CSS("#expired-link")))
+	poll(t, ctx, "the expired clusters", rows+` === 1 && document.querySelector('#cluster-table tbody tr').dataset.cluster === `+strconv.Quote(guid(8))+
+		` && document.querySelector('#cluster-table tbody tr .badge[data-value="Expired"]') !== null`)
 
 	// A cluster page: the §3 view, nodes, the hostile BIOS hash as text, history.
 	run(t, ctx, chromedp.Evaluate[any](`location.hash = "#/clusters/`+f.hostileNode+`"`))

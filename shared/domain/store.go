@@ -80,6 +80,7 @@ type ClusterFilter struct {
 	RegistrationStatus string
 	ConnectionStatus   string
 	Orphan             string
+	CredentialExpired  *bool // nil: either
 }
 
 // FleetStore keeps the fleet-wide projection: one ClusterSummary per cluster and the status

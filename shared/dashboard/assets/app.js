@@ -144,7 +144,8 @@ function renderOverview(s) {
           el("td", {}, clusterLink(d.clusterId, d.clusterName)), el("td", {}, d.policy), el("td", {}, d.action)))),
       s.upcomingTotal > up.length ? el("p", { class: "muted" }, "and " + (s.upcomingTotal - up.length) + " more (see /policy/upcoming)") : null),
     section("Credentials", "credentials",
-      el("p", {}, el("strong", {}, String(c.credentialExpired || 0)), " expired (run RepairRegistration) · ",
+      el("p", {}, c.credentialExpired ? el("a", { href: "#/clusters?credentialExpired=true", id: "expired-link" }, el("strong", {}, String(c.credentialExpired)), " expired")
+        : el("span", {}, el("strong", {}, "0"), " expired"), " (run RepairRegistration) · ",
         el("strong", {}, String(creds.length)), " expiring within 7 days"),
       creds.length ? table(["Expires", "Cluster"], creds.map((d) =>
         el("tr", {}, el("td", { title: when(d.deadline) }, relative(d.deadline, s.generatedAt)), el("td", {}, clusterLink(d.clusterId, d.clusterName))))) : null),
@@ -177,6 +178,7 @@ const FILTERS = {
   registrationStatus: ["NotYet", "Registered", "OutOfPolicy"],
   connectionStatus: ["NotYet", "Connected", "Disconnected", "OutOfPolicy"],
   orphan: ["None", "Suspected", "CleanedUp"],
+  credentialExpired: ["true", "false"],
 };
 
 // cursors remembers the cursor of each page shown, per filter, for "previous".
@@ -216,10 +218,11 @@ async function clusters(params) {
   next.addEventListener("click", () => go({ page: String(pageNo + 1) }));
 
   return [section("Clusters", "clusters", form,
-    table(["Name", "Registration", "Connection", "Cluster", "Orphan", "Region", "Registered"], (page.items || []).map((c) =>
+    table(["Name", "Registration", "Connection", "Cluster", "Orphan", "Credential", "Region", "Registered"], (page.items || []).map((c) =>
       el("tr", { "data-cluster": c.clusterId },
         el("td", {}, clusterLink(c.clusterId, c.clusterName)), el("td", {}, badge(c.registrationStatus)),
         el("td", {}, badge(c.connectionStatus)), el("td", {}, badge(c.clusterStatus)), el("td", {}, badge(c.orphan)),
+        el("td", {}, c.credentialExpired ? badge("Expired") : ""),
         el("td", {}, c.region || ""), el("td", {}, when(c.registeredAt)))), { id: "cluster-table" }),
     el("div", { class: "pager" }, prev, el("span", { id: "page-no" }, "Page " + (pageNo + 1)), next))];
 }

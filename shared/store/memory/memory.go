@@ -254,7 +254,8 @@ func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, pg dom
 func matches(c domain.ClusterSummary, f domain.ClusterFilter) bool {
 	return (f.RegistrationStatus == "" || f.RegistrationStatus == c.RegistrationStatus) &&
 		(f.ConnectionStatus == "" || f.ConnectionStatus == c.ConnectionStatus) &&
-		(f.Orphan == "" || f.Orphan == c.Orphan)
+		(f.Orphan == "" || f.Orphan == c.Orphan) &&
+		(f.CredentialExpired == nil || *f.CredentialExpired == c.CredentialExpired)
 }
 
 // Counts implements domain.FleetStore. The projection is updated inside Commit, so the counts

@@ -252,7 +252,19 @@ func testListClusters(t *testing.T, s domain.Store) {
 		if i%2 == 0 {
 			c.ConnectionStatus = domain.StatusDisconnect
 		}
+		c.CredentialExpired = i%3 == 0
 		commit(t, s, domain.Change{Partition: c.ID, Cluster: c, Project: true})
+	}
+	for _, expired := range []bool{true, false} {
+		pg, err := s.ListClusters(ctx, domain.ClusterFilter{CredentialExpired: &expired, ConnectionStatus: domain.StatusDisconnect}, domain.Page{})
+		must(t, err)
+		var ids []string
+		for _, c := range pg.Items {
+			ids = append(ids, c.ClusterID)
+		}
+		if want := map[bool]string{true: "[c00 c06]", false: "[c02 c04]"}[expired]; fmt.Sprint(ids) != want {
+			t.Fatalf("Disconnected with credentialExpired=%v: %v, want %s", expired, ids, want)
+		}
 	}
 	var got []string
 	cur := ""

@@ -63,7 +63,8 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 		c.Add(sum, 1)
 		cdata, _ := json.Marshal(c)
 		nr := row{PartitionKey: fleetPK, RowKey: rk, Data: string(data), Version: ordinal(version),
-			RegistrationStatus: sum.RegistrationStatus, ConnectionStatus: sum.ConnectionStatus, Orphan: sum.Orphan}
+			RegistrationStatus: sum.RegistrationStatus, ConnectionStatus: sum.ConnectionStatus, Orphan: sum.Orphan,
+			CredentialExpired: &sum.CredentialExpired}
 		ncr := row{PartitionKey: fleetPK, RowKey: rkCounts, Data: string(cdata)}
 		_, err = s.transact(ctx, tableFleet, []aztables.TransactionAction{conditional(nr, old.ETag), conditional(ncr, cr.ETag)})
 		if !errors.Is(err, domain.ErrConflict) {
@@ -93,6 +94,9 @@ func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, p doma
 		if v != "" {
 			fmt.Fprintf(&b, " and %s eq %s", col, quote(v))
 		}
+	}
+	if f.CredentialExpired != nil {
+		fmt.Fprintf(&b, " and CredentialExpired eq %t", *f.CredentialExpired)
 	}
 	rows, next, err := s.query(ctx, tableFleet, b.String(), limitOf(p.Limit), p.Cursor)
 	if err != nil {

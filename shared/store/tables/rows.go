@@ -29,6 +29,7 @@ type row struct {
 	RegistrationStatus string `json:"RegistrationStatus,omitempty"`
 	ConnectionStatus   string `json:"ConnectionStatus,omitempty"`
 	Orphan             string `json:"Orphan,omitempty"`
+	CredentialExpired  *bool  `json:"CredentialExpired,omitempty"` // set on every projection row (false too)
 }
 
 func (r *row) setAt(t time.Time) {
