@@ -78,23 +78,37 @@ func keyPage[T any](all []T, after []string, limit int, l keyList, key func(T) [
 	return out
 }
 
-func (l keyList) encode(key []string) string {
-	return cursorEnc.EncodeToString([]byte(l.kind + "\x00" + strings.Join(key, "\x00")))
+// sealCursor makes an opaque, URL-safe cursor of fields; the first, its tag, names the list it
+// belongs to.
+func sealCursor(tag string, fields ...string) string {
+	return cursorEnc.EncodeToString([]byte(strings.Join(append([]string{tag}, fields...), "\x00")))
 }
 
-func (l keyList) decode(cursor string) ([]string, bool) {
+// openCursor reads the fields of a cursor sealCursor made with tag; false for a malformed cursor
+// or another list's.
+func openCursor(tag, cursor string) ([]string, bool) {
 	raw, err := cursorEnc.DecodeString(cursor)
 	if err != nil {
 		return nil, false
 	}
 	f := strings.Split(string(raw), "\x00")
-	if len(f) != l.fields+1 || f[0] != l.kind {
-		return nil, false
-	}
-	if _, err := time.Parse(keyTime, f[1]); err != nil {
+	if f[0] != tag {
 		return nil, false
 	}
 	return f[1:], true
+}
+
+func (l keyList) encode(key []string) string { return sealCursor(l.kind, key...) }
+
+func (l keyList) decode(cursor string) ([]string, bool) {
+	f, ok := openCursor(l.kind, cursor)
+	if !ok || len(f) != l.fields {
+		return nil, false
+	}
+	if _, err := time.Parse(keyTime, f[0]); err != nil {
+		return nil, false
+	}
+	return f, true
 }
 
 func upcomingKey(d domain.Deadline) []string {
@@ -107,7 +121,7 @@ func orphanKey(o domain.OrphanView) []string {
 
 // seqCursorOf is a dead-letter cursor: the queue and the sequence number the next page starts at.
 func seqCursorOf(queue string, next int64) string {
-	return cursorEnc.EncodeToString([]byte("deadletters\x00" + queue + "\x00" + strconv.FormatInt(next, 10)))
+	return sealCursor("deadletters", queue, strconv.FormatInt(next, 10))
 }
 
 // seqCursor reads a dead-letter cursor of queue: the sequence number to start at, 0 for none.
@@ -116,18 +130,13 @@ func seqCursor(queue, cursor string) (int64, *Problem) {
 	if cursor == "" {
 		return 0, nil
 	}
-	bad := badCursor()
-	raw, err := cursorEnc.DecodeString(cursor)
-	if err != nil {
-		return 0, bad
+	f, ok := openCursor("deadletters", cursor)
+	if !ok || len(f) != 2 || f[0] != queue {
+		return 0, badCursor()
 	}
-	f := strings.Split(string(raw), "\x00")
-	if len(f) != 3 || f[0] != "deadletters" || f[1] != queue {
-		return 0, bad
-	}
-	n, err := strconv.ParseInt(f[2], 10, 64)
+	n, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil || n < 1 {
-		return 0, bad
+		return 0, badCursor()
 	}
 	return n, nil
 }
@@ -142,19 +151,18 @@ func (l storeList) after(p domain.Page) (domain.Page, *Problem) {
 	if p.Cursor == "" {
 		return p, nil
 	}
-	raw, err := cursorEnc.DecodeString(p.Cursor)
-	scope, next, ok := strings.Cut(string(raw), "\x00")
-	if err != nil || !ok || scope != "store:"+string(l) || next == "" {
+	f, ok := openCursor("store:"+string(l), p.Cursor)
+	if !ok || len(f) != 1 || f[0] == "" {
 		return p, badCursor()
 	}
-	p.Cursor = next
+	p.Cursor = f[0]
 	return p, nil
 }
 
 // storePage is the store's page with its NextCursor wrapped in l's scope and Items never null.
 func storePage[T any](l storeList, res domain.PageOf[T]) domain.PageOf[T] {
 	if res.NextCursor != "" {
-		res.NextCursor = cursorEnc.EncodeToString([]byte("store:" + string(l) + "\x00" + res.NextCursor))
+		res.NextCursor = sealCursor("store:"+string(l), res.NextCursor)
 	}
 	return page(res)
 }
