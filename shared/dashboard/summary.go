@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/azlocal/registrar/shared/bus"
@@ -193,7 +192,7 @@ func resets(ctx context.Context, s *domain.Service, stalling []domain.Deadline) 
 				continue
 			}
 			out = append(out, Reset{ClusterID: v.ClusterID, ClusterName: v.ClusterName, Machine: n.Name,
-				OperationID: r.OperationID, Status: r.Status, Stages: slices.Clone(r.Stages),
+				OperationID: r.OperationID, Status: r.Status, Stages: r.Stages, // the view's own copy
 				StartedAt: r.StartedAt, LastHeardAt: r.LastHeardAt, StallAt: r.LastHeardAt.Add(stall)})
 		}
 	}
