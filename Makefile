@@ -2,11 +2,13 @@
 #   make run      the local runner on http://127.0.0.1:7071 (no Azure needed)
 #   make test     install what the tests need, vet, and run every test
 #   make bench    run the benchmarks and print a table
-#   make package  build dist/: host.json, functions/*, and the static linux/amd64 `handler`
+#   make package  build dist/: host.json, functions/*, the static linux/amd64 `handler`, and
+#                 local.settings.json (from the sample) so that `func start` runs in dist/
 #   make lint     gofmt and go vet
 
 GO      ?= go
 DIST    ?= dist
+LOCAL_SETTINGS ?= yes
 PKGS    ?= ./...
 BENCH_PKGS = $(shell $(GO) list -f '{{if .TestGoFiles}}{{.ImportPath}}{{end}}' ./... 2>/dev/null | while read p; do \
 	d=$$($(GO) list -f '{{.Dir}}' $$p); grep -ql '^func Benchmark' $$d/*_test.go 2>/dev/null && echo $$p; done)
@@ -44,6 +46,10 @@ package:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w' -o $(DIST)/handler ./cmd/handler
 	cp host.json $(DIST)/
 	cp -r functions/* $(DIST)/
+	@# Core Tools (`func start` in dist/) reads local.settings.json; azd deploys without it
+	@# (LOCAL_SETTINGS=no), and .funcignore keeps `func azure functionapp publish` from uploading it.
+	if [ "$(LOCAL_SETTINGS)" != no ]; then cp local.settings.sample.json $(DIST)/local.settings.json; fi
+	printf 'local.settings.json\n' > $(DIST)/.funcignore
 	@test -x $(DIST)/handler && test -f $(DIST)/host.json && \
 	for f in functions/*/function.json; do test -f $(DIST)/$${f#functions/} || { echo "missing $${f#functions/}"; exit 1; }; done
 	@echo "packaged into $(DIST)/:"; ls $(DIST)

@@ -24,13 +24,14 @@ param storageAccountName string = ''
 @description('Service Bus namespace name; default derived.')
 param serviceBusNamespaceName string = ''
 
-@minLength(36)
-@maxLength(36)
-@description('Client (application) ID of the Entra app registration that Easy Auth validates tokens for (azd env set REGISTRAR_AUTH_CLIENT_ID).')
-param authClientId string
+@description('Client (application) ID of an existing Entra app registration for Easy Auth (azd env set REGISTRAR_AUTH_CLIENT_ID). Empty: the deployment creates it, with its app roles, through the Microsoft Graph Bicep extension.')
+param authClientId string = ''
 
 @description('Entra tenant ID of that app registration; empty means the deployment tenant.')
 param authTenantId string = ''
+
+@description('Give the deploying user the Registrar.Admin app role (when the deployment creates the app registration) and the Service Bus Data Sender role on registration-requests.')
+param grantDeployer bool = true
 
 @description('Name of the example sessions-enabled subscription on the events topic.')
 param eventsSubscriptionName string = 'notifications'
@@ -42,6 +43,24 @@ var tags = { 'azd-env-name': environmentName }
 var registrationRequestsQueue = 'registration-requests'
 var machineEventsQueue = 'machine-events'
 var eventsTopic = 'registration-events'
+
+// The app registration Easy Auth validates, unless one is given: created first (the function app's
+// Easy Auth needs its client ID), completed after the function app (see modules/entra-app.bicep).
+var createAuthApp = empty(authClientId)
+var authAppName = 'registrar-${token}'
+var deployerId = grantDeployer ? deployer().objectId : ''
+
+module authApp 'modules/entra-app.bicep' = if (createAuthApp) {
+  name: 'entra-app'
+  scope: rg
+  params: {
+    uniqueName: authAppName
+    displayName: 'Registrar Admin API (${environmentName})'
+    adminPrincipalId: deployerId
+  }
+}
+
+var effectiveClientId = createAuthApp ? authApp!.outputs.clientId : authClientId
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
@@ -93,6 +112,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     queueNames: [registrationRequestsQueue, machineEventsQueue]
     topicName: eventsTopic
     subscriptionName: eventsSubscriptionName
+    operatorPrincipalId: deployerId
   }
 }
 
@@ -115,8 +135,20 @@ module app 'modules/functionapp.bicep' = {
     registrationRequestsQueue: registrationRequestsQueue
     machineEventsQueue: machineEventsQueue
     eventsTopic: eventsTopic
-    authClientId: authClientId
+    authClientId: effectiveClientId
     authTenantId: !empty(authTenantId) ? authTenantId : tenant().tenantId
+  }
+}
+
+module authAppClients 'modules/entra-app.bicep' = if (createAuthApp) {
+  name: 'entra-app-clients'
+  scope: rg
+  params: {
+    uniqueName: authAppName
+    displayName: 'Registrar Admin API (${environmentName})'
+    withClients: true
+    redirectUri: '${app.outputs.url}/.auth/login/aad/callback'
+    adminPrincipalId: deployerId
   }
 }
 
@@ -125,6 +157,7 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output FUNCTION_APP_NAME string = app.outputs.name
 output FUNCTION_APP_URL string = app.outputs.url
 output REGISTRAR_ENDPOINT string = app.outputs.url
-output REGISTRAR_SCOPE string = 'api://${authClientId}/.default'
+output REGISTRAR_APP_CLIENT_ID string = effectiveClientId
+output REGISTRAR_SCOPE string = '${effectiveClientId}/.default'
 output SERVICEBUS_NAMESPACE string = serviceBus.outputs.host
 output TABLE_ENDPOINT string = storage.outputs.tableEndpoint

@@ -11,6 +11,8 @@ param queueNames array
 param topicName string
 @description('Example subscription on the topic; sessions give per-cluster order (SessionId = clusterId).')
 param subscriptionName string
+@description('A person (the deployer) who may send commands to the first queue from a workstation (`registrar register`); empty: none.')
+param operatorPrincipalId string = ''
 
 var roles = {
   receiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0' // Azure Service Bus Data Receiver
@@ -98,6 +100,16 @@ resource topicSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.sender)
     principalId: principalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// The deployer sends Register commands from a workstation (registrar register --namespace ...).
+resource operatorSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(namespace.id, queueNames[0], operatorPrincipalId, roles.sender)
+  scope: queues[0]
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.sender)
+    principalId: operatorPrincipalId
   }
 }
 
