@@ -218,10 +218,8 @@ func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, met
 	}
 	name := strings.ToLower(m.Machine)
 	outcome := Unchanged
-	for attempt := 0; ; attempt++ {
-		if attempt == maxAttempts {
-			return Result{}, fmt.Errorf("domain: standalone machine %s: %w after %d attempts: %w", name, ErrConflict, maxAttempts, ErrTransient)
-		}
+	retry := s.retry.start()
+	for {
 		next := standalone{InstalledAt: m.InstalledAt}
 		if m.OSVersion != "" {
 			next.OSVersion, next.OSVersionAt = m.OSVersion, meta.EnqueuedAt.UTC()
@@ -258,6 +256,9 @@ func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, met
 		}
 		if !errors.Is(err, ErrConflict) {
 			return Result{}, err
+		}
+		if !retry.again(ctx) {
+			return Result{}, retry.spent("standalone machine " + name)
 		}
 	}
 	if meta.MessageID != "" {

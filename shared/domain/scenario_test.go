@@ -369,17 +369,14 @@ func TestConcurrentCommandsOnOneCluster(t *testing.T) {
 		}
 		wg.Wait()
 		close(errs)
-		failed := 0
+		// The conflict retries back off, so all 8 commit within their first call.
 		for err := range errs {
 			if err != nil {
-				if !strings.Contains(err.Error(), "attempts") {
-					t.Fatal(err)
-				}
-				failed++ // retries exhausted: transient, redelivered by the platform
+				t.Errorf("a concurrent Register failed its delivery: %v", err)
 			}
 		}
-		if n := len(h.view(cA).Nodes); n != 9-failed {
-			t.Fatalf("%d nodes after 8 concurrent additions (%d transient failures): a lost update", n, failed)
+		if n := len(h.view(cA).Nodes); n != 9 {
+			t.Fatalf("%d nodes after 8 concurrent additions to 1: a lost update", n)
 		}
 	})
 }

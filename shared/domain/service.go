@@ -64,6 +64,7 @@ type Service struct {
 	store  Store
 	clock  Clock
 	policy Policy
+	retry  Retry
 	log    *slog.Logger
 
 	syncMu   sync.Mutex
@@ -74,12 +75,16 @@ type Service struct {
 type Options struct {
 	Policy *Policy      // nil: DefaultPolicy()
 	Logger *slog.Logger // nil: slog.Default()
+	Retry  *Retry       // nil: DefaultRetry()
 }
 
 // NewService returns a Service over store and clock.
 func NewService(store Store, clock Clock, opts *Options) *Service {
-	s := &Service{store: store, clock: clock, policy: DefaultPolicy(), log: slog.Default()}
+	s := &Service{store: store, clock: clock, policy: DefaultPolicy(), retry: DefaultRetry().withDefaults(), log: slog.Default()}
 	if opts != nil {
+		if opts.Retry != nil {
+			s.retry = opts.Retry.withDefaults()
+		}
 		if opts.Policy != nil {
 			s.policy = *opts.Policy
 		}

@@ -7,15 +7,11 @@ package domain
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
 	"time"
 )
-
-// maxAttempts bounds the re-read-and-re-decide loop on ETag conflicts.
-const maxAttempts = 5
 
 // Decision is what a decide function concluded from one read of a cluster's partition.
 type Decision struct {
@@ -54,12 +50,14 @@ type EventSpec struct {
 
 // update is the single commit path: Load (with the idempotency marker) → Duplicate if seen →
 // decide → schedule the due index when the next deadline moved earlier (before the commit) →
-// Commit with the read ETag, re-reading and re-deciding on ErrConflict up to maxAttempts times.
+// Commit with the read ETag; on ErrConflict, re-read and re-decide after the service's Retry
+// backoff (retry.go) until it commits or the policy is spent (then ErrConflict, transient).
 // History entries are derived from the state diff (plus Decision.History); events are built with
 // NewEvent(cause, i, ...) so a redelivery derives the same IDs. A Problem is returned in the
 // Result (Outcome Rejected) without committing anything; the caller records it if it must.
 func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
-	for range maxAttempts {
+	retry := s.retry.start()
+	for {
 		rec, err := s.store.Load(ctx, clusterID, meta.MessageID)
 		if err != nil {
 			return Result{}, err
@@ -129,6 +127,9 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 			}
 		}
 		if _, err := s.store.Commit(ctx, ch); errors.Is(err, ErrConflict) {
+			if !retry.again(ctx) {
+				return Result{}, retry.spent("cluster " + clusterID)
+			}
 			continue
 		} else if err != nil {
 			return Result{}, err
@@ -145,7 +146,6 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 		}
 		return Result{Outcome: outcome, ClusterID: clusterID, Events: ch.Events, Plan: d.Plan, Detail: d.Detail}, nil
 	}
-	return Result{}, fmt.Errorf("domain: cluster %s: %w after %d attempts: %w", clusterID, ErrConflict, maxAttempts, ErrTransient)
 }
 
 // eventCause is a context-free cause for meta without a MessageID (an admin call).
