@@ -37,6 +37,7 @@ type App struct {
 	Credential azcore.TokenCredential
 	HTTP       *http.Client  // nil: NewClient's default
 	Poll       time.Duration // --wait poll interval; 0 means 1 s
+	BuildInfo  *BuildInfo    // nil: read from the binary (registrar version)
 }
 
 // Main runs the command line on the process and returns its exit code.
@@ -83,8 +84,11 @@ func (a *App) Run(ctx context.Context, args []string) int {
 type session struct {
 	*App
 	endpoint, scope, output string
+	contextName             string // --context: the contexts-file entry to use
+	ctxNamespace            string // the selected context's Service Bus namespace (register)
 	noColor                 bool
-	ran                     bool // a command's RunE started: later errors are not usage errors
+	waitState               string // what a --wait loop last saw (for a TimeoutError)
+	ran                     bool   // a command's RunE started: later errors are not usage errors
 	client                  *Client
 	st                      style
 }
@@ -112,10 +116,22 @@ func (s *session) poll() time.Duration {
 
 func (s *session) json() bool { return s.output == "json" }
 
-// setup validates the global flags and builds the client.
-func (s *session) setup() error {
+// checkOutput validates -o.
+func (s *session) checkOutput() error {
 	if s.output != "table" && s.output != "json" {
 		return usagef("-o must be table or json, not %q", s.output)
+	}
+	return nil
+}
+
+// setup validates the global flags and builds the client. Each setting comes from its flag, else
+// its environment variable, else the selected context, else the default.
+func (s *session) setup() error {
+	if err := s.checkOutput(); err != nil {
+		return err
+	}
+	if err := s.applyContext(); err != nil {
+		return err
 	}
 	if s.endpoint == "" {
 		s.endpoint = s.getenv("REGISTRAR_ENDPOINT")
@@ -158,6 +174,16 @@ func (s *session) printRaw(b []byte) {
 	if len(b) == 0 || b[len(b)-1] != '\n' {
 		fmt.Fprintln(s.Stdout)
 	}
+}
+
+// printJSON writes v as indented JSON (for -o json of the command line's own answers).
+func (s *session) printJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	s.printRaw(b)
+	return nil
 }
 
 // printItems writes the merged items of every page as one {"items":[...]} (for -o json).

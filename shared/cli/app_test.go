@@ -195,8 +195,8 @@ func TestEveryCommandHasHelpWithExample(t *testing.T) {
 		}
 	}
 	walk((&session{App: &App{}}).root())
-	if n != 15 {
-		t.Errorf("walked %d commands, want 15", n)
+	if n != 22 {
+		t.Errorf("walked %d commands, want 22", n)
 	}
 }
 

@@ -15,14 +15,16 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 )
 
-// Client calls the Admin API (SPEC §8) under {endpoint}/api/v1. It is safe for concurrent use.
+// Client calls the Admin API under {endpoint}/api/v1 through an azcore pipeline. With a scope,
+// azcore's bearer-token policy adds the token: it is fetched once and reused for its lifetime
+// (refreshed shortly before it expires), not fetched per request. It is safe for concurrent use.
 type Client struct {
 	endpoint string
-	http     *http.Client
-	cred     azcore.TokenCredential
-	scope    string
+	pl       runtime.Pipeline
 }
 
 // ClientOptions tune NewClient; nil means defaults.
@@ -30,7 +32,7 @@ type ClientOptions struct {
 	// HTTP is the client used; nil means one with a 30 s timeout per request.
 	HTTP *http.Client
 	// Credential and Scope: when Scope is set, every request carries a bearer token that
-	// Credential issues for it.
+	// Credential issues for it (to a plain-http endpoint only when it is a loopback address).
 	Credential azcore.TokenCredential
 	Scope      string
 }
@@ -44,18 +46,51 @@ func NewClient(endpoint string, opts *ClientOptions) (*Client, error) {
 	if opts == nil {
 		opts = &ClientOptions{}
 	}
-	c := &Client{endpoint: strings.TrimRight(endpoint, "/"), http: opts.HTTP, cred: opts.Credential, scope: opts.Scope}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	hc := opts.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second,
 		}}
 	}
-	if c.scope != "" && c.cred == nil {
-		return nil, usagef("--scope is set but no credential is available")
+	var perRetry []policy.Policy
+	if opts.Scope != "" {
+		if opts.Credential == nil {
+			return nil, usagef("--scope is set but no credential is available")
+		}
+		if u.Scheme != "https" && !isLoopback(u.Hostname()) {
+			return nil, usagef("--endpoint %q: a token is sent only over https, or over http to a loopback address", endpoint)
+		}
+		perRetry = append(perRetry, runtime.NewBearerTokenPolicy(authFailures{opts.Credential}, []string{opts.Scope},
+			&policy.BearerTokenOptions{InsecureAllowCredentialWithHTTP: isLoopback(u.Hostname())}))
 	}
-	return c, nil
+	// No retries: a command's request is sent once and its answer shown (the operator re-runs it).
+	pl := runtime.NewPipeline("registrar", Version, runtime.PipelineOptions{PerRetry: perRetry},
+		&policy.ClientOptions{Transport: hc, Retry: policy.RetryOptions{MaxRetries: -1},
+			Telemetry: policy.TelemetryOptions{ApplicationID: "registrar-cli"}})
+	return &Client{endpoint: strings.TrimRight(endpoint, "/"), pl: pl}, nil
+}
+
+// isLoopback reports whether host is a loopback name or address (where a token may go over http).
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// authFailures marks the credential's errors, so that a request that failed for want of a token
+// is told apart from one the endpoint did not answer.
+type authFailures struct{ azcore.TokenCredential }
+
+func (c authFailures) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	tok, err := c.TokenCredential.GetToken(ctx, o)
+	if err != nil {
+		return tok, &AuthError{Err: err}
+	}
+	return tok, nil
 }
 
 // Endpoint is the base URL the client talks to.
@@ -80,37 +115,31 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 
 // send does one request to the absolute URL u.
 func (c *Client) send(ctx context.Context, method, u string, body any, header http.Header, perm string) ([]byte, error) {
-	var rd io.Reader
+	req, err := runtime.NewRequest(ctx, method, u)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Raw().Header[k] = v
+	}
+	req.Raw().Header.Set("Accept", "application/json, application/problem+json")
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Accept", "application/json, application/problem+json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.scope != "" {
-		tok, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.scope}})
-		if err != nil {
-			return nil, &AuthError{Err: err}
+		if err := req.SetBody(streaming.NopCloser(bytes.NewReader(b)), "application/json"); err != nil {
+			return nil, err
 		}
-		req.Header.Set("Authorization", "Bearer "+tok.Token)
 	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	res, err := c.pl.Do(req)
+	var auth *AuthError
+	switch {
+	case errors.As(err, &auth):
+		return nil, auth
+	case err != nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
 		return nil, &UnreachableError{Endpoint: c.endpoint, Err: err}
 	}
 	defer res.Body.Close()
@@ -255,8 +284,11 @@ func Hint(err error) string {
 		unr   *UnreachableError
 		auth  *AuthError
 		usage *UsageError
+		tmo   *TimeoutError
 	)
 	switch {
+	case errors.As(err, &tmo):
+		return "the operation goes on without you: look again later (registrar status, registrar reset status), or wait longer with --timeout"
 	case errors.As(err, &usage) && usage.Code == codeConfirm:
 		return "run it on a terminal to confirm, or add --yes"
 	case errors.As(err, &usage):

@@ -20,19 +20,25 @@ func (s *session) root() *cobra.Command {
 		Short: "Operate Registrar: Azure Local cluster registration, over its Admin API",
 		Long: "registrar drives Registrar through its Admin API (and the registration-requests queue for register).\n\n" +
 			"Exit codes: 0 success; 1 the service refused or failed; 2 usage error; 3 not signed in or not permitted; 4 the service could not be reached.",
-		Example:       "  registrar list --connection-status Disconnected\n  REGISTRAR_ENDPOINT=https://registrar.example.net REGISTRAR_SCOPE=api://registrar/.default registrar status <clusterId>",
+		Example: "  registrar list --connection-status Disconnected\n" +
+			"  REGISTRAR_ENDPOINT=https://registrar.example.net REGISTRAR_SCOPE=<client-id>/.default registrar status <clusterId>\n" +
+			"  registrar config set-context prod --endpoint https://registrar.example.net --scope <client-id>/.default && registrar config use-context prod",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
+	// `registrar completion bash|zsh|fish|powershell` is cobra's own generator.
+	root.CompletionOptions.HiddenDefaultCmd = false
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&s.endpoint, "endpoint", "", "Registrar's base URL (env REGISTRAR_ENDPOINT; default "+DefaultEndpoint+")")
 	pf.StringVar(&s.scope, "scope", "", "token scope for a bearer token from DefaultAzureCredential (env REGISTRAR_SCOPE; none: no token)")
 	pf.StringVarP(&s.output, "output", "o", "table", "output: table (for people) or json (the API's JSON; lists merged as one {\"items\":[...]})")
 	pf.BoolVar(&s.noColor, "no-color", false, "never colour the output (colour is used only on a terminal without NO_COLOR)")
+	pf.StringVar(&s.contextName, "context", "", "the context (registrar config) to take --endpoint, --scope and --namespace from; default: the current one")
 	root.AddCommand(s.statusCmd(), s.listCmd(), s.historyCmd(), s.registerCmd(), s.unregisterCmd(), s.repairCmd(),
-		s.resetCmd(), s.upcomingCmd(), s.orphansCmd(), s.rejectionsCmd(), s.deadlettersCmd())
+		s.resetCmd(), s.upcomingCmd(), s.orphansCmd(), s.rejectionsCmd(), s.deadlettersCmd(),
+		s.configCmd(), s.versionCmd())
+	s.addCompletions(root)
 	return root
 }
 

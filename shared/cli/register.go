@@ -26,6 +26,7 @@ type registerFlags struct {
 	nodes                                                    []string
 	namespace, queue, requestedBy                            string
 	wait                                                     bool
+	timeout                                                  time.Duration
 }
 
 // check refuses malformed GUIDs and node names locally (a usage error, exit 2) rather than
@@ -111,6 +112,7 @@ func (s *session) registerCmd() *cobra.Command {
 	fl.StringVar(&f.namespace, "namespace", "", "Service Bus namespace (xxx.servicebus.windows.net) to send to with DefaultAzureCredential")
 	fl.StringVar(&f.queue, "queue", "", "queue name (env RegistrationRequestsQueue; default registration-requests)")
 	fl.BoolVar(&f.wait, "wait", false, "wait until this message is applied (exit 0) or rejected (exit 1)")
+	addTimeoutFlag(fl, &f.timeout)
 	fl.StringVar(&f.requestedBy, "requested-by", "", "who asks, recorded as requestedBy in the cluster's history (default: the local user name)")
 	for _, n := range []string{"cluster-id", "cluster-name", "region", "subscription-id", "tenant-id"} {
 		_ = c.MarkFlagRequired(n)
@@ -161,7 +163,7 @@ func (s *session) register(ctx context.Context, f *registerFlags) error {
 	if !s.json() {
 		fmt.Fprintf(s.Stdout, "sent Register for %s as message %s; waiting…\n", f.clusterID, id)
 	}
-	return s.waitRegistered(ctx, f.clusterID, id, m)
+	return s.waiting(ctx, f.timeout, func(ctx context.Context) error { return s.waitRegistered(ctx, f.clusterID, id, m) })
 }
 
 // sendFunc puts one message (body, MessageId) on the queue.
@@ -174,6 +176,9 @@ func (s *session) sender(ctx context.Context, f *registerFlags) (send sendFunc, 
 	ns := f.namespace
 	if ns == "" {
 		ns = s.getenv("ServiceBusConnection__fullyQualifiedNamespace")
+	}
+	if ns == "" {
+		ns = s.ctxNamespace
 	}
 	if conn == "" && ns == "" {
 		u := s.client.Endpoint() + "/dev/servicebus/" + url.PathEscape(f.queue) + "/messages"
@@ -228,6 +233,7 @@ func (s *session) registerProgress(last *string, status string, start time.Time)
 		fmt.Fprintf(s.Stdout, "registration status: %s\n", status)
 	}
 	*last = status
+	s.waitState = "registration status " + status
 }
 
 // mark is what the service showed before a Register was sent: where its history and the

@@ -20,7 +20,10 @@ func (s *session) resetCmd() *cobra.Command {
 		Short:   "Reset a machine's Arc bootstrap without reinstalling (Start-/Get-ArcBootstrapReset)",
 		Example: "  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --wait\n  registrar reset status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
 	}
-	var wait bool
+	var (
+		wait    bool
+		timeout time.Duration
+	)
 	start := &cobra.Command{
 		Use:   "start <clusterId> <machine>",
 		Short: "Start a reset (Start-ArcBootstrapReset); --wait follows each stage until it ends",
@@ -44,10 +47,11 @@ func (s *session) resetCmd() *cobra.Command {
 				}
 				fmt.Fprintf(s.Stdout, "reset start %s: %s\n", args[1], r.Outcome)
 			}
-			return s.waitReset(ctx, path)
+			return s.waiting(ctx, timeout, func(ctx context.Context) error { return s.waitReset(ctx, path) })
 		}),
 	}
 	start.Flags().BoolVar(&wait, "wait", false, "follow the reset until it ends")
+	addTimeoutFlag(start.Flags(), &timeout)
 	status := &cobra.Command{
 		Use:     "status <clusterId> <machine>",
 		Short:   "Show a machine's reset: overall status, each stage, elapsed (Get-ArcBootstrapResetStatus)",
@@ -110,6 +114,7 @@ func (s *session) waitReset(ctx context.Context, path string) error {
 			return err
 		}
 		done := v.Status != domain.ResetInProgress
+		s.waitState = resetState(v)
 		switch {
 		case s.json():
 			if done {
@@ -149,6 +154,15 @@ func (s *session) waitReset(ctx context.Context, path string) error {
 			return err
 		}
 	}
+}
+
+// resetState is a reset's state in one line: its status and its stages'.
+func resetState(v domain.ResetStatusView) string {
+	st := v.Status
+	for _, g := range v.Stages {
+		st += fmt.Sprintf(", %s %s", g.Name, g.Status)
+	}
+	return st + " (elapsed " + v.Elapsed + ")"
 }
 
 // sleep waits d or until ctx ends.
