@@ -22,10 +22,25 @@ import (
 // Roles used by the tests: the built-ins and a custom role that may do anything but unregister.
 const (
 	roleRestricted = "Registrar.Restricted"
-	testRoles      = `[{"Name":"Registrar.Restricted","Actions":["*"],"NotActions":["clusters/unregister"]}]`
 	queueReq       = "registration-requests"
 	queueMachine   = "machine-events"
 )
+
+// Subscriptions of the scoped roles: the seeded clusters are registered in subHere.
+const (
+	subHere  = "22222222-2222-4222-8222-222222222222"
+	subOther = "33333333-3333-4333-8333-333333333333"
+)
+
+// testRoles are the custom roles of every test API: one restricted by NotActions, and roles
+// limited by AssignableScopes to the seeded clusters' subscription or to another one.
+var testRoles = []auth.RoleDefinition{
+	{Name: "Registrar.Restricted", Actions: []string{"*"}, NotActions: []string{"clusters/unregister"}},
+	{Name: "Admin.Here", Actions: []string{"*"}, AssignableScopes: []string{"/subscriptions/" + subHere}},
+	{Name: "Admin.Elsewhere", Actions: []string{"*"}, AssignableScopes: []string{"/subscriptions/" + subOther}},
+	{Name: "Reader.Here", Actions: []string{"*/read"}, AssignableScopes: []string{"/subscriptions/" + strings.ToUpper(subHere)}},
+	{Name: "Unregister.Elsewhere", Actions: []string{"clusters/unregister"}, AssignableScopes: []string{"/subscriptions/" + subOther}},
+}
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -47,7 +62,7 @@ type envOptions struct {
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	a, err := auth.New(auth.Config{EasyAuthEnabled: !o.easyAuthOff, RoleDefinitions: testRoles})
+	a, err := auth.New(auth.Config{EasyAuthEnabled: !o.easyAuthOff, Roles: testRoles})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger})
 	adminAPI := opts.Admin
 	if adminAPI == nil {
-		authz, err := auth.New(auth.Config{EasyAuthEnabled: cfg.AuthEnabled, RoleDefinitions: cfg.RoleDefinitions})
+		authz, err := auth.New(auth.Config{EasyAuthEnabled: cfg.AuthEnabled, Roles: cfg.Roles})
 		if err != nil {
 			return nil, err
 		}

@@ -1,9 +1,10 @@
 // Package auth authenticates admin API callers from Easy Auth's X-MS-CLIENT-PRINCIPAL header
-// and authorizes them by role definitions shaped like Azure custom roles (SPEC §8).
+// and authorizes them by role definitions shaped like Azure custom roles (docs/admin-api.md).
 //
 // The header is trusted only when Easy Auth is on (WEBSITE_AUTH_ENABLED=True); otherwise every
 // request is unauthenticated. Permissions are "<resource>/<verb>" strings such as clusters/read;
-// a role grants a permission when one of its Actions matches it and none of its NotActions does.
+// a role grants a permission when one of its Actions matches it and none of its NotActions does,
+// on the clusters of its AssignableScopes (every cluster when it has none, or "/").
 package auth
 
 import (
@@ -14,6 +15,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/azlocal/registrar/shared/domain"
 )
 
 // HeaderPrincipal is the header App Service Authentication passes the caller in.
@@ -56,12 +59,14 @@ const (
 
 // RoleDefinition maps a role to permissions, in the shape of an Azure custom role. Actions and
 // NotActions are permission patterns where '*' matches any run of characters (e.g. "*/read",
-// "clusters/*", "*"); matching is case-insensitive. Other fields of an Azure role (Description,
-// AssignableScopes, ...) are accepted and ignored.
+// "clusters/*", "*"); matching is case-insensitive. AssignableScopes limits the role to the
+// clusters of some subscriptions ("/subscriptions/<GUID>"); none, or "/", is every cluster. Other
+// fields of an Azure role (Id, IsCustom, Description, ...) are accepted and ignored.
 type RoleDefinition struct {
-	Name       string   `json:"Name"`
-	Actions    []string `json:"Actions"`
-	NotActions []string `json:"NotActions,omitempty"`
+	Name             string   `json:"Name"`
+	Actions          []string `json:"Actions"`
+	NotActions       []string `json:"NotActions,omitempty"`
+	AssignableScopes []string `json:"AssignableScopes,omitempty"`
 }
 
 // BuiltInRoles returns the built-in roles of SPEC §8.
@@ -78,10 +83,9 @@ type Config struct {
 	// EasyAuthEnabled says the platform's authentication is on (WEBSITE_AUTH_ENABLED=True), so
 	// the principal header is trusted. False refuses every request.
 	EasyAuthEnabled bool
-	// RoleDefinitions is the RoleDefinitions setting: "" for the built-ins only, a JSON array of
-	// RoleDefinition (starting with '['), or the path of a file holding one. Custom roles are
-	// added to the built-ins; a name may not repeat (built-in names included).
-	RoleDefinitions string
+	// Roles are the custom roles (ParseRoleDefinitions reads them from the RoleDefinitions
+	// setting), added to the built-ins; a name may not repeat (built-in names included).
+	Roles []RoleDefinition
 }
 
 // Principal is an authenticated caller.
@@ -104,26 +108,49 @@ func (e *Error) Error() string { return e.Code + ": " + e.Detail }
 // Authorizer authenticates and authorizes admin callers. It is safe for concurrent use.
 type Authorizer struct {
 	enabled bool
-	roles   map[string]RoleDefinition // by lower-case name
+	roles   map[string]role // by lower-case name
 }
 
-// New returns an Authorizer; an unreadable or invalid RoleDefinitions setting is an error
-// naming the setting and the bad definition, so start-up refuses it.
+// role is a validated definition with its scope.
+type role struct {
+	RoleDefinition
+	scope domain.Scope
+}
+
+// New returns an Authorizer; an invalid custom role is an error naming RoleDefinitions and the
+// bad definition, so start-up refuses it.
 func New(cfg Config) (*Authorizer, error) {
-	custom, err := ParseRoleDefinitions(cfg.RoleDefinitions)
+	roles, err := compile(cfg.Roles)
 	if err != nil {
 		return nil, fmt.Errorf("RoleDefinitions: %w", err)
 	}
-	a := &Authorizer{enabled: cfg.EasyAuthEnabled, roles: map[string]RoleDefinition{}}
-	for _, r := range slices.Concat(BuiltInRoles(), custom) {
-		a.roles[strings.ToLower(r.Name)] = r
+	return &Authorizer{enabled: cfg.EasyAuthEnabled, roles: roles}, nil
+}
+
+// compile validates the custom roles and returns them with the built-ins, by lower-case name.
+func compile(custom []RoleDefinition) (map[string]role, error) {
+	roles := map[string]role{}
+	for _, r := range BuiltInRoles() {
+		roles[strings.ToLower(r.Name)] = role{r, domain.Everywhere()}
 	}
-	return a, nil
+	for i, r := range custom {
+		scope, err := validate(r)
+		if err != nil {
+			return nil, fmt.Errorf("role %d (%q): %w", i, r.Name, err)
+		}
+		key := strings.ToLower(r.Name)
+		if _, seen := roles[key]; seen {
+			return nil, fmt.Errorf("role %d: name %q is already defined", i, r.Name)
+		}
+		roles[key] = role{r, scope}
+	}
+	return roles, nil
 }
 
 // ParseRoleDefinitions reads the RoleDefinitions setting (a JSON array of {Name, Actions,
-// NotActions}, or the path of a file holding one; "" for none) and validates every definition:
-// a name, at least one action, well-formed patterns, no name used twice (built-ins included).
+// NotActions, AssignableScopes}, or the path of a file holding one; "" for none) and validates
+// every definition: a name, at least one action, well-formed patterns and scopes, no name used
+// twice (built-ins included). It is the only reader of the setting; New takes its result.
 func ParseRoleDefinitions(setting string) ([]RoleDefinition, error) {
 	s := strings.TrimSpace(setting)
 	if s == "" {
@@ -139,38 +166,49 @@ func ParseRoleDefinitions(setting string) ([]RoleDefinition, error) {
 	}
 	var defs []RoleDefinition
 	if err := json.Unmarshal(raw, &defs); err != nil {
-		return nil, fmt.Errorf("want a JSON array of {Name, Actions, NotActions}: %w", err)
+		return nil, fmt.Errorf("want a JSON array of {Name, Actions, NotActions, AssignableScopes}: %w", err)
 	}
-	seen := map[string]bool{}
-	for _, r := range BuiltInRoles() {
-		seen[strings.ToLower(r.Name)] = true
-	}
-	for i, r := range defs {
-		if err := validate(r); err != nil {
-			return nil, fmt.Errorf("role %d (%q): %w", i, r.Name, err)
-		}
-		key := strings.ToLower(r.Name)
-		if seen[key] {
-			return nil, fmt.Errorf("role %d: name %q is already defined", i, r.Name)
-		}
-		seen[key] = true
+	if _, err := compile(defs); err != nil {
+		return nil, err
 	}
 	return defs, nil
 }
 
-func validate(r RoleDefinition) error {
+// validate checks one definition and returns its scope.
+func validate(r RoleDefinition) (domain.Scope, error) {
 	if strings.TrimSpace(r.Name) == "" {
-		return fmt.Errorf("Name is required")
+		return domain.Scope{}, fmt.Errorf("Name is required")
 	}
 	if len(r.Actions) == 0 {
-		return fmt.Errorf("Actions must name at least one permission pattern")
+		return domain.Scope{}, fmt.Errorf("Actions must name at least one permission pattern")
 	}
 	for _, p := range slices.Concat(r.Actions, r.NotActions) {
 		if !validPattern(p) {
-			return fmt.Errorf("pattern %q: want letters, digits, '/', '.', '-', '_' and '*' wildcards", p)
+			return domain.Scope{}, fmt.Errorf("pattern %q: want letters, digits, '/', '.', '-', '_' and '*' wildcards", p)
 		}
 	}
-	return nil
+	return scopeOf(r.AssignableScopes)
+}
+
+// subscriptionScope is the prefix of a subscription's scope ("/subscriptions/<GUID>").
+const subscriptionScope = "/subscriptions/"
+
+// scopeOf reads AssignableScopes: none, or "/" among them, is every cluster; otherwise each is
+// "/subscriptions/<GUID>" (any case). A narrower Azure scope (a resource group) is refused rather
+// than widened to its subscription.
+func scopeOf(scopes []string) (domain.Scope, error) {
+	if len(scopes) == 0 || slices.Contains(scopes, "/") {
+		return domain.Everywhere(), nil
+	}
+	var subs []string
+	for i, sc := range scopes {
+		id, ok := strings.CutPrefix(strings.ToLower(sc), subscriptionScope)
+		if !ok || !domain.IsGUID(id) {
+			return domain.Scope{}, fmt.Errorf("AssignableScopes[%d] %q: want \"/\" or \"/subscriptions/<subscription GUID>\"", i, sc)
+		}
+		subs = append(subs, id)
+	}
+	return domain.InSubscriptions(subs...), nil
 }
 
 func validPattern(p string) bool {
@@ -258,16 +296,26 @@ func decodeBase64(s string) ([]byte, error) {
 	return nil, fmt.Errorf("not base64")
 }
 
-// Authorize reports nil when one of p's roles grants permission, else a 403 Error naming it.
-// Roles with no definition grant nothing.
+// Authorize reports nil when one of p's roles grants permission on some clusters at least, else
+// a 403 Error naming it. Roles with no definition grant nothing. Where it is granted is Scope's.
 func (a *Authorizer) Authorize(p Principal, permission string) error {
+	if a.Scope(p, permission).Empty() {
+		return &Error{http.StatusForbidden, CodeForbidden,
+			fmt.Sprintf("The caller %q lacks the permission %s.", p.Name, permission)}
+	}
+	return nil
+}
+
+// Scope returns where p holds permission: the union, over p's roles that grant it, of their
+// scopes (every cluster as soon as one of them is unscoped). The zero Scope when none grants it.
+func (a *Authorizer) Scope(p Principal, permission string) domain.Scope {
+	var s domain.Scope
 	for _, name := range p.Roles {
-		if r, ok := a.roles[strings.ToLower(name)]; ok && grants(r, permission) {
-			return nil
+		if r, ok := a.roles[strings.ToLower(name)]; ok && grants(r.RoleDefinition, permission) {
+			s = s.Union(r.scope)
 		}
 	}
-	return &Error{http.StatusForbidden, CodeForbidden,
-		fmt.Sprintf("The caller %q lacks the permission %s.", p.Name, permission)}
+	return s
 }
 
 // Check authenticates the request's caller and authorizes permission in one step.

@@ -9,6 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/azlocal/registrar/shared/domain"
 )
 
 type claim struct {
@@ -42,6 +47,16 @@ func mustNew(t *testing.T, cfg Config) *Authorizer {
 		t.Fatalf("New: %v", err)
 	}
 	return a
+}
+
+// parse reads a RoleDefinitions setting, failing the test on an error.
+func parse(t *testing.T, setting string) []RoleDefinition {
+	t.Helper()
+	defs, err := ParseRoleDefinitions(setting)
+	if err != nil {
+		t.Fatalf("ParseRoleDefinitions: %v", err)
+	}
+	return defs
 }
 
 func code(err error) string {
@@ -97,7 +112,7 @@ func TestBuiltInRoles(t *testing.T) {
 
 func TestCustomRoleWithNotActions(t *testing.T) {
 	defs := `[{"Name":"Restricted","Description":"no unregister","Actions":["*"],"NotActions":["clusters/unregister","deadletters/*"]}]`
-	a := mustNew(t, Config{EasyAuthEnabled: true, RoleDefinitions: defs})
+	a := mustNew(t, Config{EasyAuthEnabled: true, Roles: parse(t, defs)})
 	p := Principal{Name: "r", Roles: []string{"restricted"}}
 	if err := a.Authorize(p, ClustersRegister); err != nil {
 		t.Errorf("register refused: %v", err)
@@ -119,7 +134,7 @@ func TestRoleDefinitionsFromFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`[{"Name":"Cleaner","Actions":["orphans/cleanup"]}]`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a := mustNew(t, Config{EasyAuthEnabled: true, RoleDefinitions: path})
+	a := mustNew(t, Config{EasyAuthEnabled: true, Roles: parse(t, path)})
 	if err := a.Authorize(Principal{Name: "c", Roles: []string{"Cleaner"}}, OrphansCleanup); err != nil {
 		t.Fatal(err)
 	}
@@ -139,10 +154,75 @@ func TestInvalidRoleDefinitionsRefused(t *testing.T) {
 		"empty notaction":   `[{"Name":"x","Actions":["*"],"NotActions":[""]}]`,
 		"builtin redefined": `[{"Name":"registrar.admin","Actions":["*/read"]}]`,
 		"duplicate":         `[{"Name":"x","Actions":["*"]},{"Name":"X","Actions":["*"]}]`,
+		"scope placeholder": `[{"Name":"x","Actions":["*"],"AssignableScopes":["/subscriptions/<subscriptionId>"]}]`,
+		"resource group":    `[{"Name":"x","Actions":["*"],"AssignableScopes":["/subscriptions/` + subA + `/resourceGroups/rg"]}]`,
+		"scope no slash":    `[{"Name":"x","Actions":["*"],"AssignableScopes":["subscriptions/` + subA + `"]}]`,
+		"empty scope":       `[{"Name":"x","Actions":["*"],"AssignableScopes":[""]}]`,
 	} {
-		if _, err := New(Config{RoleDefinitions: setting}); err == nil || !strings.Contains(err.Error(), "RoleDefinitions") {
+		defs, err := ParseRoleDefinitions(setting)
+		if err == nil {
+			t.Errorf("%s: parsed %+v, want an error", name, defs)
+		}
+	}
+	// New checks definitions given to it directly, too.
+	for name, defs := range map[string][]RoleDefinition{
+		"no actions": {{Name: "x"}},
+		"bad scope":  {{Name: "x", Actions: []string{"*"}, AssignableScopes: []string{"/subscriptions/nope"}}},
+		"builtin":    {{Name: RoleReader, Actions: []string{"*"}}},
+	} {
+		if _, err := New(Config{Roles: defs}); err == nil || !strings.Contains(err.Error(), "RoleDefinitions") {
 			t.Errorf("%s: got %v, want an error naming RoleDefinitions", name, err)
 		}
+	}
+}
+
+const (
+	subA = "aaaaaaaa-0000-4000-8000-000000000001"
+	subB = "bbbbbbbb-0000-4000-8000-000000000002"
+)
+
+// TestAssignableScopes: a role grants its permissions only in its AssignableScopes, and a caller
+// with several roles gets, per permission, the union of the scopes of the roles that grant it.
+func TestAssignableScopes(t *testing.T) {
+	// The shape of an Azure custom role (Id, IsCustom, Description are ignored), scope in upper case.
+	setting := `[
+	 {"Name":"HCI registration A","Id":null,"IsCustom":true,"Description":"sub A","Actions":["*/read","clusters/register"],
+	  "NotActions":[],"AssignableScopes":["/Subscriptions/` + strings.ToUpper(subA) + `"]},
+	 {"Name":"Unregister B","Actions":["*/read","clusters/unregister"],"AssignableScopes":["/subscriptions/` + subB + `"]},
+	 {"Name":"All but unregister B","Actions":["*"],"NotActions":["clusters/unregister"],"AssignableScopes":["/subscriptions/` + subB + `"]},
+	 {"Name":"Root","Actions":["*/read"],"AssignableScopes":["/subscriptions/` + subA + `","/"]}
+	]`
+	a := mustNew(t, Config{EasyAuthEnabled: true, Roles: parse(t, setting)})
+	everywhere, onA, onB, onAB := domain.Everywhere(), domain.InSubscriptions(subA), domain.InSubscriptions(subB), domain.InSubscriptions(subA, subB)
+	for _, c := range []struct {
+		roles      []string
+		permission string
+		want       domain.Scope
+	}{
+		{[]string{"HCI registration A"}, ClustersRead, onA},
+		{[]string{"HCI registration A"}, ClustersRegister, onA},
+		{[]string{"HCI registration A"}, ClustersUnregister, domain.Scope{}},
+		{[]string{"HCI registration A", "Unregister B"}, ClustersRead, onAB},
+		{[]string{"HCI registration A", "Unregister B"}, ClustersRegister, onA},
+		{[]string{"HCI registration A", "Unregister B"}, ClustersUnregister, onB},
+		{[]string{"All but unregister B"}, ClustersUnregister, domain.Scope{}},
+		{[]string{"All but unregister B", "Unregister B"}, ClustersUnregister, onB},
+		{[]string{"All but unregister B", "HCI registration A"}, OrphansCleanup, onB},
+		{[]string{"HCI registration A", RoleReader}, ClustersRead, everywhere},
+		{[]string{"HCI registration A", RoleReader}, ClustersRegister, onA},
+		{[]string{"Root"}, ClustersRead, everywhere},
+	} {
+		p := Principal{Name: "p", Roles: c.roles}
+		if diff := cmp.Diff(c.want, a.Scope(p, c.permission), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("roles %v, %s: scope (-want +got):\n%s", c.roles, c.permission, diff)
+		}
+		// The route guard lets a caller through when some scope holds the permission.
+		if err := a.Authorize(p, c.permission); (err == nil) == c.want.Empty() {
+			t.Errorf("roles %v, %s: Authorize = %v, want granted=%v", c.roles, c.permission, err, !c.want.Empty())
+		}
+	}
+	if s := onA; !s.Allows(strings.ToUpper(subA)) || s.Allows(subB) || s.Allows("") || domain.Everywhere().Allows("") != true {
+		t.Errorf("Scope.Allows: %+v", s)
 	}
 }
 

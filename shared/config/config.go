@@ -57,10 +57,10 @@ type Config struct {
 	MachineEventsQueue        string
 	EventsTopic               string
 	Policy                    domain.Policy
-	// RoleDefinitions is the RoleDefinitions setting as given: a JSON array (starts with '[') or a
-	// file path; "" means the built-in roles. shared/auth parses it.
-	RoleDefinitions string
-	AuthEnabled     bool // WEBSITE_AUTH_ENABLED=True: Easy Auth sits in front and its principal header is trusted
+	// Roles are the custom roles of the RoleDefinitions setting (a JSON array, or the path of a
+	// file holding one), read and validated once, here; none means the built-in roles only.
+	Roles       []auth.RoleDefinition
+	AuthEnabled bool // WEBSITE_AUTH_ENABLED=True: Easy Auth sits in front and its principal header is trusted
 }
 
 // Setting names.
@@ -128,10 +128,11 @@ func Load(getenv func(string) string) (Config, error) {
 		p.Regions = regions
 	}
 
-	c.RoleDefinitions = l.get(EnvRoleDefinitions)
-	if _, err := auth.ParseRoleDefinitions(c.RoleDefinitions); err != nil {
+	roles, err := auth.ParseRoleDefinitions(l.get(EnvRoleDefinitions))
+	if err != nil {
 		l.fail(EnvRoleDefinitions, "%v", err)
 	}
+	c.Roles = roles
 	switch v := strings.ToLower(l.get(EnvAuthEnabled)); v {
 	case "", "false", "0":
 	case "true", "1":

@@ -1,10 +1,15 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -69,7 +74,7 @@ func TestLoadEverything(t *testing.T) {
 	if c.Storage.Kind != StorageServiceURI || c.Storage.ClientID != "cid" || c.ServiceBus.FullyQualifiedNamespace != "ns.servicebus.windows.net" || c.ServiceBus.ClientID != "sbcid" {
 		t.Fatalf("conn %+v %+v", c.Storage, c.ServiceBus)
 	}
-	if c.RegistrationRequestsQueue != "rr" || c.MachineEventsQueue != "me" || c.EventsTopic != "ev" || !c.AuthEnabled || !strings.HasPrefix(c.RoleDefinitions, "[") {
+	if c.RegistrationRequestsQueue != "rr" || c.MachineEventsQueue != "me" || c.EventsTopic != "ev" || !c.AuthEnabled || len(c.Roles) != 1 || c.Roles[0].Name != "X" {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -122,5 +127,31 @@ func TestLoadRequiresPortAndStorage(t *testing.T) {
 	_, err := Load(env(nil))
 	if err == nil || !strings.Contains(err.Error(), EnvPort) || !strings.Contains(err.Error(), EnvStorage) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestRoleDefinitionsReadOnce: Load reads the RoleDefinitions file and hands the parsed roles,
+// scopes included, to the authorizer; nothing reads the setting again (the file may go away).
+func TestRoleDefinitionsReadOnce(t *testing.T) {
+	const sub = "aaaaaaaa-0000-4000-8000-000000000001"
+	path := filepath.Join(t.TempDir(), "roles.json")
+	roles := `[{"Name":"HCI registration","Actions":["*/read"],"AssignableScopes":["/subscriptions/` + sub + `"]}]`
+	if err := os.WriteFile(path, []byte(roles), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(env(map[string]string{EnvPort: "7072", EnvStorage: "memory", EnvRoleDefinitions: path}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(auth.Config{EasyAuthEnabled: true, Roles: c.Roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := a.Scope(auth.Principal{Name: "p", Roles: []string{"HCI registration"}}, auth.ClustersRead)
+	if diff := cmp.Diff(domain.InSubscriptions(sub), got); diff != "" {
+		t.Errorf("scope of the file's role (-want +got):\n%s", diff)
 	}
 }

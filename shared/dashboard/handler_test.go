@@ -40,7 +40,7 @@ func principal(roles ...string) string {
 // newAPI returns the admin router with the dashboard's routes over a memory store.
 func newAPI(t testing.TB, st domain.Store) (http.Handler, *domain.Service) {
 	t.Helper()
-	a, err := auth.New(auth.Config{EasyAuthEnabled: true, RoleDefinitions: `[{"Name":"Registrar.Writer","Actions":["clusters/register"]}]`})
+	a, err := auth.New(auth.Config{EasyAuthEnabled: true, Roles: []auth.RoleDefinition{{Name: "Registrar.Writer", Actions: []string{"clusters/register"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
