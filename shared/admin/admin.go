@@ -107,15 +107,8 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mux.ServeHTTP(w, req)
 }
 
-type principalKey struct{}
-
-// PrincipalFrom returns the authenticated caller of a request served through Handle.
-func PrincipalFrom(ctx context.Context) (auth.Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(auth.Principal)
-	return p, ok
-}
-
-// guard authenticates and authorizes before h runs.
+// guard authenticates and authorizes before h runs: the caller holds permission somewhere; where
+// is the request's ScopeFrom.
 func (r *Router) guard(permission string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		p, err := r.d.Auth.Check(req.Header, permission)
@@ -123,7 +116,8 @@ func (r *Router) guard(permission string, h http.Handler) http.Handler {
 			writeAuthError(w, err)
 			return
 		}
-		h.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), principalKey{}, p)))
+		c := caller{principal: p, permission: permission, scope: r.d.Auth.Scope(p, permission)}
+		h.ServeHTTP(w, req.WithContext(withCaller(req.Context(), c)))
 	})
 }
 

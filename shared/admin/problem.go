@@ -107,6 +107,9 @@ func (r *Router) failure(w http.ResponseWriter, req *http.Request, err error, no
 		return
 	}
 	switch {
+	case errors.Is(err, domain.ErrOutOfScope): // a command's: reads answer their notFound instead
+		WriteProblem(w, outOfScope(req.Context(), req.PathValue("clusterId")))
+		return
 	case errors.Is(err, domain.ErrNotFound) && notFound != nil:
 		WriteProblem(w, notFound)
 		return

@@ -135,6 +135,9 @@ func (r *Router) cluster(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	v, err := r.d.Service.Cluster(req.Context(), id)
+	if err == nil && !ScopeFrom(req.Context()).Allows(v.SubscriptionID) {
+		err = domain.ErrNotFound // outside the caller's subscriptions: not shown
+	}
 	if err != nil {
 		r.failure(w, req, err, unknownCluster(id))
 		return
@@ -160,6 +163,9 @@ func (r *Router) history(w http.ResponseWriter, req *http.Request) {
 		WriteProblem(w, pr)
 		return
 	}
+	if !r.readable(w, req, id, unknownCluster(id)) {
+		return
+	}
 	res, err := r.d.Service.History(req.Context(), id, p)
 	if err == nil && len(res.Items) == 0 && p.Cursor == "" {
 		_, err = r.d.Service.Cluster(req.Context(), id) // an empty first page: is the cluster known?
@@ -182,7 +188,8 @@ func (r *Router) meta(req *http.Request) domain.Meta {
 	}
 	p, _ := PrincipalFrom(req.Context())
 	return domain.Meta{MessageID: "admin-" + strings.ToLower(id), CorrelationID: traceID(req, id),
-		EnqueuedAt: r.d.Clock.Now().UTC(), Principal: p.Name, Cause: strings.Replace(req.Pattern, " "+Prefix, " ", 1)}
+		EnqueuedAt: r.d.Clock.Now().UTC(), Principal: p.Name, Cause: strings.Replace(req.Pattern, " "+Prefix, " ", 1),
+		Scope: scoped(req.Context())}
 }
 
 var traceparentRE = regexp.MustCompile(`^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$`)
@@ -237,7 +244,11 @@ func (r *Router) unregister(w http.ResponseWriter, req *http.Request) {
 		r.apply(w, req, domain.Unregister{ClusterID: id, DisableOnlyArc: onlyArc})
 		return
 	}
-	plan, err := r.d.Service.PlanUnregister(req.Context(), id, onlyArc)
+	err := r.d.Service.InScope(req.Context(), ScopeFrom(req.Context()), id)
+	var plan domain.Plan
+	if err == nil {
+		plan, err = r.d.Service.PlanUnregister(req.Context(), id, onlyArc)
+	}
 	if err != nil {
 		r.failure(w, req, err, unknownCluster(id))
 		return
@@ -303,6 +314,9 @@ func (r *Router) resetStatus(w http.ResponseWriter, req *http.Request) {
 	id, m, pr := r.machinePath(req)
 	if pr != nil {
 		WriteProblem(w, pr)
+		return
+	}
+	if !r.readable(w, req, id, unknownCluster(id)) {
 		return
 	}
 	v, err := r.d.Service.ResetStatus(req.Context(), id, m)
@@ -441,6 +455,9 @@ func (r *Router) rejections(w http.ResponseWriter, req *http.Request) {
 // queue validates {queue} against the configured queues and that dead letters are reachable.
 func (r *Router) queue(req *http.Request) (string, *Problem) {
 	name := req.PathValue("queue")
+	if pr := unscopedOnly(req.Context(), "Dead letters"); pr != nil {
+		return "", pr
+	}
 	if !slices.Contains(r.d.Queues, name) {
 		return "", invalid("queue", "Must be one of the configured queues: "+strings.Join(r.d.Queues, ", ")+".")
 	}

@@ -73,7 +73,8 @@ func (s *Service) reject(ctx context.Context, msgType, clusterID string, p *Prob
 
 // Apply applies an admin command (Unregister, RepairRegistration, StartMachineReset) through the
 // same rules as queue messages. A refusal comes back as Outcome Rejected with Problem set (it is
-// not recorded as a message rejection); a returned error is transient.
+// not recorded as a message rejection); a command on a cluster outside meta.Scope is
+// ErrOutOfScope; any other returned error is transient.
 func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, error) {
 	if meta.Cause == "" {
 		meta.Cause = msg.MessageType()
@@ -81,6 +82,9 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 	id := msg.ClusterKey()
 	command := func(decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
 		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
+			if !meta.Scope.allowsCluster(rec.Cluster) {
+				return nil, ErrOutOfScope
+			}
 			d, err := decide(rec)
 			if d != nil {
 				d.Command = true

@@ -37,6 +37,9 @@ type Meta struct {
 	Principal     string // the admin caller (authenticated), recorded in history
 	RequestedBy   string // who a queue command says asked (Register's requestedBy: the sender's word), recorded in history
 	Cause         string // what is recorded as the history's cause when not the message type (e.g. "POST /clusters/{id}/unregister")
+	// Scope limits an admin command to the clusters its caller may act on: Apply refuses any
+	// other cluster (or an unknown one) with ErrOutOfScope before deciding. nil: no limit.
+	Scope *Scope
 }
 
 // ArcSPN is the service principal used for Arc onboarding.

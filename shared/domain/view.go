@@ -10,6 +10,7 @@ import (
 type ClusterView struct {
 	ClusterID           string     `json:"clusterId"`
 	ClusterName         string     `json:"clusterName"`
+	SubscriptionID      string     `json:"subscriptionId,omitempty"`
 	ResourceID          string     `json:"resourceId,omitempty"`
 	Cloud               string     `json:"cloud,omitempty"`
 	Region              string     `json:"region,omitempty"`
@@ -52,7 +53,7 @@ func (s *Service) Cluster(ctx context.Context, clusterID string) (ClusterView, e
 		return ClusterView{}, ErrNotFound
 	}
 	v := ClusterView{
-		ClusterID: c.ID, ClusterName: c.Name, ResourceID: c.ResourceID, Cloud: c.Cloud, Region: c.Region,
+		ClusterID: c.ID, ClusterName: c.Name, SubscriptionID: c.SubscriptionID, ResourceID: c.ResourceID, Cloud: c.Cloud, Region: c.Region,
 		RegistrationStatus: c.RegistrationStatus, ClusterStatus: c.ClusterStatus, ConnectionStatus: c.ConnectionStatus,
 		LastConnected: timePtr(c.LastConnected), RegisteredAt: timePtr(c.RegisteredAt), ArcIntegration: c.ArcIntegration,
 		CredentialExpiresAt: timePtr(c.CredentialExpiresAt), CredentialExpired: c.CredentialExpired, RepairedAt: timePtr(c.RepairedAt),
