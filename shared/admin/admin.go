@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/bus"
@@ -33,6 +34,9 @@ type Deps struct {
 	// Relay publishes the events a command committed, right after it; nil leaves them to the
 	// OutboxRelay timer. A failed publish is logged, not answered: the events stay committed.
 	Relay Flusher
+	// BulkBudget is how long a bulk request starts new items (0: DefaultBulkBudget); the items
+	// left are answered NotAttempted.
+	BulkBudget time.Duration
 }
 
 // Flusher publishes committed events (relay.Relay).

@@ -58,6 +58,7 @@ type envOptions struct {
 	store       domain.Store
 	easyAuthOff bool
 	relay       Flusher
+	bulkBudget  time.Duration
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -70,7 +71,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := domain.NewService(o.store, clk, &domain.Options{Logger: quiet})
 	dl := &fakeDeadLetters{}
-	h := New(Deps{Service: svc, Auth: a, DeadLetters: dl, Queues: []string{queueReq, queueMachine}, Clock: clk, Logger: quiet, Relay: o.relay})
+	h := New(Deps{Service: svc, Auth: a, DeadLetters: dl, Queues: []string{queueReq, queueMachine}, Clock: clk, Logger: quiet, Relay: o.relay,
+		BulkBudget: o.bulkBudget})
 	return &env{t: t, h: h, svc: svc, clk: clk, dl: dl}
 }
 

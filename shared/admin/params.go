@@ -154,12 +154,17 @@ func machine(req *http.Request) (string, *Problem) {
 // readBody decodes a JSON object body of at most MaxBody bytes into v, refusing unknown fields
 // and trailing data; an empty body leaves v as it is.
 func readBody(w http.ResponseWriter, req *http.Request, v any) *Problem {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBody))
+	return readBodyUpTo(w, req, MaxBody, v)
+}
+
+// readBodyUpTo is readBody with a limit of its own.
+func readBodyUpTo(w http.ResponseWriter, req *http.Request, limit int64, v any) *Problem {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return &Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeRequestTooLarge, Title: "Request too large",
-				Detail: fmt.Sprintf("The body exceeds %d bytes.", MaxBody)}
+				Detail: fmt.Sprintf("The body exceeds %d bytes.", limit)}
 		}
 		return invalid("body", "The body could not be read.")
 	}

@@ -72,13 +72,15 @@ func invalid(field, detail string) *Problem {
 }
 
 // statusOf maps a domain refusal code to its HTTP status: 400 bad input, 404 unknown things,
-// 409 a rule refuses it.
+// 422 an Idempotency-Key reused for another body, 409 a rule refuses it.
 func statusOf(code string) int {
 	switch code {
 	case domain.CodeInvalidField, domain.CodeMalformedMessage, domain.CodeUnknownMessageType, domain.CodeMessageTooLarge:
 		return http.StatusBadRequest
 	case domain.CodeUnknownCluster, domain.CodeUnknownMachine, domain.CodeUnknownOperation, CodeNoResetOperation:
 		return http.StatusNotFound
+	case domain.CodeIdempotencyKeyReused:
+		return http.StatusUnprocessableEntity
 	}
 	return http.StatusConflict
 }
@@ -98,33 +100,38 @@ func titleOf(code string) string {
 	return "Refused by the registration rules"
 }
 
-// failure answers an error from the domain or a dependency: Problems as such, ErrNotFound as
-// 404 (notFound names what), transient faults 503 with Retry-After, anything else 500. The
-// error text of unexpected failures is logged, never sent.
+// failure answers an error from the domain or a dependency (see problemOf).
 func (r *Router) failure(w http.ResponseWriter, req *http.Request, err error, notFound *Problem) {
+	p := r.problemOf(req, err, notFound)
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	WriteProblem(w, p)
+}
+
+// problemOf is the problem an error from the domain or a dependency is answered with: Problems
+// as such, ErrNotFound as 404 (notFound names what), transient faults 503 (answered
+// with Retry-After), anything else 500. The error text of unexpected failures is logged,
+// never sent.
+func (r *Router) problemOf(req *http.Request, err error, notFound *Problem) *Problem {
 	if p, ok := domain.AsProblem(err); ok {
-		WriteProblem(w, fromDomain(p))
-		return
+		return fromDomain(p)
 	}
 	switch {
 	case errors.Is(err, domain.ErrOutOfScope): // a command's: reads answer their notFound instead
 		WriteProblem(w, outOfScope(req.Context(), req.PathValue("clusterId")))
 		return
 	case errors.Is(err, domain.ErrNotFound) && notFound != nil:
-		WriteProblem(w, notFound)
-		return
+		return notFound
 	case errors.Is(err, domain.ErrInvalidCursor):
-		WriteProblem(w, invalid("cursor", "Not a cursor this API gave out; pass back nextCursor unchanged."))
-		return
+		return invalid("cursor", "Not a cursor this API gave out; pass back nextCursor unchanged.")
 	case errors.Is(err, domain.ErrTransient), errors.Is(err, domain.ErrConflict),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		r.d.Logger.WarnContext(req.Context(), "admin: transient failure", "route", req.Pattern, "err", err)
-		w.Header().Set("Retry-After", "5")
-		WriteProblem(w, &Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Title: "Temporarily unavailable",
-			Detail: "A dependency is temporarily unavailable; retry shortly."})
-		return
+		return &Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Title: "Temporarily unavailable",
+			Detail: "A dependency is temporarily unavailable; retry shortly."}
 	}
 	r.d.Logger.ErrorContext(req.Context(), "admin: request failed", "route", req.Pattern, "err", err)
-	WriteProblem(w, &Problem{Status: http.StatusInternalServerError, Code: CodeInternal, Title: "Internal error",
-		Detail: "The request failed; the error is logged."})
+	return &Problem{Status: http.StatusInternalServerError, Code: CodeInternal, Title: "Internal error",
+		Detail: "The request failed; the error is logged."}
 }

@@ -50,6 +50,7 @@ func (r *Router) routeAll() {
 	r.Handle(get, PathRejections, auth.ClustersRead, http.HandlerFunc(r.rejections))
 	r.Handle(get, PathDeadLetters, auth.ClustersRead, http.HandlerFunc(r.deadLetters))
 	r.Handle(post, PathReplay, auth.DeadLettersReplay, http.HandlerFunc(r.replay))
+	r.routeBulk()
 }
 
 // list is a list answer without paging.

@@ -72,6 +72,9 @@ func samples() map[string]sample {
 		"GET " + PathRejections:      {"GET", "/api/v1/rejections", ""},
 		"GET " + PathDeadLetters:     {"GET", "/api/v1/deadletters/" + queueReq, ""},
 		"POST " + PathReplay:         {"POST", "/api/v1/deadletters/" + queueReq + "/replay", `{}`},
+		"POST " + PathBulkUnregister: {"POST", "/api/v1/bulk/unregister?dryRun=true", `{"items":[{"clusterId":"` + cluster1 + `"}]}`},
+		"POST " + PathBulkRepair:     {"POST", "/api/v1/bulk/repair?dryRun=true", `{"filter":{"registrationStatus":"Registered"}}`},
+		"POST " + PathBulkReset:      {"POST", "/api/v1/bulk/reset?dryRun=true", `{"items":[{"clusterId":"` + cluster1 + `","machine":"node2"}]}`},
 	}
 }
 
