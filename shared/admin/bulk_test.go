@@ -21,10 +21,7 @@ import (
 	"github.com/azlocal/registrar/shared/store/memory"
 )
 
-const (
-	cluster2 = "1c8f2e3d-4a5b-4c6d-9e7f-8091a2b3c4d5"
-	cluster3 = "2d9a3f4e-5b6c-4d7e-8f90-91a2b3c4d5e6"
-)
+const cluster3 = "2d9a3f4e-5b6c-4d7e-8f90-91a2b3c4d5e6"
 
 // syncRelay records flushed events; safe for the bulk workers' concurrent flushes.
 type syncRelay struct {
@@ -148,7 +145,9 @@ func TestBulkUnregisterItems(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		i := slices.IndexFunc(h.Items, func(x domain.HistoryEntry) bool { return x.What == "registrationStatus" && x.After == domain.StatusNotYet })
+		i := slices.IndexFunc(h.Items, func(x domain.HistoryEntry) bool {
+			return x.What == "registrationStatus" && x.After == domain.StatusNotYet
+		})
 		if i < 0 || h.Items[i].Principal != "otto@contoso.com" || h.Items[i].Cause != "POST /bulk/unregister" || !strings.HasPrefix(h.Items[i].MessageID, "bulk-") {
 			t.Errorf("%s: no history entry of the bulk command by its caller: %+v", id, h.Items)
 		}
@@ -405,5 +404,39 @@ func TestBulkAnswerShape(t *testing.T) {
 	v, _ := e.svc.Cluster(context.Background(), cluster1)
 	if v.RegistrationStatus != domain.StatusRegistered || v.ArcIntegration != domain.ArcDisabled {
 		t.Fatalf("disableOnlyArc: %s %s", v.RegistrationStatus, v.ArcIntegration)
+	}
+}
+
+// TestBulkScoped: with roles limited to subscriptions, a filter matches only the clusters the
+// caller may read, and an item outside where it may act is that item's 403 (an unknown cluster
+// too: a scoped caller learns nothing of clusters outside its subscriptions).
+func TestBulkScoped(t *testing.T) {
+	e := newEnv(t, envOptions{store: memory.New(nil)})
+	e.register(cluster1, "hci-01", "2508") // in subHere
+	e.registerIn(cluster2, "hci-02", subOther)
+	g := bulkAnswerOf(t, e.bulkCall("unregister?dryRun=true", adminHere, "", itemsBody(cluster1, cluster2, unknown)))
+	want := got{DryRun: true, Items: []string{cluster1 + " updated", cluster2 + " 403 Forbidden", unknown + " 403 Forbidden"},
+		Summary: map[string]int{"updated": 1, "rejected": 2}}
+	if d := cmp.Diff(want, g); d != "" {
+		t.Fatalf("items of a caller scoped to one subscription (-want +got):\n%s", d)
+	}
+	filter := `{"filter":{"registrationStatus":"Registered"}}`
+	for _, tc := range []struct {
+		name, principal string
+		want            []string
+	}{
+		{"admin here", adminHere, []string{cluster1 + " updated"}},
+		{"admin elsewhere", adminElsewhere, []string{cluster2 + " updated"}},
+		// It reads only subHere's clusters and unregisters only in subOther: it sees cluster1, may
+		// not act on it, and never sees cluster2.
+		{"reads here, unregisters elsewhere", readHereUnregisterElsewhere, []string{cluster1 + " 403 Forbidden"}},
+	} {
+		g := bulkAnswerOf(t, e.bulkCall("unregister?dryRun=true", tc.principal, "", filter))
+		if d := cmp.Diff(tc.want, g.Items); d != "" {
+			t.Errorf("%s: filter (-want +got):\n%s", tc.name, d)
+		}
+	}
+	if s := e.registration(cluster2); s != domain.StatusRegistered {
+		t.Fatalf("a dry run changed %s: %s", cluster2, s)
 	}
 }

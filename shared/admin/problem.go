@@ -119,8 +119,7 @@ func (r *Router) problemOf(req *http.Request, err error, notFound *Problem) *Pro
 	}
 	switch {
 	case errors.Is(err, domain.ErrOutOfScope): // a command's: reads answer their notFound instead
-		WriteProblem(w, outOfScope(req.Context(), req.PathValue("clusterId")))
-		return
+		return outOfScope(req.Context(), req.PathValue("clusterId"))
 	case errors.Is(err, domain.ErrNotFound) && notFound != nil:
 		return notFound
 	case errors.Is(err, domain.ErrInvalidCursor):

@@ -19,6 +19,10 @@ const (
 
 const kindBulk = "bulk"
 
+// bulkAttempts bounds BeginBulk's re-reads: its record conflicts only with another request
+// carrying the same key at the same moment.
+const bulkAttempts = 5
+
 // bulkRecord is the index row of one Idempotency-Key: which body it was first used with, and
 // whether a request with it is running.
 type bulkRecord struct {
@@ -36,7 +40,7 @@ type bulkRecord struct {
 //
 // The same key and digest again, once ended, is allowed: its items' commands are duplicates.
 func (s *Service) BeginBulk(ctx context.Context, key, digest string, stale time.Duration) error {
-	for range maxAttempts {
+	for range bulkAttempts {
 		now := s.clock.Now().UTC()
 		e, err := s.store.GetIndex(ctx, kindBulk, "", key)
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -59,7 +63,7 @@ func (s *Service) BeginBulk(ctx context.Context, key, digest string, stale time.
 			return err
 		}
 	}
-	return fmt.Errorf("domain: bulk key: %w after %d attempts: %w", ErrConflict, maxAttempts, ErrTransient)
+	return fmt.Errorf("domain: bulk key: %w after %d attempts: %w", ErrConflict, bulkAttempts, ErrTransient)
 }
 
 // EndBulk records that the request BeginBulk claimed key for has ended.
