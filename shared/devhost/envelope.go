@@ -117,6 +117,18 @@ func messageEnvelope(fn Function, m *Message, deliveryCount int, lockToken strin
 	return envelope{Data: map[string]any{fn.Binding: quote(string(m.Body))}, Metadata: meta}
 }
 
+// MessageEnvelope is the body the host POSTs for one delivery of m to fn (a Service Bus trigger),
+// with the given DeliveryCount and lock token, at now: what the runner sends, for tests that play
+// the host in front of several handler processes (send it with NewInvocation).
+func MessageEnvelope(fn Function, m Message, deliveryCount int, lockToken string, now time.Time) ([]byte, error) {
+	return json.Marshal(messageEnvelope(fn, &m, deliveryCount, lockToken, now))
+}
+
+// TimerEnvelope is the body the host POSTs for one run of fn (a timer trigger) at now.
+func TimerEnvelope(fn Function, info TimerInfo, now time.Time) ([]byte, error) {
+	return json.Marshal(timerEnvelope(fn, info, now))
+}
+
 func compact(raw []byte) []byte {
 	var b bytes.Buffer
 	if json.Compact(&b, raw) != nil {

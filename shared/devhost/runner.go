@@ -210,24 +210,36 @@ func (r *Runner) Close() error {
 // that is not the host protocol's JSON.
 var errInvocation = errors.New("invocation failed")
 
+// NewInvocation returns the host's POST of an envelope (MessageEnvelope, TimerEnvelope) to fn on
+// the handler at base (http://127.0.0.1:port): chunked, with the host's headers and a fresh
+// invocation ID and trace context. The runner sends it; so do tests that play the host in front of
+// several handler processes.
+func NewInvocation(ctx context.Context, base string, fn Function, envelope []byte) (*http.Request, error) {
+	// An io.Reader of unknown length makes the transfer chunked, as the host sends it.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+fn.Name, io.MultiReader(bytes.NewReader(envelope)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Azure-Functions-InvocationId", newID())
+	req.Header.Set("traceparent", traceparent())
+	req.Header.Set("User-Agent", "Azure-Functions-Host/devhost")
+	return req, nil
+}
+
 // invoke POSTs env to the handler's /{Function} as the host does and returns its reply.
 func (r *Runner) invoke(ctx context.Context, fn Function, env envelope) (reply, error) {
 	body, err := json.Marshal(env)
 	if err != nil {
 		return reply{}, err
 	}
-	id := newID()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute) // host.json functionTimeout
 	defer cancel()
-	// An io.Reader of unknown length makes the transfer chunked, as the host sends it.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.target+"/"+fn.Name, io.MultiReader(bytes.NewReader(body)))
+	req, err := NewInvocation(ctx, r.target, fn, body)
 	if err != nil {
 		return reply{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Azure-Functions-InvocationId", id)
-	req.Header.Set("traceparent", traceparent())
-	req.Header.Set("User-Agent", "Azure-Functions-Host/devhost")
+	id := req.Header.Get("X-Azure-Functions-InvocationId")
 	res, err := r.client.Do(req)
 	if err != nil {
 		return reply{}, fmt.Errorf("%w: %s: %v", errInvocation, fn.Name, err)
