@@ -3,9 +3,12 @@ package azurite
 import (
 	"context"
 	"fmt"
+	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 )
@@ -56,5 +59,36 @@ func TestMissingAzuriteFailsWithHint(t *testing.T) {
 	<-done
 	if want := "azurite not installed: run npm ci (make test does)"; f.msg != want {
 		t.Fatalf("fatal message = %q, want %q", f.msg, want)
+	}
+}
+
+// A server started on disk keeps its tables and entities across Stop and Restart, and
+// refuses connections while stopped.
+func TestServerKeepsTablesAcrossRestart(t *testing.T) {
+	s := StartServer(t, &ServerOptions{OnDisk: true})
+	svc, err := aztables.NewServiceClientFromConnectionString(s.ConnString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := svc.CreateTable(ctx, "Probe", nil); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	c := svc.NewClient("Probe")
+	if _, err := c.AddEntity(ctx, []byte(`{"PartitionKey":"p","RowKey":"r","V":"kept"}`), nil); err != nil {
+		t.Fatalf("add entity: %v", err)
+	}
+	s.Stop()
+	if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), time.Second); err == nil {
+		conn.Close()
+		t.Fatal("a stopped server still accepts connections")
+	}
+	s.Restart()
+	got, err := c.GetEntity(ctx, "p", "r", nil)
+	if err != nil {
+		t.Fatalf("the entity written before the restart: %v", err)
+	}
+	if !strings.Contains(string(got.Value), `"V":"kept"`) {
+		t.Fatalf("entity after restart = %s, want V kept", got.Value)
 	}
 }
