@@ -47,7 +47,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "registrar handler: cannot start:", err)
 		return 1
 	}
-	a, err := app.New(ctx, cfg, &app.Options{Logger: log})
+	a, err := app.New(ctx, cfg, &app.Options{Logger: log, WrapPublisher: publisherHook(getenv)})
 	if err != nil {
 		fmt.Fprintln(stderr, "registrar handler: cannot start:", err)
 		return 1

@@ -28,6 +28,9 @@ type Options struct {
 	Store domain.Store // nil: from cfg.Storage
 	// Publisher: nil builds it from cfg.ServiceBus; none configured: events stay in the outbox.
 	Publisher relay.Publisher
+	// WrapPublisher, when set, wraps the publisher (given or built) before the relay uses it:
+	// fault injection for tests (cmd/handler's test hook). Not called without a publisher.
+	WrapPublisher func(relay.Publisher) relay.Publisher
 	// DeadLetters lists and replays dead letters for the admin API; nil: the Service Bus client
 	// built from cfg.ServiceBus (none configured: no dead-letter access).
 	DeadLetters bus.DeadLetterQueue
@@ -88,6 +91,9 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 		}
 	}
 	a.DeadLetters = dl
+	if pub != nil && opts.WrapPublisher != nil {
+		pub = opts.WrapPublisher(pub)
+	}
 	a.Relay = relay.New(a.Store, pub, &relay.Options{Logger: opts.Logger})
 	policy := cfg.Policy
 	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger})
