@@ -33,6 +33,7 @@ type App struct {
 	Now            func() time.Time    // nil: time.Now; times are shown relative to it
 	StdoutTerminal bool                // colour and progress redrawing only then
 	StdinTerminal  bool                // destructive commands ask for confirmation only then
+	StderrTerminal bool                // progress bars (bulk) only then
 	// Credential issues bearer tokens when --scope is set; nil means DefaultAzureCredential.
 	Credential azcore.TokenCredential
 	HTTP       *http.Client  // nil: NewClient's default
@@ -49,7 +50,7 @@ func Main(ctx context.Context, args []string) int {
 // prompts only where they are terminals.
 func processApp(stdin, stdout, stderr *os.File) *App {
 	return &App{Stdout: stdout, Stderr: stderr, Stdin: stdin,
-		StdoutTerminal: isTerminal(stdout), StdinTerminal: isTerminal(stdin)}
+		StdoutTerminal: isTerminal(stdout), StdinTerminal: isTerminal(stdin), StderrTerminal: isTerminal(stderr)}
 }
 
 // isTerminal reports whether f is an interactive terminal (not merely a character device such

@@ -195,8 +195,8 @@ func TestEveryCommandHasHelpWithExample(t *testing.T) {
 		}
 	}
 	walk((&session{App: &App{}}).root())
-	if n != 22 {
-		t.Errorf("walked %d commands, want 22", n)
+	if n != 26 {
+		t.Errorf("walked %d commands, want 26", n)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os/user"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -27,6 +26,7 @@ type registerFlags struct {
 	namespace, queue, requestedBy                            string
 	wait                                                     bool
 	timeout                                                  time.Duration
+	fromFile                                                 string // register --from-file (registerfile.go)
 }
 
 // check refuses malformed GUIDs and node names locally (a usage error, exit 2) rather than
@@ -89,13 +89,23 @@ func (s *session) registerCmd() *cobra.Command {
 			"(a connection string) or --namespace is set, else to the local runner at {endpoint}/dev/servicebus.\n" +
 			"With --wait, wait for this message's own outcome: the cluster Registered by it (exit 0) or its rejection\n" +
 			"(exit 1, with its code, e.g. ResourceExistsInDifferentRegion for a cluster registered in another region).\n" +
-			"GUIDs and node names are checked before anything is sent (exit 2 when malformed).",
+			"GUIDs and node names are checked before anything is sent (exit 2 when malformed).\n\n" +
+			"With --from-file F.csv, one Register message per row: the header row names the columns\n" +
+			"clusterId,clusterName,region,subscriptionId,tenantId (required) and optionally cloud, resourceName,\n" +
+			"resourceGroup, arcResourceGroup, osVersion and node (node names separated by ';'). Every row is checked\n" +
+			"before any is sent.",
 		Example: "  registrar register --cluster-id 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --cluster-name hci-01 --region eastus \\\n" +
 			"    --subscription-id 0b7e5d1a-1f0e-4e5a-9a9e-2f7b3c4d5e6f --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 \\\n" +
-			"    --node node1 --node node2 --os-version 2508 --wait",
+			"    --node node1 --node node2 --os-version 2508 --wait\n" +
+			"  registrar register --from-file clusters.csv",
 		Args:    nArgs(0, "flags only"),
-		PreRunE: func(*cobra.Command, []string) error { return f.check() },
-		RunE:    s.run(func(ctx context.Context, _ []string) error { return s.register(ctx, f) }),
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return f.checkFlags(cmd) },
+		RunE: s.run(func(ctx context.Context, _ []string) error {
+			if f.fromFile != "" {
+				return s.registerFromFile(ctx, f)
+			}
+			return s.register(ctx, f)
+		}),
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.clusterID, "cluster-id", "", "the on-premises cluster GUID (required)")
@@ -114,24 +124,12 @@ func (s *session) registerCmd() *cobra.Command {
 	fl.BoolVar(&f.wait, "wait", false, "wait until this message is applied (exit 0) or rejected (exit 1)")
 	addTimeoutFlag(fl, &f.timeout)
 	fl.StringVar(&f.requestedBy, "requested-by", "", "who asks, recorded as requestedBy in the cluster's history (default: the local user name)")
-	for _, n := range []string{"cluster-id", "cluster-name", "region", "subscription-id", "tenant-id"} {
-		_ = c.MarkFlagRequired(n)
-	}
+	fl.StringVar(&f.fromFile, "from-file", "", "send one Register per row of this CSV instead (see registrar help register)")
 	return c
 }
 
 func (s *session) register(ctx context.Context, f *registerFlags) error {
-	if f.queue == "" {
-		f.queue = s.getenv("RegistrationRequestsQueue")
-	}
-	if f.queue == "" {
-		f.queue = "registration-requests"
-	}
-	if f.requestedBy == "" {
-		if u, err := user.Current(); err == nil {
-			f.requestedBy = u.Username
-		}
-	}
+	s.registerDefaults(f)
 	body, err := json.Marshal(f.message())
 	if err != nil {
 		return err

@@ -377,6 +377,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	run(t, ctx, chromedp.Click(chromedp.CSS("#expired-link")))
 	poll(t, ctx, "the expired clusters", rows+` === 1 && document.querySelector('#cluster-table tbody tr').dataset.cluster === `+strconv.Quote(guid(8))+
 		` && document.querySelector('#cluster-table tbody tr .badge[data-value="Expired"]') !== null`)
+	// A filtered list says how to act on it from the command line (the page has no action).
+	hint := run(t, ctx, chromedp.TextContent(chromedp.CSS("#bulk-hint")))
+	if !strings.Contains(hint, "registrar bulk repair --credential-expired true --dry-run") {
+		t.Errorf("the filtered list's command-line hint: %q", hint)
+	}
 
 	// A cluster page: the §3 view, nodes, the hostile BIOS hash as text, history.
 	run(t, ctx, chromedp.Evaluate[any](`location.hash = "#/clusters/`+f.hostileNode+`"`))

@@ -217,7 +217,7 @@ async function clusters(params) {
   prev.addEventListener("click", () => go({ page: pageNo > 1 ? String(pageNo - 1) : "" }));
   next.addEventListener("click", () => go({ page: String(pageNo + 1) }));
 
-  return [section("Clusters", "clusters", form,
+  return [section("Clusters", "clusters", form, bulkHint(q),
     table(["Name", "Registration", "Connection", "Cluster", "Orphan", "Credential", "Region", "Registered"], (page.items || []).map((c) =>
       el("tr", { "data-cluster": c.clusterId },
         el("td", {}, clusterLink(c.clusterId, c.clusterName)), el("td", {}, badge(c.registrationStatus)),
@@ -225,6 +225,20 @@ async function clusters(params) {
         el("td", {}, c.credentialExpired ? badge("Expired") : ""),
         el("td", {}, c.region || ""), el("td", {}, when(c.registeredAt)))), { id: "cluster-table" }),
     el("div", { class: "pager" }, prev, el("span", { id: "page-no" }, "Page " + (pageNo + 1)), next))];
+}
+
+// bulkHint shows, for a filtered list, the command line that acts on the same clusters
+// (docs/cli.md, "Bulk"): the page itself stays read-only.
+const BULK_FLAGS = { registrationStatus: "--registration-status", connectionStatus: "--connection-status",
+  orphan: "--orphan", credentialExpired: "--credential-expired" };
+
+function bulkHint(q) {
+  // Only the known values: a crafted link cannot put other text into a command to copy.
+  const flags = Object.entries(BULK_FLAGS).filter(([k]) => FILTERS[k].includes(q.get(k))).map(([k, f]) => f + " " + q.get(k)).join(" ");
+  if (!flags) return null;
+  return el("p", { class: "hint muted", id: "bulk-hint" }, "To act on every cluster of this filter, preview it from the command line: ",
+    el("code", {}, "registrar bulk repair " + flags + " --dry-run"), " or ",
+    el("code", {}, "registrar bulk unregister " + flags + " --dry-run"), ".");
 }
 
 // ---- One cluster ----
