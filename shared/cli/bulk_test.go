@@ -79,9 +79,9 @@ func (f *fakeBulk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func newFakeBulk(t *testing.T) (*fakeBulk, string) {
 	f := &fakeBulk{fail: map[string]bool{}, answer: map[string]bulkResult{
-		b3:           {Problem: &Problem{Status: 404, Code: "UnknownCluster", Title: "Not found", Detail: "cluster is not known"}},
-		"not-a-guid": {Problem: &Problem{Status: 400, Code: "InvalidField", Title: "Invalid field", Field: "items[3].clusterId", Detail: "Must be a GUID."}},
-		b2:           {Problem: &Problem{Status: 409, Code: "NotRegistered", Number: 9115, Title: "Refused", Detail: "the cluster is not registered"}},
+		b3:            {Problem: &Problem{Status: 404, Code: "UnknownCluster", Title: "Not found", Detail: "cluster is not known"}},
+		"not-a-guid":  {Problem: &Problem{Status: 400, Code: "InvalidField", Title: "Invalid field", Field: "items[3].clusterId", Detail: "Must be a GUID."}},
+		b2:            {Problem: &Problem{Status: 409, Code: "NotRegistered", Number: 9115, Title: "Refused", Detail: "the cluster is not registered"}},
 		b1 + "/node9": {Problem: &Problem{Status: 404, Code: "UnknownMachine", Title: "Not found", Detail: "machine node9 is not a node of cluster " + b1}},
 	}}
 	srv := httptest.NewServer(f)
