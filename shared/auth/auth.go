@@ -231,13 +231,17 @@ func (a *Authorizer) Authenticate(h http.Header) (Principal, error) {
 		return Principal{}, &Error{http.StatusUnauthorized, CodeUnauthenticated,
 			"App Service Authentication is not enabled, so no caller can be trusted."}
 	}
-	raw := h.Get(HeaderPrincipal)
-	if raw == "" {
+	values := principalValues(h)
+	if len(values) == 0 || values[0] == "" {
 		return Principal{}, &Error{http.StatusUnauthorized, CodeUnauthenticated, "The request carries no authenticated principal."}
 	}
 	malformed := func(why string) (Principal, error) {
 		return Principal{}, &Error{http.StatusUnauthorized, CodeMalformedPrincipal, "The " + HeaderPrincipal + " header " + why + "."}
 	}
+	if len(values) > 1 {
+		return malformed("appears more than once") // which one the platform set is unknown
+	}
+	raw := values[0]
 	if len(raw) > maxPrincipalHeader {
 		return malformed("is too large")
 	}
@@ -284,6 +288,17 @@ func (a *Authorizer) Authenticate(h http.Header) (Principal, error) {
 		p.Roles = []string{}
 	}
 	return p, nil
+}
+
+// principalValues are the principal header's values under any letter case of its name.
+func principalValues(h http.Header) []string {
+	var vs []string
+	for k, v := range h {
+		if strings.EqualFold(k, HeaderPrincipal) {
+			vs = append(vs, v...)
+		}
+	}
+	return vs
 }
 
 func decodeBase64(s string) ([]byte, error) {

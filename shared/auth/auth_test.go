@@ -280,6 +280,10 @@ func TestAuthenticateRefusals(t *testing.T) {
 		"claims null": {b64(`{"auth_typ":"aad"}`), CodeMalformedPrincipal},
 		"no name":     {b64(`{"claims":[{"typ":"roles","val":"Registrar.Admin"}]}`), CodeMalformedPrincipal},
 		"too large":   {raw(strings.Repeat("A", maxPrincipalHeader+4)), CodeMalformedPrincipal},
+		// The same header twice, whatever the letter case: which one the platform set is unknown.
+		"twice": {http.Header{"X-Ms-Client-Principal": {good.Get(HeaderPrincipal), good.Get(HeaderPrincipal)}}, CodeMalformedPrincipal},
+		"twice in two cases": {http.Header{"X-MS-CLIENT-PRINCIPAL": {good.Get(HeaderPrincipal)},
+			"x-ms-client-principal": {good.Get(HeaderPrincipal)}}, CodeMalformedPrincipal},
 	} {
 		_, err := on.Authenticate(c.h)
 		var e *Error
