@@ -1,7 +1,7 @@
 // Command handler is Registrar's Azure Functions custom handler: the host starts it beside
-// host.json and calls it over HTTP on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (SPEC §11).
+// host.json and calls it over HTTP on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (docs/architecture.md).
 //
-// Settings are read from the environment (SPEC §9); invalid settings stop start-up with one
+// Settings are read from the environment (README.md, Settings); invalid settings stop start-up with one
 // message naming each bad setting and exit code 1. SIGTERM or SIGINT shut it down gracefully.
 package main
 
@@ -21,17 +21,11 @@ import (
 
 	"github.com/azlocal/registrar/shared/app"
 	"github.com/azlocal/registrar/shared/config"
+	"github.com/azlocal/registrar/shared/invoke"
 )
 
-// Timeouts. WriteTimeout is above host.json's functionTimeout (5 minutes) so a slow
-// invocation is ended by the host, not cut off by the handler.
-const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 1 * time.Minute
-	writeTimeout      = 6 * time.Minute
-	idleTimeout       = 2 * time.Minute
-	shutdownTimeout   = 30 * time.Second
-)
+// shutdownTimeout bounds the graceful shutdown; the server's own timeouts are invoke's.
+const shutdownTimeout = 30 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -67,10 +61,10 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	srv := &http.Server{
 		Handler:           a.Handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: invoke.ReadHeaderTimeout,
+		ReadTimeout:       invoke.ReadTimeout,
+		WriteTimeout:      invoke.WriteTimeout,
+		IdleTimeout:       invoke.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -108,11 +109,21 @@ func (e *env) call(method, target, principal, body string) *httptest.ResponseRec
 	return w
 }
 
+// mediaType is w's Content-Type without parameters (through the host adapter it carries the
+// charset the host would add).
+func mediaType(w *httptest.ResponseRecorder) string {
+	mt, params, _ := mime.ParseMediaType(w.Header().Get("Content-Type"))
+	if cs, ok := params["charset"]; ok && cs != "utf-8" {
+		return mt + "; charset=" + cs
+	}
+	return mt
+}
+
 // problem checks w is problem details with status and code, and returns it.
 func problem(t *testing.T, w *httptest.ResponseRecorder, status int, code string) Problem {
 	t.Helper()
-	if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
-		t.Fatalf("Content-Type %q (status %d, body %s)", ct, w.Code, w.Body)
+	if mediaType(w) != "application/problem+json" {
+		t.Fatalf("Content-Type %q (status %d, body %s)", w.Header().Get("Content-Type"), w.Code, w.Body)
 	}
 	var p Problem
 	dec := json.NewDecoder(w.Body)
@@ -129,7 +140,7 @@ func problem(t *testing.T, w *httptest.ResponseRecorder, status int, code string
 // decode checks w is 200 JSON and decodes it into v.
 func decode(t *testing.T, w *httptest.ResponseRecorder, v any) {
 	t.Helper()
-	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/json" {
+	if w.Code != http.StatusOK || mediaType(w) != "application/json" {
 		t.Fatalf("got %d %q: %s", w.Code, w.Header().Get("Content-Type"), w.Body)
 	}
 	if err := json.Unmarshal(w.Body.Bytes(), v); err != nil {

@@ -85,10 +85,11 @@ func TestNewServesTheFunctions(t *testing.T) {
 	a.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/Admin", strings.NewReader(env)))
 	var rep struct {
 		Outputs struct {
-			Res struct{ Body map[string]string }
+			Res struct{ Body string }
 		}
 	}
-	if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil || rep.Outputs.Res.Body["path"] != "/api/v1/clusters" {
+	var body map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil || json.Unmarshal([]byte(rep.Outputs.Res.Body), &body) != nil || body["path"] != "/api/v1/clusters" {
 		t.Fatalf("POST /Admin = %d %s", w.Code, w.Body)
 	}
 	if len(a.Functions.Names()) != 6 {

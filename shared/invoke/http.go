@@ -3,8 +3,8 @@ package invoke
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // httpRequest is Data.req of an HTTP trigger.
@@ -132,39 +133,65 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return r.body.Write(p)
 }
 
-// output is the `res` output binding: the body is a JSON value when the response is JSON
-// (object or array), otherwise the base64 of its bytes, which the host decodes back to the
-// exact bytes (SPEC §11: output strings that are valid base64 are decoded).
-func (r *recorder) output() map[string]any {
+// httpOutput is the `res` output binding as the host reads it (docs/architecture.md): statusCode
+// always, each header as one string, Content-Type always and with the charset the host would give
+// it, and the body as a JSON string of its exact text. The host writes a string body as it is and
+// never base64-decodes an http output; an object body it would re-serialize (indented), so the
+// exact bytes of a JSON body go as a string too.
+type httpOutput struct {
+	StatusCode int               `json:"statusCode"`
+	Headers    map[string]string `json:"headers"`
+	Body       string            `json:"body"`
+}
+
+// errUnrepresentable is a response body that is not UTF-8 text: the envelope form cannot carry it.
+var errUnrepresentable = errors.New("response body is not UTF-8 text: the host's res output cannot carry it")
+
+// output is the recorded response as the res output. A body that is not UTF-8 text cannot be
+// sent (the host would mangle it): it becomes a 500 problem, and the error is returned.
+func (r *recorder) output() (httpOutput, error) {
 	status := r.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	headers := map[string]string{}
-	for k, v := range r.header {
-		headers[k] = strings.Join(v, ", ")
-	}
-	res := map[string]any{"statusCode": status, "headers": headers}
 	b := r.body.Bytes()
-	switch {
-	case len(b) == 0:
-	case isJSONDocument(r.header.Get("Content-Type"), b):
-		res["body"] = json.RawMessage(b)
-	default:
-		res["body"] = base64.StdEncoding.EncodeToString(b)
+	if !utf8.Valid(b) {
+		return httpOutput{StatusCode: http.StatusInternalServerError, Headers: map[string]string{
+			"Content-Type": hostContentType("application/problem+json")},
+			Body: `{"type":"about:blank","title":"Internal Server Error","status":500,"code":"UnrepresentableResponse"}`,
+		}, errUnrepresentable
 	}
-	return res
+	headers := make(map[string]string, len(r.header)+1)
+	for k, v := range r.header {
+		if k != "Content-Length" && k != "Transfer-Encoding" && k != "Connection" {
+			headers[k] = strings.Join(v, ", ")
+		}
+	}
+	headers["Content-Type"] = hostContentType(r.header.Get("Content-Type"))
+	return httpOutput{StatusCode: status, Headers: headers, Body: string(b)}, nil
 }
 
-// isJSONDocument reports whether body is a JSON object or array served with a JSON media type
-// (application/json, application/problem+json, …).
-func isJSONDocument(contentType string, body []byte) bool {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return false
+// hostContentType is the Content-Type the host writes for a res output that gives ct: without
+// one, text/plain; charset=utf-8; otherwise ct with its charset made utf-8 (appended when ct
+// names none). The handler sends it so, in both forms, so that forwarded and enveloped answers
+// carry the same header (docs/architecture.md).
+func hostContentType(ct string) string {
+	if strings.TrimSpace(ct) == "" {
+		return "text/plain; charset=utf-8"
 	}
-	t := bytes.TrimSpace(body)
-	return len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t)
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	cs, ok := params["charset"]
+	switch {
+	case !ok:
+		return ct + "; charset=utf-8"
+	case strings.EqualFold(cs, "utf-8"):
+		return ct
+	}
+	params["charset"] = "utf-8"
+	return mime.FormatMediaType(mt, params)
 }
 
 // drain reads what is left of r (bounded), so the connection can be reused.

@@ -1,11 +1,16 @@
-// Package invoke is Registrar's one adapter to the Azure Functions host (custom handler, SPEC §11).
-// It decodes the host's {"Data","Metadata"} envelopes into typed Service Bus messages, timer
-// ticks and real *http.Requests, calls the function's handler and answers the host:
+// Package invoke is Registrar's one adapter to the Azure Functions host (custom handler,
+// docs/architecture.md). It decodes the host's {"Data","Metadata"} envelopes into typed Service
+// Bus messages, timer ticks and real *http.Requests, calls the function's handler and answers the
+// host:
 //
 //   - success and permanent rejections: 200 with {"Outputs":{...},"Logs":[...],"ReturnValue":null}
 //     (a queue message must never get a non-2xx for bad content: it would be redelivered);
 //   - a transient failure (a handler's error, or a panic): 500 with a JSON body, so the platform retries;
 //   - an envelope that is not JSON, or lacks the function's binding: 400 (the host's fault).
+//
+// A request the host forwards or proxies (host.json's enableForwardingHttpRequest and
+// enableProxyingHttpRequest) arrives at its own path under /api/ and is served by the HTTP
+// function directly, with the same bytes the envelope form would make the host write.
 //
 // Every invocation writes one structured log line (never the payload).
 package invoke
@@ -29,11 +34,30 @@ const (
 	BindingResult  = "res"     // http output
 )
 
-// Envelope sizes: the handler reads envelopes of at least MinEnvelopeBytes (so an oversized
-// message reaches the domain and is rejected, not refused); DefaultMaxEnvelopeBytes is the cap.
+// Sizes. Every message body of up to MaxMessageBytes reaches its function, whatever its
+// escaping, so an oversized one is answered 2xx (the domain rejects it as MessageTooLarge) and not
+// refused and redelivered. The host encodes a body as a JSON string twice, and copies a JSON
+// body's top-level fields into Metadata as well: a body of control characters grows 7-fold
+// (0x01 becomes \\u0001), a JSON body of escaped quotes 6-fold. So the handler reads envelopes
+// of at least MinEnvelopeBytes (docs/architecture.md); DefaultMaxEnvelopeBytes is the cap.
 const (
-	MinEnvelopeBytes        = 2 << 20
-	DefaultMaxEnvelopeBytes = 8 << 20
+	MaxMessageBytes         = 4 << 20
+	MinEnvelopeBytes        = 8 * MaxMessageBytes
+	DefaultMaxEnvelopeBytes = MinEnvelopeBytes
+)
+
+// RoutePrefix is where forwarded and proxied requests arrive: host.json's
+// extensions.http.routePrefix ("api") as a path.
+const RoutePrefix = "/api/"
+
+// Timeouts of the handler's HTTP server (cmd/handler); the local runner's server has the same.
+// WriteTimeout is above host.json's functionTimeout (5 minutes), so a slow invocation is ended
+// by the host, not cut off by the handler.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 1 * time.Minute
+	WriteTimeout      = 6 * time.Minute
+	IdleTimeout       = 2 * time.Minute
 )
 
 // Message is one Service Bus message as the trigger delivers it. Body is the message body
@@ -99,6 +123,7 @@ type ServerOptions struct {
 // Header names the host sends.
 const (
 	HeaderInvocationID = "X-Azure-Functions-InvocationId"
+	HeaderHostVersion  = "X-Azure-Functions-HostVersion"
 	HeaderTraceparent  = "traceparent"
 )
 
@@ -111,7 +136,8 @@ func InvocationID(ctx context.Context) string {
 }
 
 // NewServer returns the custom-handler HTTP surface: GET / answers 200 (the host's readiness
-// ping) and POST /{FunctionName} runs a function.
+// ping), POST /{FunctionName} runs a function from the host's envelope, and a forwarded or
+// proxied request under RoutePrefix is served by the HTTP function (when there is exactly one).
 func NewServer(fns Functions, opts *ServerOptions) http.Handler {
 	s := &server{fns: fns, log: slog.Default(), max: DefaultMaxEnvelopeBytes}
 	if opts != nil {
@@ -127,6 +153,11 @@ func NewServer(fns Functions, opts *ServerOptions) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.HandleFunc("POST /{function}", s.invoke)
+	if len(fns.HTTP) == 1 {
+		for name, h := range fns.HTTP {
+			mux.Handle(RoutePrefix, s.direct(name, h))
+		}
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such function"})
 	})
@@ -163,7 +194,7 @@ type record struct {
 func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name := r.PathValue("function")
-	rec := record{function: name, invocationID: r.Header.Get(HeaderInvocationID), traceparent: r.Header.Get(HeaderTraceparent)}
+	rec := record{function: name, invocationID: invocationID(r.Header), traceparent: r.Header.Get(HeaderTraceparent)}
 	defer func() { s.logLine(r.Context(), rec, time.Since(start)) }()
 
 	q, isQueue := s.fns.Queues[name]
@@ -217,8 +248,9 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 				err = errors.New("response body too large")
 			}
 			if err == nil {
-				out.Outputs = map[string]any{BindingResult: res.output()}
-				rec.outcome = strconv.Itoa(res.status)
+				o, oerr := res.output()
+				out.Outputs = map[string]any{BindingResult: o}
+				rec.outcome, rec.err = strconv.Itoa(o.StatusCode), oerr
 			}
 		}
 	}
@@ -236,6 +268,16 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		out.Logs = []string{fmt.Sprintf("%s: %s", name, rec.outcome)}
 		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// invocationID is the host's invocation ID of a request: the last X-Azure-Functions-InvocationId
+// value, because a forwarding host appends its own to any the client sent.
+func invocationID(h http.Header) string {
+	vs := h.Values(HeaderInvocationID)
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
 }
 
 // guard runs fn, turning a panic into an error (a transient failure).

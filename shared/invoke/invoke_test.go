@@ -3,7 +3,6 @@ package invoke
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -236,7 +235,7 @@ func httpServer(got *seen, status int, ctype string, body []byte) http.Handler {
 	}}, &ServerOptions{Logger: slog.New(slog.DiscardHandler)})
 }
 
-func resOutput(t *testing.T, w *httptest.ResponseRecorder) (status int, headers map[string]string, body json.RawMessage) {
+func resOutput(t *testing.T, w *httptest.ResponseRecorder) (status int, headers map[string]string, body string) {
 	t.Helper()
 	if w.Code != http.StatusOK {
 		t.Fatalf("host reply status %d: %s", w.Code, w.Body)
@@ -244,7 +243,7 @@ func resOutput(t *testing.T, w *httptest.ResponseRecorder) (status int, headers 
 	var rep struct {
 		Outputs struct {
 			Res struct {
-				StatusCode int               `json:"statusCode"`
+				StatusCode json.RawMessage   `json:"statusCode"`
 				Headers    map[string]string `json:"headers"`
 				Body       json.RawMessage   `json:"body"`
 			} `json:"res"`
@@ -253,7 +252,14 @@ func resOutput(t *testing.T, w *httptest.ResponseRecorder) (status int, headers 
 	if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil {
 		t.Fatal(err)
 	}
-	return rep.Outputs.Res.StatusCode, rep.Outputs.Res.Headers, rep.Outputs.Res.Body
+	res := rep.Outputs.Res
+	if err := json.Unmarshal(res.StatusCode, &status); err != nil {
+		t.Fatalf("res.statusCode %s is not a number: the host would answer 200", res.StatusCode)
+	}
+	if err := json.Unmarshal(res.Body, &body); err != nil {
+		t.Fatalf("res.body %s is not a JSON string: the host would re-serialize it", res.Body)
+	}
+	return status, res.Headers, body
 }
 
 func TestHTTPRequestAndJSONResponse(t *testing.T) {
@@ -265,26 +271,23 @@ func TestHTTPRequestAndJSONResponse(t *testing.T) {
 	if got != want {
 		t.Fatalf("request\n got %+v\nwant %+v", got, want)
 	}
-	if status != http.StatusConflict || headers["Content-Type"] != "application/problem+json" || string(body) != `{"code":"NotRegistered"}` {
+	if status != http.StatusConflict || headers["Content-Type"] != "application/problem+json; charset=utf-8" || body != `{"code":"NotRegistered"}` {
 		t.Fatalf("res %d %v %s", status, headers, body)
 	}
 }
 
-func TestHTTPOldQueryStringAndBase64Body(t *testing.T) {
+// A text body goes as the JSON string of its exact text, never base64: the host writes an http
+// output's string body as it is (docs/architecture.md).
+func TestHTTPOldQueryStringAndTextBody(t *testing.T) {
 	var got seen
-	page := []byte("<!doctype html><p>fleet</p>")
-	h := httpServer(&got, http.StatusOK, "text/html; charset=utf-8", page)
-	status, _, body := resOutput(t, post(t, h, "Admin", fixture(t, "http-old-query.json")))
+	page := "<!doctype html><p>fleet & caf\u00e9</p>"
+	h := httpServer(&got, http.StatusOK, "text/html; charset=utf-8", []byte(page))
+	status, headers, body := resOutput(t, post(t, h, "Admin", fixture(t, "http-old-query.json")))
 	if got.method != "GET" || got.uri != "/api/v1/clusters" || got.body != "" || got.clen != 0 {
 		t.Fatalf("request %+v", got)
 	}
-	var s string
-	if err := json.Unmarshal(body, &s); err != nil {
-		t.Fatalf("non-JSON body not a string: %s", body)
-	}
-	dec, err := base64.StdEncoding.DecodeString(s)
-	if status != 200 || err != nil || !bytes.Equal(dec, page) {
-		t.Fatalf("body %q (%v)", s, err)
+	if status != 200 || body != page || headers["Content-Type"] != "text/html; charset=utf-8" {
+		t.Fatalf("res %d %q %q, want 200, the page's exact text and its Content-Type", status, body, headers["Content-Type"])
 	}
 }
 
@@ -294,7 +297,7 @@ func TestHTTPQueryObject(t *testing.T) {
 	h := httpServer(&got, 200, "application/json", []byte(`[]`))
 	env := `{"Data":{"req":{"Url":"http://h/api/v1/clusters","Method":"GET","Query":{"limit":"5"},"Headers":{}}},"Metadata":{}}`
 	status, _, body := resOutput(t, post(t, h, "Admin", []byte(env)))
-	if got.uri != "/api/v1/clusters?limit=5" || status != 200 || string(body) != "[]" {
+	if got.uri != "/api/v1/clusters?limit=5" || status != 200 || body != "[]" {
 		t.Fatalf("uri %q status %d body %s", got.uri, status, body)
 	}
 }
