@@ -91,7 +91,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Easy Auth: every request needs a Microsoft Entra token for the app registration; the platform then
-// passes X-MS-CLIENT-PRINCIPAL and sets WEBSITE_AUTH_ENABLED=True, which the handler requires.
+// passes X-MS-CLIENT-PRINCIPAL and sets WEBSITE_AUTH_ENABLED=True, which the handler requires. The one
+// exception is the availability probe /api/v1/healthz (no principal, no fleet data; docs/admin-api.md).
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'authsettingsV2'
@@ -100,6 +101,7 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
     globalValidation: {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
+      excludedPaths: ['/api/v1/healthz']
     }
     httpSettings: { requireHttps: true }
     login: { tokenStore: { enabled: false } }

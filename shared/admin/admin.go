@@ -68,6 +68,7 @@ type Router struct {
 	d      Deps
 	mux    *http.ServeMux
 	routes []Route
+	public []Route             // routes served without a principal (HandlePublic)
 	paths  map[string][]string // path → methods, for 405 and Allow
 }
 
@@ -97,8 +98,23 @@ func (r *Router) Handle(method, path, permission string, h http.Handler) {
 	r.routes = append(r.routes, Route{Method: method, Path: path, Permission: permission})
 }
 
-// Routes lists the served routes in registration order.
+// Routes lists the served routes that need a principal, in registration order.
 func (r *Router) Routes() []Route { return slices.Clone(r.routes) }
+
+// HandlePublic serves method and path (relative to Prefix) to any caller, with no principal:
+// only for what must work without one (the health probe). A wrong method answers 405.
+func (r *Router) HandlePublic(method, path string, h http.Handler) {
+	full := Prefix + path
+	r.mux.Handle(method+" "+full, h)
+	if _, seen := r.paths[full]; !seen {
+		r.mux.HandleFunc(full, r.wrongMethod)
+	}
+	r.paths[full] = append(r.paths[full], method)
+	r.public = append(r.public, Route{Method: method, Path: path})
+}
+
+// PublicRoutes lists the routes served without a principal (Permission empty).
+func (r *Router) PublicRoutes() []Route { return slices.Clone(r.public) }
 
 // ServeHTTP serves the API. Paths that are not clean (dot segments, doubled slashes) are 404
 // rather than redirected; escaped slashes stay inside their segment and fail its validation.
@@ -135,13 +151,15 @@ func (r *Router) notFound(w http.ResponseWriter, req *http.Request) {
 		Detail: "The API serves no such path; see docs/openapi.json."})
 }
 
-// wrongMethod answers a served path asked with a method it does not serve.
+// wrongMethod answers a served path asked with a method it does not serve (401 first for an
+// unauthenticated caller, unless the path is public).
 func (r *Router) wrongMethod(w http.ResponseWriter, req *http.Request) {
-	if _, err := r.d.Auth.Authenticate(req.Header); err != nil {
+	_, pattern := r.mux.Handler(req)
+	public := slices.ContainsFunc(r.public, func(p Route) bool { return Prefix+p.Path == pattern })
+	if _, err := r.d.Auth.Authenticate(req.Header); err != nil && !public {
 		writeAuthError(w, err)
 		return
 	}
-	_, pattern := r.mux.Handler(req)
 	methods := r.paths[pattern]
 	w.Header().Set("Allow", strings.Join(methods, ", "))
 	WriteProblem(w, &Problem{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Title: "Method not allowed",

@@ -51,6 +51,7 @@ func (r *Router) routeAll() {
 	r.Handle(get, PathDeadLetters, auth.ClustersRead, http.HandlerFunc(r.deadLetters))
 	r.Handle(post, PathReplay, auth.DeadLettersReplay, http.HandlerFunc(r.replay))
 	r.routeBulk()
+	r.HandlePublic(get, PathHealthz, http.HandlerFunc(r.healthz))
 }
 
 // list is a list answer without paging.

@@ -25,6 +25,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		OpenAPI string `json:"openapi"`
 		Paths   map[string]map[string]struct {
 			Permission string            `json:"x-permission"`
+			Security   *[]any            `json:"security"` // [] for a public route
 			Parameters []json.RawMessage `json:"parameters"`
 			Responses  map[string]any    `json:"responses"`
 		} `json:"paths"`
@@ -52,13 +53,23 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		// OpenAPI has no multi-segment wildcard: {name...} is documented as {name}.
 		served[strings.ToLower(r.Method)+" "+strings.ReplaceAll(r.Path, "...}", "}")] = r.Permission
 	}
+	public := map[string]bool{}
+	for _, r := range a.Admin.PublicRoutes() { // served without a principal: documented with security []
+		served[strings.ToLower(r.Method)+" "+r.Path] = ""
+		public[strings.ToLower(r.Method)+" "+r.Path] = true
+	}
 	documented := map[string]string{}
 	wildcard := regexp.MustCompile(`\{([A-Za-z]+)\}`)
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			key := method + " " + path
 			documented[key] = op.Permission
-			if op.Responses["200"] == nil || op.Responses["401"] == nil || op.Responses["403"] == nil {
+			switch isPublic := op.Security != nil && len(*op.Security) == 0; {
+			case isPublic != public[key]:
+				t.Errorf("%s: documented as public %v (security []), served without a principal %v", key, isPublic, public[key])
+			case isPublic && op.Responses["200"] == nil:
+				t.Errorf("%s: lacks a 200 response", key)
+			case !isPublic && (op.Responses["200"] == nil || op.Responses["401"] == nil || op.Responses["403"] == nil):
 				t.Errorf("%s: lacks a 200, 401 or 403 response", key)
 			}
 			if op.Responses["400"] == nil && len(op.Parameters) > 0 && !strings.Contains(path, "{asset}") {

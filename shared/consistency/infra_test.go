@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/azlocal/registrar/shared/admin"
 	"github.com/azlocal/registrar/shared/config"
 )
 
@@ -235,5 +236,29 @@ func TestInfraHasNoSecretsAndNoLocalAuth(t *testing.T) {
 				t.Errorf("%s lacks %q", file, w)
 			}
 		}
+	}
+}
+
+// Easy Auth lets through exactly the Admin API's public routes (the health probe), so an
+// availability test reaches it without a token, and nothing else does.
+func TestEasyAuthExcludesOnlyThePublicRoutes(t *testing.T) {
+	const file = "infra/modules/functionapp.bicep"
+	authBlock := block(t, read(t, file), file, "auth")
+	m := regexp.MustCompile(`excludedPaths:\s*\[([^\]]*)\]`).FindStringSubmatch(authBlock)
+	if m == nil {
+		t.Fatalf("%s: authsettingsV2 has no globalValidation.excludedPaths", file)
+	}
+	var excluded []string
+	for _, q := range regexp.MustCompile(`'([^']*)'`).FindAllStringSubmatch(m[1], -1) {
+		excluded = append(excluded, q[1])
+	}
+	var public []string
+	for _, r := range admin.New(admin.Deps{}).PublicRoutes() {
+		public = append(public, admin.Prefix+r.Path)
+	}
+	slices.Sort(excluded)
+	slices.Sort(public)
+	if len(public) == 0 || !slices.Equal(excluded, public) {
+		t.Errorf("%s: Easy Auth excludes %v; the Admin API serves %v without a principal", file, excluded, public)
 	}
 }
