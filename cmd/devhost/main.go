@@ -1,11 +1,11 @@
-// Command devhost is Registrar's local runner (SPEC §10): it serves the function app
-// in-process and plays the Azure Functions host's part with no Azure, driven by the project's
-// functions/*/function.json files. See shared/devhost.
+// Command devhost is Registrar's local runner (README.md, Local runner): it serves the function
+// app in-process and plays the Azure Functions host's part with no Azure, driven by the project's
+// host.json and functions/*/function.json files. See shared/devhost.
 //
 // Usage:
 //
 //	devhost [-addr 127.0.0.1:7071] [-root DIR] [-storage memory|UseDevelopmentStorage=true|<connection string>]
-//	        [-roles Registrar.Admin] [-principal local-operator] [-timers=true]
+//	        [-roles Registrar.Admin] [-principal local-operator] [-timers=true] [-http proxy|forward|envelope]
 package main
 
 import (
@@ -61,10 +61,15 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	roles := fs.String("roles", "Registrar.Admin", "comma-separated app roles of the local principal")
 	principal := fs.String("principal", "local-operator", "name of the local principal")
 	timers := fs.Bool("timers", true, "fire timers on their schedules and when the clock moves (false: only on POST /admin/functions/{name})")
+	httpMode := fs.String("http", "", "how HTTP requests reach the Admin function: proxy, forward or envelope, as a host that proxies, only forwards, or does neither (default: as host.json asks)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if w := addrWarning(*addr); w != "" {
+		logger.Warn(w)
+		fmt.Fprintln(out, "devhost: warning:", w)
+	}
 
 	handlerLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -103,7 +108,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err != nil {
 		return err
 	}
-	opts := &devhost.Options{Principal: *principal, ManualTimers: !*timers, Logger: logger}
+	opts := &devhost.Options{Principal: *principal, ManualTimers: !*timers, Logger: logger, HTTPMode: devhost.HTTPMode(*httpMode)}
 	for _, r := range strings.Split(*roles, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			opts.Roles = append(opts.Roles, r)
@@ -137,9 +142,9 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	defer runner.Close()
-	banner(out, "http://"+ln.Addr().String(), fns, storageName(cfg), bus, opts)
+	banner(out, "http://"+ln.Addr().String(), runner.Functions(), storageName(cfg), bus, opts)
 
-	srv := &http.Server{Handler: runner, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := newServer(runner)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -154,6 +159,24 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	}
 	fmt.Fprintln(out, "devhost: stopped")
 	return nil
+}
+
+// newServer is the runner's own server: the handler's timeouts (read, write, idle), so a slow
+// client cannot hold a connection open.
+func newServer(runner http.Handler) *http.Server { return devhost.NewServer(runner) }
+
+// addrWarning says why an -addr that is not a loopback address is risky ("" when it is one):
+// the runner gives requests without a principal an Admin principal.
+func addrWarning(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if devhost.IsLoopbackHost(host) {
+		return ""
+	}
+	return fmt.Sprintf("-addr %s is not a loopback address: other machines can connect, but the runner answers only "+
+		"requests addressed to a loopback host (403 otherwise): requests without a principal act as its local principal", addr)
 }
 
 // storageName names the store without any secret of a connection string.
@@ -181,7 +204,7 @@ func banner(w io.Writer, base string, fns []devhost.Function, store, bus string,
 	if o.ManualTimers {
 		timers = "only on request"
 	}
-	fmt.Fprintf(w, "store:  %s\nbus:    %s\ntimers: %s\nauth:   requests without X-MS-CLIENT-PRINCIPAL act as %s (%s)\n",
+	fmt.Fprintf(w, "store:  %s\nbus:    %s\ntimers: %s\nauth:   requests without X-MS-CLIENT-PRINCIPAL act as %s (%s), from this machine only\n",
 		store, bus, timers, o.Principal, strings.Join(o.Roles, ", "))
 	fmt.Fprintf(w, "try:    curl %s/api/v1/clusters\n", base)
 	fmt.Fprintf(w, "        curl -X POST %s/dev/servicebus/<queue>/messages -d @message.json\n", base)

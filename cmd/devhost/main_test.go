@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/azlocal/registrar/shared/invoke"
 )
 
 func noEnv(string) string { return "" }
@@ -60,5 +65,28 @@ func TestRunStorageFromTheEnvironment(t *testing.T) {
 		if err != nil || !strings.Contains(out.String(), c.want) {
 			t.Errorf("env %v: %v, banner %q; want storage %q", c.env, err, out.String(), c.want)
 		}
+	}
+}
+
+// The runner warns on start when -addr lets other machines connect.
+func TestRunWarnsWhenNotLoopback(t *testing.T) {
+	for addr, warn := range map[string]bool{
+		"127.0.0.1:7071": false, "localhost:7071": false, "[::1]:0": false,
+		"0.0.0.0:7071": true, ":7071": true, "192.168.1.20:7071": true, "myhost:7071": true,
+	} {
+		if w := addrWarning(addr); (w != "") != warn || (warn && !strings.Contains(w, "loopback")) {
+			t.Errorf("addrWarning(%q) = %q, want a warning: %v", addr, w, warn)
+		}
+	}
+}
+
+// The runner's own server has the handler's timeouts, so a client that stalls its request is
+// cut off (cmd/handler, docs/architecture.md).
+func TestRunnerServerHasTheHandlersTimeouts(t *testing.T) {
+	srv := newServer(http.NotFoundHandler())
+	got := []time.Duration{srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout}
+	want := []time.Duration{invoke.ReadHeaderTimeout, invoke.ReadTimeout, invoke.WriteTimeout, invoke.IdleTimeout}
+	if !slices.Equal(got, want) || slices.Contains(got, 0) {
+		t.Errorf("timeouts (read header, read, write, idle) %v, want the handler's %v", got, want)
 	}
 }

@@ -152,6 +152,7 @@ func TestHostJSONRunsTheHandlerBinary(t *testing.T) {
 				DefaultExecutablePath string `json:"defaultExecutablePath"`
 			} `json:"description"`
 			EnableForwardingHTTPRequest bool `json:"enableForwardingHttpRequest"`
+			EnableProxyingHTTPRequest   bool `json:"enableProxyingHttpRequest"`
 		} `json:"customHandler"`
 		Extensions struct {
 			HTTP struct {
@@ -169,8 +170,11 @@ func TestHostJSONRunsTheHandlerBinary(t *testing.T) {
 	if h.CustomHandler.Description.DefaultExecutablePath != "handler" {
 		t.Errorf("host.json customHandler path %q, want handler (the binary packaged flat next to host.json)", h.CustomHandler.Description.DefaultExecutablePath)
 	}
-	if h.CustomHandler.EnableForwardingHTTPRequest {
-		t.Errorf("host.json enableForwardingHttpRequest must be false: Admin replies through the res output")
+	// Admin is served directly (docs/architecture.md): hosts that know proxying use it, older
+	// ones forwarding; each ignores the key it does not know.
+	if !h.CustomHandler.EnableForwardingHTTPRequest || !h.CustomHandler.EnableProxyingHTTPRequest {
+		t.Errorf("host.json customHandler: enableForwardingHttpRequest %v, enableProxyingHttpRequest %v; want both true",
+			h.CustomHandler.EnableForwardingHTTPRequest, h.CustomHandler.EnableProxyingHTTPRequest)
 	}
 	if p := h.Extensions.HTTP.RoutePrefix; p != nil && *p != "api" {
 		t.Errorf("host.json routePrefix %q, want api (the Admin API lives under /api/v1)", *p)

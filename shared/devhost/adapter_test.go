@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -23,7 +22,7 @@ func TestTheProjectsHostAdapterReadsTheRunnersEnvelopes(t *testing.T) {
 	ticks := make(chan invoke.Timer, 4)
 	var failures atomic.Int32
 	failures.Store(1)
-	page := "<!doctype html><title>x</title>\n\x00\xfe bytes"
+	page := "<!doctype html><title>x</title>\n\x00 caf\u00e9 & <b>"
 	fns := invoke.Functions{
 		Queues: map[string]invoke.QueueHandler{
 			"RegistrationRequests": func(_ context.Context, m invoke.Message) (string, error) {
@@ -96,7 +95,7 @@ func TestTheProjectsHostAdapterReadsTheRunnersEnvelopes(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if string(raw) != page || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+	if string(raw) != page || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Errorf("dashboard = %q (%s), want the exact bytes", raw, res.Header.Get("Content-Type"))
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"maps"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,17 +24,33 @@ type envelope struct {
 	Metadata map[string]any `json:"Metadata"`
 }
 
-// quote JSON-encodes s as a string; applying it twice gives the host's double encoding.
+// quote JSON-encodes s as a string as the host's serializer does (control characters, quotes
+// and backslashes escaped; <, > and & left as they are); applying it twice gives the host's
+// double encoding (host ScriptInvocationContextExtensions.GetHttpScriptInvocationContextValue).
 func quote(s string) string {
-	b, _ := json.Marshal(s)
+	b, _ := hostJSON(s)
 	return string(b)
+}
+
+// hostJSON serializes v without HTML escaping, as the host's Newtonsoft serializer does.
+func hostJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func sysMeta(fn string, now time.Time) map[string]any {
 	return map[string]any{"MethodName": fn, "UtcNow": now.UTC().Format(time.RFC3339Nano), "RandGuid": newID()}
 }
 
-// httpEnvelope builds Data.req (and the Metadata the host adds) for an HTTP trigger.
+// httpEnvelope builds Data.req (and the Metadata the host adds) for an HTTP trigger (host
+// Extensions/HttpRequestExtensions.cs GetRequestAsJObject): the body only when the request has
+// a Content-Length (a chunked request's body is not passed), base64-encoded when it is
+// application/octet-stream or multipart/*.
 func httpEnvelope(fn Function, r *http.Request, body []byte, params map[string]string, now time.Time) envelope {
 	query := map[string]string{}
 	for k, vs := range r.URL.Query() {
@@ -58,8 +74,11 @@ func httpEnvelope(fn Function, r *http.Request, body []byte, params map[string]s
 		"Params":     params,
 		"Identities": []any{},
 	}
-	if len(body) > 0 {
+	if r.ContentLength > 0 && len(body) > 0 {
 		req["Body"] = string(body)
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/") {
+			req["Body"] = base64.StdEncoding.EncodeToString(body)
+		}
 	}
 	return envelope{
 		Data: map[string]any{fn.Binding: req},
@@ -121,12 +140,12 @@ func messageEnvelope(fn Function, m *Message, deliveryCount int, lockToken strin
 // with the given DeliveryCount and lock token, at now: what the runner sends, for tests that play
 // the host in front of several handler processes (send it with NewInvocation).
 func MessageEnvelope(fn Function, m Message, deliveryCount int, lockToken string, now time.Time) ([]byte, error) {
-	return json.Marshal(messageEnvelope(fn, &m, deliveryCount, lockToken, now))
+	return hostJSON(messageEnvelope(fn, &m, deliveryCount, lockToken, now))
 }
 
 // TimerEnvelope is the body the host POSTs for one run of fn (a timer trigger) at now.
 func TimerEnvelope(fn Function, info TimerInfo, now time.Time) ([]byte, error) {
-	return json.Marshal(timerEnvelope(fn, info, now))
+	return hostJSON(timerEnvelope(fn, info, now))
 }
 
 func compact(raw []byte) []byte {
@@ -167,64 +186,4 @@ type reply struct {
 	Outputs     map[string]json.RawMessage `json:"Outputs"`
 	Logs        []string                   `json:"Logs"`
 	ReturnValue json.RawMessage            `json:"ReturnValue"`
-}
-
-// httpResponse is an HTTP output binding as the host reads it.
-type httpResponse struct {
-	Status  int
-	Headers http.Header
-	Body    []byte
-}
-
-// decodeHTTPOutput translates the res output as the host does: statusCode as a number or a
-// string; headers; body as serialised JSON for an object or array, decoded bytes for a string
-// that is valid base64, and the string itself otherwise. A missing output is 200 with no body.
-func decodeHTTPOutput(raw json.RawMessage) (httpResponse, error) {
-	out := httpResponse{Status: http.StatusOK, Headers: http.Header{}}
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return out, nil
-	}
-	var res struct {
-		StatusCode json.RawMessage            `json:"statusCode"`
-		Headers    map[string]json.RawMessage `json:"headers"`
-		Body       json.RawMessage            `json:"body"`
-	}
-	if err := json.Unmarshal(raw, &res); err != nil {
-		return out, fmt.Errorf("res output is not an object: %w", err)
-	}
-	if len(res.StatusCode) > 0 && !bytes.Equal(res.StatusCode, []byte("null")) {
-		code, err := strconv.Atoi(strings.Trim(string(res.StatusCode), `"`))
-		if err != nil || code < 100 || code > 999 {
-			return out, fmt.Errorf("res.statusCode %s is not a status code", res.StatusCode)
-		}
-		out.Status = code
-	}
-	for k, v := range res.Headers {
-		var s string
-		var list []string
-		switch {
-		case json.Unmarshal(v, &s) == nil:
-			out.Headers.Add(k, s)
-		case json.Unmarshal(v, &list) == nil:
-			for _, s := range list {
-				out.Headers.Add(k, s)
-			}
-		default:
-			out.Headers.Add(k, strings.Trim(string(v), `"`))
-		}
-	}
-	body := bytes.TrimSpace(res.Body)
-	var s string
-	switch {
-	case len(body) == 0 || bytes.Equal(body, []byte("null")):
-	case json.Unmarshal(body, &s) == nil:
-		if dec, err := base64.StdEncoding.Strict().DecodeString(s); err == nil {
-			out.Body = dec
-		} else {
-			out.Body = []byte(s)
-		}
-	default:
-		out.Body = compact(body)
-	}
-	return out, nil
 }

@@ -6,34 +6,6 @@ import (
 	"time"
 )
 
-func TestDecodeHTTPOutput(t *testing.T) {
-	cases := []struct {
-		name, res string
-		status    int
-		body      string
-	}{
-		{"number status, object body", `{"statusCode":201,"body":{"a":1, "b":[2]}}`, 201, `{"a":1,"b":[2]}`},
-		{"string status, array body", `{"statusCode":"202","body":[1, 2]}`, 202, `[1,2]`},
-		{"base64 string is decoded", `{"statusCode":200,"body":"PGI+aGk8L2I+"}`, 200, `<b>hi</b>`},
-		{"other string as is", `{"statusCode":200,"body":"{\"a\":1}"}`, 200, `{"a":1}`},
-		{"no output", ``, 200, ``},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := decodeHTTPOutput(json.RawMessage(c.res))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Status != c.status || string(got.Body) != c.body {
-				t.Errorf("got %d %q, want %d %q", got.Status, got.Body, c.status, c.body)
-			}
-		})
-	}
-	if _, err := decodeHTTPOutput(json.RawMessage(`{"statusCode":"teapot"}`)); err == nil {
-		t.Error("a non-numeric statusCode was accepted")
-	}
-}
-
 func TestMessageEnvelopeIsTheHosts(t *testing.T) {
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	m := &Message{MessageID: "m-1", CorrelationID: "c-1", ContentType: "application/json",

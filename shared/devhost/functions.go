@@ -20,6 +20,22 @@ const (
 	TimerTrigger      = "timerTrigger"
 )
 
+// HTTPMode is how the host passes an HTTP-triggered function's requests to the handler
+// (docs/architecture.md).
+type HTTPMode string
+
+// The host's three ways with an HTTP request.
+const (
+	// HTTPEnvelope: POST /{Function} with Data.req; the res output is written to the client.
+	HTTPEnvelope HTTPMode = "envelope"
+	// HTTPForward (host.json enableForwardingHttpRequest): the request is rebuilt and sent to its
+	// own path; the buffered response goes back as it is.
+	HTTPForward HTTPMode = "forward"
+	// HTTPProxy (host.json enableProxyingHttpRequest): the live request is reverse-proxied to its
+	// own path and the response streamed back. A host that knows it prefers it to forwarding.
+	HTTPProxy HTTPMode = "proxy"
+)
+
 // Function is what the runner needs to know about one function folder.
 type Function struct {
 	Name    string   // the folder name: the path the handler is POSTed to
@@ -28,10 +44,26 @@ type Function struct {
 	Queue   string   // ServiceBusTrigger: the queue name, %Setting% resolved
 	Route   string   // HTTPTrigger: the route template, e.g. "v1/{*path}"
 	Methods []string // HTTPTrigger: allowed methods, upper case; empty means any
-	Output  string   // HTTPTrigger: the name of the http output binding ("res"), "" for none
+	Output  string   // HTTPTrigger: the name of the http output binding ("res", or "$return"), "" for none
+	// OutputDataType is the http output binding's dataType ("binary" turns off the host's
+	// base64 decoding of a $return string).
+	OutputDataType string
+	// HTTPMode is how the host passes this function's requests, from host.json's customHandler
+	// keys: forwarding and proxying apply only to a function whose one input binding is an
+	// httpTrigger and whose one output binding is an http one; any other gets the envelope.
+	HTTPMode HTTPMode
 	// Schedule is a TimerTrigger's NCRONTAB expression (six fields, seconds first).
 	Schedule string
 	schedule cron.Schedule
+	inputs   int // bindings with direction in (the trigger included)
+	outputs  int // bindings with direction out
+}
+
+// direct reports whether the host may forward or proxy the function's requests: exactly one
+// input binding, an httpTrigger, and exactly one output binding, an http one (host
+// FunctionMetadataExtensions.IsHttpInAndOutFunction).
+func (f Function) direct() bool {
+	return f.Trigger == HTTPTrigger && f.inputs == 1 && f.outputs == 1 && f.Output != ""
 }
 
 // Describe is a one-line summary of the function's trigger, for the start-up banner.
@@ -42,7 +74,7 @@ func (f Function) Describe() string {
 		if len(f.Methods) > 0 {
 			m = strings.Join(f.Methods, ",")
 		}
-		return fmt.Sprintf("http  /api/%s (%s)", f.Route, m)
+		return fmt.Sprintf("http  /api/%s (%s, %s)", f.Route, m, f.HTTPMode)
 	case ServiceBusTrigger:
 		return "queue " + f.Queue
 	default:
@@ -83,6 +115,10 @@ func LoadFunctions(root string, getenv func(string) string) ([]Function, error) 
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("devhost: no functions/*/function.json under %s", root)
 	}
+	host, err := ReadHost(root)
+	if err != nil {
+		return nil, err
+	}
 	var fns []Function
 	var errs []error
 	for _, p := range paths {
@@ -90,6 +126,9 @@ func LoadFunctions(root string, getenv func(string) string) ([]Function, error) 
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if fn.Trigger == HTTPTrigger {
+			fn.HTTPMode = host.mode(fn)
 		}
 		fns = append(fns, fn)
 	}
@@ -100,10 +139,48 @@ func LoadFunctions(root string, getenv func(string) string) ([]Function, error) 
 	return fns, nil
 }
 
+// Host is what the runner reads from host.json: the customHandler keys that make the host
+// forward or proxy HTTP requests (both are read by current hosts; each ignores a key it does not
+// know).
+type Host struct {
+	EnableForwardingHTTPRequest bool `json:"enableForwardingHttpRequest"`
+	EnableProxyingHTTPRequest   bool `json:"enableProxyingHttpRequest"`
+}
+
+// ReadHost reads root/host.json's customHandler section.
+func ReadHost(root string) (Host, error) {
+	raw, err := os.ReadFile(filepath.Join(root, "host.json"))
+	if err != nil {
+		return Host{}, fmt.Errorf("devhost: %w", err)
+	}
+	var doc struct {
+		CustomHandler Host `json:"customHandler"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return Host{}, fmt.Errorf("devhost: host.json: %w", err)
+	}
+	return doc.CustomHandler, nil
+}
+
+// mode is how a host with these settings passes fn's requests: proxying first, then
+// forwarding, for a function that qualifies (host DefaultHttpWorkerService.InvokeAsync).
+func (h Host) mode(fn Function) HTTPMode {
+	switch {
+	case !fn.direct():
+		return HTTPEnvelope
+	case h.EnableProxyingHTTPRequest:
+		return HTTPProxy
+	case h.EnableForwardingHTTPRequest:
+		return HTTPForward
+	}
+	return HTTPEnvelope
+}
+
 type bindingJSON struct {
 	Name      string   `json:"name"`
 	Type      string   `json:"type"`
 	Direction string   `json:"direction"`
+	DataType  string   `json:"dataType"`
 	QueueName string   `json:"queueName"`
 	Schedule  string   `json:"schedule"`
 	Route     string   `json:"route"`
@@ -125,8 +202,14 @@ func loadFunction(path string, getenv func(string) string) (Function, error) {
 	fn := Function{Name: name}
 	for _, b := range doc.Bindings {
 		switch {
+		case strings.EqualFold(b.Direction, "in"):
+			fn.inputs++
+		case strings.EqualFold(b.Direction, "out"):
+			fn.outputs++
+		}
+		switch {
 		case b.Type == "http" && strings.EqualFold(b.Direction, "out"):
-			fn.Output = b.Name
+			fn.Output, fn.OutputDataType = b.Name, b.DataType
 		case b.Type == HTTPTrigger || b.Type == ServiceBusTrigger || b.Type == TimerTrigger:
 			if fn.Trigger != "" {
 				return Function{}, fmt.Errorf("devhost: %s has more than one trigger", name)

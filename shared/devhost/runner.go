@@ -8,13 +8,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/invoke"
 )
 
 // MovableClock is the runner's clock, shared with the app: it tells the time and POST
@@ -49,6 +53,10 @@ type Options struct {
 	EventsElsewhere string
 	// Logger receives the runner's and the handler's log lines; nil means slog.Default().
 	Logger *slog.Logger
+	// HTTPMode, when set, replaces host.json's choice for the functions the host may forward or
+	// proxy: HTTPEnvelope plays a host that does neither, HTTPForward one that knows only
+	// forwarding, HTTPProxy one that proxies.
+	HTTPMode HTTPMode
 }
 
 // Runner is the local stand-in for the Functions host. Create it with New, give its Publish
@@ -65,15 +73,17 @@ type Runner struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 
-	mu      sync.Mutex
-	started bool
-	target  string // the handler's base URL
-	client  *http.Client
-	srv     *http.Server
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup // delivery and timer goroutines
-	served  chan struct{}  // closed when the handler's server stopped
+	mu        sync.Mutex
+	started   bool
+	target    string // the handler's base URL
+	client    *http.Client
+	forwarder *http.Client           // forwarded requests: redirects not followed
+	proxy     *httputil.ReverseProxy // proxied requests
+	srv       *http.Server
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // delivery and timer goroutines
+	served    chan struct{}  // closed when the handler's server stopped
 }
 
 // New builds a runner for the functions (see LoadFunctions).
@@ -100,6 +110,11 @@ func New(fns []Function, opts *Options) (*Runner, error) {
 	if r.opts.Tick <= 0 {
 		r.opts.Tick = time.Second
 	}
+	switch r.opts.HTTPMode {
+	case "", HTTPEnvelope, HTTPForward, HTTPProxy:
+	default:
+		return nil, fmt.Errorf("devhost: HTTP mode %q: want %s, %s or %s", r.opts.HTTPMode, HTTPProxy, HTTPForward, HTTPEnvelope)
+	}
 	r.log = r.opts.Logger
 	if r.log == nil {
 		r.log = slog.Default()
@@ -107,6 +122,13 @@ func New(fns []Function, opts *Options) (*Runner, error) {
 	r.clock = r.opts.Clock
 	now := r.clock.Now()
 	for _, fn := range fns {
+		switch {
+		case fn.Trigger != HTTPTrigger:
+		case r.opts.HTTPMode != "" && fn.direct():
+			fn.HTTPMode = r.opts.HTTPMode // Options.HTTPMode replaces host.json's choice
+		case fn.HTTPMode == "":
+			fn.HTTPMode = HTTPEnvelope
+		}
 		if _, dup := r.byName[fn.Name]; dup {
 			return nil, fmt.Errorf("devhost: function %s is defined twice", fn.Name)
 		}
@@ -140,8 +162,9 @@ func (r *Runner) Functions() []Function { return append([]Function(nil), r.fns..
 func (r *Runner) Clock() MovableClock { return r.clock }
 
 // Start serves handler (the custom handler) on ln, as the host runs the handler process on
-// FUNCTIONS_CUSTOMHANDLER_PORT (nil ln: a free 127.0.0.1 port), and starts message delivery
-// and the timers. Close stops them and closes ln.
+// FUNCTIONS_CUSTOMHANDLER_PORT (nil ln: a free 127.0.0.1 port) with cmd/handler's timeouts,
+// waits until it answers GET / (as the host does before its first invocation), and starts
+// message delivery and the timers. Close stops them and closes ln.
 func (r *Runner) Start(ctx context.Context, handler http.Handler, ln net.Listener) error {
 	if ln == nil {
 		var err error
@@ -149,7 +172,7 @@ func (r *Runner) Start(ctx context.Context, handler http.Handler, ln net.Listene
 			return fmt.Errorf("devhost: listen for the handler: %w", err)
 		}
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := NewServer(handler)
 	r.mu.Lock()
 	if r.started {
 		r.mu.Unlock()
@@ -159,7 +182,10 @@ func (r *Runner) Start(ctx context.Context, handler http.Handler, ln net.Listene
 	r.started = true
 	r.srv = srv
 	r.target = "http://" + ln.Addr().String()
-	r.client = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	transport := &http.Transport{DisableCompression: true}
+	r.client = &http.Client{Transport: transport}
+	r.forwarder = &http.Client{Transport: transport, CheckRedirect: noRedirects}
+	r.proxy = r.newProxy(&url.URL{Scheme: "http", Host: ln.Addr().String()}, transport)
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.mu.Unlock()
 
@@ -170,6 +196,9 @@ func (r *Runner) Start(ctx context.Context, handler http.Handler, ln net.Listene
 			r.log.Error("devhost: handler server stopped", "err", err)
 		}
 	}()
+	if err := r.waitReady(r.ctx); err != nil {
+		r.log.Warn("devhost: the handler did not answer GET /", "err", err)
+	}
 	for _, q := range r.queues {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.deliver(q) }()
@@ -211,25 +240,27 @@ func (r *Runner) Close() error {
 var errInvocation = errors.New("invocation failed")
 
 // NewInvocation returns the host's POST of an envelope (MessageEnvelope, TimerEnvelope) to fn on
-// the handler at base (http://127.0.0.1:port): chunked, with the host's headers and a fresh
-// invocation ID and trace context. The runner sends it; so do tests that play the host in front of
-// several handler processes.
+// the handler at base (http://127.0.0.1:port): chunked JSON with the host's headers, a fresh
+// invocation ID and trace context (host Workers/HttpScriptInvocationContextExtensions.cs,
+// Workers/Http/DefaultHttpWorkerService.cs AddHeaders). The runner sends it; so do tests that play
+// the host in front of several handler processes.
 func NewInvocation(ctx context.Context, base string, fn Function, envelope []byte) (*http.Request, error) {
 	// An io.Reader of unknown length makes the transfer chunked, as the host sends it.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+fn.Name, io.MultiReader(bytes.NewReader(envelope)))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Azure-Functions-InvocationId", newID())
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set(headerInvocationID, newID())
+	req.Header.Set(headerHostVersion, HostVersion)
 	req.Header.Set("traceparent", traceparent())
-	req.Header.Set("User-Agent", "Azure-Functions-Host/devhost")
+	req.Header.Set("User-Agent", userAgent)
 	return req, nil
 }
 
 // invoke POSTs env to the handler's /{Function} as the host does and returns its reply.
 func (r *Runner) invoke(ctx context.Context, fn Function, env envelope) (reply, error) {
-	body, err := json.Marshal(env)
+	body, err := hostJSON(env)
 	if err != nil {
 		return reply{}, err
 	}
@@ -239,7 +270,7 @@ func (r *Runner) invoke(ctx context.Context, fn Function, env envelope) (reply, 
 	if err != nil {
 		return reply{}, err
 	}
-	id := req.Header.Get("X-Azure-Functions-InvocationId")
+	id := req.Header.Get(headerInvocationID)
 	res, err := r.client.Do(req)
 	if err != nil {
 		return reply{}, fmt.Errorf("%w: %s: %v", errInvocation, fn.Name, err)
@@ -256,6 +287,9 @@ func (r *Runner) invoke(ctx context.Context, fn Function, env envelope) (reply, 
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return reply{}, fmt.Errorf("%w: %s answered %d with an empty body (the real host would wait until functionTimeout)", errInvocation, fn.Name, res.StatusCode)
 	}
+	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt != "application/json" && mt != "text/json" {
+		return reply{}, fmt.Errorf("%w: %s answered Content-Type %q; the host reads only application/json or text/json", errInvocation, fn.Name, res.Header.Get("Content-Type"))
+	}
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		return reply{}, fmt.Errorf("%w: %s answered a body that is not the host protocol's JSON", errInvocation, fn.Name)
 	}
@@ -263,6 +297,34 @@ func (r *Runner) invoke(ctx context.Context, fn Function, env envelope) (reply, 
 		r.log.Info(line, "function", fn.Name, "invocationId", id)
 	}
 	return rep, nil
+}
+
+// NewServer is the http.Server the runner serves the handler with, and cmd/devhost its own
+// endpoints with: the handler's timeouts (cmd/handler, invoke.ReadTimeout and the others).
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: invoke.ReadHeaderTimeout, ReadTimeout: invoke.ReadTimeout,
+		WriteTimeout: invoke.WriteTimeout, IdleTimeout: invoke.IdleTimeout}
+}
+
+// waitReady sends GET / every 25 ms until the handler answers anything, as the host does at start
+// (host Workers/Http/DefaultHttpWorkerService.cs IsWorkerReady), for at most 30 seconds.
+func (r *Runner) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.target+"/", nil)
+		res, err := r.client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
 }
 
 // traceparent returns a fresh W3C trace context header value.

@@ -38,13 +38,17 @@ func (r *Runner) routes() {
 }
 
 // ServeHTTP serves the runner's endpoints: /api/... (HTTP-triggered functions),
-// /dev/servicebus, /dev/events, /dev/clock and /admin/functions/{name}.
+// /dev/servicebus, /dev/events, /dev/clock and /admin/functions/{name}, to this machine only
+// (localOnly).
 func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	started := r.started
 	r.mu.Unlock()
 	if !started {
 		problem(w, http.StatusServiceUnavailable, "NotStarted", "The local runner has not started its handler yet.")
+		return
+	}
+	if !localOnly(w, req) {
 		return
 	}
 	r.mux.ServeHTTP(w, req)
@@ -97,9 +101,9 @@ func matchRoute(route, path string) (map[string]string, bool) {
 	return params, len(segs) == len(tmpl)
 }
 
-// serveHTTPFunction serves /api/{route} through the matching HTTP-triggered function: it
-// builds Data.req as the host does, stands in for Easy Auth, and translates the res output
-// back. A failed invocation is a 500, as on the host.
+// serveHTTPFunction serves /api/{route} through the matching HTTP-triggered function as the
+// host would: proxied, forwarded or through the envelope form (httpMode). It stands in for Easy
+// Auth first. A failed invocation is a 500, as on the host.
 func (r *Runner) serveHTTPFunction(w http.ResponseWriter, req *http.Request) {
 	path := strings.TrimPrefix(req.URL.Path, "/api/")
 	var fn Function
@@ -117,14 +121,27 @@ func (r *Runner) serveHTTPFunction(w http.ResponseWriter, req *http.Request) {
 		problem(w, http.StatusNotFound, "NoSuchFunction", "No HTTP-triggered function serves this method and route.")
 		return
 	}
+	req.Header = req.Header.Clone()
+	if req.Header.Get(headerPrincipal) == "" {
+		r.addLocalPrincipal(req.Header)
+	}
+	switch fn.HTTPMode {
+	case HTTPProxy:
+		r.proxy.ServeHTTP(w, req)
+	case HTTPForward:
+		r.forward(w, req, fn)
+	default:
+		r.envelopeHTTP(w, req, fn, params)
+	}
+}
+
+// envelopeHTTP invokes fn with Data.req built as the host builds it and writes the http output
+// as the host writes it (hostResponse).
+func (r *Runner) envelopeHTTP(w http.ResponseWriter, req *http.Request, fn Function, params map[string]string) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxRequestBody))
 	if err != nil {
 		problem(w, http.StatusRequestEntityTooLarge, "RequestTooLarge", "The request body is larger than the runner accepts.")
 		return
-	}
-	req.Header = req.Header.Clone()
-	if req.Header.Get(headerPrincipal) == "" {
-		r.addLocalPrincipal(req.Header)
 	}
 	rep, err := r.invoke(req.Context(), fn, httpEnvelope(fn, req, body, params, r.clock.Now()))
 	if err != nil {
@@ -132,9 +149,9 @@ func (r *Runner) serveHTTPFunction(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	res, err := decodeHTTPOutput(rep.Outputs[fn.Output])
+	res, err := hostResponse(fn, rep)
 	if err != nil {
-		r.log.Warn("devhost: bad HTTP output", "function", fn.Name, "err", err)
+		r.log.Warn("devhost: the host could not write the HTTP output", "function", fn.Name, "err", err)
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}

@@ -28,6 +28,10 @@ type Options struct {
 	NoEasyAuth bool
 	// Wrap, when set, wraps the app's handler, so a test can see each invocation.
 	Wrap func(http.Handler) http.Handler
+	// Clock, when set, is the runner's and the app's clock (default: the system time, movable).
+	Clock devhost.MovableClock
+	// HTTPMode, when set, is how the runner passes Admin requests (default: as host.json asks).
+	HTTPMode devhost.HTTPMode
 }
 
 // Runner is a started local runner.
@@ -79,7 +83,8 @@ func Start(t testing.TB, o *Options) *Runner {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	rn, err := devhost.New(fns, &devhost.Options{Roles: o.Roles, ManualTimers: true, Logger: logger, RetryDelay: time.Millisecond})
+	rn, err := devhost.New(fns, &devhost.Options{Roles: o.Roles, ManualTimers: true, Logger: logger, RetryDelay: time.Millisecond,
+		Clock: o.Clock, HTTPMode: o.HTTPMode})
 	if err != nil {
 		t.Fatal(err)
 	}
