@@ -1,7 +1,8 @@
-// Package devhost plays the Azure Functions host's part for the local runner (cmd/devhost):
-// it reads the project's function.json files, serves HTTP-triggered functions under /api,
+// Package devhost plays the Azure Functions host's part for the local runner (cmd/devhost): it
+// reads the project's host.json and function.json files, serves HTTP-triggered functions under
+// /api (proxied, forwarded or through the envelope form, as host.json and the host's rules say),
 // delivers Service Bus queue messages peek-lock style (with DeliveryCount, redelivery and
 // dead-lettering), fires NCRONTAB timers on a movable clock, and keeps an in-memory topic of
-// published events. It posts the handler exactly the envelopes the real host posts (SPEC §11),
-// so what works locally works under the host.
+// published events. It follows the host's rules one by one (docs/architecture.md, "What the host
+// really does"; TestRunnerFollowsTheHostsRules), so what works locally works under the host.
 package devhost

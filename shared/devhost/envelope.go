@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Time layouts of the Service Bus trigger metadata (SPEC §11).
+// Time layouts of the Service Bus trigger metadata (docs/architecture.md).
 const (
 	utcLayout    = "2006-01-02T15:04:05"       // *Utc keys: no zone
 	offsetLayout = "2006-01-02T15:04:05+00:00" // EnqueuedTime, ExpiresAt

@@ -26,7 +26,7 @@ func writeApp(t testing.TB, fns map[string]string) string {
 	return root
 }
 
-// testApp mirrors the project's six functions (SPEC §1).
+// testApp mirrors the project's six functions (docs/architecture.md, Functions).
 var testApp = map[string]string{
 	"Admin":                `{"bindings":[{"name":"req","type":"httpTrigger","direction":"in","authLevel":"anonymous","route":"v1/{*path}","methods":["get","post","delete"]},{"name":"res","type":"http","direction":"out"}]}`,
 	"RegistrationRequests": `{"bindings":[{"name":"message","type":"serviceBusTrigger","direction":"in","queueName":"%RegistrationRequestsQueue%","connection":"ServiceBusConnection"}]}`,

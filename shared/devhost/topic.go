@@ -29,7 +29,7 @@ type topic struct {
 	events []PublishedEvent
 }
 
-// Publish puts events on the runner's in-memory topic with the message properties of SPEC §6;
+// Publish puts events on the runner's in-memory topic with the message properties of docs/events.md;
 // an event whose MessageId was published before is dropped. It never fails.
 func (r *Runner) Publish(_ context.Context, events []domain.Event) error {
 	r.topic.mu.Lock()
