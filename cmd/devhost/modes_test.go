@@ -236,3 +236,33 @@ func TestSyncWithEnqueueTimesInItsBodyCountsAtTheReceiveTime(t *testing.T) {
 		t.Errorf("after the Sync received at %s the cluster view is %s; want lastConnected and lastSync at the receive time", want, view)
 	}
 }
+
+// A 4 MiB message of control characters (a 28 MiB envelope once the host has encoded it twice)
+// is delivered once and rejected MessageTooLarge, answered 2xx: never refused, redelivered ten
+// times and dead-lettered.
+func TestLargestMessageIsRejectedNotRedelivered(t *testing.T) {
+	r := localrun.Start(t, nil)
+	req, _ := http.NewRequest(http.MethodPost, r.URL+"/dev/servicebus/machine-events/messages",
+		strings.NewReader(strings.Repeat("\x01", invoke.MaxMessageBytes)))
+	req.Header.Set("BrokerProperties", `{"MessageId":"huge-1"}`)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("enqueue = %d", res.StatusCode)
+	}
+	var rejections string
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if rejections = get(t, r.URL+"/api/v1/rejections"); strings.Contains(rejections, "huge-1") {
+			break
+		}
+	}
+	if !strings.Contains(rejections, `"MessageTooLarge"`) || !strings.Contains(rejections, "huge-1") {
+		t.Fatalf("rejections %.400s: want huge-1 rejected MessageTooLarge", rejections)
+	}
+	if dl := get(t, r.URL+"/api/v1/deadletters/machine-events"); !strings.Contains(dl, `"items":[]`) {
+		t.Errorf("dead letters %s, want none", dl)
+	}
+}

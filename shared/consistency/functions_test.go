@@ -180,3 +180,24 @@ func TestHostJSONRunsTheHandlerBinary(t *testing.T) {
 		t.Errorf("host.json routePrefix %q, want api (the Admin API lives under /api/v1)", *p)
 	}
 }
+
+// The host forwards or proxies only a function with exactly one input binding, an httpTrigger,
+// and exactly one output binding, an http one (docs/architecture.md, "What the host really
+// does"): one more binding on Admin would silently put it back on the envelope form.
+func TestAdminQualifiesForProxying(t *testing.T) {
+	f := loadFunction(t, "Admin")
+	var in, out []string
+	for _, b := range f.Bindings {
+		switch strings.ToLower(b.Direction) {
+		case "in":
+			in = append(in, b.Type)
+		case "out":
+			out = append(out, b.Type)
+		default:
+			t.Errorf("Admin: binding %s has direction %q", b.Name, b.Direction)
+		}
+	}
+	if !slices.Equal(in, []string{"httpTrigger"}) || !slices.Equal(out, []string{"http"}) {
+		t.Errorf("Admin: inputs %v, outputs %v; want exactly [httpTrigger] and [http], or the host will not proxy it", in, out)
+	}
+}
