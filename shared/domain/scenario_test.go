@@ -16,15 +16,16 @@ import (
 	"github.com/azlocal/registrar/shared/testkit/azurite"
 )
 
-// storeFactories are the stores every scenario and sweep journey runs on: memory and Azurite.
+// storeFactories are the stores every scenario and sweep journey runs on: memory and Azurite,
+// each checking every event committed against its schema (schema_test.go).
 var storeFactories = map[string]func(t testing.TB) domain.Store{
-	"memory": func(t testing.TB) domain.Store { return memory.New(nil) },
+	"memory": func(t testing.TB) domain.Store { return schemaChecked(t, memory.New(nil)) },
 	"tables": func(t testing.TB) domain.Store {
 		st, err := tables.New(context.Background(), tables.Config{ConnectionString: azurite.Start(t)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return st
+		return schemaChecked(t, st)
 	},
 }
 
