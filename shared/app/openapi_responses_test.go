@@ -137,6 +137,7 @@ func TestOpenAPIResponsesFromTheRunner(t *testing.T) {
 		{"GET", "/deadletters/registration-requests", "", nil, 200},
 		{"POST", "/deadletters/registration-requests/replay", `{"messageIds":["nope"]}`, nil, 200},
 		{"GET", "/summary", "", nil, 200},
+		{"GET", "/healthz", "", nil, 200},
 		{"GET", "/dashboard", "", nil, 200},
 		{"GET", "/dashboard/app.js", "", nil, 200},
 		{"GET", "/dashboard/app.css", "", nil, 200},
@@ -159,7 +160,7 @@ func TestOpenAPIResponsesFromTheRunner(t *testing.T) {
 	}
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
-			if key := method + " " + path; !answered[key] && !strings.HasPrefix(path, "/healthz") {
+			if key := method + " " + path; !answered[key] {
 				t.Errorf("%s: no request of this walk was answered 2xx: add one, so its answers are checked", key)
 			}
 		}
