@@ -106,6 +106,13 @@ func (e *emulator) add(in *instance) {
 	e.pool = append(e.pool, in)
 }
 
+// setDup turns the lost-lock duplicates on or off (every round posts twice at once).
+func (e *emulator) setDup(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.dup = on
+}
+
 // inFlight is how many deliveries in is handling now.
 func (e *emulator) inFlight(in *instance) int {
 	e.mu.Lock()

@@ -60,6 +60,8 @@ type fleet struct {
 	events    *collector
 	store     *tables.Store
 	instances []*instance // the ones newFleet started
+	// baseline are the fleet counts before the current workload (outcome subtracts them).
+	baseline domain.FleetCounts
 
 	mu  sync.Mutex
 	all []*instance // every instance started, for the logs

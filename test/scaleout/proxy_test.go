@@ -10,58 +10,73 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 )
 
 // tableProxy sits between the handler processes and Azurite and counts Table requests at the
 // wire: all of them, the entity-group transactions, and those that failed on an ETag (412) or an
-// existing row (409); separately those that write the fleet counts row. While Azurite is down it
-// drops each connection, as a storage endpoint that has gone away does.
+// existing row (409); separately those that write the fleet's two shared rows, the status counts
+// and the newest-sync time. While Azurite is down it drops each connection, as a storage
+// endpoint that has gone away does.
 type tableProxy struct {
 	url string // http://127.0.0.1:port
 
-	requests        atomic.Int64
-	batches         atomic.Int64
-	batchConflicts  atomic.Int64
-	countsWrites    atomic.Int64 // transactions that write the fleet counts row
-	countsConflicts atomic.Int64 // ... and failed on a precondition
+	mu sync.Mutex
+	c  wireCounts
 }
 
-// wireCounts is a copy of a proxy's counters, for differences between two moments.
+// wireCounts are a proxy's counters; minus gives those between two moments.
 type wireCounts struct {
-	Requests, Batches, BatchConflicts, CountsWrites, CountsConflicts int64
+	Requests, Batches, BatchConflicts int64
+	CountsWrites, CountsConflicts     int64 // transactions writing the fleet counts row, and those that conflicted
+	SyncWrites, SyncConflicts         int64 // the same for the fleet's newest-sync row
 }
 
 func (p *tableProxy) counts() wireCounts {
-	return wireCounts{p.requests.Load(), p.batches.Load(), p.batchConflicts.Load(), p.countsWrites.Load(), p.countsConflicts.Load()}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.c
 }
 
 func (a wireCounts) minus(b wireCounts) wireCounts {
 	return wireCounts{a.Requests - b.Requests, a.Batches - b.Batches, a.BatchConflicts - b.BatchConflicts,
-		a.CountsWrites - b.CountsWrites, a.CountsConflicts - b.CountsConflicts}
+		a.CountsWrites - b.CountsWrites, a.CountsConflicts - b.CountsConflicts, a.SyncWrites - b.SyncWrites, a.SyncConflicts - b.SyncConflicts}
 }
 
-// countsConflictRate is the share of counts-row transactions that met a conflict.
-func (a wireCounts) countsConflictRate() float64 {
-	if a.CountsWrites == 0 {
+func (a wireCounts) plus(b wireCounts) wireCounts {
+	return wireCounts{a.Requests + b.Requests, a.Batches + b.Batches, a.BatchConflicts + b.BatchConflicts,
+		a.CountsWrites + b.CountsWrites, a.CountsConflicts + b.CountsConflicts, a.SyncWrites + b.SyncWrites, a.SyncConflicts + b.SyncConflicts}
+}
+
+// rate is part/whole, 0 for no whole.
+func rate(part, whole int64) float64 {
+	if whole == 0 {
 		return 0
 	}
-	return float64(a.CountsConflicts) / float64(a.CountsWrites)
+	return float64(part) / float64(whole)
 }
 
-// The counts row in a transaction's body (shared/store/tables: table Fleet, partition summary,
-// row counts), and a failed inner response of a transaction's answer.
+// The shared rows in a transaction's body (shared/store/tables: table Fleet, partition summary),
+// and a failed inner response of a transaction's answer.
 var (
 	countsRow      = []byte("/Fleet(PartitionKey='summary',RowKey='counts')")
+	syncRow        = []byte("/Fleet(PartitionKey='summary',RowKey='sync')")
 	failedInner    = regexp.MustCompile(`HTTP/1\.1 (409|412) `)
 	batchPath      = regexp.MustCompile(`/\$batch$`)
 	proxyClassKey  = struct{ name string }{"class"}
 	proxyTransport = &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second, DisableCompression: true}
 )
 
-type batchClass struct{ counts bool }
+// batchClass says which shared row a transaction writes.
+type batchClass struct{ counts, sync bool }
+
+func (p *tableProxy) add(fn func(c *wireCounts)) {
+	p.mu.Lock()
+	fn(&p.c)
+	p.mu.Unlock()
+}
 
 // startTableProxy serves a proxy to the Table endpoint of azuriteConn's port until the test ends.
 func startTableProxy(t testing.TB, azuritePort int) *tableProxy {
@@ -83,10 +98,15 @@ func startTableProxy(t testing.TB, azuritePort int) *tableProxy {
 			}
 			res.Body = io.NopCloser(bytes.NewReader(body))
 			if failedInner.Match(body) || res.StatusCode == http.StatusPreconditionFailed || res.StatusCode == http.StatusConflict {
-				p.batchConflicts.Add(1)
-				if c.counts {
-					p.countsConflicts.Add(1)
-				}
+				p.add(func(w *wireCounts) {
+					w.BatchConflicts++
+					if c.counts {
+						w.CountsConflicts++
+					}
+					if c.sync {
+						w.SyncConflicts++
+					}
+				})
 			}
 			return nil
 		},
@@ -94,18 +114,23 @@ func startTableProxy(t testing.TB, azuritePort int) *tableProxy {
 		ErrorHandler: func(http.ResponseWriter, *http.Request, error) { panic(http.ErrAbortHandler) },
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.requests.Add(1)
+		p.add(func(w *wireCounts) { w.Requests++ })
 		if r.Method == http.MethodPost && batchPath.MatchString(r.URL.Path) {
 			body, err := io.ReadAll(r.Body)
 			if err != nil {
 				panic(http.ErrAbortHandler)
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			c := &batchClass{counts: bytes.Contains(body, countsRow)}
-			p.batches.Add(1)
-			if c.counts {
-				p.countsWrites.Add(1)
-			}
+			c := &batchClass{counts: bytes.Contains(body, countsRow), sync: bytes.Contains(body, syncRow)}
+			p.add(func(w *wireCounts) {
+				w.Batches++
+				if c.counts {
+					w.CountsWrites++
+				}
+				if c.sync {
+					w.SyncWrites++
+				}
+			})
 			r = r.WithContext(context.WithValue(r.Context(), proxyClassKey, c))
 		}
 		rp.ServeHTTP(w, r)

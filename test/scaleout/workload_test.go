@@ -145,7 +145,7 @@ func (w *workload) run(ctx context.Context, e *emulator, parallel int, gate *gat
 				mu.Lock()
 				results[m.MessageID] = res
 				mu.Unlock()
-				gate.done()
+				gate.done(m.MessageID)
 				if !res.Completed {
 					return // dead-lettered: the cluster's later messages would not apply as scripted
 				}
@@ -156,16 +156,24 @@ func (w *workload) run(ctx context.Context, e *emulator, parallel int, gate *gat
 	return results
 }
 
-// gate lets a test hold a workload between messages and count the messages completed.
+// gate lets a test hold a workload between messages and see the messages completed.
 type gate struct {
 	mu        sync.Mutex
 	held      bool
 	resume    chan struct{}
+	finished  map[string]bool // MessageIds settled (completed or dead-lettered)
 	completed atomic.Int64
 	inflight  atomic.Int64
 }
 
-func newGate() *gate { return &gate{resume: make(chan struct{})} }
+func newGate() *gate { return &gate{resume: make(chan struct{}), finished: map[string]bool{}} }
+
+// settled returns the MessageIds settled so far.
+func (g *gate) settled() map[string]bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return maps.Clone(g.finished)
+}
 
 func (g *gate) wait() {
 	if g == nil {
@@ -185,10 +193,13 @@ func (g *gate) wait() {
 	}
 }
 
-func (g *gate) done() {
+func (g *gate) done(messageID string) {
 	if g == nil {
 		return
 	}
+	g.mu.Lock()
+	g.finished[messageID] = true
+	g.mu.Unlock()
 	g.inflight.Add(-1)
 	g.completed.Add(1)
 }
@@ -212,7 +223,8 @@ func (g *gate) release() {
 }
 
 // outcome is what a run leaves: each cluster's state and history, the events a subscriber
-// received (per cluster, in order), and the fleet counts.
+// received (per cluster, in order), and the fleet counts (those the run added, for a fleet that
+// ran something before: see fleet.baseline).
 type outcome struct {
 	Clusters map[string]*domain.Cluster
 	History  map[string][]historyLine
@@ -259,9 +271,11 @@ func memoryOutcome(t testing.TB, st domain.Store, ids []string) outcome {
 		delete(body, "at")
 		o.Events[e.SessionID()] = append(o.Events[e.SessionID()], received{ID: e.ID, Subject: e.Type, SessionID: e.SessionID(), CorrelationID: e.Correlation(), Body: body})
 	}
-	if o.Counts, err = st.Counts(context.Background()); err != nil {
+	counts, err := st.Counts(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
+	o.Counts = minus(counts, domain.FleetCounts{})
 	return o
 }
 
@@ -281,11 +295,34 @@ func (f *fleet) outcome(ids []string) outcome {
 			o.Events[e.SessionID] = append(o.Events[e.SessionID], e)
 		}
 	}
-	var err error
-	if o.Counts, err = f.store.Counts(context.Background()); err != nil {
+	o.Counts = minus(f.counts(), f.baseline)
+	return o
+}
+
+// counts reads the fleet counts row.
+func (f *fleet) counts() domain.FleetCounts {
+	f.t.Helper()
+	c, err := f.store.Counts(context.Background())
+	if err != nil {
 		f.t.Fatal(err)
 	}
-	return o
+	return c
+}
+
+// minus is a - b, without the statuses whose count is then 0.
+func minus(a, b domain.FleetCounts) domain.FleetCounts {
+	sub := func(x, y map[string]int) map[string]int {
+		out := map[string]int{}
+		for k, v := range x {
+			if d := v - y[k]; d != 0 {
+				out[k] = d
+			}
+		}
+		return out
+	}
+	return domain.FleetCounts{Clusters: a.Clusters - b.Clusters, CredentialExpired: a.CredentialExpired - b.CredentialExpired,
+		RegistrationStatus: sub(a.RegistrationStatus, b.RegistrationStatus), ClusterStatus: sub(a.ClusterStatus, b.ClusterStatus),
+		ConnectionStatus: sub(a.ConnectionStatus, b.ConnectionStatus), Orphan: sub(a.Orphan, b.Orphan)}
 }
 
 // eventIDs are the IDs of an outcome's events.
@@ -300,6 +337,19 @@ func (o outcome) eventIDs() map[string]bool {
 }
 
 func (o outcome) eventCount() int { return len(o.eventIDs()) }
+
+// eventsOf are the IDs of the events the given messages caused.
+func (o outcome) eventsOf(messageIDs map[string]bool) map[string]bool {
+	ids := map[string]bool{}
+	for _, evs := range o.Events {
+		for _, e := range evs {
+			if messageIDs[e.CorrelationID] {
+				ids[e.ID] = true
+			}
+		}
+	}
+	return ids
+}
 
 // sameTimes compares times as a run must reproduce them: a time from a message (before epoch)
 // exactly; a time an instance stamped from its own clock (after epoch) only as such.
