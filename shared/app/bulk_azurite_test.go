@@ -103,24 +103,41 @@ func TestBulkThousandOnAzurite(t *testing.T) {
 	}
 	body, _ := json.Marshal(map[string]any{"items": items})
 
+	// cost sends the request until no item answers "failed" (items past the 4-minute budget answer
+	// NotAttempted, as on a loaded machine: the documented remedy is the same request with the same
+	// key), and checks each item's first answer that is not a failure.
 	cost := func(name, query, key string, want map[string]int) float64 {
 		t.Helper()
 		wire.take()
 		start := time.Now()
-		out := postBulk(t, a, query, key, body)
+		final := make([]string, n)
+		for send := 1; ; send++ {
+			out := postBulk(t, a, query, key, body)
+			for i, it := range out.Items {
+				if it.ClusterID != ids[i] {
+					t.Fatalf("%s: item %d answers %s, want %s (one result per item, in order)", name, i, it.ClusterID, ids[i])
+				}
+				if final[i] == "" && it.Outcome != "" {
+					final[i] = it.Outcome
+				}
+			}
+			if out.Summary["failed"] == 0 || send == 5 {
+				break
+			}
+			t.Logf("%s: send %d left %d items NotAttempted; sending it again with its key", name, send, out.Summary["failed"])
+		}
 		took := time.Since(start).Round(time.Millisecond)
 		kinds, total := wire.take()
 		t.Logf("%s: %.2f Table requests per item (%d items in %s)", name, float64(total)/n, n, took)
 		for _, k := range slices.Sorted(maps.Keys(kinds)) {
 			t.Logf("    %6.2f  %s", float64(kinds[k])/n, k)
 		}
-		if d := cmp.Diff(want, out.Summary); d != "" {
-			t.Fatalf("%s: summary (-want +got):\n%s", name, d)
+		got := map[string]int{}
+		for _, o := range final {
+			got[o]++
 		}
-		for i, it := range out.Items {
-			if it.ClusterID != ids[i] {
-				t.Fatalf("%s: item %d answers %s, want %s (one result per item, in order)", name, i, it.ClusterID, ids[i])
-			}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("%s: outcomes (-want +got):\n%s", name, d)
 		}
 		return float64(total) / n
 	}
@@ -182,6 +199,7 @@ func registerMany(t *testing.T, a *App, n int) []string {
 type bulkOut struct {
 	Items []struct {
 		ClusterID string `json:"clusterId"`
+		Outcome   string `json:"outcome"`
 	} `json:"items"`
 	Summary map[string]int `json:"summary"`
 }
