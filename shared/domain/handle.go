@@ -284,20 +284,22 @@ func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, met
 // wins) and returns a function deleting their rows after the commit, each only if unchanged
 // since read (a record rewritten meanwhile is kept for the next adoption).
 func (s *Service) adoptStandalone(ctx context.Context, c *Cluster, names []string) (func(context.Context) error, error) {
-	var adopted []IndexEntry
+	var lower []string
 	for _, name := range names {
-		e, err := s.store.GetIndex(ctx, kindStandalone, "", strings.ToLower(name))
-		if errors.Is(err, ErrNotFound) {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
+		lower = append(lower, strings.ToLower(name))
+	}
+	rows, err := s.store.GetIndexes(ctx, kindStandalone, "", lower)
+	if err != nil {
+		return nil, err
+	}
+	var adopted []IndexEntry
+	for _, e := range rows {
 		var st standalone
 		if err := json.Unmarshal([]byte(e.Value), &st); err != nil {
-			s.log.WarnContext(ctx, "unreadable standalone-machine record ignored", "machine", name, "error", err.Error())
+			s.log.WarnContext(ctx, "unreadable standalone-machine record ignored", "machine", e.Name, "error", err.Error())
 			continue
 		}
-		if n := c.node(name); n != nil {
+		if n := c.node(e.Name); n != nil {
 			n.InstalledAt = earliest(n.InstalledAt, st.InstalledAt)
 			if st.OSVersion != "" && (n.OSVersion == "" || st.OSVersionAt.After(n.OSVersionAt)) {
 				n.OSVersion, n.OSVersionAt = st.OSVersion, st.OSVersionAt

@@ -62,32 +62,24 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 		return reject(CodeTooManyNodes, "the cluster would have %d nodes; at most %d are allowed", len(c.Nodes)+added, MaxNodes)
 	}
 	group := identityGroup(m.SubscriptionID, m.ArcResourceGroup)
+	hints := identityHints(group, m.ClusterID, c.Nodes, m.Nodes)
+	// A cluster not yet registered first tries to insert its identity rows: when none exists, no
+	// machine is held elsewhere and no lookup is needed (docs/storage.md: one request, not two).
+	hinted := false
+	if !wasRegistered {
+		switch err := s.store.AddIndexes(ctx, hints); {
+		case err == nil:
+			hinted = true
+		case !errors.Is(err, ErrConflict):
+			return nil, err
+		}
+	}
 	var claims []string // other clusters whose node this registration claims
-	for _, n := range m.Nodes {
-		e, err := s.store.GetIndex(ctx, kindMachine, group, strings.ToLower(n.Name))
-		if errors.Is(err, ErrNotFound) {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		if e.Value == m.ClusterID {
-			continue
-		}
-		other, err := s.loadOther(ctx, e.Value)
-		if err != nil {
-			return nil, err
-		}
-		if other == nil || other.node(n.Name) == nil || identityGroup(other.SubscriptionID, other.ArcResourceGroup) != group {
-			continue // a stale hint
-		}
-		if on := other.node(n.Name); on.ClaimedBy != "" || on.RegistrationStatus != StatusRegistered {
-			continue
-		}
-		if registered(other) && other.Orphan != OrphanSuspected {
-			return reject(CodeNodeRegisteredElsewhere, "machine %s is registered to cluster %s: unregister it there first", n.Name, other.ID)
-		}
-		if registered(other) {
-			claims = append(claims, other.ID+"\x00"+n.Name)
+	if !hinted {
+		var p *Problem
+		var err error
+		if claims, p, err = s.heldElsewhere(ctx, m, group); err != nil || p != nil {
+			return &Decision{Problem: p}, err
 		}
 	}
 
@@ -186,13 +178,10 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 	// is transient and the redelivery writes them again (claims are idempotent by MessageId), so
 	// none is lost once the message is committed.
 	d.Before = func(ctx context.Context) error {
-		for _, n := range c.Nodes {
-			if err := s.store.PutIndex(ctx, IndexEntry{Kind: kindMachine, Group: group, Name: strings.ToLower(n.Name), Value: id}); err != nil {
+		if !hinted {
+			if err := s.store.PutIndexes(ctx, identityHints(group, id, c.Nodes, nil)); err != nil {
 				return err
 			}
-		}
-		if err := s.store.PutIndex(ctx, IndexEntry{Kind: kindArcGroup, Group: group, Name: id, Value: id}); err != nil {
-			return err
 		}
 		for _, cl := range claims {
 			other, machine, _ := strings.Cut(cl, "\x00")
@@ -204,6 +193,68 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 	}
 	d.After = adopt
 	return d, nil
+}
+
+// identityHints are the index rows of a registered cluster's machine identities and of its Arc
+// resource group: one row per node (those it has and those the message adds) and one for the group.
+func identityHints(group, id string, nodes []Node, adds []RegisterNode) []IndexEntry {
+	var out []IndexEntry
+	seen := map[string]bool{}
+	add := func(name string) {
+		if name = strings.ToLower(name); !seen[name] {
+			seen[name] = true
+			out = append(out, IndexEntry{Kind: kindMachine, Group: group, Name: name, Value: id})
+		}
+	}
+	for _, n := range nodes {
+		add(n.Name)
+	}
+	for _, n := range adds {
+		add(n.Name)
+	}
+	return append(out, IndexEntry{Kind: kindArcGroup, Group: group, Name: id, Value: id})
+}
+
+// heldElsewhere looks up the identity rows of m's machines (one request): a machine registered to
+// another cluster refuses the Register (NodeRegisteredElsewhere), unless that cluster is a
+// suspected orphan, whose machines the Register claims (returned as "cluster\x00machine").
+func (s *Service) heldElsewhere(ctx context.Context, m Register, group string) ([]string, *Problem, error) {
+	var names []string
+	for _, n := range m.Nodes {
+		names = append(names, strings.ToLower(n.Name))
+	}
+	rows, err := s.store.GetIndexes(ctx, kindMachine, group, names)
+	if err != nil {
+		return nil, nil, err
+	}
+	held := map[string]string{} // machine (lower case) → the cluster its row names
+	for _, e := range rows {
+		held[e.Name] = e.Value
+	}
+	var claims []string
+	for _, n := range m.Nodes {
+		id, ok := held[strings.ToLower(n.Name)]
+		if !ok || id == m.ClusterID {
+			continue
+		}
+		other, err := s.loadOther(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if other == nil || other.node(n.Name) == nil || identityGroup(other.SubscriptionID, other.ArcResourceGroup) != group {
+			continue // a stale hint
+		}
+		if on := other.node(n.Name); on.ClaimedBy != "" || on.RegistrationStatus != StatusRegistered {
+			continue
+		}
+		if registered(other) && other.Orphan != OrphanSuspected {
+			return nil, Reject(CodeNodeRegisteredElsewhere, "machine %s is registered to cluster %s: unregister it there first", n.Name, other.ID), nil
+		}
+		if registered(other) {
+			claims = append(claims, other.ID+"\x00"+n.Name)
+		}
+	}
+	return claims, nil, nil
 }
 
 // claim marks machine of cluster id as claimed by another cluster (by) and schedules the

@@ -116,6 +116,14 @@ type IndexStore interface {
 	// ErrConflict otherwise. For rows that are state, not hints (read-modify-write).
 	PutIndexIf(ctx context.Context, e IndexEntry, etag string) error
 	GetIndex(ctx context.Context, kind, group, name string) (IndexEntry, error)
+	// GetIndexes reads the rows of names in one kind and group, in one request; names without a
+	// row are left out. Each entry has its ETag.
+	GetIndexes(ctx context.Context, kind, group string, names []string) ([]IndexEntry, error)
+	// AddIndexes inserts entries, all or none, in one request: ErrConflict when any of them
+	// exists. The entries share one group (kinds may differ, except in the empty group); at most 100.
+	AddIndexes(ctx context.Context, entries []IndexEntry) error
+	// PutIndexes inserts or replaces entries: one request per group (of up to 100 entries).
+	PutIndexes(ctx context.Context, entries []IndexEntry) error
 	ListIndex(ctx context.Context, kind, group string) ([]IndexEntry, error)
 	DeleteIndex(ctx context.Context, kind, group, name string) error // nil if absent
 	// DeleteIndexIf deletes the row only if it is still at etag: ErrConflict if it was rewritten

@@ -309,6 +309,45 @@ func (s *Store) PutIndexIf(ctx context.Context, e domain.IndexEntry, etag string
 	return nil
 }
 
+// PutIndexes implements domain.IndexStore.
+func (s *Store) PutIndexes(ctx context.Context, entries []domain.IndexEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range entries {
+		s.putIndex(e)
+	}
+	return nil
+}
+
+// AddIndexes implements domain.IndexStore: all or none.
+func (s *Store) AddIndexes(ctx context.Context, entries []domain.IndexEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range entries {
+		if _, ok := s.index[indexKey{e.Kind, e.Group, e.Name}]; ok {
+			return domain.ErrConflict
+		}
+	}
+	for _, e := range entries {
+		s.putIndex(e)
+	}
+	return nil
+}
+
+// GetIndexes implements domain.IndexStore, in name order.
+func (s *Store) GetIndexes(ctx context.Context, kind, group string, names []string) ([]domain.IndexEntry, error) {
+	s.mu.Lock()
+	var out []domain.IndexEntry
+	for _, n := range names {
+		if e, ok := s.index[indexKey{kind, group, n}]; ok && !slices.ContainsFunc(out, func(o domain.IndexEntry) bool { return o.Name == n }) {
+			out = append(out, e)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b domain.IndexEntry) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
 // putIndex stores e with a new ETag; s.mu is held.
 func (s *Store) putIndex(e domain.IndexEntry) {
 	s.seq++

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"ListClustersFiltersAndInjection", testListClusters},
 		{"Index", testIndex},
 		{"IndexConditional", testIndexConditional},
+		{"IndexBatches", testIndexBatches},
 		{"Schedule", testSchedule},
 		{"Outbox", testOutbox},
 		{"PendingIn", testPendingIn},
@@ -320,6 +321,53 @@ func testIndex(t *testing.T, s domain.Store) {
 	must(t, s.DeleteIndex(ctx, "machine", g, "n1")) // absent is fine
 	if l, _ := s.ListIndex(ctx, "machine", g); len(l) != 1 || l[0].Name != "n2" {
 		t.Fatalf("after delete: %+v", l)
+	}
+}
+
+// testIndexBatches: GetIndexes reads several names of one kind and group at once; AddIndexes
+// inserts all or none; kinds sharing a group stay apart in ListIndex.
+func testIndexBatches(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	g := "sub|rg/odd#?"
+	machine := func(name, value string) domain.IndexEntry {
+		return domain.IndexEntry{Kind: "machine", Group: g, Name: name, Value: value}
+	}
+	must(t, s.PutIndexes(ctx, []domain.IndexEntry{machine("n1", "c1"), machine("n2", "c1"), machine("n3", "c1"),
+		{Kind: "arcgroup", Group: g, Name: "c1", Value: "c1"}, {Kind: "machine", Group: "sub|other", Name: "n1", Value: "c9"}}))
+	names := func(es []domain.IndexEntry) string {
+		var out []string
+		for _, e := range es {
+			if e.ETag == "" {
+				t.Fatalf("entry %s without an ETag", e.Name)
+			}
+			out = append(out, e.Name+"="+e.Value)
+		}
+		return fmt.Sprint(out)
+	}
+	got, err := s.GetIndexes(ctx, "machine", g, []string{"n3", "n1", "nx", "n1", "' or 1 eq 1 or '"})
+	must(t, err)
+	if want := "[n1=c1 n3=c1]"; names(got) != want {
+		t.Fatalf("GetIndexes(n3 n1 nx n1 injection) = %s, want %s", names(got), want)
+	}
+	if err := s.AddIndexes(ctx, []domain.IndexEntry{machine("n4", "c2"), machine("n1", "c2")}); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("AddIndexes over an existing row: %v, want ErrConflict", err)
+	}
+	if got, _ := s.GetIndexes(ctx, "machine", g, []string{"n1", "n4"}); names(got) != "[n1=c1]" {
+		t.Fatalf("a failed AddIndexes wrote part of its rows: %s", names(got))
+	}
+	must(t, s.AddIndexes(ctx, []domain.IndexEntry{machine("n4", "c2"), machine("n5", "c2"), {Kind: "arcgroup", Group: g, Name: "c2", Value: "c2"}}))
+	l, err := s.ListIndex(ctx, "machine", g)
+	must(t, err)
+	if len(l) != 5 || l[0].Name != "n1" || l[4].Name != "n5" || l[4].Value != "c2" {
+		t.Fatalf("ListIndex(machine) = %+v, want n1..n5 only", l)
+	}
+	a, err := s.ListIndex(ctx, "arcgroup", g)
+	must(t, err)
+	if len(a) != 2 || a[0].Name != "c1" || a[1].Name != "c2" {
+		t.Fatalf("ListIndex(arcgroup) = %+v, want c1 c2", a)
+	}
+	if none, err := s.GetIndexes(ctx, "machine", g, nil); err != nil || len(none) != 0 {
+		t.Fatalf("GetIndexes of no names = %v, %v", none, err)
 	}
 }
 

@@ -92,3 +92,40 @@ func TestServerKeepsTablesAcrossRestart(t *testing.T) {
 		t.Fatalf("entity after restart = %s, want V kept", got.Value)
 	}
 }
+
+// The proxy forwards every request to Azurite and counts each one, naming its table.
+func TestProxyCountsEveryRequest(t *testing.T) {
+	p := NewProxy(t, Start(t))
+	svc, err := aztables.NewServiceClientFromConnectionString(p.ConnString, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := svc.NewClient("Probe")
+	if _, err := c.CreateTable(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	ent := []byte(`{"PartitionKey":"p","RowKey":"r1"}`)
+	if _, err := c.AddEntity(ctx, ent, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SubmitTransaction(ctx, []aztables.TransactionAction{
+		{ActionType: aztables.TransactionTypeAdd, Entity: []byte(`{"PartitionKey":"p","RowKey":"r2"}`)},
+		{ActionType: aztables.TransactionTypeAdd, Entity: []byte(`{"PartitionKey":"p","RowKey":"r3"}`)},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	filter := "PartitionKey eq 'p'"
+	page, err := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter}).NextPage(ctx)
+	if err != nil || len(page.Entities) != 3 {
+		t.Fatalf("query through the proxy: %d rows, %v; want 3 (requests not forwarded whole)", len(page.Entities), err)
+	}
+	got := fmt.Sprint(p.Since(0))
+	want := "[POST Tables POST Probe POST $batch Probe GET Probe()?$filter=PartitionKey eq 'p']"
+	if got != want || p.Count() != 4 {
+		t.Fatalf("recorded %s (count %d), want %s", got, p.Count(), want)
+	}
+	if d := p.Describe(3); d != "   1. GET Probe()?$filter=PartitionKey eq 'p'\n" {
+		t.Fatalf("Describe(3) = %q", d)
+	}
+}
