@@ -430,7 +430,7 @@ func (r *Router) bulkItem(req *http.Request, br *bulkRequest, run bulkRun, svc *
 	default:
 		res.Outcome = out.Outcome
 		if !br.dryRun {
-			r.publish(req.Context(), out.Events)
+			r.publish(req.Context(), out.Publish)
 		}
 	}
 	if res.Problem != nil {

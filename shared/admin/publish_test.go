@@ -37,8 +37,14 @@ func types(evs []domain.Event) []string {
 
 func TestCommandsFlushWhatTheyCommit(t *testing.T) {
 	rel := &recordingRelay{}
-	e := newEnv(t, envOptions{store: memory.New(nil), relay: rel})
+	st := memory.New(nil)
+	e := newEnv(t, envOptions{store: st, relay: rel})
 	e.register(cluster1, "hci-01", "2508")
+	// The registration's events were published (as its own flush does): a command's flush puts
+	// any still pending ahead of its own (domain.Result.Publish).
+	if pending, err := st.Pending(context.Background(), 100); err != nil || st.MarkPublished(context.Background(), pending) != nil {
+		t.Fatal(err)
+	}
 	u := "/api/v1/clusters/" + cluster1 + "/unregister"
 	if w := e.call("POST", u+"?dryRun=true", operator, ""); w.Code != http.StatusOK || len(rel.flushed) != 0 {
 		t.Fatalf("dry run: %d, flushed %v", w.Code, types(rel.flushed))
@@ -90,8 +96,14 @@ func TestFailedFlushStillAnswersTheCommand(t *testing.T) {
 func TestOrphanCleanupFlushesWhatItCommits(t *testing.T) {
 	const other = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 	rel := &recordingRelay{}
-	e := newEnv(t, envOptions{store: memory.New(nil), relay: rel})
+	st := memory.New(nil)
+	e := newEnv(t, envOptions{store: st, relay: rel})
 	e.register(cluster1, "hci-01", "2508")
+	// The registration's events were published (as its own flush does): a command's flush puts
+	// any still pending ahead of its own (domain.Result.Publish).
+	if pending, err := st.Pending(context.Background(), 100); err != nil || st.MarkPublished(context.Background(), pending) != nil {
+		t.Fatal(err)
+	}
 	e.register(other, "hci-02", "2508")
 	sync := func(day int) {
 		t.Helper()

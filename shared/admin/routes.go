@@ -212,7 +212,7 @@ func (r *Router) apply(w http.ResponseWriter, req *http.Request, msg domain.Mess
 		r.failure(w, req, err, unknownCluster(msg.ClusterKey()))
 		return
 	}
-	r.publish(req.Context(), res.Events)
+	r.publish(req.Context(), res.Publish)
 	r.d.Logger.InfoContext(req.Context(), "admin command", "route", req.Pattern, "principal", meta.Principal,
 		"clusterId", res.ClusterID, "outcome", res.Outcome, "messageId", meta.MessageID)
 	if res.Outcome == domain.Rejected && res.Problem != nil {

@@ -24,6 +24,8 @@ func (readOnly) PruneMarkers(context.Context, string, time.Time) error     { ret
 func (readOnly) NoteSync(context.Context, time.Time) error                 { return nil }
 func (readOnly) PutIndex(context.Context, IndexEntry) error                { return nil }
 func (readOnly) PutIndexIf(context.Context, IndexEntry, string) error      { return nil }
+func (readOnly) PutIndexes(context.Context, []IndexEntry) error            { return nil }
+func (readOnly) AddIndexes(context.Context, []IndexEntry) error            { return nil }
 func (readOnly) DeleteIndex(context.Context, string, string, string) error { return nil }
 func (readOnly) DeleteIndexIf(context.Context, string, string, string, string) error {
 	return nil

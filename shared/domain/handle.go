@@ -73,7 +73,7 @@ func (s *Service) reject(ctx context.Context, msgType, clusterID string, p *Prob
 	} else if err != nil {
 		return Result{}, err
 	}
-	return Result{Outcome: Rejected, ClusterID: clusterID, Problem: p, Events: ch.Events}, nil
+	return Result{Outcome: Rejected, ClusterID: clusterID, Problem: p, Events: ch.Events, Publish: publishable(rec, ch.Events)}, nil
 }
 
 // Apply applies an admin command (Unregister, RepairRegistration, StartMachineReset) through the

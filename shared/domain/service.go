@@ -54,9 +54,13 @@ type Result struct {
 	Outcome   Outcome  `json:"outcome"`
 	ClusterID string   `json:"clusterId,omitempty"`
 	Problem   *Problem `json:"-"` // set when Outcome is Rejected
-	Events    []Event  `json:"-"` // events this call committed, for publishing right after the commit
-	Plan      *Plan    `json:"plan,omitempty"`
-	Detail    any      `json:"detail,omitempty"` // e.g. the reset operation started
+	Events    []Event  `json:"-"` // events this call committed
+	// Publish is what to publish right after the commit, in order: the partition's events still
+	// pending when it was read, then Events (relay.Flush). Empty when nothing was committed, or
+	// when a backlog is left to the OutboxRelay (ClusterRecord.PendingMore).
+	Publish []Event `json:"-"`
+	Plan    *Plan   `json:"plan,omitempty"`
+	Detail  any     `json:"detail,omitempty"` // e.g. the reset operation started
 }
 
 // Service applies the rules. It is safe for concurrent use.

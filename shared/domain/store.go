@@ -34,7 +34,16 @@ type ClusterRecord struct {
 	Cluster *Cluster // nil when the partition holds no cluster yet
 	ETag    string   // the state row's version, for Change.ETag
 	Seen    bool     // the MessageID given to Load was already committed in this partition
+	// Pending are the partition's committed, unpublished events, in commit order, read with the
+	// state: publishing a new event behind them keeps the partition's order without another read.
+	Pending []Event
+	// PendingMore says more events were pending than Load returns (MaxLoadPending): the
+	// OutboxRelay publishes the backlog, and events committed meanwhile wait behind it.
+	PendingMore bool
 }
+
+// MaxLoadPending is the most pending events Load returns.
+const MaxLoadPending = 100
 
 // Change is one atomic write to one partition (a cluster's, or UnknownSession's): the new
 // state, its history entries, the events it causes and the idempotency marker are committed
@@ -62,8 +71,8 @@ type Change struct {
 
 // ClusterStore keeps each cluster's partition.
 type ClusterStore interface {
-	// Load reads a cluster's state and whether messageID ("" for none) was already committed in
-	// its partition, in one round trip.
+	// Load reads a cluster's state, whether messageID ("" for none) was already committed in its
+	// partition, and the partition's pending events, in one round trip.
 	Load(ctx context.Context, clusterID, messageID string) (ClusterRecord, error)
 	// Commit writes the change atomically and returns the state row's new ETag.
 	Commit(ctx context.Context, ch Change) (etag string, err error)

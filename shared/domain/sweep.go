@@ -42,8 +42,8 @@ type SweepReport struct {
 	Events      int  `json:"events"`
 	More        bool `json:"more"`        // more was due than the run's limit: the next run continues
 	GuardActive bool `json:"guardActive"` // no syncs heard fleet-wide: silence-based transitions held back
-	// Committed are the events the run committed (also on error, those committed before it),
-	// for the caller to publish.
+	// Committed are the events to publish for what the run committed (also on error, those
+	// committed before it): each cluster's Result.Publish.
 	Committed []Event `json:"-"`
 }
 
@@ -151,7 +151,7 @@ func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepRe
 						rep.Changed++
 					}
 					rep.Events += len(res.Events)
-					rep.Committed = append(rep.Committed, res.Events...)
+					rep.Committed = append(rep.Committed, res.Publish...)
 				}
 				mu.Unlock()
 			}
@@ -330,8 +330,8 @@ func (s *Service) Orphans(ctx context.Context) ([]OrphanView, error) {
 // CleanupOrphans cleans up suspects whose grace has ended (never skipping the grace; Silent
 // suspects are held while the mass-disconnect guard is active) and returns their plans; with
 // dryRun it only returns the plans. OrphanCleanedUp's cause is meta.MessageID, else meta.Cause
-// (the admin route; default "CleanupOrphans"). It also returns the events it committed, on
-// error too (those committed before it), for the caller to publish.
+// (the admin route; default "CleanupOrphans"). It also returns the events to publish
+// (each cluster's Result.Publish), on error too (those committed before it).
 func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([]Plan, []Event, error) {
 	now := s.clock.Now().UTC()
 	newest, err := s.store.NewestSync(ctx)
@@ -372,7 +372,7 @@ func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([
 		if err != nil {
 			return nil, events, err
 		}
-		events = append(events, res.Events...)
+		events = append(events, res.Publish...)
 		if res.Plan != nil {
 			plans = append(plans, *res.Plan)
 		}

@@ -144,8 +144,17 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 				}
 			}
 		}
-		return Result{Outcome: outcome, ClusterID: clusterID, Events: ch.Events, Plan: d.Plan, Detail: d.Detail}, nil
+		return Result{Outcome: outcome, ClusterID: clusterID, Events: ch.Events, Publish: publishable(rec, ch.Events), Plan: d.Plan, Detail: d.Detail}, nil
 	}
+}
+
+// publishable is Result.Publish: rec's pending events, then those just committed, or none when
+// nothing was committed or a backlog is left to the OutboxRelay.
+func publishable(rec ClusterRecord, committed []Event) []Event {
+	if len(committed) == 0 || rec.PendingMore {
+		return nil
+	}
+	return append(slices.Clip(rec.Pending), committed...)
 }
 
 // eventCause is a context-free cause for meta without a MessageID (an admin call).

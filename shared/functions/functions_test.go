@@ -70,7 +70,7 @@ func ids(evs []domain.Event) []string {
 
 func TestQueueFunctionAppliesAndPublishes(t *testing.T) {
 	ev := domain.Event{Type: "ClusterRegistered"}
-	dom := &fakeDomain{res: domain.Result{Outcome: domain.Created, Events: []domain.Event{ev}}}
+	dom := &fakeDomain{res: domain.Result{Outcome: domain.Created, Events: []domain.Event{ev}, Publish: []domain.Event{ev}}}
 	rel := &fakeRelay{}
 	fns := New(Deps{Domain: dom, Relay: rel, MachineEventsQueue: "me-q", Logger: quiet})
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -89,7 +89,7 @@ func TestQueueFunctionAppliesAndPublishes(t *testing.T) {
 
 // A publish failure after commit is not the message's failure: the outbox keeps the events.
 func TestQueueFunctionPublishFailureIsNotReturned(t *testing.T) {
-	dom := &fakeDomain{res: domain.Result{Outcome: domain.Updated, Events: []domain.Event{{Type: "ArcEnabled"}}}}
+	dom := &fakeDomain{res: domain.Result{Outcome: domain.Updated, Events: []domain.Event{{Type: "ArcEnabled"}}, Publish: []domain.Event{{Type: "ArcEnabled"}}}}
 	fns := New(Deps{Domain: dom, Relay: &fakeRelay{err: errors.New("bus down")}, Logger: quiet})
 	out, err := fns.Queues[RegistrationRequests](context.Background(), invoke.Message{Body: []byte(`{}`)})
 	if err != nil || out != "updated" || dom.queue != domain.QueueRegistrationRequests || dom.meta.Queue != "registration-requests" {

@@ -45,7 +45,7 @@ func queueFunction(d Deps, kind, queueName string) invoke.QueueHandler {
 			d.Logger.InfoContext(ctx, "message rejected", "messageId", id, "queue", queueName,
 				"code", res.Problem.Code, "reason", res.Problem.Error())
 		}
-		publish(ctx, d, res.Events)
+		publish(ctx, d, res.Publish)
 		return string(res.Outcome), nil
 	}
 }

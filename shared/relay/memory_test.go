@@ -2,9 +2,11 @@ package relay_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/relay"
 	"github.com/azlocal/registrar/shared/store/memory"
@@ -39,33 +41,40 @@ func TestCrashAfterCommitInMemoryStore(t *testing.T) {
 	checkExactlyOnce(t, all, received(t, conn, len(all)))
 }
 
-// TestFlushPublishesOlderPendingEventsFirst: event A of cluster X is committed and never
-// flushed (a crash), then B is committed and flushed: Flush([B]) publishes A then B and marks
-// both; another cluster's pending event is not its business and stays for the OutboxRelay.
+// TestFlushPublishesOlderPendingEventsFirst: cluster X's Register commits its events and is never
+// flushed (a crash); an Unregister of X is then handled and flushed with its Result.Publish: the
+// Register's events go out first, then the Unregister's, all marked, with no outbox read by the
+// flush. Another cluster's pending event is not its business and stays for the OutboxRelay.
 func TestFlushPublishesOlderPendingEventsFirst(t *testing.T) {
 	conn := sbdouble.Start(t)
 	ctx := context.Background()
 	store := memory.New(nil)
-	commit := func(cluster, msg string) domain.Event {
+	svc := domain.NewService(store, clock.NewManual(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)), &domain.Options{Logger: slog.New(slog.DiscardHandler)})
+	handle := func(id, body string) domain.Result {
 		t.Helper()
-		ch := domain.Change{Partition: cluster, MessageID: msg,
-			Events: []domain.Event{domain.NewEvent(msg, 0, domain.EvPolicyWarning, cluster, "", time.Time{}, nil)}}
-		if _, err := store.Commit(ctx, ch); err != nil {
-			t.Fatalf("commit %s: %v", msg, err)
+		res, err := svc.HandleMessage(ctx, domain.QueueRegistrationRequests, []byte(body), domain.Meta{MessageID: id})
+		if err != nil || res.Outcome == domain.Rejected {
+			t.Fatalf("%s: %+v %v", id, res, err)
 		}
-		return ch.Events[0]
+		return res
 	}
-	a := commit("x", "msg-a")
-	other := commit("y", "msg-other")
-	b := commit("x", "msg-b")
-	if err := relay.New(store, publisher(t, conn), nil).Flush(ctx, []domain.Event{b}); err != nil {
+	const x, y = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+	reg := func(id string) string {
+		return `{"type":"Register","clusterId":"` + id + `","clusterName":"hci-` + id[:2] + `","tenantId":"` + x + `","subscriptionId":"` + x +
+			`","region":"eastus","nodes":[{"name":"n-` + id[:2] + `"}]}`
+	}
+	a := handle("msg-a", reg(x))
+	handle("msg-other", reg(y))
+	b := handle("msg-b", `{"type":"Unregister","clusterId":"`+x+`"}`)
+	if err := relay.New(store, publisher(t, conn), nil).Flush(ctx, b.Publish); err != nil {
 		t.Fatal(err)
 	}
-	if left, err := store.PendingIn(ctx, "x", 100); err != nil || len(left) != 0 {
-		t.Fatalf("x still has %d pending (%v); want A and B marked", len(left), err)
+	if left, err := store.PendingIn(ctx, x, 100); err != nil || len(left) != 0 {
+		t.Fatalf("x still has %d pending (%v); want the Register's and the Unregister's events marked", len(left), err)
 	}
-	if left, err := store.Pending(ctx, 100); err != nil || len(left) != 1 || left[0].ID != other.ID {
-		t.Fatalf("pending = %v (%v); want only y's event", left, err)
+	if left, err := store.Pending(ctx, 100); err != nil || len(left) != 2 || left[0].ClusterID != y {
+		t.Fatalf("pending = %v (%v); want only y's two events", left, err)
 	}
-	checkExactlyOnce(t, []domain.Event{a, b}, received(t, conn, 2))
+	all := append(append([]domain.Event{}, a.Events...), b.Events...)
+	checkExactlyOnce(t, all, received(t, conn, len(all)))
 }

@@ -44,15 +44,11 @@ func New(store domain.OutboxStore, pub Publisher, opts *Options) *Relay {
 	return r
 }
 
-// flushLimit bounds the events one Flush publishes per partition; any beyond it (a long
-// backlog) are left to Run.
-const flushLimit = 1000
-
-// Flush publishes events just committed and removes them from the outbox. For each partition
-// (session) among events it publishes that partition's pending events from PendingIn, in
-// commit order: the given ones and any older ones left by a crash or by a path that did not
-// flush, so a cluster's events are never published out of order. It costs one PendingIn round
-// trip per partition. On a publish failure the events sent before it are still marked, and the
+// Flush publishes events just committed and removes them from the outbox. The caller gives, for
+// each partition (session), its pending events in commit order: those still pending when the
+// commit read the partition, then the commit's own (domain.Result.Publish), so a cluster's newer
+// event never overtakes an older one left by a crash or a failed publish, at no extra read
+// (docs/events.md). On a publish failure the events sent before it are still marked, and the
 // error is returned: the rest stay pending for the OutboxRelay. Until Run has drained the
 // outbox, Flush leaves alone the partitions whose earlier event failed here. Concurrent flushes
 // of one partition may send an event twice; it carries the same MessageId both times.
@@ -64,33 +60,16 @@ func (r *Relay) Flush(ctx context.Context, events []domain.Event) error {
 		r.log.DebugContext(ctx, "relay: no Service Bus configured; events stay in the outbox", "events", len(events))
 		return nil
 	}
-	var parts []string
-	seen := map[string]bool{}
+	ready := make([]domain.Event, 0, len(events))
 	r.mu.Lock()
-	skipped := 0
 	for _, e := range events {
-		p := e.SessionID()
-		if seen[p] {
-			continue
+		if !r.blocked[e.SessionID()] {
+			ready = append(ready, e)
 		}
-		seen[p] = true
-		if r.blocked[p] {
-			skipped++
-			continue
-		}
-		parts = append(parts, p)
 	}
 	r.mu.Unlock()
-	if skipped > 0 {
-		r.log.DebugContext(ctx, "relay: partitions left for the OutboxRelay behind an earlier failure", "partitions", skipped)
-	}
-	var ready []domain.Event
-	for _, p := range parts {
-		pending, err := r.store.PendingIn(ctx, p, flushLimit)
-		if err != nil {
-			return err // nothing of p was sent: it all stays pending for the OutboxRelay
-		}
-		ready = append(ready, pending...)
+	if skipped := len(events) - len(ready); skipped > 0 {
+		r.log.DebugContext(ctx, "relay: events left for the OutboxRelay behind an earlier failure", "events", skipped)
 	}
 	_, err := r.publish(ctx, ready)
 	return err

@@ -111,6 +111,18 @@ func (s *Store) Load(ctx context.Context, clusterID, messageID string) (domain.C
 			return domain.ClusterRecord{}, fmt.Errorf("memory: decode cluster %s: %w", clusterID, err)
 		}
 	}
+	for _, pe := range s.outbox {
+		if pe.partition != clusterID {
+			continue
+		}
+		if len(rec.Pending) == domain.MaxLoadPending {
+			rec.PendingMore = true
+			break
+		}
+		e := pe.event
+		e.Body = slices.Clone(e.Body)
+		rec.Pending = append(rec.Pending, e)
+	}
 	return rec, nil
 }
 

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"Schedule", testSchedule},
 		{"Outbox", testOutbox},
 		{"PendingIn", testPendingIn},
+		{"LoadReadsPendingEvents", testLoadPending},
 		{"NoteSyncForwardOnly", testNoteSync},
 		{"ConcurrentWritersNoLostUpdate", testConcurrentWriters},
 		{"ConcurrentProjections", testConcurrentProjections},
@@ -583,6 +584,46 @@ func testPendingIn(t *testing.T, s domain.Store) {
 	}
 	if other, err := s.PendingIn(ctx, "d2", 100); err != nil || len(other) != 1 {
 		t.Fatalf("PendingIn(d2) = %d, %v; other partitions untouched", len(other), err)
+	}
+}
+
+// testLoadPending: Load returns the partition's unpublished events with the state, in commit
+// order, at most MaxLoadPending (PendingMore beyond).
+func testLoadPending(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	var want []string
+	etag := ""
+	for v := int64(1); v <= 3; v++ {
+		var evs []domain.Event
+		for i := range 40 {
+			e := ev("c1", fmt.Sprint("m", v), i)
+			evs = append(evs, e)
+			want = append(want, e.ID)
+		}
+		etag = commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", v), ETag: etag, MessageID: fmt.Sprint("m", v), Events: evs})
+		commit(t, s, domain.Change{Partition: fmt.Sprint("d", v), Cluster: cluster(fmt.Sprint("d", v), 1), Events: []domain.Event{ev(fmt.Sprint("d", v), "x", 0)}})
+	}
+	rec, err := s.Load(ctx, "c1", "m3")
+	must(t, err)
+	var got []string
+	for _, e := range rec.Pending {
+		if e.Key == "" || len(e.Body) == 0 || e.ClusterID != "c1" {
+			t.Fatalf("pending event read by Load: %+v", e)
+		}
+		got = append(got, e.ID)
+	}
+	if !rec.Seen || rec.ETag != etag || !rec.PendingMore || fmt.Sprint(got) != fmt.Sprint(want[:domain.MaxLoadPending]) {
+		t.Fatalf("Load(c1): seen %v, etag ok %v, more %v, %d pending; want seen, the state's etag, more, the oldest %d in commit order",
+			rec.Seen, rec.ETag == etag, rec.PendingMore, len(got), domain.MaxLoadPending)
+	}
+	must(t, s.MarkPublished(ctx, rec.Pending[:90]))
+	rec, err = s.Load(ctx, "c1", "")
+	must(t, err)
+	if rec.PendingMore || len(rec.Pending) != 30 || rec.Pending[0].ID != want[90] || rec.Cluster == nil || rec.Cluster.Version != 3 {
+		t.Fatalf("after publishing 90: more %v, %d pending (first %v); want 30 from %s", rec.PendingMore, len(rec.Pending), rec.Pending, want[90])
+	}
+	if rec, err := s.Load(ctx, "nobody", "m1"); err != nil || rec.Cluster != nil || rec.Seen || len(rec.Pending) != 0 {
+		t.Fatalf("Load of an empty partition = %+v, %v", rec, err)
 	}
 }
 

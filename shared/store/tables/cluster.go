@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -33,30 +34,57 @@ const maxOps = 100
 // (state + marker + history + events > 100). The domain never builds one; it is not retried.
 var ErrTooLarge = errors.New("tables: change exceeds the 100 operations of one transaction")
 
-// Load implements domain.ClusterStore: one query reads the state row and the marker.
+// Load implements domain.ClusterStore: one query reads the state row, the marker and the
+// pending events (the evt| range); in key order the events come first.
 func (s *Store) Load(ctx context.Context, clusterID, messageID string) (domain.ClusterRecord, error) {
 	pk := key(clusterID)
-	filter := fmt.Sprintf("PartitionKey eq %s and RowKey eq %s", quote(pk), quote(rkState))
+	rows := fmt.Sprintf("RowKey eq %s", quote(rkState))
 	if messageID != "" {
-		filter = fmt.Sprintf("PartitionKey eq %s and (RowKey eq %s or RowKey eq %s)", quote(pk), quote(rkState), quote(preMarker+key(messageID)))
+		rows += fmt.Sprintf(" or RowKey eq %s", quote(preMarker+key(messageID)))
 	}
-	rows, _, err := s.query(ctx, tableClusters, filter, 2, "")
-	if err != nil {
-		return domain.ClusterRecord{}, err
-	}
+	filter := fmt.Sprintf("PartitionKey eq %s and (%s or RowKey ge %s and RowKey lt %s)", quote(pk), rows, quote(preEvent), quote(prefixEnd(preEvent)))
 	var rec domain.ClusterRecord
-	for _, r := range rows {
-		if r.RowKey != rkState {
-			rec.Seen = true
-			continue
+	cur := ""
+	for {
+		page, next, err := s.query(ctx, tableClusters, filter, maxLimit, cur)
+		if err != nil {
+			return domain.ClusterRecord{}, err
 		}
+		for _, r := range page {
+			if err := loadRow(&rec, r); err != nil {
+				return domain.ClusterRecord{}, fmt.Errorf("tables: cluster %s: %w", clusterID, err)
+			}
+		}
+		if next == "" {
+			return rec, nil
+		}
+		cur = next
+	}
+}
+
+// loadRow adds one row of Load's query to rec.
+func loadRow(rec *domain.ClusterRecord, r row) error {
+	switch {
+	case strings.HasPrefix(r.RowKey, preEvent):
+		if len(rec.Pending) == domain.MaxLoadPending {
+			rec.PendingMore = true
+			return nil
+		}
+		var e domain.Event
+		if err := json.Unmarshal([]byte(r.Data), &e); err != nil {
+			return fmt.Errorf("decode event %s: %w", r.RowKey, err)
+		}
+		rec.Pending = append(rec.Pending, e)
+	case r.RowKey == rkState:
 		rec.ETag = r.ETag
 		rec.Cluster = &domain.Cluster{}
 		if err := json.Unmarshal([]byte(r.Data), rec.Cluster); err != nil {
-			return domain.ClusterRecord{}, fmt.Errorf("tables: decode cluster %s: %w", clusterID, err)
+			return fmt.Errorf("decode state: %w", err)
 		}
+	default:
+		rec.Seen = true
 	}
-	return rec, nil
+	return nil
 }
 
 // Commit implements domain.ClusterStore. Order of writes: (1) the outbox marker, when the

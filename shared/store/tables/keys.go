@@ -42,7 +42,12 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 
 // prefixFilter selects a partition's rows whose RowKey starts with prefix.
 func prefixFilter(pk, prefix string) string {
-	return fmt.Sprintf("PartitionKey eq %s and RowKey ge %s and RowKey lt %s", quote(pk), quote(prefix), quote(prefix[:len(prefix)-1]+string(prefix[len(prefix)-1]+1)))
+	return fmt.Sprintf("PartitionKey eq %s and RowKey ge %s and RowKey lt %s", quote(pk), quote(prefix), quote(prefixEnd(prefix)))
+}
+
+// prefixEnd is the least key after every key starting with prefix (its last byte + 1).
+func prefixEnd(prefix string) string {
+	return prefix[:len(prefix)-1] + string(prefix[len(prefix)-1]+1)
 }
 
 // cursor is the opaque form of a Table continuation (partition and row key).
