@@ -250,6 +250,40 @@ func TestRunnerFollowsTheHostsRules(t *testing.T) {
 			}
 			want(t, "Metadata", []string{`"\"9\""`, `"\"Sync\""`}, []string{string(meta["DeliveryCount"]), string(meta["type"])})
 		}},
+		// azure-webjobs-sdk-extensions Timers/TimerInfo.cs (Schedule, ScheduleStatus, IsPastDue),
+		// serialized as an object by ScriptInvocationContextExtensions.cs (JObject.FromObject).
+		{name: "timer Data: Schedule, ScheduleStatus null before the first run, IsPastDue", check: func(t *testing.T, rig *hostRig) {
+			if err := rig.runner.RunNow("OrphanSweep"); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := envelopeOf(t, waitFor(t, rig.h, "/OrphanSweep"))
+			want(t, "Data.timer", `{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}`, string(data["timer"]))
+		}},
+		// Service Bus extension (peek-lock, autoCompleteMessages): a failed invocation abandons the
+		// message, which comes back with DeliveryCount + 1 (dead-lettered at the queue's
+		// MaxDeliveryCount, 10 by default: TestFailedDeliveriesAreRetriedThenDeadLettered).
+		{name: "a failed delivery is redelivered with DeliveryCount + 1", answer: func(r seenRequest) (int, http.Header, []byte) {
+			if bytes.Contains(r.Body, []byte(`"DeliveryCount":"1"`)) {
+				return 500, http.Header{"Content-Type": {"application/json"}}, []byte(`{}`)
+			}
+			return 200, http.Header{"Content-Type": {"application/json"}}, []byte(`{"Outputs":{}}`)
+		}, check: func(t *testing.T, rig *hostRig) {
+			if _, err := rig.runner.Enqueue("registration-requests", Message{MessageID: "m-3", Body: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			var counts []string
+			for len(counts) < 2 {
+				counts = nil
+				for _, r := range rig.h.requests(false) {
+					if r.Path == "/RegistrationRequests" {
+						_, meta := envelopeOf(t, r)
+						counts = append(counts, string(meta["DeliveryCount"]))
+					}
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			want(t, "DeliveryCount of each delivery", []string{`"1"`, `"2"`}, counts)
+		}},
 		// Extensions/HttpRequestExtensions.cs GetRequestAsJObject: Url, Method, Query object, Headers
 		// (name → array), Params, Identities; Body only with a Content-Length, base64 for
 		// application/octet-stream and multipart/*.
