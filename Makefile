@@ -34,11 +34,17 @@ test: deps chromium
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m $(PKGS)
 
+# Every benchmark's line, then one table of the performance targets: the rows the benchmarks log
+# through shared/testkit/benchtable (figure, Registrar, floor from the same run, ratio, target, pass).
 bench: deps
 	@pkgs="$(BENCH_PKGS)"; \
 	if [ -z "$$pkgs" ]; then echo "no benchmarks"; exit 0; fi; \
-	$(GO) test -count=1 -run '^$$' -bench . -benchmem $$pkgs | \
-	awk '/^Benchmark/ { printf "%-60s %14s %-6s", $$1, $$3, $$4; for (i = 5; i <= NF; i++) printf " %s", $$i; printf "\n" } /^(ok|FAIL|pkg:)/ { print }'
+	$(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchmem $$pkgs | \
+	awk '/^Benchmark/ { printf "%-60s %14s %-6s", $$1, $$3, $$4; for (i = 5; i <= NF; i++) printf " %s", $$i; printf "\n" } \
+	/^(ok|FAIL|pkg:)/ { print } \
+	/\tbenchtable\t/ || /: benchtable\t/ { sub(/^.*benchtable\t/, ""); gsub(/\t/, " | "); rows[++n] = "| " $$0 " |" } \
+	END { if (n) { print "\n| Figure | Registrar | Floor | Ratio | Target | Met |\n|---|---|---|---|---|---|"; \
+	for (i = 1; i <= n; i++) print rows[i] } }'
 
 package:
 	rm -rf $(DIST)
