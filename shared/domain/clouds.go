@@ -9,6 +9,17 @@ const (
 	CloudUSGov  = "AzureUSGovernment"
 )
 
+// CanonicalCloud spells a known cloud name as above whatever its letter case ("azurechinacloud"
+// → "AzureChinaCloud"); any other name is returned as given (Register refuses it).
+func CanonicalCloud(name string) string {
+	for _, c := range []string{CloudPublic, CloudChina, CloudUSGov} {
+		if strings.EqualFold(name, c) {
+			return c
+		}
+	}
+	return name
+}
+
 // NormaliseRegion lower-cases a region and removes its spaces ("East US" → "eastus").
 func NormaliseRegion(r string) string {
 	return strings.ToLower(strings.Join(strings.Fields(r), ""))

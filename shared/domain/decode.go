@@ -46,7 +46,7 @@ func Decode(queue string, body []byte) (Message, error) {
 	case MsgRegister:
 		r := Register{
 			ClusterID: d.guid("clusterId", true), ClusterName: d.name("clusterName", true),
-			Cloud: d.str("cloud", false), TenantID: d.guid("tenantId", true), SubscriptionID: d.guid("subscriptionId", true),
+			Cloud: CanonicalCloud(d.str("cloud", false)), TenantID: d.guid("tenantId", true), SubscriptionID: d.guid("subscriptionId", true),
 			Region: d.str("region", true), ResourceGroup: d.resName("resourceGroup"), ResourceName: d.resName("resourceName"),
 			ArcResourceGroup: d.resName("arcResourceGroup"), CreateResourceGroup: d.boolean("createResourceGroup"),
 			OSVersion: d.version("osVersion", false), RequestedBy: d.str("requestedBy", false),
@@ -230,8 +230,11 @@ func (d *decoder) version(field string, required bool) string {
 	if s == "" {
 		return ""
 	}
+	if isBuild(s) {
+		return s // kept as reported; Release maps it
+	}
 	if _, ok := versionKey(s); !ok {
-		d.fail(field, "%s must be a release such as 20H2, 23H2 or 2508", field)
+		d.fail(field, "%s must be a release such as 20H2, 23H2 or 2508, or a build such as 10.0.25398.1189", field)
 		return ""
 	}
 	return strings.ToUpper(s)
@@ -421,29 +424,6 @@ func IsGUID(s string) bool {
 		}
 	}
 	return true
-}
-
-// versionKey orders OS releases as YYMM: "20H2" → 2010, "23H2" → 2310, "2508" → 2508.
-func versionKey(v string) (int, bool) {
-	if len(v) != 4 {
-		return 0, false
-	}
-	digit := func(c byte) bool { return c >= '0' && c <= '9' }
-	if !digit(v[0]) || !digit(v[1]) {
-		return 0, false
-	}
-	yy := int(v[0]-'0')*10 + int(v[1]-'0')
-	switch {
-	case (v[2] == 'H' || v[2] == 'h') && (v[3] == '1' || v[3] == '2'):
-		return yy*100 + int(v[3]-'0')*6 - 2, true // H1 → 04, H2 → 10
-	case digit(v[2]) && digit(v[3]):
-		mm := int(v[2]-'0')*10 + int(v[3]-'0')
-		if mm < 1 || mm > 12 {
-			return 0, false
-		}
-		return yy*100 + mm, true
-	}
-	return 0, false
 }
 
 func truncate(s string, n int) string {

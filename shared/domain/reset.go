@@ -47,9 +47,6 @@ func (p Policy) resetView(op *ResetOperation, now time.Time) *ResetOperation {
 	return &v
 }
 
-// MinResetVersion is the oldest OS release supporting a bootstrap reset (YYMM).
-const MinResetVersion = "2508"
-
 // ResetStatus returns the machine's current (or last) reset; ErrNotFound when the cluster or
 // machine is unknown or it never had one.
 func (s *Service) ResetStatus(ctx context.Context, clusterID, machine string) (ResetStatusView, error) {
