@@ -12,12 +12,12 @@ import (
 
 // Problem codes the API adds to the domain's (domain.Code*) and auth's (auth.Code*).
 const (
-	CodeNotFound         = "NotFound"         // 404: no such route
-	CodeMethodNotAllowed = "MethodNotAllowed" // 405
-	CodeRequestTooLarge  = "RequestTooLarge"  // 413: body over MaxBody
-	CodeNoResetOperation = "NoResetOperation" // 404: the machine never had a reset
-	CodeUnavailable      = "Unavailable"      // 503: a dependency is down or not configured; retry
-	CodeInternal         = "InternalError"    // 500
+	CodeNotFound         = "NotFound"                  // 404: no such route
+	CodeMethodNotAllowed = "MethodNotAllowed"          // 405
+	CodeRequestTooLarge  = "RequestTooLarge"           // 413: body over MaxBody
+	CodeNoResetOperation = domain.CodeNoResetOperation // 404: the machine never had a reset
+	CodeUnavailable      = "Unavailable"               // 503: a dependency is down or not configured; retry
+	CodeInternal         = "InternalError"             // 500
 )
 
 // Problem is an RFC 9457 problem details body with the stable code and, for InvalidField, the field.

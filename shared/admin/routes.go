@@ -43,6 +43,7 @@ func (r *Router) routeAll() {
 	r.Handle(post, PathUnregister, auth.ClustersUnregister, http.HandlerFunc(r.unregister))
 	r.Handle(post, PathRepair, auth.ClustersRegister, http.HandlerFunc(r.repair))
 	r.Handle(post, PathReset, auth.MachinesReset, http.HandlerFunc(r.startReset))
+	r.Handle(http.MethodDelete, PathReset, auth.MachinesReset, http.HandlerFunc(r.cancelReset))
 	r.Handle(get, PathReset, auth.ClustersRead, http.HandlerFunc(r.resetStatus))
 	r.Handle(get, PathUpcoming, auth.ClustersRead, http.HandlerFunc(r.upcoming))
 	r.Handle(get, PathOrphans, auth.ClustersRead, http.HandlerFunc(r.orphans))
@@ -289,19 +290,26 @@ func (r *Router) repair(w http.ResponseWriter, req *http.Request) {
 	r.apply(w, req, domain.RepairRegistration{ClusterID: id, ArcSPN: body.ArcSPN})
 }
 
-func (r *Router) machinePath(req *http.Request) (id, m string, pr *Problem) {
+// machinePath validates {clusterId}, {machine} and the query (only the allowed names).
+func (r *Router) machinePath(req *http.Request, allowed ...string) (id, m string, q query, pr *Problem) {
 	id, pr = clusterID(req)
 	if pr == nil {
 		m, pr = machine(req)
 	}
 	if pr == nil {
-		_, pr = parseQuery(req)
+		q, pr = parseQuery(req, allowed...)
 	}
-	return id, m, pr
+	return id, m, q, pr
 }
 
+// startReset starts a reset (Start-ArcBootstrapReset); restart=true replaces a Stalled or Failed
+// operation (docs/admin-api.md).
 func (r *Router) startReset(w http.ResponseWriter, req *http.Request) {
-	id, m, pr := r.machinePath(req)
+	id, m, q, pr := r.machinePath(req, "restart")
+	var restart bool
+	if pr == nil {
+		restart, pr = q.boolean("restart", false, false)
+	}
 	if pr == nil {
 		pr = readBody(w, req, &struct{}{})
 	}
@@ -309,11 +317,24 @@ func (r *Router) startReset(w http.ResponseWriter, req *http.Request) {
 		WriteProblem(w, pr)
 		return
 	}
-	r.apply(w, req, domain.StartMachineReset{ClusterID: id, Machine: m})
+	r.apply(w, req, domain.StartMachineReset{ClusterID: id, Machine: m, Restart: restart})
+}
+
+// cancelReset cancels a Stalled reset; the machine stays registered.
+func (r *Router) cancelReset(w http.ResponseWriter, req *http.Request) {
+	id, m, _, pr := r.machinePath(req)
+	if pr == nil {
+		pr = readBody(w, req, &struct{}{})
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	r.apply(w, req, domain.CancelMachineReset{ClusterID: id, Machine: m})
 }
 
 func (r *Router) resetStatus(w http.ResponseWriter, req *http.Request) {
-	id, m, pr := r.machinePath(req)
+	id, m, _, pr := r.machinePath(req)
 	if pr != nil {
 		WriteProblem(w, pr)
 		return

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
@@ -17,15 +18,21 @@ const (
 	unknown  = "ffffffff-ffff-4fff-8fff-ffffffffffff"
 )
 
-// seeded returns an env on the memory store with cluster1 registered with nodes node1, node2.
+// seeded returns an env on the memory store with cluster1 registered with nodes node1, node2:
+// node1's reset in progress, node2's stalled (nothing heard for 25 hours).
 func seeded(t testing.TB) *env {
 	t.Helper()
 	e := newEnv(t, envOptions{store: memory.New(nil)})
 	e.register(cluster1, "hci-01", "2508")
-	res, err := e.svc.Apply(context.Background(), domain.StartMachineReset{ClusterID: cluster1, Machine: "node1"},
-		domain.Meta{MessageID: "reset-1", EnqueuedAt: e.clk.Now()})
-	if err != nil || res.Outcome != domain.Updated {
-		t.Fatalf("start reset: %+v %v", res, err)
+	for _, m := range []string{"node2", "node1"} {
+		res, err := e.svc.Apply(context.Background(), domain.StartMachineReset{ClusterID: cluster1, Machine: m},
+			domain.Meta{MessageID: "reset-" + m, EnqueuedAt: e.clk.Now()})
+		if err != nil || res.Outcome != domain.Updated {
+			t.Fatalf("start reset: %+v %v", res, err)
+		}
+		if m == "node2" {
+			e.clk.Advance(25 * time.Hour)
+		}
 	}
 	return e
 }
@@ -65,6 +72,7 @@ func samples() map[string]sample {
 		"POST " + PathUnregister:     {"POST", c + "/unregister?dryRun=true", ""},
 		"POST " + PathRepair:         {"POST", c + "/repair", ""},
 		"POST " + PathReset:          {"POST", m, ""},
+		"DELETE " + PathReset:        {"DELETE", "/api/v1/machines/" + cluster1 + "/node2/reset", ""},
 		"GET " + PathReset:           {"GET", m, ""},
 		"GET " + PathUpcoming:        {"GET", "/api/v1/policy/upcoming?within=7d", ""},
 		"GET " + PathOrphans:         {"GET", "/api/v1/orphans", ""},
@@ -175,7 +183,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"DELETE", "/api/v1/clusters/" + cluster1, "GET"},
 		{"POST", "/api/v1/clusters", "GET"},
 		{"GET", "/api/v1/clusters/" + cluster1 + "/unregister", "POST"},
-		{"DELETE", "/api/v1/machines/" + cluster1 + "/node1/reset", "POST, GET"},
+		{"PUT", "/api/v1/machines/" + cluster1 + "/node1/reset", "POST, DELETE, GET"},
 	} {
 		w := e.call(c.method, c.target, admin, "")
 		problem(t, w, http.StatusMethodNotAllowed, CodeMethodNotAllowed)

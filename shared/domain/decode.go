@@ -59,7 +59,7 @@ func Decode(queue string, body []byte) (Message, error) {
 	case MsgRepairRegistration:
 		m = RepairRegistration{ClusterID: d.guid("clusterId", true), ArcSPN: d.spn()}
 	case MsgStartMachineReset:
-		m = StartMachineReset{ClusterID: d.guid("clusterId", true), Machine: d.machine("machine", true)}
+		m = StartMachineReset{ClusterID: d.guid("clusterId", true), Machine: d.machine("machine", true), Restart: d.boolean("restart")}
 	case MsgMachineInstalled:
 		m = MachineInstalled{ClusterID: d.guid("clusterId", false), Machine: d.machine("machine", true),
 			InstalledAt: d.time("installedAt", true), OSVersion: d.version("osVersion", false)}

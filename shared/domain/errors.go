@@ -33,6 +33,10 @@ const (
 	CodeUnknownMachine            = "UnknownMachine"
 	CodeUnknownOperation          = "UnknownOperation"
 	CodeUnknownCluster            = "UnknownCluster"
+	CodeMachineNotRegistered      = "MachineNotRegistered" // the node is not Registered: never, or its reset cleared it
+	CodeResetInProgress           = "ResetInProgress"      // a reset runs and is not Stalled
+	CodeResetEnded                = "ResetEnded"           // the reset to cancel has already ended
+	CodeNoResetOperation          = "NoResetOperation"     // the machine never had a reset
 )
 
 // CodeNumbers maps codes to the seed product's numeric codes.

@@ -20,6 +20,7 @@ const (
 	EvMachineReadyForRegistration = "MachineReadyForRegistration"
 	EvMachineResetFailed          = "MachineResetFailed"
 	EvMachineResetStalled         = "MachineResetStalled"
+	EvMachineResetCancelled       = "MachineResetCancelled"
 	EvPolicyWarning               = "PolicyWarning"
 	EvPolicyViolated              = "PolicyViolated"
 	EvPolicyRestored              = "PolicyRestored"

@@ -40,7 +40,9 @@ func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, 
 	if err != nil || res.Outcome != Rejected {
 		return res, err
 	}
-	return s.reject(ctx, msg.MessageType(), msg.ClusterKey(), res.Problem, meta)
+	rej, err := s.reject(ctx, msg.MessageType(), msg.ClusterKey(), res.Problem, meta)
+	rej.Events = append(res.Events, rej.Events...) // a refusal's claims on other clusters
+	return rej, err
 }
 
 // reject records a permanent rejection with its RequestRejected event in the cluster's partition
@@ -99,7 +101,7 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 	}
 	switch m := msg.(type) {
 	case Register:
-		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideRegister(ctx, rec, m, meta) })
+		return s.register(ctx, m, meta)
 	case Unregister:
 		return command(func(rec ClusterRecord) (*Decision, error) {
 			return s.decideUnregister(ctx, rec, m.DisableOnlyArc, ReasonUnregister, meta.Queue == "")
@@ -110,9 +112,13 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 		if id == "" {
 			return s.installStandalone(ctx, m, meta)
 		}
-		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideInstalled(ctx, rec, m, meta) })
+		return s.withClaims(func(claimed *[]Event) (Result, error) {
+			return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideInstalled(ctx, rec, m, meta, claimed) })
+		})
 	case ClusterCreated:
-		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideCreated(ctx, rec, m, meta) })
+		return s.withClaims(func(claimed *[]Event) (Result, error) {
+			return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideCreated(ctx, rec, m, meta, claimed) })
+		})
 	case Sync:
 		res, err := s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideSync(rec, m, meta) })
 		if err == nil && res.Outcome != Rejected {
@@ -121,12 +127,23 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 		return res, err
 	case StartMachineReset:
 		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideStartReset(ctx, rec, m, meta) })
+	case CancelMachineReset:
+		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideCancelReset(rec, m) })
 	case ResetProgress:
 		return s.resetMessage(ctx, id, m.OperationID, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideProgress(rec, m, meta) })
 	case ResetCompleted:
 		return s.resetMessage(ctx, id, m.OperationID, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideCompleted(rec, m, meta) })
 	}
 	return Result{}, fmt.Errorf("domain: unsupported message %T", msg)
+}
+
+// withClaims runs apply with a slice its decisions' claims on other clusters append their
+// events to, and returns its Result with those events after its own.
+func (s *Service) withClaims(apply func(claimed *[]Event) (Result, error)) (Result, error) {
+	var claimed []Event
+	res, err := apply(&claimed)
+	res.Events = append(res.Events, claimed...)
+	return res, err
 }
 
 // noteSync feeds the mass-disconnect guard at most once a minute per process.
@@ -332,7 +349,7 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m MachineInstalled, meta Meta) (*Decision, error) {
+func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m MachineInstalled, meta Meta, claimed *[]Event) (*Decision, error) {
 	c := clone(rec.Cluster)
 	if c == nil {
 		c = newCluster(m.ClusterKey())
@@ -355,24 +372,42 @@ func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m Mach
 	if err != nil {
 		return nil, err
 	}
+	refreshArc(c)
 	d := &Decision{Cluster: c, After: adopt}
-	if c.SubscriptionID == "" {
-		return d, nil
-	}
-	// A re-installed machine whose identity another registered cluster holds is claimed there.
-	e, err := s.store.GetIndex(ctx, kindMachine, identityGroup(c.SubscriptionID, c.ArcResourceGroup), strings.ToLower(m.Machine))
-	if errors.Is(err, ErrNotFound) || (err == nil && e.Value == c.ID) {
-		return d, nil
-	} else if err != nil {
-		return nil, err
-	}
-	other, by := e.Value, c.ID
-	// Before the commit, so a failed claim is retried with the message (see decideRegister).
-	d.Before = func(ctx context.Context) error { return s.claim(ctx, other, m.Machine, by, meta) }
-	return d, nil
+	return d, s.claimNamed(ctx, d, []string{m.Machine}, meta, claimed)
 }
 
-func (s *Service) decideCreated(ctx context.Context, rec ClusterRecord, m ClusterCreated, meta Meta) (*Decision, error) {
+// claimNamed makes d claim, before its commit, the named machines whose identity another
+// registered cluster holds (a re-installed machine, a re-created cluster), when d's cluster has
+// an identity (a subscription and Arc resource group: it was registered).
+func (s *Service) claimNamed(ctx context.Context, d *Decision, names []string, meta Meta, claimed *[]Event) error {
+	c := d.Cluster
+	if c.SubscriptionID == "" {
+		return nil
+	}
+	cs, held, err := s.holders(ctx, identityGroup(c.SubscriptionID, c.ArcResourceGroup), c.ID, names)
+	if err != nil {
+		return err
+	}
+	if held != nil {
+		for id, ms := range held.claims {
+			cs[id] = append(cs[id], ms...)
+		}
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	by := c.ID
+	// Before the commit, so a failed claim is retried with the message (see decideRegister).
+	d.Before = chain(func(ctx context.Context) error {
+		evs, _, err := s.claimAll(ctx, cs, by, meta)
+		*claimed = append(*claimed, evs...)
+		return err
+	}, d.Before)
+	return nil
+}
+
+func (s *Service) decideCreated(ctx context.Context, rec ClusterRecord, m ClusterCreated, meta Meta, claimed *[]Event) (*Decision, error) {
 	c := clone(rec.Cluster)
 	if c == nil {
 		c = newCluster(m.ClusterKey())
@@ -404,7 +439,8 @@ func (s *Service) decideCreated(ctx context.Context, rec ClusterRecord, m Cluste
 		return nil, err
 	}
 	d.After = after
-	return d, nil
+	refreshArc(c)
+	return d, s.claimNamed(ctx, d, m.Nodes, meta, claimed)
 }
 
 // decideRepair applies a RepairRegistration. It always records repairedAt, so each repair is a
@@ -449,6 +485,12 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 	if n == nil {
 		return &Decision{Problem: Reject(CodeUnknownMachine, "machine %s is not a node of cluster %s", m.Machine, m.ClusterID)}, nil
 	}
+	if n.RegistrationStatus != StatusRegistered {
+		// Its registration was cleared by a reset (or never made): its syncs are not the
+		// cluster's connectivity (docs/messages.md).
+		return &Decision{Problem: Reject(CodeMachineNotRegistered, "machine %s of cluster %s is not registered (%s): register it again before it syncs",
+			n.Name, m.ClusterID, notRegisteredWhy(n))}, nil
+	}
 	d := &Decision{Cluster: c, SyncOnly: true}
 	at := meta.EnqueuedAt.UTC()
 	c.LastConnected = later(c.LastConnected, at)
@@ -476,6 +518,9 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 		return d, nil
 	}
 	n.ClaimedBy = "" // the machine just spoke for this cluster: a claim by another is stale
+	if n.Offline {   // back from its silence; a BIOS mismatch is judged again below
+		n.Offline, n.ConnectionStatus = false, StatusConnected
+	}
 	if n.ConnectionStatus != StatusOutOfPolicy {
 		n.ConnectionStatus = StatusConnected
 	}
@@ -516,6 +561,9 @@ func applyBiosMajority(c *Cluster) []EventSpec {
 	var evs []EventSpec
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
+		if n.Offline {
+			continue // OutOfPolicy for its silence: judged again when it syncs
+		}
 		odd := majority != "" && n.BiosConfigHash != "" && n.BiosConfigHash != majority
 		switch {
 		case odd && n.ConnectionStatus != StatusOutOfPolicy:

@@ -13,6 +13,7 @@ const (
 	MsgSync               = "Sync"
 	MsgResetProgress      = "ResetProgress"
 	MsgResetCompleted     = "ResetCompleted"
+	MsgCancelMachineReset = "CancelMachineReset" // the Admin API's DELETE of a reset; no queue carries it
 )
 
 // MaxBodyBytes is the largest accepted message body (SPEC §2); larger is MessageTooLarge.
@@ -84,8 +85,16 @@ type RepairRegistration struct {
 	ArcSPN    *ArcSPN `json:"arcSpn"`
 }
 
-// StartMachineReset starts a bootstrap reset of one machine (Start-ArcBootstrapReset).
+// StartMachineReset starts a bootstrap reset of one machine (Start-ArcBootstrapReset). Restart
+// replaces a Stalled or Failed operation (the old one ends Superseded).
 type StartMachineReset struct {
+	ClusterID string `json:"clusterId"`
+	Machine   string `json:"machine"`
+	Restart   bool   `json:"restart,omitempty"`
+}
+
+// CancelMachineReset cancels a machine's Stalled reset (an Admin API command only).
+type CancelMachineReset struct {
 	ClusterID string `json:"clusterId"`
 	Machine   string `json:"machine"`
 }
@@ -142,6 +151,7 @@ func (ClusterCreated) MessageType() string     { return MsgClusterCreated }
 func (Sync) MessageType() string               { return MsgSync }
 func (ResetProgress) MessageType() string      { return MsgResetProgress }
 func (ResetCompleted) MessageType() string     { return MsgResetCompleted }
+func (CancelMachineReset) MessageType() string { return MsgCancelMachineReset }
 
 func (m Register) ClusterKey() string           { return m.ClusterID }
 func (m Unregister) ClusterKey() string         { return m.ClusterID }
@@ -152,3 +162,4 @@ func (m ClusterCreated) ClusterKey() string     { return m.ClusterID }
 func (m Sync) ClusterKey() string               { return m.ClusterID }
 func (m ResetProgress) ClusterKey() string      { return m.ClusterID }
 func (m ResetCompleted) ClusterKey() string     { return m.ClusterID }
+func (m CancelMachineReset) ClusterKey() string { return m.ClusterID }

@@ -15,6 +15,7 @@ const (
 // Arc integration statuses (cluster and node).
 const (
 	ArcEnabled           = "Enabled"
+	ArcPartiallyEnabled  = "PartiallyEnabled" // a cluster some of whose nodes are Enabled
 	ArcDisabled          = "Disabled"
 	ArcDisableInProgress = "DisableInProgress"
 	ArcNotSupported      = "NotSupported"
@@ -34,6 +35,8 @@ const (
 	ResetSucceeded  = "Succeeded"
 	ResetFailed     = "Failed"
 	ResetStalled    = "Stalled"
+	ResetCancelled  = "Cancelled"  // a Stalled reset an operator cancelled
+	ResetSuperseded = "Superseded" // a Stalled or Failed reset a restart replaced
 )
 
 // ResetStages are the stages of a bootstrap reset, in order.
@@ -94,18 +97,21 @@ type Cluster struct {
 
 // Node is one machine of a cluster.
 type Node struct {
-	Name               string          `json:"name"`
-	RegistrationStatus string          `json:"registrationStatus"`
-	ConnectionStatus   string          `json:"connectionStatus"`
-	ArcStatus          string          `json:"arcStatus"`
-	ArcAgentVersion    string          `json:"arcAgentVersion,omitempty"`
-	OSVersion          string          `json:"osVersion,omitempty"`
-	OSVersionAt        time.Time       `json:"osVersionAt,omitzero"` // enqueue time of the report OSVersion came from
-	BiosConfigHash     string          `json:"biosConfigHash,omitempty"`
-	LastSync           time.Time       `json:"lastSync,omitzero"`
-	InstalledAt        time.Time       `json:"installedAt,omitzero"`
-	ClaimedBy          string          `json:"claimedBy,omitempty"` // another cluster (or "standalone") that claimed this machine
-	Reset              *ResetOperation `json:"reset,omitempty"`     // current or last reset operation
+	Name               string    `json:"name"`
+	RegistrationStatus string    `json:"registrationStatus"`
+	ConnectionStatus   string    `json:"connectionStatus"`
+	ArcStatus          string    `json:"arcStatus"`
+	ArcAgentVersion    string    `json:"arcAgentVersion,omitempty"`
+	OSVersion          string    `json:"osVersion,omitempty"`
+	OSVersionAt        time.Time `json:"osVersionAt,omitzero"` // enqueue time of the report OSVersion came from
+	BiosConfigHash     string    `json:"biosConfigHash,omitempty"`
+	LastSync           time.Time `json:"lastSync,omitzero"`
+	InstalledAt        time.Time `json:"installedAt,omitzero"`
+	ClaimedBy          string    `json:"claimedBy,omitempty"` // another cluster (or "standalone") that claimed this machine
+	// Offline marks a node OutOfPolicy for its silence: it was silent when its cluster's offline
+	// window passed; its own next sync clears it (docs/policy.md).
+	Offline bool            `json:"offline,omitempty"`
+	Reset   *ResetOperation `json:"reset,omitempty"` // current or last reset operation
 }
 
 // ResetOperation is one bootstrap reset of a machine (Start-ArcBootstrapReset).
@@ -119,6 +125,7 @@ type ResetOperation struct {
 	CompletedAt time.Time    `json:"completedAt,omitzero"`
 	Error       string       `json:"error,omitempty"`
 	StallNoted  bool         `json:"stallNoted,omitempty"`
+	Supersedes  string       `json:"supersedes,omitempty"` // the Stalled or Failed operation this one replaced
 }
 
 // ResetStage is one stage of a reset operation.

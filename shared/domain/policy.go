@@ -198,21 +198,49 @@ func (p Policy) checkTimes(c *Cluster, now time.Time, retry time.Duration) []tim
 		if base := orphanSilenceBase(c); !base.IsZero() {
 			add(base.Add(p.OrphanSilence), true)
 		}
-		if allClaimed(c) {
-			add(now, false)
+		if at := p.claimedAt(c); !at.IsZero() {
+			add(at, false)
 		}
 	}
 	return out
 }
 
-// allClaimed reports whether c has machines and every one was claimed by another cluster.
+// allClaimed reports whether c has registered machines and every one was claimed by another
+// cluster (a machine whose registration a reset cleared is no longer c's to lose).
 func allClaimed(c *Cluster) bool {
+	registered := 0
 	for _, n := range c.Nodes {
+		if n.RegistrationStatus != StatusRegistered {
+			continue
+		}
 		if n.ClaimedBy == "" {
 			return false
 		}
+		registered++
 	}
-	return len(c.Nodes) > 0
+	return registered > 0
+}
+
+// claimedAt is when a registered cluster all of whose machines are claimed becomes a suspected
+// orphan (MachinesClaimed): once silent for ConnectedWindow (a cluster still syncing keeps its
+// machines), judged by the clock, as the claims are evidence of their own. Zero when not all
+// are claimed.
+func (p Policy) claimedAt(c *Cluster) time.Time {
+	if !allClaimed(c) {
+		return time.Time{}
+	}
+	return orphanSilenceBase(c).Add(p.ConnectedWindow)
+}
+
+// suspectClaimed suspects c (in place) when its claims make it an orphan at now, returning the
+// OrphanSuspected event.
+func (p Policy) suspectClaimed(c *Cluster, now time.Time) (EventSpec, bool) {
+	at := p.claimedAt(c)
+	if !registered(c) || c.Orphan == OrphanSuspected || at.IsZero() || now.Before(at) {
+		return EventSpec{}, false
+	}
+	c.Orphan, c.OrphanReason, c.GraceUntil = OrphanSuspected, OrphanMachinesClaimed, now.Add(p.OrphanGrace).UTC()
+	return EventSpec{EvOrphanSuspected, suspectFields{OrphanMachinesClaimed, c.GraceUntil}}, true
 }
 
 // noticeKey names one PolicyWarning: its policy, deadline and lead time, so a moved deadline
@@ -298,6 +326,7 @@ func (p Policy) assess(c *Cluster, now time.Time, g Guard) assessment {
 					}
 				} else if c.ConnectionStatus != StatusOutOfPolicy {
 					c.ConnectionStatus = StatusOutOfPolicy
+					offlineNodes(c)
 					violate(PolicyConnection)
 				}
 			case PolicyCredential:
@@ -340,21 +369,25 @@ func (p Policy) assess(c *Cluster, now time.Time, g Guard) assessment {
 			}
 		}
 	}
-	if registered(c) && c.Orphan != OrphanSuspected {
-		reason := ""
-		switch {
-		case allClaimed(c):
-			reason = OrphanMachinesClaimed
-		case !g.Active && !orphanSilenceBase(c).IsZero() && !g.Ref.Before(orphanSilenceBase(c).Add(p.OrphanSilence)):
-			reason = OrphanSilent
-		}
-		if reason != "" {
-			c.Orphan, c.OrphanReason, c.GraceUntil = OrphanSuspected, reason, now.Add(p.OrphanGrace).UTC()
-			a.Events = append(a.Events, EventSpec{EvOrphanSuspected, suspectFields{reason, c.GraceUntil}})
-		}
+	if ev, ok := p.suspectClaimed(c, now); ok {
+		a.Events = append(a.Events, ev)
+	} else if registered(c) && c.Orphan != OrphanSuspected && !g.Active && !orphanSilenceBase(c).IsZero() &&
+		!g.Ref.Before(orphanSilenceBase(c).Add(p.OrphanSilence)) {
+		c.Orphan, c.OrphanReason, c.GraceUntil = OrphanSuspected, OrphanSilent, now.Add(p.OrphanGrace).UTC()
+		a.Events = append(a.Events, EventSpec{EvOrphanSuspected, suspectFields{OrphanSilent, c.GraceUntil}})
 	}
 	c.Notices = p.liveNotices(c)
 	return a
+}
+
+// offlineNodes turns the registered nodes of c, whose offline window just passed, OutOfPolicy
+// for their silence (every one is silent then: the cluster's lastConnected is its newest sync).
+func offlineNodes(c *Cluster) {
+	for i := range c.Nodes {
+		if n := &c.Nodes[i]; n.RegistrationStatus == StatusRegistered {
+			n.ConnectionStatus, n.Offline = StatusOutOfPolicy, true
+		}
+	}
 }
 
 // liveNotices keeps the notices of deadlines still pending, so Notices stays bounded.

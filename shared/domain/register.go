@@ -7,9 +7,38 @@ import (
 	"time"
 )
 
-// decideRegister applies SPEC §2.1 Register to one read of the cluster.
-func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Register, meta Meta) (*Decision, error) {
-	// Defaults (seed).
+// register applies a Register (docs/messages.md). A refusal with NodeRegisteredElsewhere still
+// records its claims on the holding clusters' machines, and its reason says whether the holder is
+// now suspected an orphan (docs/policy.md, re-imaged clusters). The claims' events are in the
+// Result with the Register's own.
+func (s *Service) register(ctx context.Context, m Register, meta Meta) (Result, error) {
+	var held *heldMachines
+	var claimed []Event
+	res, err := s.update(ctx, m.ClusterID, meta, func(rec ClusterRecord) (*Decision, error) {
+		d, h, err := s.decideRegister(ctx, rec, m, meta, &claimed)
+		if d != nil {
+			d.Command = true
+		}
+		held = h
+		return d, err
+	})
+	if err != nil {
+		return res, err
+	}
+	if res.Outcome == Rejected && held != nil {
+		evs, problem, err := s.refuseHeld(ctx, held, m.ClusterID, meta)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Problem, claimed = problem, evs
+	}
+	res.Events = append(res.Events, claimed...)
+	return res, nil
+}
+
+// registerDefaults fills a Register's defaults (seed): resourceName = clusterName, resourceGroup
+// = <resourceName>-rg, arcResourceGroup = resourceGroup, cloud = AzureCloud.
+func registerDefaults(m Register) Register {
 	if m.ResourceName == "" {
 		m.ResourceName = m.ClusterName
 	}
@@ -22,33 +51,46 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 	if m.Cloud == "" {
 		m.Cloud = CloudPublic
 	}
-	region := NormaliseRegion(m.Region)
-	resourceID := "/subscriptions/" + m.SubscriptionID + "/resourceGroups/" + m.ResourceGroup +
-		"/providers/Microsoft.AzureStackHCI/clusters/" + m.ResourceName
-	reject := func(code, format string, args ...any) (*Decision, error) {
-		return &Decision{Problem: Reject(code, format, args...)}, nil
+	return m
+}
+
+// refuseRegister checks a Register against the existing registration (9113, 9104, 9107, 9129),
+// then the region table; nil when none refuses it.
+func (s *Service) refuseRegister(old *Cluster, m Register, region string) *Problem {
+	if old != nil && old.ArcIntegration == ArcDisableInProgress && !registered(old) {
+		return Reject(CodeArcDisableInProgress, "an unregister of cluster %s is still in progress: retry when it completes", m.ClusterID)
 	}
-	old := rec.Cluster
-	wasRegistered := registered(old)
-	if old != nil && old.ArcIntegration == ArcDisableInProgress && !wasRegistered {
-		return reject(CodeArcDisableInProgress, "an unregister of cluster %s is still in progress: retry when it completes", m.ClusterID)
-	}
-	if wasRegistered {
+	if registered(old) {
 		switch {
 		case old.Region != region:
-			return reject(CodeResourceExistsInDiffRegn, "cluster %s is registered in region %s, not %s: unregister it first", m.ClusterID, old.Region, region)
+			return Reject(CodeResourceExistsInDiffRegn, "cluster %s is registered in region %s, not %s: unregister it first", m.ClusterID, old.Region, region)
 		case !strings.EqualFold(old.SubscriptionID, m.SubscriptionID) || !strings.EqualFold(old.ResourceGroup, m.ResourceGroup) || !strings.EqualFold(old.ResourceName, m.ResourceName):
-			return reject(CodeUnregisterFirst, "cluster %s is registered as %s: resource move is not supported: unregister, then register at the new location", m.ClusterID, old.ResourceID)
+			return Reject(CodeUnregisterFirst, "cluster %s is registered as %s: a re-run names the same resource (subscriptionId %s, resourceGroup %s, resourceName %s); "+
+				"resource move is not supported: unregister, then register at the new location", m.ClusterID, old.ResourceID, old.SubscriptionID, old.ResourceGroup, old.ResourceName)
+		case old.TenantID != "" && !strings.EqualFold(old.TenantID, m.TenantID):
+			return Reject(CodeUnregisterFirst, "cluster %s is registered in tenant %s, not %s: unregister it first, then register in the new tenant", m.ClusterID, old.TenantID, m.TenantID)
 		case !strings.EqualFold(old.ArcResourceGroup, m.ArcResourceGroup):
-			return reject(CodeArcResourceGroupMismatch, "cluster %s uses Arc resource group %s, not %s", m.ClusterID, old.ArcResourceGroup, m.ArcResourceGroup)
+			return Reject(CodeArcResourceGroupMismatch, "cluster %s uses Arc resource group %s, not %s", m.ClusterID, old.ArcResourceGroup, m.ArcResourceGroup)
 		case old.ArcIntegration == ArcDisableInProgress:
-			return reject(CodeArcDisableInProgress, "Arc integration of cluster %s is being disabled: retry when it completes", m.ClusterID)
+			return Reject(CodeArcDisableInProgress, "Arc integration of cluster %s is being disabled: retry when it completes", m.ClusterID)
 		}
 	}
 	if !s.policy.regionAllowed(m.Cloud, region) {
-		return reject(CodeRegionNotSupported, "region %q is not supported in cloud %s", region, m.Cloud)
+		return Reject(CodeRegionNotSupported, "region %q is not supported in cloud %s", region, m.Cloud)
 	}
-	c := clone(old)
+	return nil
+}
+
+// decideRegister applies a Register to one read of the cluster. held is set when it is refused
+// because another registered cluster holds a named machine; the claims of an accepted Register
+// are made before its commit and their events appended to *claimed.
+func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Register, meta Meta, claimed *[]Event) (*Decision, *heldMachines, error) {
+	m = registerDefaults(m)
+	region := NormaliseRegion(m.Region)
+	if p := s.refuseRegister(rec.Cluster, m, region); p != nil {
+		return &Decision{Problem: p}, nil, nil
+	}
+	c := clone(rec.Cluster)
 	if c == nil {
 		c = newCluster(m.ClusterID)
 	}
@@ -59,119 +101,33 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 		}
 	}
 	if len(c.Nodes)+added > MaxNodes {
-		return reject(CodeTooManyNodes, "the cluster would have %d nodes; at most %d are allowed", len(c.Nodes)+added, MaxNodes)
+		return &Decision{Problem: Reject(CodeTooManyNodes, "the cluster would have %d nodes; at most %d are allowed", len(c.Nodes)+added, MaxNodes)}, nil, nil
 	}
 	group := identityGroup(m.SubscriptionID, m.ArcResourceGroup)
-	hints := identityHints(group, m.ClusterID, c.Nodes, m.Nodes)
 	// A cluster not yet registered first tries to insert its identity rows: when none exists, no
 	// machine is held elsewhere and no lookup is needed (docs/storage.md: one request, not two).
 	hinted := false
-	if !wasRegistered {
-		switch err := s.store.AddIndexes(ctx, hints); {
+	if !registered(rec.Cluster) {
+		switch err := s.store.AddIndexes(ctx, identityHints(group, m.ClusterID, c.Nodes, m.Nodes)); {
 		case err == nil:
 			hinted = true
 		case !errors.Is(err, ErrConflict):
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	var claims []string // other clusters whose node this registration claims
+	claims := claimSet{}
 	if !hinted {
-		var p *Problem
+		var held *heldMachines
 		var err error
-		if claims, p, err = s.heldElsewhere(ctx, m, group); err != nil || p != nil {
-			return &Decision{Problem: p}, err
+		if claims, held, err = s.holders(ctx, group, m.ClusterID, registerNames(m)); err != nil || held != nil {
+			return &Decision{Problem: held.problem()}, held, err
 		}
 	}
-
 	d := &Decision{Cluster: c}
-	now := s.clock.Now().UTC()
-	if !wasRegistered {
-		c.SubscriptionID, c.ResourceGroup, c.ResourceName = m.SubscriptionID, m.ResourceGroup, m.ResourceName
-		c.ArcResourceGroup, c.ResourceID, c.Cloud, c.Region = m.ArcResourceGroup, resourceID, m.Cloud, region
-		c.OwnsResourceGroup = m.CreateResourceGroup
-		c.RegisteredAt = now
-		c.AppIdentities = []string{m.ResourceName, m.ResourceName + ".arc"}
-	}
-	c.Name, c.TenantID = m.ClusterName, m.TenantID
-	if m.OSVersion != "" {
-		c.OSVersion = m.OSVersion
-	}
-	if m.ArcSPN != nil && (m.ArcSPN.AppID != c.ArcSPNAppID || !m.ArcSPN.CredentialExpiresAt.Equal(c.CredentialExpiresAt)) {
-		// A new credential; the same one again changes nothing (an expired one stays expired).
-		c.ArcSPNAppID, c.CredentialExpiresAt, c.CredentialExpired = m.ArcSPN.AppID, m.ArcSPN.CredentialExpiresAt, false
-	}
-	if c.RegistrationStatus == StatusOutOfPolicy {
-		d.Events = append(d.Events, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyRegistration}})
-	}
-	if c.ClusterStatus == StatusOutOfPolicy {
-		d.Events = append(d.Events, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyCluster}})
-	}
-	c.RegistrationStatus, c.ClusterStatus = StatusRegistered, StatusClustered
-	if c.ClusteredAt.IsZero() {
-		c.ClusteredAt = now
-	}
-	if !wasRegistered {
-		// Registering connects the cluster (SPEC §2.1); a re-run for a registered one changes
-		// nothing already true, and its connection stays the syncs' to judge.
-		if c.ConnectionStatus == StatusOutOfPolicy {
-			d.Events = append(d.Events, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyConnection}})
-		}
-		c.ConnectionStatus = StatusConnected
-		c.LastConnected = later(c.LastConnected, meta.EnqueuedAt.UTC())
-	}
-	arcAvailable := !strings.EqualFold(c.OSVersion, "20H2")
-	var enabled, names []string
-	for _, rn := range m.Nodes {
-		n := c.node(rn.Name)
-		if n == nil {
-			c.Nodes = append(c.Nodes, Node{Name: rn.Name, ConnectionStatus: StatusConnected})
-			n = &c.Nodes[len(c.Nodes)-1]
-		}
-		n.RegistrationStatus, n.ClaimedBy = StatusRegistered, ""
-		if n.ConnectionStatus == StatusNotYet || n.ConnectionStatus == "" {
-			n.ConnectionStatus = StatusConnected
-		}
-		if rn.BiosConfigHash != "" {
-			n.BiosConfigHash = rn.BiosConfigHash
-		}
-		switch {
-		case !arcAvailable:
-			n.ArcStatus = ArcNotSupported
-		case n.ArcStatus != ArcEnabled:
-			n.ArcStatus = ArcEnabled
-			enabled = append(enabled, n.Name)
-		}
-		names = append(names, n.Name)
-	}
-	c.ArcIntegration = ArcEnabled
-	if !arcAvailable {
-		c.ArcIntegration = ArcNotSupported
-	}
-	switch c.Orphan {
-	case OrphanSuspected:
-		d.Events = append(d.Events, EventSpec{EvOrphanCleared, causeFields{meta.MessageID}})
-		c.OrphanClearedAt = now
-		fallthrough
-	case OrphanCleanedUp, "":
-		c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
-	}
-	if !wasRegistered {
-		d.Events = append([]EventSpec{{EvClusterRegistered, struct {
-			ResourceID string   `json:"resourceId"`
-			Cloud      string   `json:"cloud"`
-			Region     string   `json:"region"`
-			Nodes      []string `json:"nodes"`
-		}{c.ResourceID, c.Cloud, c.Region, names}}}, d.Events...)
-	}
-	if len(enabled) > 0 {
-		d.Events = append(d.Events, EventSpec{EvArcEnabled, struct {
-			Machines []string `json:"machines"`
-		}{enabled}})
-	}
-	d.Events = append(d.Events, applyBiosMajority(c)...)
-	adopt, err := s.adoptStandalone(ctx, c, names)
+	d.Events = s.applyRegister(c, m, region, meta)
+	adopt, err := s.adoptStandalone(ctx, c, registerNames(m))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id := c.ID
 	// The index hints and the claims on other clusters are written before the commit: a failure
@@ -179,24 +135,20 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 	// none is lost once the message is committed.
 	d.Before = func(ctx context.Context) error {
 		if !hinted {
-			if err := s.store.PutIndexes(ctx, identityHints(group, id, c.Nodes, nil)); err != nil {
+			if err := s.store.PutIndexes(ctx, identityHints(group, id, registeredNodes(c), nil)); err != nil {
 				return err
 			}
 		}
-		for _, cl := range claims {
-			other, machine, _ := strings.Cut(cl, "\x00")
-			if err := s.claim(ctx, other, machine, id, meta); err != nil {
-				return err
-			}
-		}
-		return nil
+		evs, _, err := s.claimAll(ctx, claims, id, meta)
+		*claimed = append(*claimed, evs...)
+		return err
 	}
 	d.After = adopt
-	return d, nil
+	return d, nil, nil
 }
 
-// identityHints are the index rows of a registered cluster's machine identities and of its Arc
-// resource group: one row per node (those it has and those the message adds) and one for the group.
+// identityHints are the identity rows of a registration in group: each node's machine row and
+// the cluster's Arc group row, naming cluster id.
 func identityHints(group, id string, nodes []Node, adds []RegisterNode) []IndexEntry {
 	var out []IndexEntry
 	seen := map[string]bool{}
@@ -215,64 +167,161 @@ func identityHints(group, id string, nodes []Node, adds []RegisterNode) []IndexE
 	return append(out, IndexEntry{Kind: kindArcGroup, Group: group, Name: id, Value: id})
 }
 
-// heldElsewhere looks up the identity rows of m's machines (one request): a machine registered to
-// another cluster refuses the Register (NodeRegisteredElsewhere), unless that cluster is a
-// suspected orphan, whose machines the Register claims (returned as "cluster\x00machine").
-func (s *Service) heldElsewhere(ctx context.Context, m Register, group string) ([]string, *Problem, error) {
-	var names []string
-	for _, n := range m.Nodes {
-		names = append(names, strings.ToLower(n.Name))
-	}
-	rows, err := s.store.GetIndexes(ctx, kindMachine, group, names)
-	if err != nil {
-		return nil, nil, err
-	}
-	held := map[string]string{} // machine (lower case) → the cluster its row names
-	for _, e := range rows {
-		held[e.Name] = e.Value
-	}
-	var claims []string
-	for _, n := range m.Nodes {
-		id, ok := held[strings.ToLower(n.Name)]
-		if !ok || id == m.ClusterID {
-			continue
-		}
-		other, err := s.loadOther(ctx, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		if other == nil || other.node(n.Name) == nil || identityGroup(other.SubscriptionID, other.ArcResourceGroup) != group {
-			continue // a stale hint
-		}
-		if on := other.node(n.Name); on.ClaimedBy != "" || on.RegistrationStatus != StatusRegistered {
-			continue
-		}
-		if registered(other) && other.Orphan != OrphanSuspected {
-			return nil, Reject(CodeNodeRegisteredElsewhere, "machine %s is registered to cluster %s: unregister it there first", n.Name, other.ID), nil
-		}
-		if registered(other) {
-			claims = append(claims, other.ID+"\x00"+n.Name)
+// registeredNodes are c's Registered nodes.
+func registeredNodes(c *Cluster) []Node {
+	var out []Node
+	for _, n := range c.Nodes {
+		if n.RegistrationStatus == StatusRegistered {
+			out = append(out, n)
 		}
 	}
-	return claims, nil, nil
+	return out
 }
 
-// claim marks machine of cluster id as claimed by another cluster (by) and schedules the
-// cluster for an orphan check now.
-func (s *Service) claim(ctx context.Context, id, machine, by string, meta Meta) error {
-	meta.Cause = "claimed by " + by
-	_, err := s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
-		c := clone(rec.Cluster)
-		if !registered(c) || c.node(machine) == nil {
-			return &Decision{}, nil
-		}
-		c.node(machine).ClaimedBy = by
-		return &Decision{Cluster: c}, nil
-	})
-	if err != nil {
-		return err
+func registerNames(m Register) []string {
+	names := make([]string, 0, len(m.Nodes))
+	for _, n := range m.Nodes {
+		names = append(names, n.Name)
 	}
-	return s.store.Schedule(ctx, Due{ClusterID: id, At: s.clock.Now().UTC()})
+	return names
+}
+
+// applyRegister sets c as registered by m (m's defaults filled) and returns the events, in order:
+// ClusterRegistered (when not registered before), PolicyRestored, OrphanCleared, ArcEnabled and
+// the BIOS majority's.
+func (s *Service) applyRegister(c *Cluster, m Register, region string, meta Meta) []EventSpec {
+	var evs []EventSpec
+	now := s.clock.Now().UTC()
+	wasRegistered := registered(c)
+	if !wasRegistered {
+		c.SubscriptionID, c.ResourceGroup, c.ResourceName, c.ArcResourceGroup = m.SubscriptionID, m.ResourceGroup, m.ResourceName, m.ArcResourceGroup
+		c.ResourceID = "/subscriptions/" + m.SubscriptionID + "/resourceGroups/" + m.ResourceGroup + "/providers/Microsoft.AzureStackHCI/clusters/" + m.ResourceName
+		c.Cloud, c.Region, c.OwnsResourceGroup, c.RegisteredAt = m.Cloud, region, m.CreateResourceGroup, now
+		c.AppIdentities = []string{m.ResourceName, m.ResourceName + ".arc"}
+	}
+	c.Name, c.TenantID = m.ClusterName, m.TenantID
+	if m.OSVersion != "" {
+		c.OSVersion = m.OSVersion
+	}
+	if m.ArcSPN != nil && (m.ArcSPN.AppID != c.ArcSPNAppID || !m.ArcSPN.CredentialExpiresAt.Equal(c.CredentialExpiresAt)) {
+		// A new credential; the same one again changes nothing (an expired one stays expired).
+		c.ArcSPNAppID, c.CredentialExpiresAt, c.CredentialExpired = m.ArcSPN.AppID, m.ArcSPN.CredentialExpiresAt, false
+	}
+	if c.RegistrationStatus == StatusOutOfPolicy {
+		evs = append(evs, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyRegistration}})
+	}
+	if c.ClusterStatus == StatusOutOfPolicy {
+		evs = append(evs, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyCluster}})
+	}
+	c.RegistrationStatus, c.ClusterStatus = StatusRegistered, StatusClustered
+	if c.ClusteredAt.IsZero() {
+		c.ClusteredAt = now
+	}
+	if !wasRegistered {
+		// Registering connects the cluster (docs/messages.md); a re-run for a registered one
+		// changes nothing already true, and its connection stays the syncs' to judge.
+		if c.ConnectionStatus == StatusOutOfPolicy {
+			evs = append(evs, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyConnection}})
+		}
+		c.ConnectionStatus = StatusConnected
+		c.LastConnected = later(c.LastConnected, meta.EnqueuedAt.UTC())
+	}
+	if c.Orphan == OrphanSuspected {
+		evs = append(evs, EventSpec{EvOrphanCleared, causeFields{meta.MessageID}})
+		c.OrphanClearedAt = now
+	}
+	c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
+	names := registerNodes(c, m.Nodes)
+	if !wasRegistered {
+		evs = append([]EventSpec{{EvClusterRegistered, struct {
+			ResourceID string   `json:"resourceId"`
+			Cloud      string   `json:"cloud"`
+			Region     string   `json:"region"`
+			Nodes      []string `json:"nodes"`
+		}{c.ResourceID, c.Cloud, c.Region, names}}}, evs...)
+	}
+	if enabled := enableArc(c); len(enabled) > 0 {
+		evs = append(evs, EventSpec{EvArcEnabled, struct {
+			Machines []string `json:"machines"`
+		}{enabled}})
+	}
+	return append(evs, applyBiosMajority(c)...)
+}
+
+// registerNodes registers the named nodes of c (adding new ones) and returns their names as c
+// spells them. A Register registers only the machines it names: a machine whose registration a
+// reset cleared is registered again by naming it, never by a re-run that does not.
+func registerNodes(c *Cluster, nodes []RegisterNode) []string {
+	var names []string
+	for _, rn := range nodes {
+		n := c.node(rn.Name)
+		if n == nil {
+			c.Nodes = append(c.Nodes, Node{Name: rn.Name, ConnectionStatus: StatusConnected, ArcStatus: ArcDisabled})
+			n = &c.Nodes[len(c.Nodes)-1]
+		}
+		n.RegistrationStatus, n.ClaimedBy = StatusRegistered, ""
+		if n.ConnectionStatus == StatusNotYet || n.ConnectionStatus == "" {
+			n.ConnectionStatus = StatusConnected
+		}
+		if rn.BiosConfigHash != "" {
+			n.BiosConfigHash = rn.BiosConfigHash
+		}
+		names = append(names, n.Name)
+	}
+	return names
+}
+
+// enableArc enables Arc integration on every registered node of c that lacks it, listed in the
+// Register or not (seed: "enables Azure Arc integration on every server in the cluster"), where
+// the node's OS version has it (not 20H2: NotSupported), and sets the cluster's arcIntegration.
+// It returns the nodes just enabled.
+func enableArc(c *Cluster) []string {
+	var enabled []string
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		switch {
+		case n.RegistrationStatus != StatusRegistered:
+		case !arcAvailable(machineVersion(c, n)):
+			n.ArcStatus = ArcNotSupported
+		case n.ArcStatus != ArcEnabled:
+			n.ArcStatus = ArcEnabled
+			enabled = append(enabled, n.Name)
+		}
+	}
+	c.ArcIntegration = arcIntegration(c.Nodes)
+	return enabled
+}
+
+// arcIntegration is a registered cluster's Arc integration from its nodes' (docs/messages.md):
+// Enabled only when every node is, PartiallyEnabled when some are, NotSupported when none can be,
+// Disabled otherwise.
+func arcIntegration(nodes []Node) string {
+	enabled, unsupported := 0, 0
+	for _, n := range nodes {
+		switch n.ArcStatus {
+		case ArcEnabled:
+			enabled++
+		case ArcNotSupported:
+			unsupported++
+		}
+	}
+	switch {
+	case len(nodes) > 0 && enabled == len(nodes):
+		return ArcEnabled
+	case enabled > 0:
+		return ArcPartiallyEnabled
+	case len(nodes) > 0 && unsupported == len(nodes):
+		return ArcNotSupported
+	}
+	return ArcDisabled
+}
+
+// refreshArc re-derives a registered cluster's arcIntegration after its nodes changed (a node
+// added, a machine reset); an unregister in progress keeps DisableInProgress.
+func refreshArc(c *Cluster) {
+	if registered(c) && c.ArcIntegration != ArcDisableInProgress {
+		c.ArcIntegration = arcIntegration(c.Nodes)
+	}
 }
 
 // decideUnregister applies Unregister (reason Unregister) or an orphan clean-up (reason
@@ -306,20 +355,22 @@ func (s *Service) decideUnregister(ctx context.Context, rec ClusterRecord, disab
 		}
 		c.RegistrationStatus, c.ConnectionStatus = StatusNotYet, StatusNotYet
 		for i := range c.Nodes {
-			c.Nodes[i].RegistrationStatus, c.Nodes[i].ConnectionStatus = StatusNotYet, StatusNotYet
+			c.Nodes[i].RegistrationStatus, c.Nodes[i].ConnectionStatus, c.Nodes[i].Offline = StatusNotYet, StatusNotYet, false
 		}
 		d.Events = append(d.Events, EventSpec{EvClusterUnregistered, struct {
 			ResourceID     string `json:"resourceId"`
 			DisableOnlyArc bool   `json:"disableOnlyArc"`
 			Reason         string `json:"reason"`
-		}{c.ResourceID, false, reason}})
+			tenancy
+		}{c.ResourceID, false, reason, tenancyOf(c)}})
 	}
 	for _, st := range plan.Steps {
 		d.Events = append(d.Events, EventSpec{EvCleanupRequested, struct {
 			Step     int      `json:"step"`
 			Artifact Artifact `json:"artifact"`
 			Reason   string   `json:"reason"`
-		}{st.Step, st.Artifact, reason}})
+			tenancy
+		}{st.Step, st.Artifact, reason, tenancyOf(c)}})
 	}
 	group := identityGroup(c.SubscriptionID, c.ArcResourceGroup)
 	stale := []IndexEntry{{Kind: kindArcGroup, Group: group, Name: c.ID}}
@@ -331,6 +382,16 @@ func (s *Service) decideUnregister(ctx context.Context, rec ClusterRecord, disab
 	d.After = func(ctx context.Context) error { return s.dropHints(ctx, c, stale) }
 	return d, nil
 }
+
+// tenancy says where clean-up acts: the cluster's cloud, tenant and subscription (a sovereign
+// cloud's tenant is not the public cloud's).
+type tenancy struct {
+	Cloud          string `json:"cloud"`
+	TenantID       string `json:"tenantId"`
+	SubscriptionID string `json:"subscriptionId"`
+}
+
+func tenancyOf(c *Cluster) tenancy { return tenancy{c.Cloud, c.TenantID, c.SubscriptionID} }
 
 // dropHints deletes, after the commit of c, the index rows it made stale (those of keys that
 // still name c), unless c changed since: the rows are read first and the cluster after, and each

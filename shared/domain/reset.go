@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -89,39 +90,117 @@ type resetFields struct {
 	Error       string `json:"error,omitempty"`
 }
 
-func (s *Service) decideStartReset(ctx context.Context, rec ClusterRecord, m StartMachineReset, meta Meta) (*Decision, error) {
+// resettable checks that a reset may start for m's machine (docs/messages.md): a Registered node
+// of a Registered cluster, on 2508 or later, whose identity no other cluster holds or claimed.
+func (s *Service) resettable(ctx context.Context, rec ClusterRecord, m StartMachineReset) (*Cluster, *Node, *Problem, error) {
 	if rec.Cluster == nil {
-		return &Decision{Problem: Reject(CodeUnknownCluster, "cluster %s is not known", m.ClusterID)}, nil
+		return nil, nil, Reject(CodeUnknownCluster, "cluster %s is not known", m.ClusterID), nil
 	}
 	c := clone(rec.Cluster)
 	n := c.node(m.Machine)
-	if n == nil {
-		return &Decision{Problem: Reject(CodeUnknownMachine, "machine %s is not a node of cluster %s", m.Machine, m.ClusterID)}, nil
+	switch {
+	case !registered(c):
+		return nil, nil, Reject(CodeNotRegistered, "cluster %s is not registered: its machines have no registration to reset", m.ClusterID), nil
+	case n == nil:
+		return nil, nil, Reject(CodeUnknownMachine, "machine %s is not a node of cluster %s", m.Machine, m.ClusterID), nil
+	case n.RegistrationStatus != StatusRegistered:
+		return nil, nil, Reject(CodeMachineNotRegistered, "machine %s of cluster %s is not registered (%s): there is nothing to reset", n.Name, c.ID, notRegisteredWhy(n)), nil
 	}
-	v := machineVersion(c, n)
-	min, _ := versionKey(MinResetVersion)
-	if k, ok := versionKey(v); !ok || k < min {
+	if v := machineVersion(c, n); !atLeast(v, MinResetVersion) {
 		if v == "" {
 			v = "an unknown version"
+		} else if r := Release(v); r != v {
+			v += " (release " + cmp.Or(r, "unknown") + ")"
 		}
-		return &Decision{Problem: Reject(CodeResetNotSupported, "machine %s runs %s; a bootstrap reset needs %s or later", n.Name, v, MinResetVersion)}, nil
+		return nil, nil, Reject(CodeResetNotSupported, "machine %s runs %s; a bootstrap reset needs %s or later", n.Name, v, MinResetVersion), nil
 	}
-	if n.Reset != nil && n.Reset.Status == ResetInProgress {
-		return &Decision{Cluster: c, Detail: *n.Reset, Outcome: Unchanged}, nil
+	if n.ClaimedBy != "" {
+		return nil, nil, Reject(CodeNodeRegisteredElsewhere, "machine %s was claimed by cluster %s (installed or registered there): "+
+			"a reset from cluster %s would wipe a machine that cluster uses", n.Name, n.ClaimedBy, c.ID), nil
+	}
+	other, err := s.holderOf(ctx, identityGroup(c.SubscriptionID, c.ArcResourceGroup), c.ID, n.Name)
+	if err != nil || other == nil {
+		return c, n, nil, err
+	}
+	return nil, nil, Reject(CodeNodeRegisteredElsewhere, "machine %s is registered to cluster %s (%s): a reset from cluster %s would wipe a machine that cluster uses",
+		n.Name, other.ID, other.Name, c.ID), nil
+}
+
+// notRegisteredWhy says why a node is not registered.
+func notRegisteredWhy(n *Node) string {
+	if r := n.Reset; r != nil && r.Status == ResetSucceeded {
+		return "its registration was cleared by reset " + r.OperationID + " at " + timeStr(r.CompletedAt)
+	}
+	return "no Register has named it"
+}
+
+func (s *Service) decideStartReset(ctx context.Context, rec ClusterRecord, m StartMachineReset, meta Meta) (*Decision, error) {
+	c, n, p, err := s.resettable(ctx, rec, m)
+	if err != nil || p != nil {
+		return &Decision{Problem: p}, err
 	}
 	now := s.clock.Now().UTC()
+	d := &Decision{Cluster: c}
+	if old := n.Reset; old != nil {
+		status := s.policy.resetStatus(old, now)
+		switch {
+		case status == ResetInProgress && m.Restart:
+			return &Decision{Problem: Reject(CodeResetInProgress, "reset %s of machine %s is in progress (last heard %s): restart replaces only a Stalled or Failed one",
+				old.OperationID, n.Name, timeStr(old.LastHeardAt))}, nil
+		case (status == ResetInProgress || status == ResetStalled || status == ResetFailed) && !m.Restart:
+			// The running (or failed) operation, with its true status: only restart replaces it.
+			return &Decision{Cluster: c, Detail: *s.policy.resetView(old, now), Outcome: Unchanged}, nil
+		case status == ResetStalled || status == ResetFailed:
+			d.History = append(d.History, HistoryEntry{What: "node " + n.Name + " reset " + old.OperationID, Before: status, After: ResetSuperseded})
+		}
+	}
 	sum := sha256.Sum256([]byte(eventCause(meta, now) + "\x00" + c.ID + "\x00" + strings.ToLower(n.Name)))
 	op := &ResetOperation{OperationID: "reset-" + hex.EncodeToString(sum[:12]), Machine: n.Name, Status: ResetInProgress, StartedAt: now, LastHeardAt: now}
+	if len(d.History) > 0 {
+		op.Supersedes = n.Reset.OperationID
+	}
 	for _, st := range ResetStages {
 		op.Stages = append(op.Stages, ResetStage{Name: st, Status: ResetNotStarted})
 	}
 	n.Reset = op
 	id := c.ID
-	return &Decision{Cluster: c, Detail: *op,
-		Events: []EventSpec{{EvMachineResetRequested, resetFields{OperationID: op.OperationID, Machine: n.Name}}},
-		Before: func(ctx context.Context) error {
-			return s.store.PutIndex(ctx, IndexEntry{Kind: kindOperation, Name: op.OperationID, Value: id})
-		}}, nil
+	d.Detail = *op
+	d.Events = []EventSpec{{EvMachineResetRequested, resetFields{OperationID: op.OperationID, Machine: n.Name}}}
+	d.Before = func(ctx context.Context) error {
+		return s.store.PutIndex(ctx, IndexEntry{Kind: kindOperation, Name: op.OperationID, Value: id})
+	}
+	return d, nil
+}
+
+// decideCancelReset cancels a machine's Stalled reset (docs/messages.md): it ends Cancelled with
+// a MachineResetCancelled event, and the machine stays registered. A running reset that is not
+// Stalled is refused ResetInProgress, one that ended ResetEnded; cancelling again is unchanged.
+func (s *Service) decideCancelReset(rec ClusterRecord, m CancelMachineReset) (*Decision, error) {
+	if rec.Cluster == nil {
+		return &Decision{Problem: Reject(CodeUnknownCluster, "cluster %s is not known", m.ClusterID)}, nil
+	}
+	c := clone(rec.Cluster)
+	n := c.node(m.Machine)
+	switch {
+	case n == nil:
+		return &Decision{Problem: Reject(CodeUnknownMachine, "machine %s is not a node of cluster %s", m.Machine, m.ClusterID)}, nil
+	case n.Reset == nil:
+		return &Decision{Problem: Reject(CodeNoResetOperation, "machine %s has had no reset", n.Name)}, nil
+	}
+	op, now := n.Reset, s.clock.Now().UTC()
+	switch status := s.policy.resetStatus(op, now); status {
+	case ResetCancelled:
+		return &Decision{Cluster: c, Detail: *s.policy.resetView(op, now)}, nil
+	case ResetInProgress:
+		return &Decision{Problem: Reject(CodeResetInProgress, "reset %s of machine %s reported progress at %s: it can be cancelled once Stalled (nothing heard for %s)",
+			op.OperationID, n.Name, timeStr(op.LastHeardAt), s.policy.ResetStallAfter)}, nil
+	case ResetStalled:
+	default:
+		return &Decision{Problem: Reject(CodeResetEnded, "reset %s of machine %s already ended %s", op.OperationID, n.Name, status)}, nil
+	}
+	op.Status, op.CompletedAt, op.StallNoted = ResetCancelled, now, false
+	return &Decision{Cluster: c, Detail: *s.policy.resetView(op, now),
+		Events: []EventSpec{{EvMachineResetCancelled, resetFields{OperationID: op.OperationID, Machine: n.Name}}}}, nil
 }
 
 // resetMessage finds the operation's cluster (from the message or the operation index) and
@@ -238,7 +317,8 @@ func (s *Service) decideCompleted(rec ClusterRecord, m ResetCompleted, meta Meta
 	if n.ArcStatus != ArcNotSupported {
 		n.ArcStatus = ArcDisabled
 	}
-	n.RegistrationStatus, n.ConnectionStatus = StatusNotYet, StatusNotYet
+	n.RegistrationStatus, n.ConnectionStatus, n.ClaimedBy, n.Offline = StatusNotYet, StatusNotYet, "", false
+	refreshArc(c)
 	d.Events = []EventSpec{{EvMachineReadyForRegistration, resetFields{OperationID: op.OperationID, Machine: n.Name}}}
 	stale := []IndexEntry{{Kind: kindMachine, Group: identityGroup(c.SubscriptionID, c.ArcResourceGroup), Name: strings.ToLower(n.Name)}}
 	d.After = func(ctx context.Context) error { return s.dropHints(ctx, c, stale) }

@@ -439,9 +439,13 @@ func TestMachineReset(t *testing.T) {
 			t.Fatalf("failed reset: %+v", st)
 		}
 
-		// A second reset of n2; the first operation's late reports change nothing (not rejected),
-		// with or without the cluster named.
+		// A plain start answers the failed operation; a restart replaces it. The first operation's
+		// late reports change nothing (not rejected), with or without the cluster named.
 		res = h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "n2"})
+		if res.Outcome != domain.Unchanged || res.Detail.(domain.ResetOperation).OperationID != op2 || res.Detail.(domain.ResetOperation).Status != domain.ResetFailed {
+			t.Fatalf("a plain start after a failure: %+v", res)
+		}
+		res = h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "n2", "restart": true})
 		op3 := res.Detail.(domain.ResetOperation).OperationID
 		if op3 == op2 {
 			t.Fatalf("the second reset reused operation %s", op2)

@@ -514,7 +514,12 @@ func TestSweepOrphanMachinesClaimed(t *testing.T) {
 		h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cB, "machine": "a-n1",
 			"installedAt": t0.Format(time.RFC3339)}) // a's only machine re-imaged into b
 		h.drain()
-		h.at(0.01)
+		h.at(0.5)
+		h.check(0)
+		if evs := h.drain(cA); len(evs) != 0 || h.view(cA).Orphan != domain.OrphanNone {
+			t.Fatalf("suspected while heard from within ConnectedWindow: %v", evs)
+		}
+		h.at(1.01)
 		if rep := h.check(0); !rep.GuardActive { // no sync heard: the claim is judged regardless
 			t.Fatalf("guard: %+v", rep)
 		}
@@ -522,7 +527,7 @@ func TestSweepOrphanMachinesClaimed(t *testing.T) {
 		if len(evs) != 1 || evs[0].Type != domain.EvOrphanSuspected || evs[0].Body["reason"] != domain.OrphanMachinesClaimed {
 			t.Fatalf("claimed: %v", evs)
 		}
-		h.at(7.01)
+		h.at(8.02)
 		if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "o"}); err != nil {
 			t.Fatal(err)
 		}
@@ -603,7 +608,7 @@ func claimedOrphan(t *testing.T, h *sw) {
 	h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cB, "machine": "a-n1",
 		"installedAt": t0.Format(time.RFC3339)})
 	h.drain()
-	h.at(0.01)
+	h.at(1.01) // silent for ConnectedWindow
 	h.check(0)
 	if evs := h.drain(cA); len(evs) != 1 || evs[0].Type != domain.EvOrphanSuspected {
 		t.Fatalf("claimed: %v", evs)
@@ -623,7 +628,7 @@ func TestSweepUnregisteredSuspectIsNotCleanedUp(t *testing.T) {
 		if o, err := h.svc.Orphans(context.Background()); err != nil || len(o) != 0 {
 			t.Fatalf("Orphans = %+v, %v", o, err)
 		}
-		h.at(8)
+		h.at(9)
 		h.check(0)
 		if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "o"}); err != nil {
 			t.Fatal(err)
@@ -639,7 +644,7 @@ func TestSweepUnregisteredSuspectIsNotCleanedUp(t *testing.T) {
 func TestSweepSyncClearsAClaimForGood(t *testing.T) {
 	eachSweepStore(t, func(t *testing.T, h *sw) {
 		claimedOrphan(t, h)
-		h.at(1)
+		h.at(1.5)
 		h.sync(cA, "a")
 		if got := names(h.drain(cA)); !strings.Contains(got, "OrphanCleared") {
 			t.Fatalf("sync: %q", got)

@@ -8,15 +8,24 @@ import (
 
 // ClusterView is what an operator sees of one cluster (SPEC §3, Get-AzureStackHCI).
 type ClusterView struct {
-	ClusterID           string     `json:"clusterId"`
-	ClusterName         string     `json:"clusterName"`
-	SubscriptionID      string     `json:"subscriptionId,omitempty"`
-	ResourceID          string     `json:"resourceId,omitempty"`
-	Cloud               string     `json:"cloud,omitempty"`
-	Region              string     `json:"region,omitempty"`
-	RegistrationStatus  string     `json:"registrationStatus"`
-	ClusterStatus       string     `json:"clusterStatus"`
-	ConnectionStatus    string     `json:"connectionStatus"`
+	ClusterID   string `json:"clusterId"`
+	ClusterName string `json:"clusterName"`
+	ResourceID  string `json:"resourceId,omitempty"`
+	Cloud       string `json:"cloud,omitempty"`
+	Region      string `json:"region,omitempty"`
+	// The values a re-run Register must repeat (Get-AzureStackHCI displays them).
+	SubscriptionID     string   `json:"subscriptionId,omitempty"`
+	TenantID           string   `json:"tenantId,omitempty"`
+	ResourceGroup      string   `json:"resourceGroup,omitempty"`
+	ResourceName       string   `json:"resourceName,omitempty"`
+	ArcResourceGroup   string   `json:"arcResourceGroup,omitempty"`
+	AppIdentities      []string `json:"appIdentities"`
+	RegistrationStatus string   `json:"registrationStatus"`
+	ClusterStatus      string   `json:"clusterStatus"`
+	ConnectionStatus   string   `json:"connectionStatus"`
+	// SilenceHeld: the mass-disconnect guard holds back this cluster's silence-based transitions
+	// (docs/policy.md): by the clock it would be Disconnected or OutOfPolicy.
+	SilenceHeld         bool       `json:"silenceHeld"`
 	LastConnected       *time.Time `json:"lastConnected"`
 	RegisteredAt        *time.Time `json:"registeredAt"`
 	ArcIntegration      string     `json:"arcIntegration"`
@@ -37,6 +46,7 @@ type NodeView struct {
 	ArcStatus          string          `json:"arcStatus"`
 	ArcAgentVersion    string          `json:"arcAgentVersion,omitempty"`
 	OSVersion          string          `json:"osVersion,omitempty"`
+	OSRelease          string          `json:"osRelease,omitempty"` // the release of an OS build string, where known
 	BiosConfigHash     string          `json:"biosConfigHash,omitempty"`
 	LastSync           *time.Time      `json:"lastSync"`
 	Reset              *ResetOperation `json:"reset,omitempty"` // current (or last) reset operation
@@ -52,18 +62,49 @@ func (s *Service) Cluster(ctx context.Context, clusterID string) (ClusterView, e
 	if c == nil {
 		return ClusterView{}, ErrNotFound
 	}
+	now := s.clock.Now().UTC()
+	held, err := s.silenceHeld(ctx, c, now)
+	if err != nil {
+		return ClusterView{}, err
+	}
 	v := ClusterView{
-		ClusterID: c.ID, ClusterName: c.Name, SubscriptionID: c.SubscriptionID, ResourceID: c.ResourceID, Cloud: c.Cloud, Region: c.Region,
+		ClusterID: c.ID, ClusterName: c.Name, ResourceID: c.ResourceID, Cloud: c.Cloud, Region: c.Region,
+		SubscriptionID: c.SubscriptionID, TenantID: c.TenantID, ResourceGroup: c.ResourceGroup, ResourceName: c.ResourceName,
+		ArcResourceGroup: c.ArcResourceGroup, AppIdentities: append([]string{}, c.AppIdentities...), SilenceHeld: held,
 		RegistrationStatus: c.RegistrationStatus, ClusterStatus: c.ClusterStatus, ConnectionStatus: c.ConnectionStatus,
 		LastConnected: timePtr(c.LastConnected), RegisteredAt: timePtr(c.RegisteredAt), ArcIntegration: c.ArcIntegration,
 		CredentialExpiresAt: timePtr(c.CredentialExpiresAt), CredentialExpired: c.CredentialExpired, RepairedAt: timePtr(c.RepairedAt),
 		Orphan: c.Orphan, OrphanGraceUntil: timePtr(c.GraceUntil), Deadlines: append([]Deadline{}, s.policy.Deadlines(c)...), Nodes: []NodeView{},
 	}
 	for _, n := range c.Nodes {
-		v.Nodes = append(v.Nodes, NodeView{Name: n.Name, RegistrationStatus: n.RegistrationStatus,
+		nv := NodeView{Name: n.Name, RegistrationStatus: n.RegistrationStatus,
 			ConnectionStatus: n.ConnectionStatus, ArcStatus: n.ArcStatus, ArcAgentVersion: n.ArcAgentVersion,
 			OSVersion: machineVersion(c, &n), BiosConfigHash: n.BiosConfigHash, LastSync: timePtr(n.LastSync),
-			Reset: s.policy.resetView(n.Reset, s.clock.Now().UTC())})
+			Reset: s.policy.resetView(n.Reset, now)}
+		if r := Release(nv.OSVersion); r != nv.OSVersion {
+			nv.OSRelease = r
+		}
+		v.Nodes = append(v.Nodes, nv)
 	}
 	return v, nil
+}
+
+// silenceHeld reports whether the mass-disconnect guard holds c's silence back at now: the guard
+// is active and, by the clock, c's next silence-based transition is due (Connected past its
+// connected window, Disconnected past its offline window; docs/policy.md).
+func (s *Service) silenceHeld(ctx context.Context, c *Cluster, now time.Time) (bool, error) {
+	window := s.policy.ConnectedWindow
+	switch {
+	case !registered(c):
+		return false, nil
+	case c.ConnectionStatus == StatusDisconnect:
+		window = s.policy.OfflineWindow
+	case c.ConnectionStatus != StatusConnected:
+		return false, nil
+	}
+	if base := silenceBase(c); base.IsZero() || now.Before(base.Add(window)) {
+		return false, nil
+	}
+	newest, err := s.store.NewestSync(ctx)
+	return err == nil && s.policy.Guard(newest, now).Active, err
 }

@@ -1,0 +1,461 @@
+package domain_test
+
+// The rules of docs/messages.md and docs/policy.md that the seed documents' scenarios depend on:
+// safe resets, Arc on every node, the whole view, nothing changed unrecorded, re-imaged
+// clusters and sovereign clouds. Each runs on the memory store and on Azurite.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/azlocal/registrar/shared/domain"
+)
+
+func startReset(machine string, restart bool) map[string]any {
+	m := map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": machine}
+	if restart {
+		m["restart"] = true
+	}
+	return m
+}
+
+func installed(cluster, machine, os string) map[string]any {
+	m := map[string]any{"type": "MachineInstalled", "machine": machine, "installedAt": "2026-10-01T00:00:00Z", "osVersion": os}
+	if cluster != "" {
+		m["clusterId"] = cluster
+	}
+	return m
+}
+
+func problemCode(res domain.Result) string {
+	if res.Problem == nil {
+		return string(res.Outcome)
+	}
+	return res.Problem.Code
+}
+
+// op is the reset operation a StartMachineReset answered.
+func op(t *testing.T, res domain.Result) domain.ResetOperation {
+	t.Helper()
+	o, ok := res.Detail.(domain.ResetOperation)
+	if !ok {
+		t.Fatalf("no operation in %+v (problem %v)", res, res.Problem)
+	}
+	return o
+}
+
+func nodeOf(t *testing.T, v domain.ClusterView, name string) domain.NodeView {
+	t.Helper()
+	for _, n := range v.Nodes {
+		if strings.EqualFold(n.Name, name) {
+			return n
+		}
+	}
+	t.Fatalf("no node %s in %+v", name, v.Nodes)
+	return domain.NodeView{}
+}
+
+// A reset starts only for a Registered node of a Registered cluster whose identity no other
+// cluster holds: a machine reset and moved to another cluster cannot be reset from the old one.
+func TestResetOnlyWhereTheMachineIsRegistered(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		const cC = "cccccccc-0000-4000-8000-000000000003"
+		reg := func(id, name string, nodes ...string) map[string]any {
+			return with(register(id, name, nodes...), "arcResourceGroup", "arc", "osVersion", "2508")
+		}
+		expect(t, h.cmd("", reg(cA, "hci-a", "n1", "n2", "n3")), domain.Created, "")
+		expect(t, h.fact("", map[string]any{"type": "ClusterCreated", "clusterId": cC, "nodes": []string{"m1"}}), domain.Created, "")
+		expect(t, h.fact("", installed(cA, "n4", "2508")), domain.Updated, "") // a node no Register named
+
+		got := map[string]string{
+			"unknown cluster":        problemCode(h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cB, "machine": "n1"})),
+			"cluster not registered": problemCode(h.cmd("", map[string]any{"type": "StartMachineReset", "clusterId": cC, "machine": "m1"})),
+			"node never registered":  problemCode(h.cmd("", startReset("n4", false))),
+		}
+		// n1 is reset, then registered to cluster B: A may not reset it again.
+		o := op(t, h.cmd("", startReset("n1", false)))
+		expect(t, h.fact("", map[string]any{"type": "ResetCompleted", "operationId": o.OperationID, "machine": "n1", "result": "Succeeded"}), domain.Updated, "")
+		got["node reset"] = problemCode(h.cmd("", startReset("n1", false)))
+		expect(t, h.cmd("", reg(cB, "hci-b", "n1")), domain.Created, "")
+		got["node reset and moved"] = problemCode(h.cmd("", startReset("n1", false)))
+		// n2 re-imaged into B while A is a suspected orphan: claimed there, so A may not reset it.
+		h.mutate(cA, func(c *domain.Cluster) {
+			c.Orphan, c.OrphanReason, c.GraceUntil = domain.OrphanSuspected, "Silent", t0.Add(7*24*time.Hour)
+		})
+		expect(t, h.cmd("", reg(cB, "hci-b", "n2")), domain.Updated, "")
+		got["node claimed elsewhere"] = problemCode(h.cmd("", startReset("n2", false)))
+		// n2 then syncs for A (clearing the claim), but B's registration holds its identity.
+		expect(t, h.fact("", map[string]any{"type": "Sync", "clusterId": cA, "machine": "n2"}), domain.Updated, "")
+		got["node held elsewhere"] = problemCode(h.cmd("", startReset("n2", false)))
+		got["node of this cluster"] = problemCode(h.cmd("", startReset("n3", false)))
+
+		want := map[string]string{
+			"unknown cluster":        domain.CodeUnknownCluster,
+			"cluster not registered": domain.CodeNotRegistered,
+			"node never registered":  domain.CodeMachineNotRegistered,
+			"node reset":             domain.CodeMachineNotRegistered,
+			"node reset and moved":   domain.CodeMachineNotRegistered,
+			"node claimed elsewhere": domain.CodeNodeRegisteredElsewhere,
+			"node held elsewhere":    domain.CodeNodeRegisteredElsewhere,
+			"node of this cluster":   string(domain.Updated),
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("StartMachineReset answers (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// A second start answers the running operation with its true status, Stalled included; restart
+// replaces a Stalled or Failed one (the old ends Superseded) and is refused ResetInProgress
+// otherwise; a Stalled one can be cancelled (Cancelled, MachineResetCancelled), the machine
+// staying registered.
+func TestResetRestartAndCancel(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", with(register(cA, "hci-a", "n1", "n2"), "osVersion", "2508")), domain.Created, "")
+		cancels := 0
+		cancel := func() domain.Result {
+			t.Helper()
+			cancels++
+			res, err := h.svc.Apply(context.Background(), domain.CancelMachineReset{ClusterID: cA, Machine: "n1"},
+				domain.Meta{MessageID: fmt.Sprint("admin-cancel-", cancels), Principal: "ops"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		type answer struct {
+			Outcome domain.Outcome
+			Code    string
+			Status  string
+			Events  string
+		}
+		ans := func(res domain.Result) answer {
+			a := answer{Outcome: res.Outcome, Events: strings.Join(types(res.Events), ",")}
+			if res.Problem != nil {
+				a.Code = res.Problem.Code
+			}
+			if o, ok := res.Detail.(domain.ResetOperation); ok {
+				a.Status = o.Status
+			}
+			return a
+		}
+		got := map[string]answer{"cancel without a reset": ans(cancel())}
+		first := op(t, h.cmd("", startReset("n1", false)))
+		h.clk.Advance(time.Hour)
+		got["second start"] = ans(h.cmd("", startReset("n1", false)))
+		got["restart of a running reset"] = ans(h.cmd("", startReset("n1", true)))
+		got["cancel of a running reset"] = ans(cancel())
+		h.clk.Advance(24 * time.Hour)
+		got["start while stalled"] = ans(h.cmd("", startReset("n1", false)))
+		res := h.cmd("", startReset("n1", true))
+		got["restart while stalled"] = ans(res)
+		second := op(t, res)
+		h.clk.Advance(25 * time.Hour)
+		got["cancel while stalled"] = ans(cancel())
+		got["cancel again"] = ans(cancel())
+		got["late progress of the cancelled"] = ans(h.fact("", map[string]any{"type": "ResetProgress", "operationId": second.OperationID, "machine": "n1", "stage": "GatewayCleanup", "status": "Succeeded"}))
+		third := op(t, h.cmd("", startReset("n1", false)))
+		got["start after a cancel"] = answer{Outcome: domain.Updated, Status: third.Status}
+		expect(t, h.fact("", map[string]any{"type": "ResetCompleted", "operationId": third.OperationID, "machine": "n1", "result": "Failed", "error": "agent offline"}), domain.Updated, "")
+		got["cancel of a failed reset"] = ans(cancel())
+		got["start after a failure"] = ans(h.cmd("", startReset("n1", false)))
+		got["restart after a failure"] = ans(h.cmd("", startReset("n1", true)))
+
+		want := map[string]answer{
+			"cancel without a reset":         {Outcome: domain.Rejected, Code: domain.CodeNoResetOperation},
+			"second start":                   {Outcome: domain.Unchanged, Status: domain.ResetInProgress},
+			"restart of a running reset":     {Outcome: domain.Rejected, Code: domain.CodeResetInProgress, Events: domain.EvRequestRejected},
+			"cancel of a running reset":      {Outcome: domain.Rejected, Code: domain.CodeResetInProgress},
+			"start while stalled":            {Outcome: domain.Unchanged, Status: domain.ResetStalled},
+			"restart while stalled":          {Outcome: domain.Updated, Status: domain.ResetInProgress, Events: domain.EvMachineResetRequested},
+			"cancel while stalled":           {Outcome: domain.Updated, Status: domain.ResetCancelled, Events: domain.EvMachineResetCancelled},
+			"cancel again":                   {Outcome: domain.Unchanged, Status: domain.ResetCancelled},
+			"late progress of the cancelled": {Outcome: domain.Unchanged},
+			"start after a cancel":           {Outcome: domain.Updated, Status: domain.ResetInProgress},
+			"cancel of a failed reset":       {Outcome: domain.Rejected, Code: domain.CodeResetEnded},
+			"start after a failure":          {Outcome: domain.Unchanged, Status: domain.ResetFailed},
+			"restart after a failure":        {Outcome: domain.Updated, Status: domain.ResetInProgress, Events: domain.EvMachineResetRequested},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("answers (-want +got):\n%s", diff)
+		}
+		if second.Supersedes != first.OperationID {
+			t.Errorf("the restarted operation supersedes %q, want %q", second.Supersedes, first.OperationID)
+		}
+		if n := nodeOf(t, h.view(cA), "n1"); n.RegistrationStatus != domain.StatusRegistered {
+			t.Errorf("after cancels and failures n1 is %s, want Registered", n.RegistrationStatus)
+		}
+		hist, err := h.svc.History(context.Background(), cA, domain.Page{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		superseded := 0
+		for _, e := range hist.Items {
+			if e.What == "node n1 reset "+first.OperationID && e.Before == domain.ResetStalled && e.After == domain.ResetSuperseded {
+				superseded++
+			}
+		}
+		if superseded != 1 {
+			t.Errorf("history records the first operation Superseded %d times, want once", superseded)
+		}
+	})
+}
+
+// After a successful reset the machine's syncs are rejected MachineNotRegistered and move
+// nothing of the cluster.
+func TestSyncOfAResetMachineIsRejected(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", with(register(cA, "hci-a", "n1", "n2"), "osVersion", "2508")), domain.Created, "")
+		o := op(t, h.cmd("", startReset("n1", false)))
+		expect(t, h.fact("", map[string]any{"type": "ResetCompleted", "operationId": o.OperationID, "machine": "n1", "result": "Succeeded"}), domain.Updated, "")
+		before := h.view(cA)
+		h.clk.Advance(2 * time.Hour)
+		res := h.fact("", map[string]any{"type": "Sync", "clusterId": cA, "machine": "n1"})
+		expect(t, res, domain.Rejected, domain.CodeMachineNotRegistered, domain.EvRequestRejected)
+		if !strings.Contains(res.Problem.Reason, o.OperationID) {
+			t.Errorf("the reason does not name the reset: %s", res.Problem.Reason)
+		}
+		after := h.view(cA)
+		if !after.LastConnected.Equal(*before.LastConnected) || nodeOf(t, after, "n1").LastSync != nil {
+			t.Errorf("the rejected sync moved lastConnected %v -> %v or the node's lastSync %v", before.LastConnected, after.LastConnected, nodeOf(t, after, "n1").LastSync)
+		}
+		if after.ArcIntegration != domain.ArcPartiallyEnabled {
+			t.Errorf("arcIntegration after a machine's reset = %s, want PartiallyEnabled", after.ArcIntegration)
+		}
+	})
+}
+
+// A re-run Register enables Arc on every registered node, listed or not, where the node's own OS
+// version has it: a cluster registered on 20H2 and upgraded gets Arc on a re-run without
+// osVersion; a node still on 20H2 stays NotSupported and the cluster is PartiallyEnabled.
+func TestArcOnEveryNode(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", with(register(cA, "hci-a", "n1", "n2", "n3"), "osVersion", "20H2")), domain.Created, "", domain.EvClusterRegistered)
+		h.clk.Advance(time.Hour)
+		h.fact("", map[string]any{"type": "Sync", "clusterId": cA, "machine": "n1", "osVersion": "21H2"})
+		h.fact("", map[string]any{"type": "Sync", "clusterId": cA, "machine": "n2", "osVersion": "10.0.20348.2113"})
+		rerun := register(cA, "hci-a", "n1")
+		delete(rerun, "osVersion") // the seed's re-run has none
+		res := h.cmd("", rerun)
+		expect(t, res, domain.Updated, "", domain.EvArcEnabled)
+		type arc struct {
+			Enabled     any
+			Cluster     string
+			Nodes       map[string]string
+			OSRelease2  string
+			Unsupported string
+		}
+		view := h.view(cA)
+		got := arc{Enabled: field(t, res.Events[0], "machines"), Cluster: view.ArcIntegration, Nodes: map[string]string{},
+			OSRelease2: nodeOf(t, view, "n2").OSRelease}
+		for _, n := range view.Nodes {
+			got.Nodes[n.Name] = n.ArcStatus
+		}
+		want := arc{Enabled: []any{"n1", "n2"}, Cluster: domain.ArcPartiallyEnabled, OSRelease2: "21H2",
+			Nodes: map[string]string{"n1": domain.ArcEnabled, "n2": domain.ArcEnabled, "n3": domain.ArcNotSupported}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("after the re-run (-want +got):\n%s", diff)
+		}
+		h.fact("", map[string]any{"type": "Sync", "clusterId": cA, "machine": "n3", "osVersion": "23H2"})
+		expect(t, h.cmd("", rerun), domain.Updated, "", domain.EvArcEnabled)
+		if v := h.view(cA); v.ArcIntegration != domain.ArcEnabled {
+			t.Errorf("every node upgraded and enabled: arcIntegration %s, want Enabled", v.ArcIntegration)
+		}
+		// A node added later and not yet registered shows as such.
+		expect(t, h.fact("", map[string]any{"type": "ClusterCreated", "clusterId": cA, "nodes": []string{"n1", "n2", "n3", "n4"}}), domain.Updated, "")
+		v := h.view(cA)
+		if n4 := nodeOf(t, v, "n4"); v.ArcIntegration != domain.ArcPartiallyEnabled || n4.ArcStatus != domain.ArcDisabled || n4.RegistrationStatus != domain.StatusNotYet {
+			t.Errorf("a node added later: cluster %s, node %+v", v.ArcIntegration, n4)
+		}
+	})
+}
+
+// The view shows the values a re-run Register must repeat.
+func TestViewShowsTheRegistrationValues(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", with(register(cA, "hci-a", "n1"), "resourceName", "res-a", "arcResourceGroup", "arc-a")), domain.Created, "")
+		v := h.view(cA)
+		type values struct {
+			Subscription, Tenant, Group, Name, ArcGroup string
+			Apps                                        []string
+		}
+		got := values{v.SubscriptionID, v.TenantID, v.ResourceGroup, v.ResourceName, v.ArcResourceGroup, v.AppIdentities}
+		want := values{sub, ten, "res-a-rg", "res-a", "arc-a", []string{"res-a", "res-a.arc"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("view (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// Nothing a re-run changes goes unrecorded: another tenant is refused; a rename of the same
+// resource is accepted and recorded; every machine one message claims is recorded.
+func TestNothingChangesUnrecorded(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		reg := func(id, name string, nodes ...string) map[string]any {
+			return with(register(id, name, nodes...), "arcResourceGroup", "arc")
+		}
+		expect(t, h.cmd("", reg(cA, "hci-a", "n1", "n2", "n3")), domain.Created, "")
+		res := h.cmd("", with(reg(cA, "hci-a", "n1"), "tenantId", sub2))
+		expect(t, res, domain.Rejected, domain.CodeUnregisterFirst)
+		res = h.cmd("", reg(cA, "hci-renamed", "n1"))
+		expect(t, res, domain.Rejected, domain.CodeUnregisterFirst) // the default resource name follows the new name
+		if !strings.Contains(res.Problem.Reason, "resourceName hci-a") {
+			t.Errorf("the refusal does not say which resource name to repeat: %s", res.Problem.Reason)
+		}
+		expect(t, h.cmd("rename", with(reg(cA, "hci-renamed", "n1"), "resourceName", "hci-a")), domain.Updated, "")
+		if v := h.view(cA); v.ClusterName != "hci-renamed" || v.ResourceName != "hci-a" {
+			t.Errorf("after the rename: name %s, resource %s", v.ClusterName, v.ResourceName)
+		}
+
+		// Cluster A is suspected; B registers all three of its machines in one message.
+		h.mutate(cA, func(c *domain.Cluster) {
+			c.Orphan, c.OrphanReason, c.GraceUntil = domain.OrphanSuspected, "Silent", t0.Add(7*24*time.Hour)
+		})
+		expect(t, h.cmd("claims", reg(cB, "hci-b", "n1", "n2", "n3")), domain.Created, "")
+		hist, err := h.svc.History(context.Background(), cA, domain.Page{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type entry struct{ What, Before, After, MessageID string }
+		var got []entry
+		for _, e := range hist.Items {
+			if e.What == "clusterName" || strings.HasSuffix(e.What, "claimedBy") {
+				got = append(got, entry{e.What, e.Before, e.After, strings.SplitN(e.MessageID, "|", 2)[0]})
+			}
+		}
+		want := []entry{ // newest first
+			{"node n3 claimedBy", "", cB, "claims"}, {"node n2 claimedBy", "", cB, "claims"}, {"node n1 claimedBy", "", cB, "claims"},
+			{"clusterName", "hci-a", "hci-renamed", "rename"}, {"clusterName", "", "hci-a", "msg-1"},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("history of A (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// The seed's re-image flow: reinstall, create a new cluster, register it. The Register refused
+// NodeRegisteredElsewhere records its claims; the holder, all its machines claimed and silent for
+// a day, is suspected at once, and the refusal says so; sent again, the Register succeeds.
+func TestReimagedClusterFlow(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		const cC = "cccccccc-0000-4000-8000-000000000003"
+		reg := func(id, name string, nodes ...string) map[string]any {
+			return with(register(id, name, nodes...), "arcResourceGroup", "arc")
+		}
+		expect(t, h.cmd("", reg(cA, "hci-a", "n1", "n2")), domain.Created, "")
+		expect(t, h.cmd("", reg(cC, "hci-c", "m1", "m2")), domain.Created, "")
+		h.clk.Advance(20 * time.Hour)
+		h.fact("", map[string]any{"type": "Sync", "clusterId": cC, "machine": "m1"})
+
+		// Day 1.5: A silent for 36 hours, C heard 16 hours ago.
+		h.clk.Advance(16 * time.Hour)
+		res := h.cmd("", reg(cB, "hci-b", "n1")) // only one of A's machines
+		expect(t, res, domain.Rejected, domain.CodeNodeRegisteredElsewhere, domain.EvRequestRejected)
+		if r := res.Problem.Reason; !strings.Contains(r, cA) || !strings.Contains(r, "not suspected") || !strings.Contains(r, "n2 not claimed") {
+			t.Errorf("refusal naming one of two machines: %s", r)
+		}
+		res = h.cmd("", reg(cB, "hci-b", "m1", "m2"))
+		expect(t, res, domain.Rejected, domain.CodeNodeRegisteredElsewhere)
+		if r := res.Problem.Reason; !strings.Contains(r, cC) || !strings.Contains(r, "not suspected") || !strings.Contains(r, "heard from") {
+			t.Errorf("refusal by a cluster still syncing: %s", r)
+		}
+		if v := h.view(cC); v.Orphan != domain.OrphanNone {
+			t.Errorf("a cluster heard from within a day was suspected: %s", v.Orphan)
+		}
+
+		res = h.cmd("", reg(cB, "hci-b", "n1", "n2"))
+		expect(t, res, domain.Rejected, domain.CodeNodeRegisteredElsewhere, domain.EvOrphanSuspected, domain.EvRequestRejected)
+		if r := res.Problem.Reason; !strings.Contains(r, cA) || !strings.Contains(r, "now suspected") {
+			t.Errorf("refusal that completes the claims: %s", r)
+		}
+		if res.Events[0].ClusterID != cA || field(t, res.Events[0], "reason") != domain.OrphanMachinesClaimed {
+			t.Errorf("OrphanSuspected %s of %s", res.Events[0].Body, res.Events[0].ClusterID)
+		}
+		if v := h.view(cA); v.Orphan != domain.OrphanSuspected {
+			t.Errorf("holder after the refusal: orphan %s", v.Orphan)
+		}
+		expect(t, h.cmd("", reg(cB, "hci-b", "n1", "n2")), domain.Created, "", domain.EvClusterRegistered, domain.EvArcEnabled)
+	})
+}
+
+// ClusterUnregistered and every CleanupRequested say in which cloud, tenant and subscription the
+// clean-up acts; a cloud name matches whatever its letter case.
+func TestCleanupNamesItsCloudAndTenant(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		expect(t, h.cmd("", with(register(cA, "hci-a", "n1"), "cloud", "azurechinacloud", "region", "ChinaEast2")), domain.Created, "")
+		res := h.cmd("", map[string]any{"type": "Unregister", "clusterId": cA})
+		expect(t, res, domain.Updated, "")
+		type where struct{ Cloud, Tenant, Subscription any }
+		for _, e := range res.Events {
+			got := where{field(t, e, "cloud"), field(t, e, "tenantId"), field(t, e, "subscriptionId")}
+			if diff := cmp.Diff(where{domain.CloudChina, ten, sub}, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", e.Type, diff)
+			}
+		}
+	})
+}
+
+// When the offline window passes, the silent nodes turn OutOfPolicy with the cluster; a node's own
+// sync brings it back (no BIOS event), the others stay OutOfPolicy until they sync.
+func TestSilentNodesTurnOutOfPolicy(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a", "nodes", []map[string]any{{"name": "a-n1"}, {"name": "a-n2"}})
+		h.register(cB, "b")
+		for d := 1; d <= 31; d++ {
+			h.at(float64(d))
+			h.sync(cB, "b") // the fleet is heard: the guard is not active
+			h.check(0)
+		}
+		h.drain()
+		statuses := func() map[string]string {
+			v := h.view(cA)
+			out := map[string]string{"cluster": v.ConnectionStatus}
+			for _, n := range v.Nodes {
+				out[n.Name] = n.ConnectionStatus
+			}
+			return out
+		}
+		want := map[string]string{"cluster": domain.StatusOutOfPolicy, "a-n1": domain.StatusOutOfPolicy, "a-n2": domain.StatusOutOfPolicy}
+		if diff := cmp.Diff(want, statuses()); diff != "" {
+			t.Fatalf("after the offline window (-want +got):\n%s", diff)
+		}
+		h.sync(cA, "a") // a-n1
+		if got := names(h.drain(cA)); got != "PolicyRestored/Connection" {
+			t.Errorf("events of a-n1's sync: %q, want only PolicyRestored/Connection", got)
+		}
+		want = map[string]string{"cluster": domain.StatusConnected, "a-n1": domain.StatusConnected, "a-n2": domain.StatusOutOfPolicy}
+		if diff := cmp.Diff(want, statuses()); diff != "" {
+			t.Errorf("after a-n1's sync (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// While the mass-disconnect guard holds, the view says so (silenceHeld) for a cluster that the
+// clock would have turned Disconnected; once syncs are heard again it does not.
+func TestViewSaysSilenceIsHeld(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		h.register(cA, "a")
+		h.register(cB, "b")
+		h.at(0.5)
+		if v := h.view(cA); v.SilenceHeld {
+			t.Errorf("within the connected window: silenceHeld")
+		}
+		h.at(2) // nothing heard from anyone since day 0: the guard holds
+		h.check(0)
+		if v := h.view(cA); !v.SilenceHeld || v.ConnectionStatus != domain.StatusConnected {
+			t.Errorf("guard holding: silenceHeld %v, %s; want true, Connected", v.SilenceHeld, v.ConnectionStatus)
+		}
+		h.sync(cB, "b")
+		if v := h.view(cA); v.SilenceHeld {
+			t.Errorf("syncs heard again: silenceHeld still true")
+		}
+		if v := h.view(cB); v.SilenceHeld {
+			t.Errorf("the cluster that synced shows silenceHeld")
+		}
+	})
+}
