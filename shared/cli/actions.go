@@ -110,19 +110,31 @@ func (s *session) showResult(b []byte, what string) error {
 }
 
 func (s *session) repairCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "repair <clusterId>",
-		Short:   "Repair a registration, e.g. after its Arc credential expired (Register-AzStackHCI -RepairRegistration)",
-		Example: "  registrar repair 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11",
+	var spn spnFlags
+	c := &cobra.Command{
+		Use:   "repair <clusterId> [--arc-spn-app-id ID --arc-spn-expires T]",
+		Short: "Repair a registration, e.g. after its Arc credential expired (Register-AzStackHCI -RepairRegistration)",
+		Long: "Repair a registration (Register-AzStackHCI -RepairRegistration): it keeps every registration choice and clears\n" +
+			"credentialExpired. An Arc onboarding SPN's credential is not rotated for you: after regenerating it, give its\n" +
+			"app ID and new expiry so the warnings follow the new credential.",
+		Example: "  registrar repair 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11\n" +
+			"  registrar repair 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 --arc-spn-app-id 0b7e5d1a-1f0e-4e5a-9a9e-2f7b3c4d5e6f --arc-spn-expires 2027-11-01",
 		Args:    clusterArgs(false),
+		PreRunE: func(*cobra.Command, []string) error { return spn.check() },
 		RunE: s.run(func(ctx context.Context, args []string) error {
-			b, err := s.client.do(ctx, call{method: "POST", path: clusterPath(args[0]) + "/repair", perm: "clusters/register"})
+			var body any
+			if a := spn.body(); a != nil {
+				body = map[string]any{"arcSpn": a}
+			}
+			b, err := s.client.do(ctx, call{method: "POST", path: clusterPath(args[0]) + "/repair", body: body, perm: "clusters/register"})
 			if err != nil {
 				return err
 			}
 			return s.showResult(b, "repair "+args[0])
 		}),
 	}
+	spn.flags(c.Flags(), "a regenerated Arc onboarding SPN")
+	return c
 }
 
 func (s *session) orphansCmd() *cobra.Command {

@@ -227,10 +227,20 @@ func (e *UsageError) Error() string {
 
 func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
 
-// RejectedError is a message the service rejected, or an operation that ended in failure.
-type RejectedError struct{ Code, Reason string }
+// RejectedError is a message the service rejected, or an operation that ended in failure;
+// Number is the seed's numeric code, where it has one.
+type RejectedError struct {
+	Code   string
+	Number int
+	Reason string
+}
 
-func (e *RejectedError) Error() string { return e.Code + ": " + e.Reason }
+func (e *RejectedError) Error() string {
+	if e.Number != 0 {
+		return fmt.Sprintf("%s (%d): %s", e.Code, e.Number, e.Reason)
+	}
+	return e.Code + ": " + e.Reason
+}
 
 const codeConfirm = "ConfirmationRequired"
 

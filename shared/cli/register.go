@@ -20,9 +20,11 @@ import (
 // registerFlags are the fields of a Register message (SPEC §2.1) taken from the command line.
 type registerFlags struct {
 	clusterID, clusterName, region, subscriptionID, tenantID string
-	cloud, resourceGroup, arcResourceGroup, osVersion        string
+	cloud, resourceName, resourceGroup, arcResourceGroup     string
+	osVersion                                                string
 	createResourceGroup                                      bool
 	nodes                                                    []string
+	spn                                                      spnFlags
 	namespace, queue, requestedBy                            string
 	wait                                                     bool
 	timeout                                                  time.Duration
@@ -43,7 +45,10 @@ func (f *registerFlags) check() error {
 			return err
 		}
 	}
-	return nil
+	if f.wait && f.timeout <= 0 {
+		return usagef("--timeout must be positive, not %s", f.timeout) // before anything is sent
+	}
+	return f.spn.check()
 }
 
 // registerMessage is the Register body the command sends (SPEC §2.1); optional fields are left
@@ -56,12 +61,14 @@ type registerMessage struct {
 	SubscriptionID      string         `json:"subscriptionId"`
 	TenantID            string         `json:"tenantId"`
 	Cloud               string         `json:"cloud,omitempty"`
+	ResourceName        string         `json:"resourceName,omitempty"`
 	ResourceGroup       string         `json:"resourceGroup,omitempty"`
 	ArcResourceGroup    string         `json:"arcResourceGroup,omitempty"`
 	OSVersion           string         `json:"osVersion,omitempty"`
 	RequestedBy         string         `json:"requestedBy,omitempty"`
 	CreateResourceGroup bool           `json:"createResourceGroup,omitempty"`
 	Nodes               []registerNode `json:"nodes"`
+	ArcSPN              *arcSPN        `json:"arcSpn,omitempty"`
 }
 
 type registerNode struct {
@@ -71,9 +78,9 @@ type registerNode struct {
 // message is the Register body of the flags.
 func (f *registerFlags) message() registerMessage {
 	m := registerMessage{Type: domain.MsgRegister, ClusterID: f.clusterID, ClusterName: f.clusterName, Region: f.region,
-		SubscriptionID: f.subscriptionID, TenantID: f.tenantID, Cloud: f.cloud, ResourceGroup: f.resourceGroup,
-		ArcResourceGroup: f.arcResourceGroup, OSVersion: f.osVersion, RequestedBy: f.requestedBy,
-		CreateResourceGroup: f.createResourceGroup, Nodes: []registerNode{}}
+		SubscriptionID: f.subscriptionID, TenantID: f.tenantID, Cloud: f.cloud, ResourceName: f.resourceName,
+		ResourceGroup: f.resourceGroup, ArcResourceGroup: f.arcResourceGroup, OSVersion: f.osVersion,
+		RequestedBy: f.requestedBy, CreateResourceGroup: f.createResourceGroup, Nodes: []registerNode{}, ArcSPN: f.spn.body()}
 	for _, n := range f.nodes {
 		m.Nodes = append(m.Nodes, registerNode{Name: n})
 	}
@@ -83,12 +90,14 @@ func (f *registerFlags) message() registerMessage {
 func (s *session) registerCmd() *cobra.Command {
 	f := &registerFlags{}
 	c := &cobra.Command{
-		Use:   "register --cluster-id ID --cluster-name NAME --region R --subscription-id ID --tenant-id ID [--node NAME]... [--wait]",
+		Use:   "register --cluster-id ID --cluster-name NAME --region R --subscription-id ID --tenant-id ID [--node NAME]... [--wait [--timeout 30m]]",
 		Short: "Send a Register message (Register-AzStackHCI); --wait follows it until it is applied or rejected",
 		Long: "Send a Register message to the registration-requests queue: through Service Bus when ServiceBusConnection\n" +
 			"(a connection string) or --namespace is set, else to the local runner at {endpoint}/dev/servicebus.\n" +
 			"With --wait, wait for this message's own outcome: the cluster Registered by it (exit 0) or its rejection\n" +
-			"(exit 1, with its code, e.g. ResourceExistsInDifferentRegion for a cluster registered in another region).\n" +
+			"(exit 1, with its code and seed number, e.g. ResourceExistsInDifferentRegion (9104) for a cluster registered\n" +
+			"in another region). The flags are Register-AzStackHCI's: a re-run repeats -ResourceName, -ResourceGroupName\n" +
+			"and the others given the first time (registrar status shows them).\n" +
 			"GUIDs and node names are checked before anything is sent (exit 2 when malformed).\n\n" +
 			"With --from-file F.csv, one Register message per row: the header row names the columns\n" +
 			"clusterId,clusterName,region,subscriptionId,tenantId (required) and optionally cloud, resourceName,\n" +
@@ -115,7 +124,8 @@ func (s *session) registerCmd() *cobra.Command {
 	fl.StringVar(&f.tenantID, "tenant-id", "", "Entra tenant GUID (required)")
 	fl.StringArrayVar(&f.nodes, "node", nil, "a node (machine) name; repeat for each node")
 	fl.StringVar(&f.cloud, "cloud", "", "AzureCloud (default), AzureChinaCloud or AzureUSGovernment")
-	fl.StringVar(&f.resourceGroup, "resource-group", "", "resource group (default <clusterName>-rg)")
+	fl.StringVar(&f.resourceName, "resource-name", "", "the cluster resource's name (default the cluster name; Register-AzStackHCI -ResourceName)")
+	fl.StringVar(&f.resourceGroup, "resource-group", "", "resource group (default <resourceName>-rg)")
 	fl.StringVar(&f.arcResourceGroup, "arc-resource-group", "", "Arc resource group (default the resource group)")
 	fl.BoolVar(&f.createResourceGroup, "create-resource-group", false, "the registration creates (and owns) the resource group")
 	fl.StringVar(&f.osVersion, "os-version", "", "OS version, e.g. 23H2 or 2508")
@@ -123,6 +133,7 @@ func (s *session) registerCmd() *cobra.Command {
 	fl.StringVar(&f.queue, "queue", "", "queue name (env RegistrationRequestsQueue; default registration-requests)")
 	fl.BoolVar(&f.wait, "wait", false, "wait until this message is applied (exit 0) or rejected (exit 1)")
 	addTimeoutFlag(fl, &f.timeout)
+	f.spn.flags(fl, "the Arc onboarding SPN (Register-AzStackHCI -ArcSpnCredential)")
 	fl.StringVar(&f.requestedBy, "requested-by", "", "who asks, recorded as requestedBy in the cluster's history (default: the local user name)")
 	fl.StringVar(&f.fromFile, "from-file", "", "send one Register per row of this CSV instead (see registrar help register)")
 	return c
@@ -349,7 +360,7 @@ func (s *session) waitRegistered(ctx context.Context, clusterID, messageID strin
 			if s.json() {
 				s.printRaw(raw)
 			}
-			return &RejectedError{Code: r.Code, Reason: r.Reason}
+			return &RejectedError{Code: r.Code, Number: r.Number, Reason: r.Reason}
 		}
 		hist, err := s.findMessage(ctx, clusterPath(clusterID)+"/history", messageID, m.history)
 		if err != nil {

@@ -54,11 +54,10 @@ func (f *registerFlags) checkFlags(cmd *cobra.Command) error {
 	return nil
 }
 
-// registerRow is one row's Register message: registerMessage and the columns it lacks.
+// registerRow is one row's Register message and the row's line in the file.
 type registerRow struct {
 	registerMessage
-	ResourceName string `json:"resourceName,omitempty"`
-	line         string
+	line string
 }
 
 // rowMessages checks every row and returns their messages; the problems of up to 10 rows are
@@ -68,7 +67,7 @@ func rowMessages(name string, rows []csvRow, requestedBy string) ([]registerRow,
 	var bad []string
 	for _, r := range rows {
 		f := registerFlags{clusterID: r["clusterId"], clusterName: r["clusterName"], region: r["region"],
-			subscriptionID: r["subscriptionId"], tenantID: r["tenantId"], cloud: r["cloud"], resourceGroup: r["resourceGroup"],
+			subscriptionID: r["subscriptionId"], tenantID: r["tenantId"], cloud: r["cloud"], resourceName: r["resourceName"], resourceGroup: r["resourceGroup"],
 			arcResourceGroup: r["arcResourceGroup"], osVersion: r["osVersion"], requestedBy: requestedBy}
 		for _, n := range strings.Split(r["node"], ";") {
 			if n = strings.TrimSpace(n); n != "" {
@@ -86,7 +85,7 @@ func rowMessages(name string, rows []csvRow, requestedBy string) ([]registerRow,
 			bad = append(bad, fmt.Sprintf("line %s: %s", r["line"], strings.TrimPrefix(err.Error(), "Usage: ")))
 			continue
 		}
-		msgs = append(msgs, registerRow{registerMessage: f.message(), ResourceName: r["resourceName"], line: r["line"]})
+		msgs = append(msgs, registerRow{registerMessage: f.message(), line: r["line"]})
 	}
 	if len(bad) > 0 {
 		more := ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
@@ -16,42 +17,66 @@ func machinePath(cluster, machine string) string {
 
 func (s *session) resetCmd() *cobra.Command {
 	c := &cobra.Command{
-		Use:     "reset",
-		Short:   "Reset a machine's Arc bootstrap without reinstalling (Start-/Get-ArcBootstrapReset)",
-		Example: "  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --wait\n  registrar reset status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
+		Use:   "reset",
+		Short: "Reset a machine's Arc bootstrap without reinstalling (Start-/Get-ArcBootstrapReset)",
+		Example: "  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --wait\n  registrar reset status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1\n" +
+			"  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --restart\n  registrar reset cancel 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
 	}
 	var (
-		wait    bool
-		timeout time.Duration
+		wait, restart bool
+		timeout       time.Duration
 	)
 	start := &cobra.Command{
 		Use:   "start <clusterId> <machine>",
 		Short: "Start a reset (Start-ArcBootstrapReset); --wait follows each stage until it ends",
-		Long: "Start a reset (Start-ArcBootstrapReset). With --wait, shows each stage's state and the elapsed time until the\n" +
-			"operation ends: exit 0 when it Succeeded, 1 when it Failed or Stalled.",
-		Example: "  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1\n  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --wait",
-		Args:    clusterArgs(true),
+		Long: "Start a reset (Start-ArcBootstrapReset) of a registered machine. A reset already running (or Stalled, or\n" +
+			"Failed) is shown instead; --restart replaces a Stalled or Failed one. With --wait, shows each stage's state and\n" +
+			"the elapsed time until the operation ends: exit 0 when it Succeeded (saying how to register the machine\n" +
+			"again), 1 when it Failed, Stalled or was cancelled, or when --timeout passes first.",
+		Example: "  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1\n  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --wait\n" +
+			"  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --restart --wait --timeout 2h",
+		Args: clusterArgs(true),
 		RunE: s.run(func(ctx context.Context, args []string) error {
 			path := machinePath(args[0], args[1])
-			b, err := s.client.do(ctx, call{method: "POST", path: path, perm: "machines/reset"})
+			var q url.Values
+			if restart {
+				q = url.Values{"restart": {"true"}}
+			}
+			b, err := s.client.do(ctx, call{method: "POST", path: path, query: q, perm: "machines/reset"})
 			if err != nil {
 				return err
 			}
-			if !wait {
-				return s.showResult(b, "reset start "+args[1])
+			if s.json() && !wait {
+				s.printRaw(b)
+				return nil
 			}
 			if !s.json() {
-				var r result
-				if err := decode(b, &r); err != nil {
+				if err := s.showResetStart(b, args); err != nil {
 					return err
 				}
-				fmt.Fprintf(s.Stdout, "reset start %s: %s\n", args[1], r.Outcome)
 			}
-			return s.waiting(ctx, timeout, func(ctx context.Context) error { return s.waitReset(ctx, path) })
+			if !wait {
+				return nil
+			}
+			return s.waiting(ctx, timeout, func(ctx context.Context) error { return s.waitReset(ctx, args[0], args[1]) })
 		}),
 	}
 	start.Flags().BoolVar(&wait, "wait", false, "follow the reset until it ends")
+	start.Flags().BoolVar(&restart, "restart", false, "replace a Stalled or Failed reset with a new one (the old ends Superseded)")
 	addTimeoutFlag(start.Flags(), &timeout)
+	cancel := &cobra.Command{
+		Use:     "cancel <clusterId> <machine>",
+		Short:   "Cancel a Stalled reset: it ends Cancelled and the machine stays registered",
+		Example: "  registrar reset cancel 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
+		Args:    clusterArgs(true),
+		RunE: s.run(func(ctx context.Context, args []string) error {
+			b, err := s.client.do(ctx, call{method: "DELETE", path: machinePath(args[0], args[1]), perm: "machines/reset"})
+			if err != nil {
+				return err
+			}
+			return s.showResult(b, "reset cancel "+args[1])
+		}),
+	}
 	status := &cobra.Command{
 		Use:     "status <clusterId> <machine>",
 		Short:   "Show a machine's reset: overall status, each stage, elapsed (Get-ArcBootstrapResetStatus)",
@@ -71,11 +96,36 @@ func (s *session) resetCmd() *cobra.Command {
 				return err
 			}
 			s.showReset(v)
+			if v.Status == domain.ResetSucceeded {
+				s.reregisterHint(ctx, args[0], v.Machine)
+			}
 			return nil
 		}),
 	}
-	c.AddCommand(start, status)
+	c.AddCommand(start, status, cancel)
 	return c
+}
+
+// showResetStart prints a reset start's answer: the outcome and, when it answered an operation
+// already there, its status and what to do about it.
+func (s *session) showResetStart(b []byte, args []string) error {
+	var r struct {
+		Outcome string                `json:"outcome"`
+		Detail  domain.ResetOperation `json:"detail"`
+	}
+	if err := decode(b, &r); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Stdout, "reset start %s: %s (operation %s %s)\n", args[1], r.Outcome, r.Detail.OperationID, s.st.status(r.Detail.Status))
+	switch {
+	case r.Outcome != string(domain.Unchanged):
+	case r.Detail.Status == domain.ResetStalled:
+		fmt.Fprintf(s.Stdout, "It reported nothing for a while: replace it with registrar reset start %s %s --restart, or cancel it with registrar reset cancel %s %s\n",
+			args[0], args[1], args[0], args[1])
+	case r.Detail.Status == domain.ResetFailed:
+		fmt.Fprintf(s.Stdout, "It failed (%s): start a new one with registrar reset start %s %s --restart\n", r.Detail.Error, args[0], args[1])
+	}
+	return nil
 }
 
 // showReset prints the Get-ArcBootstrapResetStatus view.
@@ -99,9 +149,11 @@ func (s *session) stageTable(v domain.ResetStatusView) {
 }
 
 // waitReset polls the reset until it is no longer InProgress. On a terminal it redraws the
-// stages in place; otherwise it prints a plain line for each change. Succeeded → nil;
-// Failed or Stalled → a RejectedError (exit 1).
-func (s *session) waitReset(ctx context.Context, path string) error {
+// stages in place; otherwise it prints a plain line for each change. Succeeded → nil, after the
+// seed's words (the machine is unregistered; how to register it again); Failed, Stalled or
+// Cancelled → a RejectedError (exit 1).
+func (s *session) waitReset(ctx context.Context, cluster, machine string) error {
+	path := machinePath(cluster, machine)
 	seen := map[string]string{}
 	drawn := 0
 	for {
@@ -142,6 +194,9 @@ func (s *session) waitReset(ctx context.Context, path string) error {
 				fmt.Fprintf(s.Stdout, "reset %s: %s after %s\n", v.Machine, s.st.status(v.Status), v.Elapsed)
 			}
 			if v.Status == domain.ResetSucceeded {
+				if !s.json() {
+					s.reregisterHint(ctx, cluster, v.Machine)
+				}
 				return nil
 			}
 			reason := v.Error
@@ -163,6 +218,25 @@ func resetState(v domain.ResetStatusView) string {
 		st += fmt.Sprintf(", %s %s", g.Name, g.Status)
 	}
 	return st + " (elapsed " + v.Elapsed + ")"
+}
+
+// reregisterHint says, as Start-ArcBootstrapReset does, that the machine is unregistered and how
+// to register it again: a Register naming it, with the values its cluster was registered with.
+func (s *session) reregisterHint(ctx context.Context, clusterID, machine string) {
+	fmt.Fprintf(s.Stdout, "Machine %s unregistered successfully.\n", machine)
+	v, _, err := s.clusterView(ctx, clusterID)
+	if err != nil || v == nil || v.RegistrationStatus != domain.StatusRegistered {
+		fmt.Fprintf(s.Stdout, "To register it again, send a Register naming it (registrar register … --node %s).\n", machine)
+		return
+	}
+	args := []string{"registrar register", "--cluster-id " + v.ClusterID, "--cluster-name " + v.ClusterName, "--region " + v.Region,
+		"--subscription-id " + v.SubscriptionID, "--tenant-id " + v.TenantID, "--resource-name " + v.ResourceName,
+		"--resource-group " + v.ResourceGroup, "--arc-resource-group " + v.ArcResourceGroup}
+	if v.Cloud != "" && v.Cloud != domain.CloudPublic {
+		args = append(args, "--cloud "+v.Cloud)
+	}
+	args = append(args, "--node "+machine, "--wait")
+	fmt.Fprintf(s.Stdout, "To register it again, run:\n  %s\n", strings.Join(args, " "))
 }
 
 // sleep waits d or until ctx ends.
