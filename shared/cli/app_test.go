@@ -195,8 +195,8 @@ func TestEveryCommandHasHelpWithExample(t *testing.T) {
 		}
 	}
 	walk((&session{App: &App{}}).root())
-	if n != 26 {
-		t.Errorf("walked %d commands, want 26", n)
+	if n != 27 { // with reset cancel
+		t.Errorf("walked %d commands, want 27", n)
 	}
 }
 
