@@ -124,11 +124,19 @@ func (s *session) showCluster(v domain.ClusterView) {
 	if v.OrphanGraceUntil != nil {
 		orphan += ", grace until " + when(v.OrphanGraceUntil, now)
 	}
+	conn := s.st.status(v.ConnectionStatus)
+	if v.SilenceHeld {
+		conn += "  (silence held: no syncs heard fleet-wide, so it is not judged yet)"
+	}
 	fields := [][2]string{
 		{"Cluster ID", v.ClusterID}, {"Name", v.ClusterName}, {"Resource ID", orDash(v.ResourceID)},
 		{"Cloud", orDash(v.Cloud)}, {"Region", orDash(v.Region)},
+		// The values a re-run of register must repeat (Get-AzureStackHCI shows them).
+		{"Subscription", orDash(v.SubscriptionID)}, {"Tenant", orDash(v.TenantID)}, {"Resource group", orDash(v.ResourceGroup)},
+		{"Resource name", orDash(v.ResourceName)}, {"Arc resource group", orDash(v.ArcResourceGroup)},
+		{"App identities", orDash(strings.Join(v.AppIdentities, ", "))},
 		{"Registration", s.st.status(v.RegistrationStatus)}, {"Cluster", s.st.status(v.ClusterStatus)},
-		{"Connection", s.st.status(v.ConnectionStatus)}, {"Last connected", when(v.LastConnected, now)},
+		{"Connection", conn}, {"Last connected", when(v.LastConnected, now)},
 		{"Registered at", when(v.RegisteredAt, now)}, {"Arc integration", v.ArcIntegration},
 		{"Credential expires", cred}, {"Orphan", orphan},
 	}
@@ -146,8 +154,12 @@ func (s *session) showCluster(v domain.ClusterView) {
 		if n.Reset != nil {
 			reset = n.Reset.Status
 		}
+		os := orDash(n.OSVersion)
+		if n.OSRelease != "" {
+			os += " (" + n.OSRelease + ")"
+		}
 		rows = append(rows, []string{n.Name, n.RegistrationStatus, n.ConnectionStatus, n.ArcStatus, orDash(n.ArcAgentVersion),
-			orDash(n.OSVersion), orDash(n.BiosConfigHash), when(n.LastSync, now), reset})
+			os, orDash(n.BiosConfigHash), when(n.LastSync, now), reset})
 	}
 	table(s.Stdout, []string{"NAME", "REGISTRATION", "CONNECTION", "ARC", "AGENT", "OS", "BIOS", "LAST SYNC", "RESET"}, rows, s.st.status)
 }

@@ -22,12 +22,13 @@ const c1 = "6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11"
 // canned are the fake Admin API's answers, by request URI.
 var canned = map[string]string{
 	"/api/v1/clusters/" + c1: `{"clusterId":"` + c1 + `","clusterName":"hci-01","resourceId":"/subscriptions/0b7e5d1a-1f0e-4e5a-9a9e-2f7b3c4d5e6f/resourceGroups/hci-01-rg/providers/Microsoft.AzureStackHCI/clusters/hci-01","cloud":"AzureCloud","region":"eastus",
-"registrationStatus":"Registered","clusterStatus":"Clustered","connectionStatus":"Disconnected","lastConnected":"2026-11-23T09:00:00Z","registeredAt":"2026-10-01T08:00:00Z","arcIntegration":"Enabled",
+"subscriptionId":"0b7e5d1a-1f0e-4e5a-9a9e-2f7b3c4d5e6f","tenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47","resourceGroup":"hci-01-rg","resourceName":"hci-01","arcResourceGroup":"hci-01-rg","appIdentities":["hci-01","hci-01.arc"],
+"registrationStatus":"Registered","clusterStatus":"Clustered","connectionStatus":"Disconnected","silenceHeld":true,"lastConnected":"2026-11-23T09:00:00Z","registeredAt":"2026-10-01T08:00:00Z","arcIntegration":"Enabled",
 "credentialExpiresAt":"2026-11-20T00:00:00Z","credentialExpired":true,"orphan":"None",
 "deadlines":[{"clusterId":"` + c1 + `","policy":"Connection","deadline":"2026-12-23T09:00:00Z","action":"Restore connectivity: the cluster must sync within 30 days."}],
 "nodes":[{"name":"node1","registrationStatus":"Registered","connectionStatus":"Disconnected","arcStatus":"Enabled","arcAgentVersion":"1.45","osVersion":"2508","biosConfigHash":"a1","lastSync":"2026-11-23T09:00:00Z",
 "reset":{"operationId":"op-1","machine":"node1","status":"InProgress","stages":[],"startedAt":"2026-11-25T11:58:00Z","lastHeardAt":"2026-11-25T11:59:00Z"}},
-{"name":"node2","registrationStatus":"Registered","connectionStatus":"OutOfPolicy","arcStatus":"Enabled","osVersion":"2508","biosConfigHash":"b2","lastSync":null}]}`,
+{"name":"node2","registrationStatus":"Registered","connectionStatus":"OutOfPolicy","arcStatus":"Enabled","osVersion":"10.0.25398.1189","osRelease":"23H2","biosConfigHash":"b2","lastSync":null}]}`,
 	"/api/v1/clusters":                              `{"items":[{"clusterId":"` + c1 + `","clusterName":"hci-01","region":"eastus","registrationStatus":"Registered","clusterStatus":"Clustered","connectionStatus":"Disconnected","arcIntegration":"Enabled","orphan":"None","credentialExpired":true,"registeredAt":"2026-10-01T08:00:00Z"}],"nextCursor":"p2"}`,
 	"/api/v1/clusters?cursor=p2":                    `{"items":[{"clusterId":"0a9c8e1d-1111-4c8e-9a43-0f6f7d3c2a12","clusterName":"edge-lab","registrationStatus":"OutOfPolicy","clusterStatus":"NotYet","connectionStatus":"NotYet","orphan":"Suspected"}]}`,
 	"/api/v1/clusters/" + c1 + "/history":           `{"items":[{"at":"2026-10-01T08:00:00Z","what":"registrationStatus","before":"NotYet","after":"Registered","cause":"Register","messageId":"m-1"},{"at":"2026-11-24T09:00:00Z","what":"connectionStatus","before":"Connected","after":"Disconnected","cause":"PolicyExpiryCheck"}],"nextCursor":"h2"}`,
