@@ -1,13 +1,16 @@
 package admin
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
 )
 
 // The reset routes (docs/admin-api.md): a second start answers the running operation with its
@@ -57,4 +60,37 @@ func TestResetRestartAndCancelRoutes(t *testing.T) {
 	if n := v.Nodes[0]; n.Name != "node1" || n.RegistrationStatus != domain.StatusRegistered || n.Reset.Status != domain.ResetCancelled {
 		t.Errorf("node1 after the cancel: %+v", n)
 	}
+}
+
+// GET /machines/standalone pages the machines no cluster names yet; its cursors are its own.
+func TestStandaloneMachinesRoute(t *testing.T) {
+	e := newEnv(t, envOptions{store: memory.New(nil)})
+	for _, m := range []string{"edge-3", "edge-1", "edge-2"} {
+		res, err := e.svc.HandleMessage(context.Background(), queueMachine,
+			[]byte(`{"type":"MachineInstalled","machine":"`+m+`","installedAt":"2026-02-01T00:00:00Z"}`),
+			domain.Meta{MessageID: "i-" + m, EnqueuedAt: e.clk.Now(), Queue: queueMachine})
+		if err != nil || res.Outcome != domain.Created {
+			t.Fatalf("install %s: %+v %v", m, res, err)
+		}
+	}
+	var names []string
+	target := "/api/v1/machines/standalone?limit=2"
+	for pages := 0; target != ""; pages++ {
+		var pg domain.PageOf[domain.StandaloneMachine]
+		decode(t, e.call("GET", target, reader, ""), &pg)
+		for _, m := range pg.Items {
+			names = append(names, m.Machine+" "+m.ClusterStatus)
+		}
+		target = ""
+		if pg.NextCursor != "" {
+			target = "/api/v1/machines/standalone?limit=2&cursor=" + url.QueryEscape(pg.NextCursor)
+		}
+		if pages > 2 {
+			t.Fatal("the pages do not end")
+		}
+	}
+	if diff := cmp.Diff([]string{"edge-1 NotYet", "edge-2 NotYet", "edge-3 NotYet"}, names); diff != "" {
+		t.Errorf("listed (-want +got):\n%s", diff)
+	}
+	problem(t, e.call("GET", "/api/v1/machines/standalone?cursor=garbage", reader, ""), http.StatusBadRequest, domain.CodeInvalidField)
 }

@@ -24,6 +24,7 @@ const (
 	PathUnregister     = "/clusters/{clusterId}/unregister"
 	PathRepair         = "/clusters/{clusterId}/repair"
 	PathReset          = "/machines/{clusterId}/{machine}/reset"
+	PathStandalone     = "/machines/standalone"
 	PathUpcoming       = "/policy/upcoming"
 	PathOrphans        = "/orphans"
 	PathOrphansCleanup = "/orphans/cleanup"
@@ -45,6 +46,7 @@ func (r *Router) routeAll() {
 	r.Handle(post, PathReset, auth.MachinesReset, http.HandlerFunc(r.startReset))
 	r.Handle(http.MethodDelete, PathReset, auth.MachinesReset, http.HandlerFunc(r.cancelReset))
 	r.Handle(get, PathReset, auth.ClustersRead, http.HandlerFunc(r.resetStatus))
+	r.Handle(get, PathStandalone, auth.ClustersRead, http.HandlerFunc(r.standalone))
 	r.Handle(get, PathUpcoming, auth.ClustersRead, http.HandlerFunc(r.upcoming))
 	r.Handle(get, PathOrphans, auth.ClustersRead, http.HandlerFunc(r.orphans))
 	r.Handle(post, PathOrphansCleanup, auth.OrphansCleanup, http.HandlerFunc(r.cleanupOrphans))
@@ -367,6 +369,29 @@ func (r *Router) whyNoReset(req *http.Request, id, m string) *Problem {
 	}
 	return &Problem{Status: http.StatusNotFound, Code: CodeNoResetOperation, Title: "Not found",
 		Detail: "Machine " + m + " has had no reset."}
+}
+
+// standalone lists the machines no cluster names yet (docs/admin-api.md), store-paged.
+func (r *Router) standalone(w http.ResponseWriter, req *http.Request) {
+	q, pr := parseQuery(req, "limit", "cursor")
+	var p domain.Page
+	if pr == nil {
+		p, pr = q.page()
+	}
+	const list = storeList("standalone")
+	if pr == nil {
+		p, pr = list.after(p)
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
+	res, err := r.d.Service.StandaloneMachines(req.Context(), p)
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	WriteJSON(w, http.StatusOK, storePage(list, res))
 }
 
 func (r *Router) upcoming(w http.ResponseWriter, req *http.Request) {

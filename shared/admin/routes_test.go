@@ -73,6 +73,7 @@ func samples() map[string]sample {
 		"POST " + PathRepair:         {"POST", c + "/repair", ""},
 		"POST " + PathReset:          {"POST", m, ""},
 		"DELETE " + PathReset:        {"DELETE", "/api/v1/machines/" + cluster1 + "/node2/reset", ""},
+		"GET " + PathStandalone:      {"GET", "/api/v1/machines/standalone?limit=10", ""},
 		"GET " + PathReset:           {"GET", m, ""},
 		"GET " + PathUpcoming:        {"GET", "/api/v1/policy/upcoming?within=7d", ""},
 		"GET " + PathOrphans:         {"GET", "/api/v1/orphans", ""},

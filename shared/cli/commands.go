@@ -35,7 +35,7 @@ func (s *session) root() *cobra.Command {
 	pf.StringVarP(&s.output, "output", "o", "table", "output: table (for people) or json (the API's JSON; lists merged as one {\"items\":[...]})")
 	pf.BoolVar(&s.noColor, "no-color", false, "never colour the output (colour is used only on a terminal without NO_COLOR)")
 	pf.StringVar(&s.contextName, "context", "", "the context (registrar config) to take --endpoint, --scope and --namespace from; default: the current one")
-	root.AddCommand(s.statusCmd(), s.listCmd(), s.historyCmd(), s.registerCmd(), s.unregisterCmd(), s.repairCmd(),
+	root.AddCommand(s.statusCmd(), s.listCmd(), s.historyCmd(), s.registerCmd(), s.unregisterCmd(), s.repairCmd(), s.machinesCmd(),
 		s.resetCmd(), s.upcomingCmd(), s.orphansCmd(), s.rejectionsCmd(), s.deadlettersCmd(),
 		s.configCmd(), s.versionCmd(), s.bulkCmd())
 	s.addCompletions(root)

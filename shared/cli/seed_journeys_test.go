@@ -8,13 +8,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/testkit/localrun"
 )
 
 // waitUntil polls cond until it holds (the runner delivers messages asynchronously).
@@ -275,4 +278,76 @@ func devGet(t *testing.T, base, path string) []byte {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return b
+}
+
+// Get-AzureStackHCI's first screenshot: a machine installed, no cluster yet (ClusterStatus
+// NotYet). Its own 30-day window warns at 7 and 1 days, then turns it OutOfPolicy; a cluster
+// created with it adopts it.
+func TestJourneyStandaloneMachineAgesOut(t *testing.T) {
+	var checks atomic.Int32
+	base := localrun.Start(t, &localrun.Options{Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			if r.URL.Path == "/PolicyExpiryCheck" {
+				checks.Add(1)
+			}
+		})
+	}}).URL
+	check := func(t *testing.T) {
+		n := checks.Load() + 1
+		devPost(t, base, "/admin/functions/PolicyExpiryCheck", `{"input":""}`)
+		waitUntil(t, "PolicyExpiryCheck ran", func() bool { return checks.Load() >= n })
+	}
+	sessionEvents := func(t *testing.T) []string {
+		var p struct {
+			Items []struct {
+				Subject   string         `json:"subject"`
+				SessionID string         `json:"sessionId"`
+				Body      map[string]any `json:"body"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(devGet(t, base, "/dev/events"), &p); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range p.Items {
+			if e.SessionID == "machine:edge-01" {
+				out = append(out, e.Subject+"/"+fmt.Sprint(e.Body["daysLeft"])+"/"+fmt.Sprint(e.Body["clusterId"]))
+			}
+		}
+		return out
+	}
+	post(t, base, "machine-events", "install-1", `{"type":"MachineInstalled","machine":"edge-01","installedAt":"2026-01-01T00:00:00Z","osVersion":"2508"}`)
+	t.Run("listed as standalone", func(t *testing.T) {
+		waitUntil(t, "edge-01 listed", func() bool { return strings.Contains(string(apiGet(t, base, "/machines/standalone")), "edge-01") })
+		out, _ := cli(t, base, 0, "machines", "standalone")
+		if !strings.Contains(out, "edge-01") || !strings.Contains(out, "NotYet") || !strings.Contains(out, "2026-01-31T00:00:00Z") {
+			t.Errorf("machines standalone:\n%s", out)
+		}
+	})
+	t.Run("warned 7 and 1 days before, then OutOfPolicy", func(t *testing.T) {
+		devPost(t, base, "/dev/clock", `{"now":"2026-01-24T00:00:00Z"}`)
+		check(t)
+		devPost(t, base, "/dev/clock", `{"now":"2026-01-30T00:00:00Z"}`)
+		check(t)
+		devPost(t, base, "/dev/clock", `{"now":"2026-01-31T00:00:00Z"}`)
+		check(t)
+		want := []string{"PolicyWarning/7/", "PolicyWarning/1/", "PolicyViolated/<nil>/"}
+		waitUntil(t, "three events published", func() bool { return len(sessionEvents(t)) >= 3 })
+		if got := sessionEvents(t); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("events of machine:edge-01 %v, want %v", got, want)
+		}
+		out, _ := cli(t, base, 0, "machines", "standalone")
+		if !strings.Contains(out, "OutOfPolicy") {
+			t.Errorf("machines standalone after the window:\n%s", out)
+		}
+	})
+	t.Run("a cluster created with it adopts it", func(t *testing.T) {
+		const cA = "aaaaaaaa-6666-4666-8666-000000000001"
+		post(t, base, "machine-events", "created-1", `{"type":"ClusterCreated","clusterId":"`+cA+`","clusterName":"hci-edge","nodes":["edge-01"]}`)
+		waitUntil(t, "edge-01 adopted", func() bool { return !strings.Contains(string(apiGet(t, base, "/machines/standalone")), "edge-01") })
+		if v := clusterOf(t, base, cA); v.ClusterStatus != domain.StatusClustered || v.Nodes[0].OSVersion != "2508" {
+			t.Errorf("the cluster: %s, node %+v", v.ClusterStatus, v.Nodes)
+		}
+	})
 }

@@ -83,28 +83,55 @@ func (s *Service) Upcoming(ctx context.Context, within time.Duration) ([]Deadlin
 	until := now.Add(within)
 	out := []Deadline{}
 	clusters := map[string]*Cluster{}
+	listed := map[string]bool{}
+	load := func(id string) (*Cluster, error) {
+		c, loaded := clusters[id]
+		if !loaded {
+			rec, err := s.store.Load(ctx, id, "")
+			if err != nil {
+				return nil, err
+			}
+			c, clusters[id] = rec.Cluster, rec.Cluster
+		}
+		return c, nil
+	}
+	list := func(c *Cluster) {
+		listed[c.ID] = true
+		for _, d := range s.policy.pendingOf(c) {
+			if !d.routine && !d.Deadline.Deadline.After(until) {
+				out = append(out, d.Deadline)
+			}
+		}
+	}
 	for day := now.Add(-attentionLookback).Truncate(24 * time.Hour); !day.After(until); day = day.Add(24 * time.Hour) {
 		rows, err := s.store.ListIndex(ctx, kindDeadline, day.Format(time.DateOnly))
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range rows {
-			c, loaded := clusters[r.Value]
-			if !loaded {
-				rec, err := s.store.Load(ctx, r.Value, "")
-				if err != nil {
-					return nil, err
-				}
-				c, clusters[r.Value] = rec.Cluster, rec.Cluster
+			c, err := load(r.Value)
+			if err != nil {
+				return nil, err
 			}
-			if c == nil || deadlineEntry(c.AttentionAt, c.ID).Name != r.Name {
+			if c == nil || listed[c.ID] || deadlineEntry(c.AttentionAt, c.ID).Name != r.Name {
 				continue // a row left behind by an interrupted move: the cluster has another one
 			}
-			for _, d := range s.policy.pendingOf(c) {
-				if !d.routine && !d.Deadline.Deadline.After(until) {
-					out = append(out, d.Deadline)
-				}
-			}
+			list(c)
+		}
+	}
+	// Clusters the mass-disconnect guard holds are not evaluated while it holds (docs/policy.md),
+	// so their rows age past the days read back: the held index lists them.
+	held, err := s.store.ListIndex(ctx, kindHeld, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range held {
+		c, err := load(r.Name)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil && !listed[c.ID] {
+			list(c)
 		}
 	}
 	sortDeadlines(out)

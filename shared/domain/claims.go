@@ -128,20 +128,31 @@ func (s *Service) holderOf(ctx context.Context, group, self, machine string) (*C
 	return other, nil
 }
 
-// refuseHeld records a refused Register's claims on the holding clusters and returns their events
-// and the refusal, whose reason says whether the holder is now suspected.
-func (s *Service) refuseHeld(ctx context.Context, held *heldMachines, by string, meta Meta) ([]Event, *Problem, error) {
-	evs, after, err := s.claimAll(ctx, held.claims, by, meta)
+// refuseHeld records a refused Register's claims on the holding clusters and returns what they
+// committed (claimed) and the refusal, whose reason says whether the holder is now suspected.
+func (s *Service) refuseHeld(ctx context.Context, held *heldMachines, by string, meta Meta) (*claimed, *Problem, error) {
+	res, after, err := s.claimAll(ctx, held.claims, by, meta)
 	if err != nil {
 		return nil, nil, err
 	}
-	return evs, Reject(CodeNodeRegisteredElsewhere, "%s", held.reason(after, s.clock.Now().UTC(), s.policy.ConnectedWindow)), nil
+	return res, Reject(CodeNodeRegisteredElsewhere, "%s", held.reason(after, s.clock.Now().UTC(), s.policy.ConnectedWindow)), nil
+}
+
+// claimed is what the claims of one message committed on other clusters: their events, and what
+// to publish after those commits (Result.Events and Result.Publish of each).
+type claimed struct{ events, publish []Event }
+
+// addTo adds what the claims committed to res.
+func (c *claimed) addTo(res *Result) {
+	if c != nil {
+		res.Events, res.Publish = append(res.Events, c.events...), append(res.Publish, c.publish...)
+	}
 }
 
 // claimAll records the claims of one message by cluster by, one commit per holding cluster,
-// and returns the events committed and the holders' states after.
-func (s *Service) claimAll(ctx context.Context, cs claimSet, by string, meta Meta) ([]Event, map[string]*Cluster, error) {
-	var evs []Event
+// and returns what they committed and the holders' states after.
+func (s *Service) claimAll(ctx context.Context, cs claimSet, by string, meta Meta) (*claimed, map[string]*Cluster, error) {
+	out := &claimed{}
 	after := map[string]*Cluster{}
 	ids := make([]string, 0, len(cs))
 	for id := range cs {
@@ -151,11 +162,11 @@ func (s *Service) claimAll(ctx context.Context, cs claimSet, by string, meta Met
 	for _, id := range ids {
 		res, c, err := s.claim(ctx, id, cs[id], by, meta)
 		if err != nil {
-			return evs, after, err
+			return out, after, err
 		}
-		evs, after[id] = append(evs, res.Events...), c
+		out.events, out.publish, after[id] = append(out.events, res.Events...), append(out.publish, res.Publish...), c
 	}
-	return evs, after, nil
+	return out, after, nil
 }
 
 // claim marks machines of cluster id as claimed by cluster by, in one commit whose idempotency

@@ -9,7 +9,7 @@ import (
 
 // storeReads are the Store methods a dry run passes through: reads that write nothing.
 var storeReads = []string{"Load", "History", "Rejections", "ListClusters", "Counts", "NewestSync",
-	"GetIndex", "GetIndexes", "ListIndex", "DueBy", "PendingIn"}
+	"GetIndex", "GetIndexes", "ListIndex", "ListIndexPage", "DueBy", "PendingIn"}
 
 // TestDryRunStoreDropsEveryWrite: every Store method that is not a known read is dropped by the
 // dry run's store, so a write method added to Store later cannot write during a dry run (the

@@ -46,6 +46,9 @@ type Event struct {
 	At            time.Time       `json:"at"`
 	Key           string          `json:"key"` // orders the events of one partition; set by Change.Add
 	Body          json.RawMessage `json:"body"`
+	// Session, when set, is the SessionId (and the store partition) of an event about no cluster
+	// that has one of its own: "machine:<name>" for a standalone machine.
+	Session string `json:"session,omitempty"`
 }
 
 // Correlation is the Service Bus CorrelationId of the event: the cause's correlation ID (or
@@ -57,8 +60,12 @@ func (e Event) Correlation() string {
 	return e.ID
 }
 
-// SessionID is the Service Bus SessionId of the event: its cluster, or "unknown".
+// SessionID is the Service Bus SessionId of the event: its Session when set, its cluster, or
+// "unknown".
 func (e Event) SessionID() string {
+	if e.Session != "" {
+		return e.Session
+	}
 	if e.ClusterID == "" {
 		return UnknownSession
 	}

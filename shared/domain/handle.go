@@ -2,7 +2,6 @@ package domain
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,7 +40,8 @@ func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, 
 		return res, err
 	}
 	rej, err := s.reject(ctx, msg.MessageType(), msg.ClusterKey(), res.Problem, meta)
-	rej.Events = append(res.Events, rej.Events...) // a refusal's claims on other clusters
+	// A refusal's claims on other clusters come first.
+	rej.Events, rej.Publish = append(res.Events, rej.Events...), append(res.Publish, rej.Publish...)
 	return rej, err
 }
 
@@ -112,12 +112,12 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 		if id == "" {
 			return s.installStandalone(ctx, m, meta)
 		}
-		return s.withClaims(func(claimed *[]Event) (Result, error) {
-			return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideInstalled(ctx, rec, m, meta, claimed) })
+		return s.withClaims(func(made *claimed) (Result, error) {
+			return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideInstalled(ctx, rec, m, meta, made) })
 		})
 	case ClusterCreated:
-		return s.withClaims(func(claimed *[]Event) (Result, error) {
-			return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideCreated(ctx, rec, m, meta, claimed) })
+		return s.withClaims(func(made *claimed) (Result, error) {
+			return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideCreated(ctx, rec, m, meta, made) })
 		})
 	case Sync:
 		res, err := s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideSync(rec, m, meta) })
@@ -137,12 +137,12 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 	return Result{}, fmt.Errorf("domain: unsupported message %T", msg)
 }
 
-// withClaims runs apply with a slice its decisions' claims on other clusters append their
-// events to, and returns its Result with those events after its own.
-func (s *Service) withClaims(apply func(claimed *[]Event) (Result, error)) (Result, error) {
-	var claimed []Event
-	res, err := apply(&claimed)
-	res.Events = append(res.Events, claimed...)
+// withClaims runs apply with what its decisions' claims on other clusters commit, and returns its
+// Result with those after its own.
+func (s *Service) withClaims(apply func(made *claimed) (Result, error)) (Result, error) {
+	var made claimed
+	res, err := apply(&made)
+	made.addTo(&res)
 	return res, err
 }
 
@@ -217,124 +217,6 @@ type causeFields struct {
 	Cause string `json:"cause"`
 }
 
-// standalone is the JSON value of a standalone-machine index row.
-type standalone struct {
-	InstalledAt time.Time `json:"installedAt"`
-	OSVersion   string    `json:"osVersion,omitempty"`
-	// OSVersionAt is the enqueue time of the message OSVersion came from: an older message,
-	// arriving late, does not replace it.
-	OSVersionAt time.Time `json:"osVersionAt,omitzero"`
-}
-
-// StandalonePartition is the store partition holding the idempotency markers of messages about
-// machines in no cluster yet.
-const StandalonePartition = "standalone"
-
-// installStandalone tracks a machine not yet in a cluster: the earliest installedAt wins, the
-// OS version of the latest enqueued message. The record is read-modify-written with its ETag
-// (re-read on a conflict); its MessageId marker is committed in StandalonePartition after the
-// record is written (a crash between repeats a level-based write), so a redelivery is a duplicate.
-func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, meta Meta) (Result, error) {
-	rec, err := s.store.Load(ctx, StandalonePartition, meta.MessageID)
-	if err != nil {
-		return Result{}, err
-	}
-	if rec.Seen {
-		return Result{Outcome: Duplicate}, nil
-	}
-	name := strings.ToLower(m.Machine)
-	outcome := Unchanged
-	retry := s.retry.start()
-	for {
-		next := standalone{InstalledAt: m.InstalledAt}
-		if m.OSVersion != "" {
-			next.OSVersion, next.OSVersionAt = m.OSVersion, meta.EnqueuedAt.UTC()
-		}
-		e, err := s.store.GetIndex(ctx, kindStandalone, "", name)
-		outcome = Created
-		switch {
-		case err == nil:
-			var prev standalone
-			if err := json.Unmarshal([]byte(e.Value), &prev); err != nil {
-				// A record this service wrote; an unreadable one is replaced, not fatal.
-				s.log.WarnContext(ctx, "unreadable standalone-machine record replaced", "machine", name, "error", err.Error())
-				outcome = Updated
-				break
-			}
-			outcome = Updated
-			next.InstalledAt = earliest(prev.InstalledAt, next.InstalledAt)
-			if next.OSVersion == "" || next.OSVersionAt.Before(prev.OSVersionAt) {
-				next.OSVersion, next.OSVersionAt = prev.OSVersion, prev.OSVersionAt
-			}
-			if prev == next {
-				outcome = Unchanged
-			}
-		case !errors.Is(err, ErrNotFound):
-			return Result{}, err
-		}
-		if outcome == Unchanged {
-			break
-		}
-		raw, _ := json.Marshal(next)
-		err = s.store.PutIndexIf(ctx, IndexEntry{Kind: kindStandalone, Name: name, Value: string(raw)}, e.ETag)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, ErrConflict) {
-			return Result{}, err
-		}
-		if !retry.again(ctx) {
-			return Result{}, retry.spent("standalone machine " + name)
-		}
-	}
-	if meta.MessageID != "" {
-		if _, err := s.store.Commit(ctx, Change{Partition: StandalonePartition, MessageID: meta.MessageID}); errors.Is(err, ErrConflict) {
-			return Result{Outcome: Duplicate}, nil // the same message, committed meanwhile
-		} else if err != nil {
-			return Result{}, err
-		}
-	}
-	return Result{Outcome: outcome}, nil
-}
-
-// adoptStandalone moves standalone records of the named machines into c (earliest install
-// wins) and returns a function deleting their rows after the commit, each only if unchanged
-// since read (a record rewritten meanwhile is kept for the next adoption).
-func (s *Service) adoptStandalone(ctx context.Context, c *Cluster, names []string) (func(context.Context) error, error) {
-	var lower []string
-	for _, name := range names {
-		lower = append(lower, strings.ToLower(name))
-	}
-	rows, err := s.store.GetIndexes(ctx, kindStandalone, "", lower)
-	if err != nil {
-		return nil, err
-	}
-	var adopted []IndexEntry
-	for _, e := range rows {
-		var st standalone
-		if err := json.Unmarshal([]byte(e.Value), &st); err != nil {
-			s.log.WarnContext(ctx, "unreadable standalone-machine record ignored", "machine", e.Name, "error", err.Error())
-			continue
-		}
-		if n := c.node(e.Name); n != nil {
-			n.InstalledAt = earliest(n.InstalledAt, st.InstalledAt)
-			if st.OSVersion != "" && (n.OSVersion == "" || st.OSVersionAt.After(n.OSVersionAt)) {
-				n.OSVersion, n.OSVersionAt = st.OSVersion, st.OSVersionAt
-			}
-		}
-		c.InstalledAt = earliest(c.InstalledAt, st.InstalledAt)
-		adopted = append(adopted, e)
-	}
-	return func(ctx context.Context) error {
-		for _, e := range adopted {
-			if err := s.store.DeleteIndexIf(ctx, kindStandalone, "", e.Name, e.ETag); err != nil && !errors.Is(err, ErrConflict) {
-				return err
-			}
-		}
-		return nil
-	}, nil
-}
-
 func earliest(a, b time.Time) time.Time {
 	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
 		return b
@@ -349,7 +231,7 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m MachineInstalled, meta Meta, claimed *[]Event) (*Decision, error) {
+func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m MachineInstalled, meta Meta, made *claimed) (*Decision, error) {
 	c := clone(rec.Cluster)
 	if c == nil {
 		c = newCluster(m.ClusterKey())
@@ -368,19 +250,19 @@ func (s *Service) decideInstalled(ctx context.Context, rec ClusterRecord, m Mach
 	}
 	c.InstalledAt = earliest(c.InstalledAt, m.InstalledAt)
 	// The machine may have been tracked on its own before a cluster named it.
-	adopt, err := s.adoptStandalone(ctx, c, []string{m.Machine})
+	adopt, restored, err := s.adoptStandalone(ctx, c, []string{m.Machine})
 	if err != nil {
 		return nil, err
 	}
 	refreshArc(c)
-	d := &Decision{Cluster: c, After: adopt}
-	return d, s.claimNamed(ctx, d, []string{m.Machine}, meta, claimed)
+	d := &Decision{Cluster: c, After: adopt, Events: restored}
+	return d, s.claimNamed(ctx, d, []string{m.Machine}, meta, made)
 }
 
 // claimNamed makes d claim, before its commit, the named machines whose identity another
 // registered cluster holds (a re-installed machine, a re-created cluster), when d's cluster has
 // an identity (a subscription and Arc resource group: it was registered).
-func (s *Service) claimNamed(ctx context.Context, d *Decision, names []string, meta Meta, claimed *[]Event) error {
+func (s *Service) claimNamed(ctx context.Context, d *Decision, names []string, meta Meta, made *claimed) error {
 	c := d.Cluster
 	if c.SubscriptionID == "" {
 		return nil
@@ -400,14 +282,14 @@ func (s *Service) claimNamed(ctx context.Context, d *Decision, names []string, m
 	by := c.ID
 	// Before the commit, so a failed claim is retried with the message (see decideRegister).
 	d.Before = chain(func(ctx context.Context) error {
-		evs, _, err := s.claimAll(ctx, cs, by, meta)
-		*claimed = append(*claimed, evs...)
+		c, _, err := s.claimAll(ctx, cs, by, meta)
+		made.events, made.publish = append(made.events, c.events...), append(made.publish, c.publish...)
 		return err
 	}, d.Before)
 	return nil
 }
 
-func (s *Service) decideCreated(ctx context.Context, rec ClusterRecord, m ClusterCreated, meta Meta, claimed *[]Event) (*Decision, error) {
+func (s *Service) decideCreated(ctx context.Context, rec ClusterRecord, m ClusterCreated, meta Meta, made *claimed) (*Decision, error) {
 	c := clone(rec.Cluster)
 	if c == nil {
 		c = newCluster(m.ClusterKey())
@@ -434,13 +316,13 @@ func (s *Service) decideCreated(ctx context.Context, rec ClusterRecord, m Cluste
 			c.ClusteredAt = meta.EnqueuedAt
 		}
 	}
-	after, err := s.adoptStandalone(ctx, c, m.Nodes)
+	after, restored, err := s.adoptStandalone(ctx, c, m.Nodes)
 	if err != nil {
 		return nil, err
 	}
-	d.After = after
+	d.After, d.Events = after, append(d.Events, restored...)
 	refreshArc(c)
-	return d, s.claimNamed(ctx, d, m.Nodes, meta, claimed)
+	return d, s.claimNamed(ctx, d, m.Nodes, meta, made)
 }
 
 // decideRepair applies a RepairRegistration. It always records repairedAt, so each repair is a

@@ -155,26 +155,30 @@ func sortDeadlines(ds []Deadline) {
 	})
 }
 
-// silenceRetry is how soon a silence-based check that is already overdue is looked at again:
-// it is overdue only when the guard held it back or the newest sync lags the clock. While the
-// guard is active the sweeps retry heldRetry on: the whole fleet is held then, and a check held
-// by it applies at most that long after the first sync lifts it.
+// silenceRetry is how soon a silence-based check that is already overdue is looked at again when
+// the newest sync lags the clock. While the guard is active such a check is not retried at all:
+// the cluster is parked in the held index, and the first run after syncs are heard again judges
+// it (docs/policy.md, the mass-disconnect guard).
 const (
 	silenceRetry = 15 * time.Minute
-	heldRetry    = time.Hour
 	// stallRecheck is how often a cluster with a stalled reset already announced is looked at.
 	stallRecheck = 24 * time.Hour
 )
 
 // checkTimes lists every time at which a sweep must look at c: pending deadlines, unsent
 // warnings, each Connected node's own ConnectedWindow, the orphan silence limit, when all
-// machines are claimed now, and for a stall already announced now + stallRecheck. Overdue
-// silence-based times become now + retry.
-func (p Policy) checkTimes(c *Cluster, now time.Time, retry time.Duration) []time.Time {
-	var out []time.Time
+// machines are claimed, and for a stall already announced now + stallRecheck. Overdue
+// silence-based times become now + silenceRetry; with hold (the guard is active) they are left
+// out instead, and held says there was one.
+func (p Policy) checkTimes(c *Cluster, now time.Time, hold bool) (out []time.Time, held bool) {
 	add := func(t time.Time, silence bool) {
-		if silence && !t.After(now) {
-			t = now.Add(retry)
+		switch {
+		case !silence || t.After(now):
+		case hold:
+			held = true
+			return
+		default:
+			t = now.Add(silenceRetry)
 		}
 		out = append(out, t)
 	}
@@ -202,7 +206,7 @@ func (p Policy) checkTimes(c *Cluster, now time.Time, retry time.Duration) []tim
 			add(at, false)
 		}
 	}
-	return out
+	return out, held
 }
 
 // allClaimed reports whether c has registered machines and every one was claimed by another

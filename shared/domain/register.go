@@ -13,9 +13,9 @@ import (
 // Result with the Register's own.
 func (s *Service) register(ctx context.Context, m Register, meta Meta) (Result, error) {
 	var held *heldMachines
-	var claimed []Event
+	var made claimed
 	res, err := s.update(ctx, m.ClusterID, meta, func(rec ClusterRecord) (*Decision, error) {
-		d, h, err := s.decideRegister(ctx, rec, m, meta, &claimed)
+		d, h, err := s.decideRegister(ctx, rec, m, meta, &made)
 		if d != nil {
 			d.Command = true
 		}
@@ -26,13 +26,13 @@ func (s *Service) register(ctx context.Context, m Register, meta Meta) (Result, 
 		return res, err
 	}
 	if res.Outcome == Rejected && held != nil {
-		evs, problem, err := s.refuseHeld(ctx, held, m.ClusterID, meta)
+		c, problem, err := s.refuseHeld(ctx, held, m.ClusterID, meta)
 		if err != nil {
 			return Result{}, err
 		}
-		res.Problem, claimed = problem, evs
+		res.Problem, made = problem, *c
 	}
-	res.Events = append(res.Events, claimed...)
+	made.addTo(&res)
 	return res, nil
 }
 
@@ -83,8 +83,8 @@ func (s *Service) refuseRegister(old *Cluster, m Register, region string) *Probl
 
 // decideRegister applies a Register to one read of the cluster. held is set when it is refused
 // because another registered cluster holds a named machine; the claims of an accepted Register
-// are made before its commit and their events appended to *claimed.
-func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Register, meta Meta, claimed *[]Event) (*Decision, *heldMachines, error) {
+// are made before its commit and what they committed added to *made.
+func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Register, meta Meta, made *claimed) (*Decision, *heldMachines, error) {
 	m = registerDefaults(m)
 	region := NormaliseRegion(m.Region)
 	if p := s.refuseRegister(rec.Cluster, m, region); p != nil {
@@ -125,10 +125,11 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 	}
 	d := &Decision{Cluster: c}
 	d.Events = s.applyRegister(c, m, region, meta)
-	adopt, err := s.adoptStandalone(ctx, c, registerNames(m))
+	adopt, restored, err := s.adoptStandalone(ctx, c, registerNames(m))
 	if err != nil {
 		return nil, nil, err
 	}
+	d.Events = append(d.Events, restored...)
 	id := c.ID
 	// The index hints and the claims on other clusters are written before the commit: a failure
 	// is transient and the redelivery writes them again (claims are idempotent by MessageId), so
@@ -139,8 +140,8 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 				return err
 			}
 		}
-		evs, _, err := s.claimAll(ctx, claims, id, meta)
-		*claimed = append(*claimed, evs...)
+		c, _, err := s.claimAll(ctx, claims, id, meta)
+		made.events, made.publish = append(made.events, c.events...), append(made.publish, c.publish...)
 		return err
 	}
 	d.After = adopt

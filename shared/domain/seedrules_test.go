@@ -6,7 +6,9 @@ package domain_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
 )
 
 func startReset(machine string, restart bool) map[string]any {
@@ -456,6 +459,153 @@ func TestViewSaysSilenceIsHeld(t *testing.T) {
 		}
 		if v := h.view(cB); v.SilenceHeld {
 			t.Errorf("the cluster that synced shows silenceHeld")
+		}
+	})
+}
+
+// counted counts every store call a sweep makes (countingStore's, plus the index reads and writes).
+type counted struct{ countingStore }
+
+func (c *counted) ListIndexPage(ctx context.Context, kind, group string, p domain.Page) (domain.PageOf[domain.IndexEntry], error) {
+	c.n.Add(1)
+	return c.Store.ListIndexPage(ctx, kind, group, p)
+}
+
+func (c *counted) PutIndex(ctx context.Context, e domain.IndexEntry) error {
+	c.n.Add(1)
+	return c.Store.PutIndex(ctx, e)
+}
+
+func (c *counted) DeleteIndexIf(ctx context.Context, kind, group, name, etag string) error {
+	c.n.Add(1)
+	return c.Store.DeleteIndexIf(ctx, kind, group, name, etag)
+}
+
+// While the mass-disconnect guard holds, a held cluster is looked at once and then parked: a run's
+// cost does not grow with the number of held clusters. The first run after syncs are heard again
+// judges every held cluster, not an hour later.
+func TestGuardReleaseJudgesEveryHeldCluster(t *testing.T) {
+	for _, fleet := range []int{5, 40} {
+		t.Run(fmt.Sprint(fleet, " clusters"), func(t *testing.T) {
+			st := &counted{countingStore{Store: memory.New(nil)}}
+			h := newSw(t, st)
+			id := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
+			for i := range fleet {
+				h.register(id(i), fmt.Sprint("c", i))
+			}
+			h.at(2) // nothing heard since day 0: every cluster's connected window passed, held
+			h.check(0)
+			var costs []int64
+			for minute := 5; minute <= 60; minute += 5 {
+				h.clk.Set(t0.Add(2*swDay + time.Duration(minute)*time.Minute))
+				st.n.Store(0)
+				if rep := h.check(0); !rep.GuardActive || rep.Examined != 0 {
+					t.Fatalf("minute %d: %+v, want the guard active and nothing examined", minute, rep)
+				}
+				costs = append(costs, st.n.Load())
+			}
+			if want := []int64{2}; !cmp.Equal(want, slices.Compact(costs)) {
+				t.Errorf("store calls per run while held: %v, want %v each (NewestSync, DueBy)", costs, want)
+			}
+			h.sync(id(0), "c0") // the fleet is heard again
+			h.clk.Set(h.clk.Now().Add(time.Minute))
+			rep := h.check(0)
+			if rep.GuardActive || rep.Released != fleet {
+				t.Fatalf("first run after the silence: %+v, want %d released", rep, fleet)
+			}
+			for i := 1; i < fleet; i++ {
+				if v := h.view(id(i)); v.ConnectionStatus != domain.StatusDisconnect {
+					t.Fatalf("cluster %d after the first run: %s, want Disconnected", i, v.ConnectionStatus)
+				}
+			}
+			if rep := h.check(0); rep.Released != 0 {
+				t.Errorf("the next run released %d again", rep.Released)
+			}
+		})
+	}
+}
+
+// A machine installed before any cluster names it is listed as standalone, and its own 30-day
+// window warns at 7 and 1 days, then turns it OutOfPolicy with PolicyViolated (policy Cluster,
+// machine set, clusterId empty, SessionId machine:<name>); a cluster that names it adopts it
+// (PolicyRestored). The sweeps look at it only when something is due.
+func TestStandaloneMachineAgesOut(t *testing.T) {
+	eachSweepStore(t, func(t *testing.T, h *sw) {
+		ctx := context.Background()
+		install := func(machine string) {
+			h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "machine": machine, "installedAt": h.clk.Now().Format(time.RFC3339), "osVersion": "2508"})
+		}
+		install("Edge-01")
+		for i := range 3 {
+			h.at(float64(i+1) / 10)
+			install(fmt.Sprint("later-", i)) // installed later: their deadlines come later
+		}
+		page, err := h.svc.StandaloneMachines(ctx, domain.Page{Limit: 2})
+		if err != nil || len(page.Items) != 2 || page.NextCursor == "" {
+			t.Fatalf("first page: %+v %v", page, err)
+		}
+		want := domain.StandaloneMachine{Machine: "Edge-01", InstalledAt: t0, OSVersion: "2508", ClusterStatus: domain.StatusNotYet,
+			Deadline: t0.Add(30 * swDay), Action: "Create or join a cluster with this machine before the deadline."}
+		if diff := cmp.Diff(want, page.Items[0]); diff != "" {
+			t.Errorf("listed (-want +got):\n%s", diff)
+		}
+		type event struct {
+			Type, Session, Cluster, Machine, Policy string
+			DaysLeft                                any
+		}
+		events := func() []event {
+			evs, err := h.st.Pending(ctx, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.st.MarkPublished(ctx, evs); err != nil {
+				t.Fatal(err)
+			}
+			var out []event
+			for _, e := range evs {
+				var b map[string]any
+				_ = json.Unmarshal(e.Body, &b)
+				if m, _ := b["machine"].(string); strings.EqualFold(m, "Edge-01") {
+					out = append(out, event{e.Type, e.SessionID(), b["clusterId"].(string), m, b["policy"].(string), b["daysLeft"]})
+				}
+			}
+			return out
+		}
+		events()
+		steps := []struct {
+			day      float64
+			examined int
+			want     []event
+		}{
+			{22.9, 0, nil},
+			{23, 1, []event{{domain.EvPolicyWarning, "machine:edge-01", "", "Edge-01", domain.PolicyCluster, float64(7)}}},
+			{23.01, 0, nil},
+			// Each run examines what is due: here also the later machines' first warnings...
+			{29, 4, []event{{domain.EvPolicyWarning, "machine:edge-01", "", "Edge-01", domain.PolicyCluster, float64(1)}}},
+			// ... and their second.
+			{30, 4, []event{{domain.EvPolicyViolated, "machine:edge-01", "", "Edge-01", domain.PolicyCluster, nil}}},
+			{30.1, 1, nil}, // the three installed later violate, one by one; Edge-01 is not looked at again
+			{30.2, 1, nil},
+			{30.3, 1, nil},
+			{31, 0, nil},
+		}
+		for _, step := range steps {
+			h.at(step.day)
+			rep := h.check(0)
+			if got := events(); !cmp.Equal(step.want, got) || rep.Examined != step.examined {
+				t.Fatalf("day %v: examined %d (want %d), events (-want +got):\n%s", step.day, rep.Examined, step.examined, cmp.Diff(step.want, got))
+			}
+		}
+		page, _ = h.svc.StandaloneMachines(ctx, domain.Page{})
+		if len(page.Items) != 4 || page.Items[0].ClusterStatus != domain.StatusOutOfPolicy {
+			t.Fatalf("after the window: %+v", page.Items)
+		}
+		h.send(domain.QueueMachineEvents, map[string]any{"type": "ClusterCreated", "clusterId": cA, "nodes": []string{"edge-01"}})
+		if diff := cmp.Diff([]event{{domain.EvPolicyRestored, cA, cA, "edge-01", domain.PolicyCluster, nil}}, events()); diff != "" {
+			t.Errorf("adopted: events (-want +got):\n%s", diff)
+		}
+		if page, _ := h.svc.StandaloneMachines(ctx, domain.Page{}); len(page.Items) != 3 {
+			t.Errorf("after adoption %d standalone machines listed, want 3", len(page.Items))
 		}
 	})
 }

@@ -134,6 +134,8 @@ type IndexStore interface {
 	// PutIndexes inserts or replaces entries: one request per group (of up to 100 entries).
 	PutIndexes(ctx context.Context, entries []IndexEntry) error
 	ListIndex(ctx context.Context, kind, group string) ([]IndexEntry, error)
+	// ListIndexPage lists one page of a partition's rows in name order (its cost is the page's).
+	ListIndexPage(ctx context.Context, kind, group string, p Page) (PageOf[IndexEntry], error)
 	DeleteIndex(ctx context.Context, kind, group, name string) error // nil if absent
 	// DeleteIndexIf deletes the row only if it is still at etag: ErrConflict if it was rewritten
 	// meanwhile, nil if absent.

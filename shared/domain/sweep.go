@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -42,6 +43,8 @@ type SweepReport struct {
 	Events      int  `json:"events"`
 	More        bool `json:"more"`        // more was due than the run's limit: the next run continues
 	GuardActive bool `json:"guardActive"` // no syncs heard fleet-wide: silence-based transitions held back
+	// Released counts the clusters the guard had held that this run judged (syncs heard again).
+	Released int `json:"released,omitempty"`
 	// Committed are the events to publish for what the run committed (also on error, those
 	// committed before it): each cluster's Result.Publish.
 	Committed []Event `json:"-"`
@@ -125,23 +128,20 @@ func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepRe
 		s.log.WarnContext(ctx, "mass-disconnect guard active: no sync heard fleet-wide, silence-based transitions held back",
 			"sweep", name, "run", run.ID, "newestSync", newest, "syncInterval", s.policy.SyncInterval)
 	}
-	rows, err := s.store.DueBy(ctx, now, limit+1)
+	rows, err := s.dueItems(ctx, now, g, limit, &rep)
 	if err != nil {
 		return rep, err
-	}
-	if len(rows) > limit {
-		rows, rep.More = rows[:limit], true
 	}
 	var (
 		mu    sync.Mutex
 		first error
 		wg    sync.WaitGroup
-		work  = make(chan Due)
+		work  = make(chan sweepItem)
 	)
 	for range min(sweepWorkers, len(rows)) {
 		wg.Go(func() {
-			for d := range work {
-				res, err := s.evaluate(ctx, d, Meta{MessageID: run.ID, Cause: name}, now, g)
+			for it := range work {
+				res, err := s.handleItem(ctx, it, Meta{MessageID: run.ID, Cause: name}, now, g)
 				mu.Lock()
 				if err != nil {
 					first = cmp.Or(first, err)
@@ -172,14 +172,74 @@ func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepRe
 		return rep, first
 	}
 	s.log.InfoContext(ctx, "sweep done", "sweep", name, "run", run.ID, "pastDue", run.PastDue,
-		"examined", rep.Examined, "changed", rep.Changed, "events", rep.Events, "more", rep.More, "guardActive", rep.GuardActive)
+		"examined", rep.Examined, "changed", rep.Changed, "events", rep.Events, "more", rep.More, "guardActive", rep.GuardActive, "released", rep.Released)
 	return rep, nil
 }
 
-// evaluate handles one due row: see sweep.
-func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time, g Guard) (Result, error) {
+// sweepItem is one row a run handles: a due-index row, or (held set) a cluster the guard held
+// back, from the held index.
+type sweepItem struct {
+	due  Due
+	held *IndexEntry
+}
+
+// dueItems lists what a run handles, at most limit: when syncs are heard (the guard is not
+// active), first the clusters it held back, so the first run after the silence judges them all
+// (docs/policy.md); then the due rows, earliest first. rep.More says more was due.
+func (s *Service) dueItems(ctx context.Context, now time.Time, g Guard, limit int, rep *SweepReport) ([]sweepItem, error) {
+	var items []sweepItem
+	if !g.Active {
+		held, err := s.store.ListIndexPage(ctx, kindHeld, "", Page{Limit: limit})
+		if err != nil {
+			return nil, err
+		}
+		for i := range held.Items {
+			items = append(items, sweepItem{due: Due{ClusterID: held.Items[i].Name, At: now}, held: &held.Items[i]})
+		}
+		rep.Released, rep.More = len(items), held.NextCursor != ""
+	}
+	if rep.More {
+		return items, nil
+	}
+	rows, err := s.store.DueBy(ctx, now, limit-len(items)+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) > limit-len(items) {
+		rows, rep.More = rows[:limit-len(items)], true
+	}
+	for _, d := range rows {
+		items = append(items, sweepItem{due: d})
+	}
+	return items, nil
+}
+
+// handleItem evaluates one item (a standalone machine's row, or a cluster's) and then removes its
+// row: the due row, or the held-index row (only if unchanged since listed).
+func (s *Service) handleItem(ctx context.Context, it sweepItem, meta Meta, now time.Time, g Guard) (Result, error) {
+	done := func(ctx context.Context) error { return s.store.Unschedule(ctx, it.due) }
+	if it.held != nil {
+		done = func(ctx context.Context) error {
+			err := s.store.DeleteIndexIf(ctx, kindHeld, "", it.held.Name, it.held.ETag)
+			if errors.Is(err, ErrConflict) {
+				return nil // held again meanwhile: the next release takes it
+			}
+			return err
+		}
+	}
+	if name, ok := strings.CutPrefix(it.due.ClusterID, standalonePrefix); ok {
+		return s.evaluateStandalone(ctx, it.due, name, now, done)
+	}
+	return s.evaluate(ctx, it.due, meta, now, g, done)
+}
+
+// evaluate handles one due row (see sweep), then calls done to remove it. While the guard holds a
+// silence-based check back, the cluster is parked in the held index (written before the commit)
+// instead of being looked at again and again.
+func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time, g Guard, done func(context.Context) error) (Result, error) {
 	var read ClusterRecord
 	var next time.Time
+	var held bool
 	res, err := s.update(ctx, d.ClusterID, meta, func(rec ClusterRecord) (*Decision, error) {
 		read = rec
 		if rec.Cluster == nil {
@@ -189,19 +249,23 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 		if err != nil {
 			return nil, err
 		}
-		retry := silenceRetry
-		if g.Active {
-			retry = heldRetry
-		}
-		next = s.policy.nextCheck(dec.Cluster, now, retry)
+		next, held = s.policy.nextCheck(dec.Cluster, now, g.Active)
 		dec.Cluster.ScheduledCheck = next
 		if !next.IsZero() {
 			dec.Before = chain(func(ctx context.Context) error { return s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}) }, dec.Before)
+		}
+		if held {
+			dec.Before = chain(s.hold(d.ClusterID), dec.Before)
 		}
 		return dec, nil
 	})
 	if err != nil {
 		return Result{}, err
+	}
+	if res.Outcome == Unchanged && held {
+		if err := s.hold(d.ClusterID)(ctx); err != nil {
+			return Result{}, err
+		}
 	}
 	if res.Outcome == Unchanged && read.Cluster != nil {
 		// Nothing changed but the next check or the deadline-index row: record them, so message
@@ -237,7 +301,18 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 			return Result{}, err
 		}
 	}
-	return res, s.store.Unschedule(ctx, d)
+	return res, done(ctx)
+}
+
+// kindHeld is the held index: one row per cluster whose silence the mass-disconnect guard held
+// back, read by the first run after syncs are heard again.
+const kindHeld = "held"
+
+// hold parks cluster id in the held index.
+func (s *Service) hold(id string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return s.store.PutIndex(ctx, IndexEntry{Kind: kindHeld, Name: id, Value: id})
+	}
 }
 
 // chain runs a then b (either may be nil).

@@ -1003,38 +1003,6 @@ func TestCredentialExpiryWarnsOnce(t *testing.T) {
 	})
 }
 
-// While the mass-disconnect guard holds the whole fleet, each cluster is evaluated about once an
-// hour (not every 15 minutes), and a held transition applies within the hour after the first sync
-// lifts the guard.
-func TestSweepHeldByTheGuardHourly(t *testing.T) {
-	h := newSw(t, memory.New(nil))
-	h.register(cA, "a")
-	h.register(cB, "b")
-	examined := 0
-	for minute := 2 * 24 * 60; minute < 3*24*60; minute += 5 { // day 2: no sync since day 0
-		h.clk.Set(t0.Add(time.Duration(minute) * time.Minute))
-		rep := h.check(0)
-		if !rep.GuardActive {
-			t.Fatalf("minute %d: guard off", minute)
-		}
-		examined += rep.Examined
-	}
-	if examined > 2*24+2 {
-		t.Errorf("%d evaluations of 2 held clusters in a day, want at most about one an hour each", examined)
-	}
-	if v := h.view(cA); v.ConnectionStatus != domain.StatusConnected {
-		t.Fatalf("held: %s", v.ConnectionStatus)
-	}
-	h.sync(cB, "b") // the fleet is heard again: the guard lifts
-	for minute := 0; minute <= 60; minute += 5 {
-		h.clk.Set(t0.Add(3*swDay + time.Duration(minute)*time.Minute))
-		h.check(0)
-	}
-	if v := h.view(cA); v.ConnectionStatus != domain.StatusDisconnect {
-		t.Errorf("an hour after the guard lifted: %s, want Disconnected", v.ConnectionStatus)
-	}
-}
-
 // hookOnce runs hook before the first GetIndex or DeleteIndex of kind, once armed.
 type hookOnce struct {
 	domain.Store

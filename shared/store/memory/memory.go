@@ -392,6 +392,28 @@ func (s *Store) ListIndex(ctx context.Context, kind, group string) ([]domain.Ind
 	return out, nil
 }
 
+// ListIndexPage implements domain.IndexStore: in name order, the cursor the last name listed.
+func (s *Store) ListIndexPage(ctx context.Context, kind, group string, pg domain.Page) (domain.PageOf[domain.IndexEntry], error) {
+	after := ""
+	if pg.Cursor != "" {
+		var err error
+		if after, err = decodeCursorString(pg.Cursor); err != nil {
+			return domain.PageOf[domain.IndexEntry]{}, err
+		}
+	}
+	all, _ := s.ListIndex(ctx, kind, group)
+	rows := slices.DeleteFunc(all, func(e domain.IndexEntry) bool { return e.Name <= after })
+	out := domain.PageOf[domain.IndexEntry]{Items: rows}
+	if limit := limitOf(pg); len(rows) > limit {
+		out.Items = rows[:limit:limit]
+		out.NextCursor = encodeCursor(rows[limit-1].Name)
+	}
+	if out.Items == nil {
+		out.Items = []domain.IndexEntry{}
+	}
+	return out, nil
+}
+
 // DeleteIndex implements domain.IndexStore.
 func (s *Store) DeleteIndex(ctx context.Context, kind, group, name string) error {
 	s.mu.Lock()

@@ -318,10 +318,49 @@ func testIndex(t *testing.T, s domain.Store) {
 	if l, err := s.ListIndex(ctx, "machine", "' or 1 eq 1 or '"); err != nil || len(l) != 0 {
 		t.Fatalf("injection group listed %d rows (err %v)", len(l), err)
 	}
+	testIndexPages(t, s)
 	must(t, s.DeleteIndex(ctx, "machine", g, "n1"))
 	must(t, s.DeleteIndex(ctx, "machine", g, "n1")) // absent is fine
 	if l, _ := s.ListIndex(ctx, "machine", g); len(l) != 1 || l[0].Name != "n2" {
 		t.Fatalf("after delete: %+v", l)
+	}
+}
+
+// testIndexPages: ListIndexPage pages one partition in name order, with ETags, at the page's size.
+func testIndexPages(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	var want []string
+	for i := range 7 {
+		name := fmt.Sprintf("m%02d", i)
+		want = append(want, name)
+		must(t, s.PutIndex(ctx, domain.IndexEntry{Kind: "pages", Name: name, Value: name}))
+	}
+	must(t, s.PutIndex(ctx, domain.IndexEntry{Kind: "pages", Group: "other", Name: "x"}))
+	must(t, s.PutIndex(ctx, domain.IndexEntry{Kind: "pagesx", Name: "m00"})) // another kind, same group
+	var got []string
+	p := domain.Page{Limit: 3}
+	for pages := 0; ; pages++ {
+		if pages > 3 {
+			t.Fatalf("more than 3 pages of 7 rows at 3 a page: %v", got)
+		}
+		page, err := s.ListIndexPage(ctx, "pages", "", p)
+		must(t, err)
+		if len(page.Items) > 3 {
+			t.Fatalf("a page of %d rows at limit 3", len(page.Items))
+		}
+		for _, e := range page.Items {
+			if e.ETag == "" {
+				t.Fatalf("row %s without an ETag", e.Name)
+			}
+			got = append(got, e.Name)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		p.Cursor = page.NextCursor
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("pages listed %v, want %v", got, want)
 	}
 }
 

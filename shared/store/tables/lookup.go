@@ -169,6 +169,20 @@ func (s *Store) ListIndex(ctx context.Context, kind, group string) ([]domain.Ind
 	}
 }
 
+// ListIndexPage implements domain.IndexStore: one query of at most the page's rows.
+func (s *Store) ListIndexPage(ctx context.Context, kind, group string, p domain.Page) (domain.PageOf[domain.IndexEntry], error) {
+	pk, _ := indexKeys(kind, group, "")
+	rows, next, err := s.query(ctx, tableLookup, prefixFilter(pk, key(kind)+"|"), limitOf(p.Limit), p.Cursor)
+	if err != nil {
+		return domain.PageOf[domain.IndexEntry]{}, err
+	}
+	page, err := decodeRows[domain.IndexEntry](rows, next)
+	for i := range page.Items {
+		page.Items[i].ETag = rows[i].ETag
+	}
+	return page, err
+}
+
 // DeleteIndex implements domain.IndexStore.
 func (s *Store) DeleteIndex(ctx context.Context, kind, group, name string) error {
 	pk, rk := indexKeys(kind, group, name)

@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/azlocal/registrar/shared/domain"
+	"github.com/spf13/cobra"
+)
+
+// machinesCmd groups commands about machines that are not a cluster's node.
+func (s *session) machinesCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:     "machines",
+		Short:   "Machines outside any cluster",
+		Example: "  registrar machines standalone",
+	}
+	c.AddCommand(&cobra.Command{
+		Use: "standalone",
+		Short: "List machines installed before any cluster names them, with their deadline to create or join one " +
+			"(Get-AzureStackHCI's ClusterStatus before cluster creation)",
+		Example: "  registrar machines standalone\n  registrar machines standalone -o json | jq '.items[] | select(.clusterStatus==\"OutOfPolicy\")'",
+		Args:    nArgs(0, "no arguments"),
+		RunE: s.run(func(ctx context.Context, _ []string) error {
+			raw, err := s.pages(ctx, "/machines/standalone", nil, "clusters/read")
+			if err != nil {
+				return err
+			}
+			if s.json() {
+				return s.printItems(raw)
+			}
+			ms, err := decodeItems[domain.StandaloneMachine](raw)
+			if err != nil {
+				return err
+			}
+			now := s.now()
+			rows := [][]string{}
+			for _, m := range ms {
+				rows = append(rows, []string{m.Machine, when(&m.InstalledAt, now), orDash(m.OSVersion), m.ClusterStatus, when(&m.Deadline, now)})
+			}
+			table(s.Stdout, []string{"MACHINE", "INSTALLED", "OS", "CLUSTER STATUS", "CREATE OR JOIN A CLUSTER BY"}, rows, s.st.status)
+			fmt.Fprintf(s.Stdout, "%d standalone machine(s)\n", len(ms))
+			return nil
+		}),
+	})
+	return c
+}
