@@ -114,6 +114,21 @@ func TestOpenAPIResponsesFromTheRunner(t *testing.T) {
 	send(t, r.URL, "reg-2", register(c2, "hci-02", "23H2", "eastus"))
 	send(t, r.URL, "reg-bad", register(unknown, "hci-x", "2508", "Mars North"))
 	waitFor(t, r.URL+"/api/v1/clusters/"+c2)
+	// node2 of c1 gets a reset that stalls (the runner's clock moves a day on), so it can be cancelled;
+	// a machine installed in no cluster is listed as standalone.
+	for _, u := range []string{"/api/v1/machines/" + c1 + "/node2/reset", "/dev/clock"} {
+		body := ""
+		if u == "/dev/clock" {
+			body = `{"advance":"25h"}`
+		}
+		res, err := http.Post(r.URL+u, "application/json", strings.NewReader(body))
+		if err != nil || res.StatusCode/100 != 2 {
+			t.Fatalf("POST %s: %v %v", u, err, res)
+		}
+		res.Body.Close()
+	}
+	send(t, r.URL, "install-1", `{"type":"MachineInstalled","machine":"edge-01","installedAt":"2026-01-01T00:00:00Z"}`)
+	waitFor(t, r.URL+"/api/v1/machines/standalone")
 	reader := principal("rita", "Registrar.Reader")
 	steps := []step{
 		{"GET", "/clusters", "", nil, 200},
@@ -129,7 +144,11 @@ func TestOpenAPIResponsesFromTheRunner(t *testing.T) {
 		{"POST", "/machines/" + c1 + "/node1/reset", "", nil, 200},
 		{"POST", "/machines/" + c2 + "/node1/reset", "", nil, 409},
 		{"GET", "/machines/" + c1 + "/node1/reset", "", nil, 200},
-		{"GET", "/machines/" + c1 + "/node2/reset", "", nil, 404},
+		{"GET", "/machines/" + c2 + "/node2/reset", "", nil, 404},
+		{"DELETE", "/machines/" + c1 + "/node2/reset", "", nil, 200},
+		{"DELETE", "/machines/" + c1 + "/node1/reset", "", nil, 409},
+		{"POST", "/machines/" + c1 + "/node1/reset?restart=true", "", nil, 409},
+		{"GET", "/machines/standalone?limit=10", "", nil, 200},
 		{"GET", "/policy/upcoming?within=3650d", "", nil, 200},
 		{"GET", "/orphans", "", nil, 200},
 		{"POST", "/orphans/cleanup?dryRun=true", "", nil, 200},
