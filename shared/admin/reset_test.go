@@ -94,3 +94,12 @@ func TestStandaloneMachinesRoute(t *testing.T) {
 	}
 	problem(t, e.call("GET", "/api/v1/machines/standalone?cursor=garbage", reader, ""), http.StatusBadRequest, domain.CodeInvalidField)
 }
+
+// Standalone machines belong to no subscription: a caller whose clusters/read is scoped to
+// subscriptions is refused (403), as for dead letters.
+func TestStandaloneMachinesNeedAnUnscopedReader(t *testing.T) {
+	e := seeded(t)
+	problem(t, e.call("GET", "/api/v1/machines/standalone", readerHere, ""), http.StatusForbidden, "Forbidden")
+	var pg domain.PageOf[domain.StandaloneMachine]
+	decode(t, e.call("GET", "/api/v1/machines/standalone", reader, ""), &pg)
+}

@@ -373,6 +373,10 @@ func (r *Router) whyNoReset(req *http.Request, id, m string) *Problem {
 
 // standalone lists the machines no cluster names yet (docs/admin-api.md), store-paged.
 func (r *Router) standalone(w http.ResponseWriter, req *http.Request) {
+	if pr := unscopedOnly(req.Context(), "Standalone machines"); pr != nil {
+		WriteProblem(w, pr)
+		return
+	}
 	q, pr := parseQuery(req, "limit", "cursor")
 	var p domain.Page
 	if pr == nil {
