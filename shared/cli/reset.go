@@ -22,6 +22,11 @@ func (s *session) resetCmd() *cobra.Command {
 		Example: "  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --wait\n  registrar reset status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1\n" +
 			"  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --restart\n  registrar reset cancel 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
 	}
+	c.AddCommand(s.resetStartCmd(), s.resetStatusCmd(), s.resetCancelCmd())
+	return c
+}
+
+func (s *session) resetStartCmd() *cobra.Command {
 	var (
 		wait, restart bool
 		timeout       time.Duration
@@ -37,26 +42,21 @@ func (s *session) resetCmd() *cobra.Command {
 			"  registrar reset start 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1 --restart --wait --timeout 2h",
 		Args: clusterArgs(true),
 		RunE: s.run(func(ctx context.Context, args []string) error {
-			path := machinePath(args[0], args[1])
 			var q url.Values
 			if restart {
 				q = url.Values{"restart": {"true"}}
 			}
-			b, err := s.client.do(ctx, call{method: "POST", path: path, query: q, perm: "machines/reset"})
-			if err != nil {
+			b, err := s.client.do(ctx, call{method: "POST", path: machinePath(args[0], args[1]), query: q, perm: "machines/reset"})
+			switch {
+			case err != nil:
 				return err
-			}
-			if s.json() && !wait {
+			case s.json() && !wait:
 				s.printRaw(b)
 				return nil
-			}
-			if !s.json() {
-				if err := s.showResetStart(b, args); err != nil {
+			case !s.json():
+				if err := s.showResetStart(b, args); err != nil || !wait {
 					return err
 				}
-			}
-			if !wait {
-				return nil
 			}
 			return s.waiting(ctx, timeout, func(ctx context.Context) error { return s.waitReset(ctx, args[0], args[1]) })
 		}),
@@ -64,7 +64,11 @@ func (s *session) resetCmd() *cobra.Command {
 	start.Flags().BoolVar(&wait, "wait", false, "follow the reset until it ends")
 	start.Flags().BoolVar(&restart, "restart", false, "replace a Stalled or Failed reset with a new one (the old ends Superseded)")
 	addTimeoutFlag(start.Flags(), &timeout)
-	cancel := &cobra.Command{
+	return start
+}
+
+func (s *session) resetCancelCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:     "cancel <clusterId> <machine>",
 		Short:   "Cancel a Stalled reset: it ends Cancelled and the machine stays registered",
 		Example: "  registrar reset cancel 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
@@ -77,7 +81,10 @@ func (s *session) resetCmd() *cobra.Command {
 			return s.showResult(b, "reset cancel "+args[1])
 		}),
 	}
-	status := &cobra.Command{
+}
+
+func (s *session) resetStatusCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:     "status <clusterId> <machine>",
 		Short:   "Show a machine's reset: overall status, each stage, elapsed (Get-ArcBootstrapResetStatus)",
 		Example: "  registrar reset status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
@@ -102,8 +109,6 @@ func (s *session) resetCmd() *cobra.Command {
 			return nil
 		}),
 	}
-	c.AddCommand(start, status, cancel)
-	return c
 }
 
 // showResetStart prints a reset start's answer: the outcome and, when it answered an operation
