@@ -61,12 +61,13 @@ func storageAway(t *testing.T, f *fleet) {
 	if during == 0 {
 		t.Fatal("no delivery started and ended while storage was away: the outage did not meet the load")
 	}
+	repaired := f.waitCounts(w.reference.Counts, time.Minute)
 	got := f.waitOutcome(w, time.Minute)
 	if d := diffOutcome(w.reference, got); d != "" {
 		t.Fatalf("after a 30 s storage outage the outcome differs from the reference (-want +got):\n%s", d)
 	}
-	t.Logf("FIGURE storage outage: Azurite stopped %v under load; %d deliveries during it, all answered transiently; at most %d deliveries of a message (of %d); first message landed %.1f s after Azurite was back, every message failed during the outage landed within %.1f s; %d messages, %d events, 0 lost, 0 doubled, 0 dead-lettered",
-		outage, during, most, maxDeliveryCount, recovered.Seconds(), drained.Seconds(), w.messages(), got.eventCount())
+	t.Logf("FIGURE storage outage: Azurite stopped %v under load; %d deliveries during it, all answered transiently; at most %d deliveries of a message (of %d); first message landed %.1f s after Azurite was back, every message failed during the outage landed within %.1f s (fleet counts caught up %.1f s later); %d messages, %d events, 0 lost, 0 doubled, 0 dead-lettered",
+		outage, during, most, maxDeliveryCount, recovered.Seconds(), drained.Seconds(), repaired.Seconds(), w.messages(), got.eventCount())
 }
 
 func busAway(t *testing.T, f *fleet) {

@@ -84,57 +84,13 @@ func startTableProxy(t testing.TB, azuritePort int) *tableProxy {
 	target, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", azuritePort))
 	p := &tableProxy{}
 	rp := &httputil.ReverseProxy{
-		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host },
-		Transport: proxyTransport,
-		ModifyResponse: func(res *http.Response) error {
-			c, ok := res.Request.Context().Value(proxyClassKey).(*batchClass)
-			if !ok {
-				return nil
-			}
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			if err != nil {
-				return err
-			}
-			res.Body = io.NopCloser(bytes.NewReader(body))
-			if failedInner.Match(body) || res.StatusCode == http.StatusPreconditionFailed || res.StatusCode == http.StatusConflict {
-				p.add(func(w *wireCounts) {
-					w.BatchConflicts++
-					if c.counts {
-						w.CountsConflicts++
-					}
-					if c.sync {
-						w.SyncConflicts++
-					}
-				})
-			}
-			return nil
-		},
+		Rewrite:        func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host },
+		Transport:      proxyTransport,
+		ModifyResponse: p.inspect,
 		// Azurite is down: end the client's connection without an answer, as a dead endpoint does.
 		ErrorHandler: func(http.ResponseWriter, *http.Request, error) { panic(http.ErrAbortHandler) },
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.add(func(w *wireCounts) { w.Requests++ })
-		if r.Method == http.MethodPost && batchPath.MatchString(r.URL.Path) {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				panic(http.ErrAbortHandler)
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			c := &batchClass{counts: bytes.Contains(body, countsRow), sync: bytes.Contains(body, syncRow)}
-			p.add(func(w *wireCounts) {
-				w.Batches++
-				if c.counts {
-					w.CountsWrites++
-				}
-				if c.sync {
-					w.SyncWrites++
-				}
-			})
-			r = r.WithContext(context.WithValue(r.Context(), proxyClassKey, c))
-		}
-		rp.ServeHTTP(w, r)
-	})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rp.ServeHTTP(w, p.classify(r)) })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +100,57 @@ func startTableProxy(t testing.TB, azuritePort int) *tableProxy {
 	t.Cleanup(func() { _ = srv.Close() })
 	p.url = "http://" + ln.Addr().String()
 	return p
+}
+
+// classify counts a request and, for a transaction, notes which shared rows it writes.
+func (p *tableProxy) classify(r *http.Request) *http.Request {
+	p.add(func(w *wireCounts) { w.Requests++ })
+	if r.Method != http.MethodPost || !batchPath.MatchString(r.URL.Path) {
+		return r
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	c := &batchClass{counts: bytes.Contains(body, countsRow), sync: bytes.Contains(body, syncRow)}
+	p.add(func(w *wireCounts) {
+		w.Batches++
+		if c.counts {
+			w.CountsWrites++
+		}
+		if c.sync {
+			w.SyncWrites++
+		}
+	})
+	return r.WithContext(context.WithValue(r.Context(), proxyClassKey, c))
+}
+
+// inspect counts a transaction that failed on a conflict (Azurite answers a failed transaction
+// 202 with the inner 409 or 412 in the body).
+func (p *tableProxy) inspect(res *http.Response) error {
+	c, ok := res.Request.Context().Value(proxyClassKey).(*batchClass)
+	if !ok {
+		return nil
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	if failedInner.Match(body) || res.StatusCode == http.StatusPreconditionFailed || res.StatusCode == http.StatusConflict {
+		p.add(func(w *wireCounts) {
+			w.BatchConflicts++
+			if c.counts {
+				w.CountsConflicts++
+			}
+			if c.sync {
+				w.SyncConflicts++
+			}
+		})
+	}
+	return nil
 }
 
 // port is the proxy's port, for a Table connection string.

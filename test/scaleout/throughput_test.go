@@ -77,6 +77,7 @@ func (f *fleet) throughputPhase(t *testing.T, prefix uint32, n int) phase {
 	f.baseline = f.counts()
 	p := f.measure(t, n, func() { checkAllCompleted(t, f, w.run(context.Background(), f.emu, n*perInstance, nil)) })
 	p.messages = w.messages()
+	f.waitCounts(w.reference.Counts, time.Minute)
 	got := f.outcome(w.clusters)
 	got.Events = w.reference.Events // the events are held to the reference by the other tests
 	if d := diffOutcome(w.reference, got); d != "" {
