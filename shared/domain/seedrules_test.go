@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/azlocal/registrar/shared/domain"
-	"github.com/azlocal/registrar/shared/store/memory"
 )
 
 func startReset(machine string, restart bool) map[string]any {
@@ -466,11 +465,6 @@ func TestViewSaysSilenceIsHeld(t *testing.T) {
 // counted counts every store call a sweep makes (countingStore's, plus the index reads and writes).
 type counted struct{ countingStore }
 
-func (c *counted) ListIndexPage(ctx context.Context, kind, group string, p domain.Page) (domain.PageOf[domain.IndexEntry], error) {
-	c.n.Add(1)
-	return c.Store.ListIndexPage(ctx, kind, group, p)
-}
-
 func (c *counted) PutIndex(ctx context.Context, e domain.IndexEntry) error {
 	c.n.Add(1)
 	return c.Store.PutIndex(ctx, e)
@@ -485,9 +479,13 @@ func (c *counted) DeleteIndexIf(ctx context.Context, kind, group, name, etag str
 // cost does not grow with the number of held clusters. The first run after syncs are heard again
 // judges every held cluster, not an hour later.
 func TestGuardReleaseJudgesEveryHeldCluster(t *testing.T) {
-	for _, fleet := range []int{5, 40} {
-		t.Run(fmt.Sprint(fleet, " clusters"), func(t *testing.T) {
-			st := &counted{countingStore{Store: memory.New(nil)}}
+	for _, tc := range []struct {
+		store string
+		fleet int
+	}{{"memory", 5}, {"memory", 40}, {"tables", 5}, {"tables", 15}} {
+		fleet := tc.fleet
+		t.Run(fmt.Sprint(tc.store, "/", fleet, " clusters"), func(t *testing.T) {
+			st := &counted{countingStore{Store: storeFactories[tc.store](t)}}
 			h := newSw(t, st)
 			id := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
 			for i := range fleet {

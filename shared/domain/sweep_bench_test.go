@@ -63,6 +63,11 @@ func (c *countingStore) ListIndex(ctx context.Context, kind, group string) ([]do
 	return c.Store.ListIndex(ctx, kind, group)
 }
 
+func (c *countingStore) ListIndexPage(ctx context.Context, kind, group string, p domain.Page) (domain.PageOf[domain.IndexEntry], error) {
+	c.n.Add(1)
+	return c.Store.ListIndexPage(ctx, kind, group, p)
+}
+
 func (c *countingStore) GetIndex(ctx context.Context, kind, group, name string) (domain.IndexEntry, error) {
 	c.n.Add(1)
 	return c.Store.GetIndex(ctx, kind, group, name)
