@@ -119,7 +119,7 @@ func checkNodesAdded(t *testing.T, f *fleet, id string, adds []message) {
 	}
 	added := map[string][]string{} // MessageId → the nodes its history entries added
 	for _, h := range history[id] {
-		if node, ok := strings.CutPrefix(h.What, "node "); ok && h.After == "added" && !strings.Contains(node, " ") {
+		if node, ok := strings.CutPrefix(h.What, "node "); ok && strings.HasPrefix(h.After, "added") && !strings.Contains(node, " ") {
 			added[h.MessageID] = append(added[h.MessageID], node)
 		}
 	}
