@@ -1,8 +1,10 @@
 // Command handler is Registrar's Azure Functions custom handler: the host starts it beside
 // host.json and calls it over HTTP on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (docs/architecture.md).
 //
-// Settings are read from the environment (README.md, Settings); invalid settings stop start-up with one
-// message naming each bad setting and exit code 1. SIGTERM or SIGINT shut it down gracefully.
+// Settings are read from the environment (README.md, Settings); invalid settings stop start-up with
+// one message naming each bad setting and exit code 1. SIGTERM or SIGINT shut it down gracefully.
+// Logs are JSON lines: below Warn on stdout, Warn and above on stderr (docs/operations.md); spans
+// are exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"github.com/azlocal/registrar/shared/app"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/invoke"
+	"github.com/azlocal/registrar/shared/telemetry"
 )
 
 // shutdownTimeout bounds the graceful shutdown; the server's own timeouts are invoke's.
@@ -35,13 +38,25 @@ func main() {
 
 // run serves until ctx ends and returns the process exit code.
 func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
-	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	log := slog.New(telemetry.ConsoleHandler(stdout, stderr))
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "registrar handler: cannot start:", err)
 		return 1
 	}
-	a, err := app.New(ctx, cfg, &app.Options{Logger: log, WrapPublisher: publisherHook(getenv)})
+	tr, err := telemetry.New(ctx, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "registrar handler: cannot start:", err)
+		return 1
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := tr.Shutdown(cctx); err != nil {
+			log.Warn("tracing shutdown", "error", err.Error())
+		}
+	}()
+	a, err := app.New(ctx, cfg, &app.Options{Logger: log, Tracing: tr, WrapPublisher: publisherHook(getenv)})
 	if err != nil {
 		fmt.Fprintln(stderr, "registrar handler: cannot start:", err)
 		return 1

@@ -20,6 +20,7 @@ import (
 	"github.com/azlocal/registrar/shared/functions"
 	"github.com/azlocal/registrar/shared/invoke"
 	"github.com/azlocal/registrar/shared/relay"
+	"github.com/azlocal/registrar/shared/telemetry"
 )
 
 // Options override parts New would otherwise build from the config; nil fields are built.
@@ -35,7 +36,12 @@ type Options struct {
 	// built from cfg.ServiceBus (none configured: no dead-letter access).
 	DeadLetters bus.DeadLetterQueue
 	Admin       http.Handler // nil: from the admin API package
-	Logger      *slog.Logger // nil: slog.Default()
+	// Logger: nil is slog.Default(). It is wrapped with invoke.LogHandler, so what is logged about
+	// an envelope invocation also goes into its reply's Logs (docs/operations.md).
+	Logger *slog.Logger
+	// Tracing: the OpenTelemetry set-up (telemetry.New); nil is off: no spans, but the trace
+	// context still flows onto the logs and every event.
+	Tracing *telemetry.Tracing
 }
 
 // App is the assembled function app.
@@ -65,9 +71,10 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	opts.Logger = slog.New(invoke.LogHandler(opts.Logger.Handler()))
 	a := &App{Store: opts.Store}
 	if a.Store == nil {
-		st, err := openStore(ctx, cfg, opts.Clock.Now)
+		st, err := openStore(ctx, cfg, opts.Clock.Now, opts.Tracing)
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +83,7 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	}
 	pub, dl := opts.Publisher, opts.DeadLetters
 	if pub == nil || dl == nil {
-		c, err := openBus(cfg)
+		c, err := openBus(cfg, opts.Tracing)
 		if err != nil {
 			return nil, err
 		}
@@ -94,9 +101,10 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	if pub != nil && opts.WrapPublisher != nil {
 		pub = opts.WrapPublisher(pub)
 	}
-	a.Relay = relay.New(a.Store, pub, &relay.Options{Logger: opts.Logger})
+	a.Relay = relay.New(a.Store, pub, &relay.Options{Logger: opts.Logger, Now: opts.Clock.Now})
 	policy := cfg.Policy
-	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger})
+	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger,
+		Traceparent: telemetry.Traceparent})
 	adminAPI := opts.Admin
 	if adminAPI == nil {
 		authz, err := auth.New(auth.Config{EasyAuthEnabled: cfg.AuthEnabled, Roles: cfg.Roles})
@@ -119,7 +127,7 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 		MachineEventsQueue:        cfg.MachineEventsQueue,
 		Logger:                    opts.Logger,
 	})
-	a.Handler = invoke.NewServer(a.Functions, &invoke.ServerOptions{Logger: opts.Logger})
+	a.Handler = invoke.NewServer(a.Functions, &invoke.ServerOptions{Logger: opts.Logger, TracerProvider: opts.Tracing.Provider()})
 	return a, nil
 }
 

@@ -1,4 +1,4 @@
-// Package bus is Registrar's Service Bus client (SPEC §6, §7): it publishes events on the topic
+// Package bus is Registrar's Service Bus client (docs/events.md, docs/admin-api.md): it publishes events on the topic
 // and lists and replays dead letters. It wraps one azservicebus client, created once; no network
 // I/O happens until the first send or receive.
 package bus
@@ -15,6 +15,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/azlocal/registrar/shared/domain"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Config says where Service Bus is. Exactly one of ConnectionString (including
@@ -31,6 +33,9 @@ type Config struct {
 type Options struct {
 	// Retry overrides DefaultRetry.
 	Retry *azservicebus.RetryOptions
+	// TracerProvider records each send as a producer span (docs/operations.md); nil: none.
+	// (azservicebus itself has no tracing; the events' own traceparent does not depend on it.)
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultRetry bounds the SDK's retries so the worst case fits well inside the 5-minute function
@@ -41,8 +46,10 @@ var DefaultRetry = azservicebus.RetryOptions{MaxRetries: 3, RetryDelay: 500 * ti
 
 // Client publishes events and manages dead letters. It is safe for concurrent use.
 type Client struct {
-	cfg Config
-	sb  *azservicebus.Client
+	cfg    Config
+	sb     *azservicebus.Client
+	tracer trace.Tracer
+	traced bool // a real (not no-op) tracer provider was given
 
 	mu      sync.Mutex
 	senders map[string]*azservicebus.Sender
@@ -57,8 +64,12 @@ func New(cfg Config, opts *Options) (*Client, error) {
 		return nil, errors.New("bus: Topic is required")
 	}
 	retry := DefaultRetry
+	var tp trace.TracerProvider = noop.NewTracerProvider()
 	if opts != nil && opts.Retry != nil {
 		retry = *opts.Retry
+	}
+	if opts != nil && opts.TracerProvider != nil {
+		tp = opts.TracerProvider
 	}
 	copts := &azservicebus.ClientOptions{RetryOptions: retry}
 	var sb *azservicebus.Client
@@ -75,7 +86,8 @@ func New(cfg Config, opts *Options) (*Client, error) {
 		// The SDK's message may quote the connection string: never pass it on.
 		return nil, errors.New("bus: invalid Service Bus connection settings")
 	}
-	return &Client{cfg: cfg, sb: sb, senders: map[string]*azservicebus.Sender{}}, nil
+	_, off := tp.(noop.TracerProvider)
+	return &Client{cfg: cfg, sb: sb, tracer: tp.Tracer(tracerName), traced: !off, senders: map[string]*azservicebus.Sender{}}, nil
 }
 
 // credential is a user-assigned managed identity when clientID is set, else DefaultAzureCredential.

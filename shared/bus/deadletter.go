@@ -12,7 +12,7 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// DeadLetter is one dead-lettered message as the admin API shows it (SPEC §7).
+// DeadLetter is one dead-lettered message as the admin API shows it (docs/admin-api.md).
 type DeadLetter struct {
 	MessageID      string    `json:"messageId"`
 	CorrelationID  string    `json:"correlationId,omitempty"`

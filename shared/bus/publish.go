@@ -7,6 +7,10 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/azlocal/registrar/shared/domain"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ContentType of event bodies.
@@ -28,25 +32,36 @@ func (e *PublishError) Unwrap() error { return e.Err }
 // SentIDs lets the relay mark what was sent (see relay.Publisher).
 func (e *PublishError) SentIDs() []string { return e.Sent }
 
-// message is the Service Bus message of an event (SPEC §6).
+// PropertyTraceparent is the application property carrying the event's W3C trace context: that
+// of the invocation that committed it (docs/events.md).
+const PropertyTraceparent = "traceparent"
+
+// tracerName is the instrumentation scope of the send spans.
+const tracerName = "github.com/azlocal/registrar/shared/bus"
+
+// message is the Service Bus message of an event (docs/events.md).
 func message(e domain.Event) *azservicebus.Message {
 	corr := e.Correlation()
 	session := e.SessionID()
 	ct := ContentType
 	subject := e.Type
 	id := e.ID
+	props := map[string]any{
+		"clusterId":     e.ClusterID,
+		"eventType":     e.Type,
+		"schemaVersion": int32(domain.SchemaVersion),
+	}
+	if e.Traceparent != "" {
+		props[PropertyTraceparent] = e.Traceparent
+	}
 	return &azservicebus.Message{
-		MessageID:     &id,
-		CorrelationID: &corr,
-		Subject:       &subject,
-		SessionID:     &session,
-		ContentType:   &ct,
-		Body:          e.Body,
-		ApplicationProperties: map[string]any{
-			"clusterId":     e.ClusterID,
-			"eventType":     e.Type,
-			"schemaVersion": int32(domain.SchemaVersion),
-		},
+		MessageID:             &id,
+		CorrelationID:         &corr,
+		Subject:               &subject,
+		SessionID:             &session,
+		ContentType:           &ct,
+		Body:                  e.Body,
+		ApplicationProperties: props,
 	}
 }
 
@@ -79,7 +94,7 @@ func (c *Client) Publish(ctx context.Context, events []domain.Event) error {
 				return fail(fmt.Errorf("event %s: %w", events[j].ID, err))
 			}
 		}
-		if err := s.SendMessageBatch(ctx, batch, nil); err != nil {
+		if err := c.send(ctx, s, batch, events[i:j]); err != nil {
 			return fail(err)
 		}
 		for ; i < j; i++ {
@@ -87,4 +102,29 @@ func (c *Client) Publish(ctx context.Context, events []domain.Event) error {
 		}
 	}
 	return nil
+}
+
+// send sends one batch. With tracing on it is a producer span (a child of ctx's span) linked to
+// each event's own trace, so a late publish by the OutboxRelay still points at the invocations
+// that caused its events; with tracing off it costs nothing.
+func (c *Client) send(ctx context.Context, s *azservicebus.Sender, batch *azservicebus.MessageBatch, events []domain.Event) error {
+	if !c.traced {
+		return s.SendMessageBatch(ctx, batch, nil)
+	}
+	var links []trace.Link
+	for _, e := range events {
+		p := propagation.MapCarrier{PropertyTraceparent: e.Traceparent}
+		if sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), p)); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	ctx, span := c.tracer.Start(ctx, "send "+c.cfg.Topic, trace.WithSpanKind(trace.SpanKindProducer), trace.WithLinks(links...),
+		trace.WithAttributes(semconv.MessagingSystemServiceBus, semconv.MessagingOperationTypeSend,
+			semconv.MessagingDestinationName(c.cfg.Topic), semconv.MessagingBatchMessageCount(len(events))))
+	defer span.End()
+	err := s.SendMessageBatch(ctx, batch, nil)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }

@@ -49,6 +49,9 @@ type Event struct {
 	// Session, when set, is the SessionId (and the store partition) of an event about no cluster
 	// that has one of its own: "machine:<name>" for a standalone machine.
 	Session string `json:"session,omitempty"`
+	// Traceparent is the W3C trace context of the invocation that committed the event, stored with
+	// it so a later publish (OutboxRelay) still links the event to its cause; "" when unknown.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Correlation is the Service Bus CorrelationId of the event: the cause's correlation ID (or

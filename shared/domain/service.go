@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -65,11 +66,12 @@ type Result struct {
 
 // Service applies the rules. It is safe for concurrent use.
 type Service struct {
-	store  Store
-	clock  Clock
-	policy Policy
-	retry  Retry
-	log    *slog.Logger
+	store       Store
+	clock       Clock
+	policy      Policy
+	retry       Retry
+	log         *slog.Logger
+	traceparent func(context.Context) string
 
 	syncMu   sync.Mutex
 	lastNote time.Time // when NoteSync was last called by this process
@@ -80,14 +82,22 @@ type Options struct {
 	Policy *Policy      // nil: DefaultPolicy()
 	Logger *slog.Logger // nil: slog.Default()
 	Retry  *Retry       // nil: DefaultRetry()
+	// Traceparent returns the W3C trace context of the work ctx belongs to ("" for none); every
+	// event committed under ctx is stored with it and published with it (docs/events.md).
+	// nil: events carry none.
+	Traceparent func(ctx context.Context) string
 }
 
 // NewService returns a Service over store and clock.
 func NewService(store Store, clock Clock, opts *Options) *Service {
-	s := &Service{store: store, clock: clock, policy: DefaultPolicy(), retry: DefaultRetry().withDefaults(), log: slog.Default()}
+	s := &Service{store: store, clock: clock, policy: DefaultPolicy(), retry: DefaultRetry().withDefaults(), log: slog.Default(),
+		traceparent: func(context.Context) string { return "" }}
 	if opts != nil {
 		if opts.Retry != nil {
 			s.retry = opts.Retry.withDefaults()
+		}
+		if opts.Traceparent != nil {
+			s.traceparent = opts.Traceparent
 		}
 		if opts.Policy != nil {
 			s.policy = *opts.Policy

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // direct serves a request the host forwarded or proxied to its own path (host.json's
@@ -14,8 +16,10 @@ import (
 // same response, so both forms answer the same bytes. One log line per request, as for envelopes.
 func (s *server) direct(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := record{function: name, invocationID: invocationID(r.Header), traceparent: r.Header.Get(HeaderTraceparent)}
+		rec := record{function: name, invocationID: invocationID(r.Header), start: time.Now()}
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+			span.SetName(name) // traced named it after the method: it does not know the route
+		}
 		tw := &typedWriter{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), ctxKey{}, rec.invocationID)
 		_, rec.err = guard(func() (string, error) { h.ServeHTTP(tw, r.WithContext(ctx)); return "", nil })
@@ -32,7 +36,7 @@ func (s *server) direct(name string, h http.Handler) http.Handler {
 			}
 			rec.outcome = strconv.Itoa(tw.status)
 		}
-		s.logLine(r.Context(), rec, time.Since(start))
+		s.logLine(r.Context(), &rec)
 	})
 }
 

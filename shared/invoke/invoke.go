@@ -12,7 +12,9 @@
 // enableProxyingHttpRequest) arrives at its own path under /api/ and is served by the HTTP
 // function directly, with the same bytes the envelope form would make the host write.
 //
-// Every invocation writes one structured log line (never the payload).
+// Every invocation writes one structured log line (never the payload) and runs in a span whose
+// parent is the host's traceparent (docs/operations.md). An envelope invocation's records, that
+// line included, also go into its reply's Logs, which the host attaches to the invocation.
 package invoke
 
 import (
@@ -24,6 +26,10 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Binding names the adapter reads; every functions/*/function.json must use them.
@@ -116,8 +122,11 @@ func (f Functions) Names() []string {
 
 // ServerOptions are optional settings of NewServer; nil means defaults.
 type ServerOptions struct {
-	Logger           *slog.Logger // nil: slog.Default()
+	Logger           *slog.Logger // nil: slog.Default(); wrapped with LogHandler
 	MaxEnvelopeBytes int64        // <= 0: DefaultMaxEnvelopeBytes; raised to MinEnvelopeBytes if lower
+	// TracerProvider starts the invocations' spans; nil: a no-op one (the trace context still
+	// flows: see traced).
+	TracerProvider trace.TracerProvider
 }
 
 // Header names the host sends.
@@ -140,6 +149,7 @@ func InvocationID(ctx context.Context) string {
 // proxied request under RoutePrefix is served by the HTTP function (when there is exactly one).
 func NewServer(fns Functions, opts *ServerOptions) http.Handler {
 	s := &server{fns: fns, log: slog.Default(), max: DefaultMaxEnvelopeBytes}
+	var tp trace.TracerProvider = noop.NewTracerProvider()
 	if opts != nil {
 		if opts.Logger != nil {
 			s.log = opts.Logger
@@ -147,7 +157,11 @@ func NewServer(fns Functions, opts *ServerOptions) http.Handler {
 		if opts.MaxEnvelopeBytes > 0 {
 			s.max = max(opts.MaxEnvelopeBytes, MinEnvelopeBytes)
 		}
+		if opts.TracerProvider != nil {
+			tp = opts.TracerProvider
+		}
 	}
+	s.log = slog.New(LogHandler(s.log.Handler()))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -161,7 +175,7 @@ func NewServer(fns Functions, opts *ServerOptions) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such function"})
 	})
-	return mux
+	return traced(tp, mux)
 }
 
 type server struct {
@@ -185,17 +199,18 @@ type failure struct {
 
 // record is what the per-invocation log line says.
 type record struct {
-	function, invocationID, traceparent string
-	msg                                 Message
-	outcome                             string
-	err                                 error
+	function, invocationID string
+	start                  time.Time
+	msg                    Message
+	outcome                string
+	err                    error
+	logged                 bool
 }
 
 func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	name := r.PathValue("function")
-	rec := record{function: name, invocationID: invocationID(r.Header), traceparent: r.Header.Get(HeaderTraceparent)}
-	defer func() { s.logLine(r.Context(), rec, time.Since(start)) }()
+	rec := record{function: name, invocationID: invocationID(r.Header), start: time.Now()}
+	defer func() { s.logLine(r.Context(), &rec) }() // unless the 2xx path below logged it
 
 	q, isQueue := s.fns.Queues[name]
 	t, isTimer := s.fns.Timers[name]
@@ -221,7 +236,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	drain(body)
 
-	ctx := context.WithValue(r.Context(), ctxKey{}, rec.invocationID)
+	ctx, logs := withLogs(context.WithValue(r.Context(), ctxKey{}, rec.invocationID))
 	var (
 		out      reply
 		err      error
@@ -265,7 +280,8 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		if out.Outputs == nil {
 			out.Outputs = map[string]any{}
 		}
-		out.Logs = []string{fmt.Sprintf("%s: %s", name, rec.outcome)}
+		s.logLine(ctx, &rec) // the last Logs entry: only a 2xx reply's Logs reach the host
+		out.Logs = logs.take()
 		writeJSON(w, http.StatusOK, out)
 	}
 }
@@ -290,11 +306,19 @@ func guard(fn func() (string, error)) (outcome string, err error) {
 	return fn()
 }
 
-func (s *server) logLine(ctx context.Context, rec record, d time.Duration) {
+// logLine writes the invocation's line (at Error for a failure, which answers non-2xx) and marks
+// its span. With a context that collects Logs, the line is also the reply's last Logs entry.
+// A record is logged once.
+func (s *server) logLine(ctx context.Context, rec *record) {
+	if rec.logged {
+		return
+	}
+	rec.logged = true
+	sc := trace.SpanContextFromContext(ctx)
 	attrs := []slog.Attr{
 		slog.String("function", rec.function),
 		slog.String("invocationId", rec.invocationID),
-		slog.String("traceparent", rec.traceparent),
+		slog.String("traceId", sc.TraceID().String()),
 	}
 	if rec.msg.MessageID != "" || rec.msg.DeliveryCount != 0 {
 		attrs = append(attrs,
@@ -302,11 +326,18 @@ func (s *server) logLine(ctx context.Context, rec record, d time.Duration) {
 			slog.String("correlationId", rec.msg.CorrelationID),
 			slog.Int("deliveryCount", rec.msg.DeliveryCount))
 	}
+	d := time.Since(rec.start)
 	attrs = append(attrs, slog.String("outcome", rec.outcome), slog.Float64("durationMs", float64(d.Microseconds())/1000))
 	level := slog.LevelInfo
 	if rec.err != nil {
 		level = slog.LevelError
 		attrs = append(attrs, slog.String("error", rec.err.Error()))
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(attributeOutcome.String(rec.outcome))
+		if rec.err != nil {
+			span.SetStatus(codes.Error, rec.outcome)
+		}
 	}
 	s.log.LogAttrs(ctx, level, "invocation", attrs...)
 }

@@ -374,7 +374,7 @@ func TestOneLogLinePerInvocation(t *testing.T) {
 	}
 	for k, v := range map[string]any{"function": "RegistrationRequests", "invocationId": "inv-1", "messageId": "msg-1",
 		"correlationId": "corr-1", "deliveryCount": 3.0, "outcome": "created",
-		"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"} {
+		"traceId": "0af7651916cd43dd8448eb211c80319c"} {
 		if rec[k] != v {
 			t.Errorf("%s = %v, want %v", k, rec[k], v)
 		}

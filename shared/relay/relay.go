@@ -1,4 +1,4 @@
-// Package relay moves committed events from the store's outbox to Service Bus (SPEC §6):
+// Package relay moves committed events from the store's outbox to Service Bus (docs/events.md):
 // right after a handler's commit (Flush) and, as the safety net, from the OutboxRelay timer
 // (Run). Events are removed from the outbox only after they were published; a re-send carries
 // the same MessageId, so duplicate detection on the topic drops it.
@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -22,7 +24,41 @@ type Publisher interface {
 
 // Options tune a Relay; nil means defaults.
 type Options struct {
-	Logger *slog.Logger // default slog.Default()
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // the clock events' At is on (the domain's); default time.Now
+}
+
+// The outbox's age report (docs/operations.md): each Run that finds events pending logs how many
+// it found and how long the oldest of them has waited since its commit, under these keys; the
+// "outbox stale" alert in infra/ fires when that age passes StaleAfter. The line is at Warn once
+// it has.
+const (
+	LogPending              = "outboxPending"              // events this run found pending (at most its limit)
+	LogOldestPendingSeconds = "outboxOldestPendingSeconds" // whole seconds since the oldest one's commit
+	StaleAfter              = 10 * time.Minute
+)
+
+// LogEventIDs is the key of the events' MessageIds (the first maxLoggedIDs of them) in the
+// "relay: published" line and in the "relay: publish failed" warning, which say what each
+// invocation published and left to OutboxRelay (docs/operations.md).
+const LogEventIDs = "eventIds"
+
+const maxLoggedIDs = 20
+
+// eventIDs lists the events' IDs, comma-separated, at most maxLoggedIDs of them ("..." after).
+func eventIDs(events []domain.Event) string {
+	var b strings.Builder
+	for i, e := range events {
+		if i == maxLoggedIDs {
+			b.WriteString(",...")
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(e.ID)
+	}
+	return b.String()
 }
 
 // Relay publishes outbox events and marks them published.
@@ -30,6 +66,7 @@ type Relay struct {
 	store domain.OutboxStore
 	pub   Publisher
 	log   *slog.Logger
+	now   func() time.Time
 
 	mu      sync.Mutex
 	blocked map[string]bool // partitions with an unpublished event: Flush leaves them to Run
@@ -37,9 +74,12 @@ type Relay struct {
 
 // New returns a Relay. A nil pub means no Service Bus is configured: events stay in the outbox.
 func New(store domain.OutboxStore, pub Publisher, opts *Options) *Relay {
-	r := &Relay{store: store, pub: pub, log: slog.Default(), blocked: map[string]bool{}}
+	r := &Relay{store: store, pub: pub, log: slog.Default(), now: time.Now, blocked: map[string]bool{}}
 	if opts != nil && opts.Logger != nil {
 		r.log = opts.Logger
+	}
+	if opts != nil && opts.Now != nil {
+		r.now = opts.Now
 	}
 	return r
 }
@@ -86,6 +126,7 @@ func (r *Relay) Run(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	r.report(ctx, pending)
 	n, err := r.publish(ctx, pending)
 	if err == nil && len(pending) < limit {
 		r.mu.Lock()
@@ -93,6 +134,27 @@ func (r *Relay) Run(ctx context.Context, limit int) (int, error) {
 		r.mu.Unlock()
 	}
 	return n, err
+}
+
+// report logs the age of the oldest of the pending events (before publishing them, so a run whose
+// publish fails reports too). Pending lists partitions in key order, so past the run's limit the
+// oldest event may be among those not listed: the age is then a lower bound.
+func (r *Relay) report(ctx context.Context, pending []domain.Event) {
+	if len(pending) == 0 {
+		return
+	}
+	oldest := pending[0].At
+	for _, e := range pending[1:] {
+		if e.At.Before(oldest) {
+			oldest = e.At
+		}
+	}
+	age := max(r.now().Sub(oldest), 0)
+	level, msg := slog.LevelInfo, "relay: events pending in the outbox"
+	if age > StaleAfter {
+		level, msg = slog.LevelWarn, "relay: events pending in the outbox longer than "+StaleAfter.String()
+	}
+	r.log.LogAttrs(ctx, level, msg, slog.Int(LogPending, len(pending)), slog.Int64(LogOldestPendingSeconds, int64(age/time.Second)))
 }
 
 func (r *Relay) publish(ctx context.Context, events []domain.Event) (int, error) {
@@ -112,9 +174,11 @@ func (r *Relay) publish(ctx context.Context, events []domain.Event) (int, error)
 			r.blocked[e.SessionID()] = true
 		}
 		r.mu.Unlock()
-		r.log.WarnContext(ctx, "relay: publish failed; the rest stay in the outbox", "sent", len(sent), "pending", len(events)-len(sent), "err", pubErr)
+		r.log.WarnContext(ctx, "relay: publish failed; the rest stay in the outbox", "sent", len(sent), "pending", len(events)-len(sent),
+			LogEventIDs, eventIDs(events[len(sent):]), "err", pubErr)
 	}
 	if len(sent) > 0 {
+		r.log.LogAttrs(ctx, slog.LevelInfo, "relay: published", slog.Int("events", len(sent)), slog.String(LogEventIDs, eventIDs(sent)))
 		if err := r.store.MarkPublished(ctx, sent); err != nil {
 			// Published but not marked: the next run re-sends them with the same MessageIds.
 			return 0, errors.Join(pubErr, err)

@@ -3,9 +3,14 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -168,5 +173,93 @@ func TestFlushPublishesWhatItIsGivenWithoutReading(t *testing.T) {
 	}
 	if want := []string{evs[0].ID, evs[1].ID}; !slices.Equal(pub.got, want) || len(store.pending) != 0 {
 		t.Fatalf("published %v, pending %d; want %v published and marked", pub.got, len(store.pending), want)
+	}
+}
+
+// Each OutboxRelay run that finds events pending logs how many and the age of the oldest (on the
+// domain's clock), at Warn once it passed StaleAfter; the line is logged before publishing, so a
+// run whose publish fails reports too. A run with nothing pending logs nothing.
+func TestRunReportsTheOldestPendingAge(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	type line struct {
+		Level             string
+		Pending, OldestS  int64
+		PublishedAfterLog bool
+	}
+	for _, tc := range []struct {
+		name string
+		ages []time.Duration
+		fail bool
+		want []line
+	}{
+		{"nothing pending", nil, false, nil},
+		{"fresh", []time.Duration{30 * time.Second, 90 * time.Second}, false, []line{{"INFO", 2, 90, false}}},
+		{"stale, publish fails", []time.Duration{time.Minute, StaleAfter + 5*time.Second}, true, []line{{"WARN", 2, 605, false}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := &fakeOutbox{}
+			for i, age := range tc.ages {
+				out.pending = append(out.pending, domain.NewEvent("m", i, domain.EvArcEnabled, fmt.Sprint("c-", i), "", now.Add(-age), nil))
+			}
+			pub := &fakePub{fail: tc.fail}
+			var got []line
+			log := slog.New(handlerFunc(func(r slog.Record) {
+				if !strings.HasPrefix(r.Message, "relay: events pending in the outbox") {
+					return
+				}
+				l := line{Level: r.Level.String(), PublishedAfterLog: len(pub.got) > 0}
+				r.Attrs(func(a slog.Attr) bool {
+					switch a.Key {
+					case LogPending:
+						l.Pending = a.Value.Int64()
+					case LogOldestPendingSeconds:
+						l.OldestS = a.Value.Int64()
+					}
+					return true
+				})
+				got = append(got, l)
+			}))
+			r := New(out, pub, &Options{Logger: log, Now: func() time.Time { return now }})
+			_, _ = r.Run(context.Background(), 100)
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("report lines (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// handlerFunc is a slog.Handler calling fn for every record.
+type handlerFunc func(slog.Record)
+
+func (h handlerFunc) Enabled(context.Context, slog.Level) bool      { return true }
+func (h handlerFunc) Handle(_ context.Context, r slog.Record) error { h(r); return nil }
+func (h handlerFunc) WithAttrs([]slog.Attr) slog.Handler            { return h }
+func (h handlerFunc) WithGroup(string) slog.Handler                 { return h }
+
+// What a publish sent is logged with the events' MessageIds (the first 20), so an invocation's
+// Logs say which events it published, and an event published later is found by its ID.
+func TestPublishLogsTheEventIDs(t *testing.T) {
+	out := &fakeOutbox{}
+	for i := range 25 {
+		out.pending = append(out.pending, domain.NewEvent("m", i, domain.EvPolicyWarning, "c-1", "", time.Time{}, nil))
+	}
+	var got []string
+	log := slog.New(handlerFunc(func(r slog.Record) {
+		if r.Message != "relay: published" {
+			return
+		}
+		r.Attrs(func(a slog.Attr) bool { got = append(got, a.Key+"="+a.Value.String()); return true })
+	}))
+	var ids []string
+	for _, e := range out.pending[:20] {
+		ids = append(ids, e.ID)
+	}
+	want := []string{"events=25", LogEventIDs + "=" + strings.Join(ids, ",") + ",..."}
+	r := New(out, &fakePub{}, &Options{Logger: log})
+	if err := r.Flush(context.Background(), out.pending[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("published line (-want +got):\n%s", d)
 	}
 }

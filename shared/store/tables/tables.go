@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/tracing"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -61,6 +62,9 @@ type Options struct {
 	MarkerGrace time.Duration
 	// Now is the clock of commit ordinals and marker ages; default time.Now.
 	Now func() time.Time
+	// Tracing is azcore's tracing provider (docs/operations.md): each Table call becomes a span
+	// of the caller's trace. The zero value records nothing.
+	Tracing tracing.Provider
 }
 
 // Store is the Table Storage domain.Store. Tables are created on first use, once per process.
@@ -88,7 +92,8 @@ func New(_ context.Context, cfg Config, opts *Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	copts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{PerCallPolicies: o.PerCallPolicies, PerRetryPolicies: o.PerRetryPolicies}}
+	copts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{PerCallPolicies: o.PerCallPolicies, PerRetryPolicies: o.PerRetryPolicies,
+		TracingProvider: o.Tracing}}
 	var svc *aztables.ServiceClient
 	var err error
 	switch {
