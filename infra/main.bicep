@@ -36,6 +36,9 @@ param grantDeployer bool = true
 @description('Name of the example sessions-enabled subscription on the events topic.')
 param eventsSubscriptionName string = 'notifications'
 
+@description('E-mail address the alert rules notify (azd env set ALERT_EMAIL); empty: alerts show in the portal only.')
+param alertEmail string = ''
+
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 
@@ -87,6 +90,9 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     principalId: identity.outputs.principalId
+    serviceBusNamespaceName: split(serviceBus.outputs.host, '.')[0]
+    queueNames: [registrationRequestsQueue, machineEventsQueue]
+    alertEmail: alertEmail
   }
 }
 
