@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/invoke"
 	"github.com/azlocal/registrar/shared/testkit/azurite"
 )
 
@@ -31,20 +31,13 @@ func envelope(t testing.TB, messageID string, body any) string {
 		`,"DeliveryCount":"1","EnqueuedTimeUtc":"2026-11-01T12:00:00","EnqueuedTime":"2026-11-01T12:00:00+00:00"}}`
 }
 
-// invocationLine is the reply's last Logs entry, the invocation's own line (docs/operations.md).
-var invocationLine = regexp.MustCompile(`^level=INFO msg=invocation function=(\w+) .* outcome=(\S+) durationMs=`)
-
-// outcomeOf returns the outcome the invocation line of function says ("" when the last Logs entry
-// is not that line).
+// outcomeOf returns the outcome the reply's Logs state for function ("" when their last entry is
+// not function's invocation line).
 func outcomeOf(logs []string, function string) string {
-	if len(logs) == 0 {
+	if len(logs) == 0 || !strings.Contains(logs[len(logs)-1], " function="+function+" ") {
 		return ""
 	}
-	m := invocationLine.FindStringSubmatch(logs[len(logs)-1])
-	if m == nil || m[1] != function {
-		return ""
-	}
-	return m[2]
+	return invoke.Outcome(logs)
 }
 
 // Host-shaped envelopes through the app's handler walk a registration and a reset journey, on the

@@ -118,3 +118,29 @@ func dropTime(groups []string, a slog.Attr) slog.Attr {
 	}
 	return a
 }
+
+// Outcome returns the outcome a reply's Logs state: the outcome= value of their last entry, the
+// invocation's own line ("" when that entry is not such a line). For tests and tools that read
+// replies; the format is LogHandler's.
+func Outcome(logs []string) string {
+	if len(logs) == 0 {
+		return ""
+	}
+	line := logs[len(logs)-1]
+	if !strings.Contains(line, " msg=invocation ") {
+		return ""
+	}
+	_, v, ok := strings.Cut(line, " outcome=")
+	if !ok {
+		return ""
+	}
+	if strings.HasPrefix(v, `"`) {
+		if q, err := strconv.QuotedPrefix(v); err == nil {
+			s, _ := strconv.Unquote(q)
+			return s
+		}
+		return ""
+	}
+	v, _, _ = strings.Cut(v, " ")
+	return v
+}

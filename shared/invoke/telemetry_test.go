@@ -76,6 +76,9 @@ func TestLogsCarryTheInvocationsRecordsAndOutcome(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("timer reply Logs (-want +got):\n%s", d)
 	}
+	if o := Outcome(got); o != "published=0" {
+		t.Errorf("Outcome(timer Logs) = %q, want published=0", o)
+	}
 	// The process log has the same records as JSON lines (the debug one is below its level).
 	if n := strings.Count(stdout.String(), "\n"); n != 4 {
 		t.Errorf("process log has %d lines, want 4 (2 records + 2 invocation lines):\n%s", n, stdout.String())

@@ -8,11 +8,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/azlocal/registrar/shared/devhost"
+	"github.com/azlocal/registrar/shared/invoke"
 )
 
 // maxDeliveryCount is Service Bus's default MaxDeliveryCount (docs/architecture.md#service-bus-entities).
@@ -214,7 +214,7 @@ func (e *emulator) runTimer(ctx context.Context, name string) delivery {
 	return d
 }
 
-// post sends one invocation to in and reads the reply's outcome from its Logs ("Fn: outcome").
+// post sends one invocation to in and reads the reply's outcome from its Logs (invoke.Outcome).
 func (e *emulator) post(ctx context.Context, fn devhost.Function, in *instance, env []byte) delivery {
 	e.mu.Lock()
 	e.inflight[in]++
@@ -239,7 +239,7 @@ func (e *emulator) post(ctx context.Context, fn devhost.Function, in *instance, 
 		if rerr == nil {
 			d.Status = res.StatusCode
 			if json.Unmarshal(raw, &reply) == nil && len(reply.Logs) > 0 {
-				_, d.Outcome, _ = strings.Cut(reply.Logs[0], ": ")
+				d.Outcome = invoke.Outcome(reply.Logs)
 			}
 		}
 	}
