@@ -256,7 +256,7 @@ func TestPublishLogsTheEventIDs(t *testing.T) {
 	}
 	want := []string{"events=25", LogEventIDs + "=" + strings.Join(ids, ",") + ",..."}
 	r := New(out, &fakePub{}, &Options{Logger: log})
-	if err := r.Flush(context.Background(), out.pending[:1]); err != nil {
+	if err := r.Flush(context.Background(), out.pending); err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(want, got); d != "" {
