@@ -11,7 +11,7 @@ import (
 // (docs/admin-api.md, "Bulk operations"). The events and plan it returns were never committed:
 // they must not be published.
 func (s *Service) DryRun() *Service {
-	return &Service{store: readOnly{s.store}, clock: s.clock, policy: s.policy, retry: s.retry, log: s.log, traceparent: s.traceparent}
+	return &Service{store: readOnly{s.store}, clock: s.clock, policy: s.policy, retry: s.retry, log: s.log}
 }
 
 // readOnly passes reads to the store and drops every write. Every write method of Store is

@@ -66,7 +66,6 @@ func (s *Service) reject(ctx context.Context, msgType, clusterID string, p *Prob
 		MessageID   string `json:"messageId"`
 		MessageType string `json:"messageType"`
 	}{p.Code, p.Reason, meta.MessageID, msgType})
-	ev.Traceparent = s.traceparent(ctx)
 	ch := Change{Partition: partition, MessageID: meta.MessageID, Follows: rec.Cluster.version(), Events: []Event{ev}, Rejection: &Rejection{
 		At: now, MessageID: meta.MessageID, MessageType: msgType, ClusterID: clusterID, Code: p.Code,
 		Number: p.Number(), Field: p.Field, Reason: p.Reason, Queue: meta.Queue,

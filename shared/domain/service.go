@@ -66,12 +66,11 @@ type Result struct {
 
 // Service applies the rules. It is safe for concurrent use.
 type Service struct {
-	store       Store
-	clock       Clock
-	policy      Policy
-	retry       Retry
-	log         *slog.Logger
-	traceparent func(context.Context) string
+	store  Store
+	clock  Clock
+	policy Policy
+	retry  Retry
+	log    *slog.Logger
 
 	syncMu   sync.Mutex
 	lastNote time.Time // when NoteSync was last called by this process
@@ -90,14 +89,13 @@ type Options struct {
 
 // NewService returns a Service over store and clock.
 func NewService(store Store, clock Clock, opts *Options) *Service {
-	s := &Service{store: store, clock: clock, policy: DefaultPolicy(), retry: DefaultRetry().withDefaults(), log: slog.Default(),
-		traceparent: func(context.Context) string { return "" }}
+	s := &Service{store: store, clock: clock, policy: DefaultPolicy(), retry: DefaultRetry().withDefaults(), log: slog.Default()}
 	if opts != nil {
 		if opts.Retry != nil {
 			s.retry = opts.Retry.withDefaults()
 		}
 		if opts.Traceparent != nil {
-			s.traceparent = opts.Traceparent
+			s.store = traced{Store: store, traceparent: opts.Traceparent}
 		}
 		if opts.Policy != nil {
 			s.policy = *opts.Policy
@@ -111,3 +109,23 @@ func NewService(store Store, clock Clock, opts *Options) *Service {
 
 // Policy returns the service's policy settings.
 func (s *Service) Policy() Policy { return s.policy }
+
+// traced stamps every event a Commit carries with the traceparent of the work committing it
+// (Options.Traceparent), so each commit path, present or future, stores its events with their
+// cause's trace (docs/events.md). The caller's events are stamped in place: it publishes them.
+type traced struct {
+	Store
+	traceparent func(context.Context) string
+}
+
+func (t traced) Commit(ctx context.Context, ch Change) (string, error) {
+	if len(ch.Events) > 0 {
+		tp := t.traceparent(ctx)
+		for i := range ch.Events {
+			if ch.Events[i].Traceparent == "" {
+				ch.Events[i].Traceparent = tp
+			}
+		}
+	}
+	return t.Store.Commit(ctx, ch)
+}

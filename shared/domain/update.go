@@ -94,11 +94,9 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 			ch.Cluster = c
 			ch.Project = rec.Cluster == nil || rec.Cluster.Summary() != c.Summary()
 			ch.History = append(diffHistory(rec.Cluster, c), d.History...)
-			cause, corr, tp := eventCause(meta, now), correlation(meta), s.traceparent(ctx)
+			cause, corr := eventCause(meta, now), correlation(meta)
 			for i, e := range d.Events {
-				ev := NewEvent(cause, i, e.Type, clusterID, corr, now, e.Fields)
-				ev.Traceparent = tp
-				ch.Events = append(ch.Events, ev)
+				ch.Events = append(ch.Events, NewEvent(cause, i, e.Type, clusterID, corr, now, e.Fields))
 			}
 			for i := range ch.History {
 				h := &ch.History[i]
