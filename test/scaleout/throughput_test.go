@@ -17,11 +17,10 @@ type phase struct {
 	instances int
 	messages  int
 	elapsed   time.Duration
+	steady    float64 // messages per second at full concurrency (gate.steadyRate)
 	wire      wireCounts
 	cpu       map[string]time.Duration // by process kind: azurite, handlers, suite
 }
-
-func (p phase) rate() float64 { return float64(p.messages) / p.elapsed.Seconds() }
 
 // perMessage is the CPU time a kind of process used per message, in milliseconds: what bounds
 // the rate when that process has a core to itself.
@@ -32,8 +31,10 @@ func (p phase) perMessage(kind string) float64 {
 // Messages per second with 1 and with 3 instances in the same run, each instance taking
 // host.json's 16 messages at once. After a warm-up (Azurite's JIT, connections), three pairs of
 // phases alternate on the same Azurite (1-3, 3-1, 1-3) so drift and bursts of other load on the
-// machine fall on both; the median of the pairs' ratios must be at least minScaleRatio: ETag
-// conflicts must not collapse throughput. The CPU each process used says where the limit is.
+// machine fall on both. ETag conflicts must not collapse throughput: the median of the pairs'
+// rate ratios must be at least minScaleRatio, and 3 instances may not cost more than
+// maxCostRatio times the Table requests per message of 1. The CPU each process used says where
+// the limit is.
 func TestThroughput(t *testing.T) {
 	f := newFleet(t, instances, fleetOptions{})
 	ctx := context.Background()
@@ -43,8 +44,8 @@ func TestThroughput(t *testing.T) {
 	for i, n := range []int{1, 3, 3, 1, 1, 3} {
 		phases = append(phases, f.throughputPhase(t, uint32(0x70000001+i), n))
 		p := phases[i]
-		t.Logf("phase %d: %d instance(s): %d messages in %.1f s = %.1f msg/s; %.1f Table requests per message; counts row: %d writes, %.0f%% conflicted; CPU: Azurite %.0f%%, handlers %.0f%%, suite %.0f%% of one core",
-			i, n, p.messages, p.elapsed.Seconds(), p.rate(), rate(p.wire.Requests, int64(p.messages)), p.wire.CountsWrites, 100*rate(p.wire.CountsConflicts, p.wire.CountsWrites),
+		t.Logf("phase %d: %d instance(s): %d messages in %.1f s, %.1f msg/s at full concurrency; %.1f Table requests per message; counts row: %d writes, %.0f%% conflicted; CPU: Azurite %.0f%%, handlers %.0f%%, suite %.0f%% of one core",
+			i, n, p.messages, p.elapsed.Seconds(), p.steady, rate(p.wire.Requests, int64(p.messages)), p.wire.CountsWrites, 100*rate(p.wire.CountsConflicts, p.wire.CountsWrites),
 			pct(p.cpu["azurite"], p.elapsed), pct(p.cpu["handlers"], p.elapsed), pct(p.cpu["suite"], p.elapsed))
 	}
 	var ratios []float64
@@ -53,19 +54,22 @@ func TestThroughput(t *testing.T) {
 		if a.instances == 3 {
 			a, b = b, a
 		}
-		ratios = append(ratios, b.rate()/a.rate())
+		ratios = append(ratios, b.steady/a.steady)
 	}
 	slices.Sort(ratios)
 	median := ratios[len(ratios)/2]
 	one, three := combine(phases, 1), combine(phases, 3)
-	t.Logf("FIGURE throughput: 1 instance %.1f msg/s, 3 instances %.1f msg/s; ratios of the pairs %.2f (median %.2f); %.1f / %.1f Table requests per message; Azurite busy %.0f%% / %.0f%% of a core; CPU per message: Azurite %.1f / %.1f ms, handlers %.1f / %.1f ms, suite %.1f / %.1f ms; counts row conflict rate %.0f%% / %.0f%% (newest-sync row: %d writes, %d conflicts)",
-		one.rate(), three.rate(), ratios, median, rate(one.wire.Requests, int64(one.messages)), rate(three.wire.Requests, int64(three.messages)),
+	t.Logf("FIGURE throughput (at full concurrency): 1 instance %.1f msg/s, 3 instances %.1f msg/s; ratios of the pairs %.2f (median %.2f); %.1f / %.1f Table requests per message; Azurite busy %.0f%% / %.0f%% of a core; CPU per message: Azurite %.1f / %.1f ms, handlers %.1f / %.1f ms, suite %.1f / %.1f ms; counts row conflict rate %.0f%% / %.0f%% (newest-sync row: %d writes, %d conflicts)",
+		one.steady, three.steady, ratios, median, rate(one.wire.Requests, int64(one.messages)), rate(three.wire.Requests, int64(three.messages)),
 		pct(one.cpu["azurite"], one.elapsed), pct(three.cpu["azurite"], three.elapsed),
 		one.perMessage("azurite"), three.perMessage("azurite"), one.perMessage("handlers"), three.perMessage("handlers"), one.perMessage("suite"), three.perMessage("suite"),
 		100*rate(one.wire.CountsConflicts, one.wire.CountsWrites), 100*rate(three.wire.CountsConflicts, three.wire.CountsWrites),
 		one.wire.SyncWrites+three.wire.SyncWrites, one.wire.SyncConflicts+three.wire.SyncConflicts)
 	if median < minScaleRatio {
 		t.Errorf("3 instances against 1: pair ratios %.2f, median %.2f < %.2f: scaling out collapses throughput", ratios, median, minScaleRatio)
+	}
+	if cost := rate(three.wire.Requests, int64(three.messages)) / rate(one.wire.Requests, int64(one.messages)); cost > maxCostRatio {
+		t.Errorf("3 instances make %.2f× the Table requests per message of 1 (> %.2f): conflicts on shared rows grow with the instances", cost, maxCostRatio)
 	}
 }
 
@@ -75,8 +79,9 @@ func (f *fleet) throughputPhase(t *testing.T, prefix uint32, n int) phase {
 	w := newWorkload(t, prefix, throughputClusters)
 	f.emu.setPool(f.instances[:n]...)
 	f.baseline = f.counts()
-	p := f.measure(t, n, func() { checkAllCompleted(t, f, w.run(context.Background(), f.emu, n*perInstance, nil)) })
-	p.messages = w.messages()
+	g := newGate()
+	p := f.measure(t, n, func() { checkAllCompleted(t, f, w.run(context.Background(), f.emu, n*perInstance, g)) })
+	p.messages, p.steady = w.messages(), g.steadyRate()
 	f.waitCounts(w.reference.Counts, time.Minute)
 	got := f.outcome(w.clusters)
 	got.Events = w.reference.Events // the events are held to the reference by the other tests
@@ -88,13 +93,18 @@ func (f *fleet) throughputPhase(t *testing.T, prefix uint32, n int) phase {
 
 // minScaleRatio is how much slower than 1 instance 3 may measure and still count as "not
 // slower". Both are bound by the same Azurite (one Node process) on the same 2 cores, so the
-// expected ratio is about 1; 3 instances take 48 messages at once where 1 takes 16, which costs
-// more conflicts on the fleet's shared rows (about 10% more Table requests per message), and 2
-// more processes share the cores. On a shared, loaded machine, phases of the same configuration
-// in one run differ by up to about 25% after warm-up. A collapse (conflicts serialising the
-// instances or failing deliveries) is far below this: without the commit loop's backoff, 6 of 12
-// writers fail their first delivery.
-const minScaleRatio = 0.7
+// expected ratio is about 1, less what the extra conflicts of 48 messages at once instead of 16
+// cost (maxCostRatio). On the shared build machine, phases of the same configuration in one run
+// differ by up to about 25% after warm-up, so a pair's ratio falls below 0.7 now and then; the
+// median of three falls below 0.6 far more rarely. A collapse (conflicts serialising the
+// instances or failing deliveries) is far below it.
+const minScaleRatio = 0.6
+
+// maxCostRatio bounds the Table requests per message of 3 instances against 1: a message makes
+// the same requests either way, except the retries after conflicts on the fleet's shared rows
+// (the status counts). It was 1.17 when the counts row was written about 3 times per cluster
+// lifecycle (docs/storage.md); unlike the rate, this does not depend on the machine's load.
+const maxCostRatio = 1.3
 
 // measure runs fn and returns the wall time, the Table traffic at the wire and the CPU used by
 // Azurite, the handler processes and the suite itself.
@@ -116,13 +126,16 @@ func (f *fleet) measure(t *testing.T, n int, fn func()) phase {
 	return p
 }
 
-// combine sums the phases of n instances.
+// combine sums the phases of n instances; steady is their mean.
 func combine(phases []phase, n int) phase {
 	sum := phase{instances: n, cpu: map[string]time.Duration{}}
+	k := 0
 	for _, p := range phases {
 		if p.instances != n {
 			continue
 		}
+		k++
+		sum.steady += (p.steady - sum.steady) / float64(k)
 		sum.messages += p.messages
 		sum.elapsed += p.elapsed
 		sum.wire = sum.wire.plus(p.wire)

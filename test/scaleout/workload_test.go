@@ -162,6 +162,7 @@ type gate struct {
 	held      bool
 	resume    chan struct{}
 	finished  map[string]bool // MessageIds settled (completed or dead-lettered)
+	times     []time.Time     // when each was settled, in order
 	completed atomic.Int64
 	inflight  atomic.Int64
 }
@@ -199,9 +200,22 @@ func (g *gate) done(messageID string) {
 	}
 	g.mu.Lock()
 	g.finished[messageID] = true
+	g.times = append(g.times, time.Now())
 	g.mu.Unlock()
 	g.inflight.Add(-1)
 	g.completed.Add(1)
+}
+
+// steadyRate is messages per second between the 10th and the 90th percentile of the
+// settlements: the run at full concurrency, without its start and its tail of last clusters.
+func (g *gate) steadyRate() float64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	lo, hi := len(g.times)/10, len(g.times)*9/10
+	if hi <= lo || !g.times[hi].After(g.times[lo]) {
+		return 0
+	}
+	return float64(hi-lo) / g.times[hi].Sub(g.times[lo]).Seconds()
 }
 
 // hold stops new messages from starting and waits until none is in flight.
