@@ -36,7 +36,7 @@ func newFakeInstance(t *testing.T, name string, status func(count string) int) *
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(f.status(count))
-		_, _ = w.Write([]byte(`{"Outputs":{},"Logs":["RegistrationRequests: created"],"ReturnValue":null}`))
+		_, _ = w.Write([]byte(`{"Outputs":{},"Logs":["level=INFO msg=invocation function=RegistrationRequests outcome=created"],"ReturnValue":null}`))
 	}))
 	t.Cleanup(srv.Close)
 	f.instance = &instance{name: name, url: srv.URL}
