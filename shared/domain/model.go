@@ -159,6 +159,9 @@ type Rejection struct {
 	Field       string    `json:"field,omitempty"`
 	Reason      string    `json:"reason"`
 	Queue       string    `json:"queue,omitempty"`
+	// SubscriptionID is the subscription of the cluster the message named, else the message's own
+	// subscriptionId; "" when neither is known (only unscoped callers see such a rejection).
+	SubscriptionID string `json:"subscriptionId,omitempty"`
 }
 
 // ClusterSummary is a cluster's row in the fleet list and in the status counts: only fields
@@ -166,6 +169,7 @@ type Rejection struct {
 type ClusterSummary struct {
 	ClusterID          string    `json:"clusterId"`
 	ClusterName        string    `json:"clusterName,omitempty"`
+	SubscriptionID     string    `json:"subscriptionId,omitempty"` // what a caller's Scope is matched against
 	Region             string    `json:"region,omitempty"`
 	ResourceID         string    `json:"resourceId,omitempty"`
 	RegistrationStatus string    `json:"registrationStatus"`
@@ -188,7 +192,7 @@ func (c *Cluster) version() int64 {
 // Summary returns the cluster's fleet-list row.
 func (c *Cluster) Summary() ClusterSummary {
 	return ClusterSummary{
-		ClusterID: c.ID, ClusterName: c.Name, Region: c.Region, ResourceID: c.ResourceID,
+		ClusterID: c.ID, ClusterName: c.Name, SubscriptionID: c.SubscriptionID, Region: c.Region, ResourceID: c.ResourceID,
 		RegistrationStatus: c.RegistrationStatus, ClusterStatus: c.ClusterStatus,
 		ConnectionStatus: c.ConnectionStatus, ArcIntegration: c.ArcIntegration, Orphan: c.Orphan,
 		CredentialExpired: c.CredentialExpired, RegisteredAt: c.RegisteredAt,
@@ -203,6 +207,24 @@ type FleetCounts struct {
 	ConnectionStatus   map[string]int `json:"connectionStatus"`
 	Orphan             map[string]int `json:"orphan"`
 	CredentialExpired  int            `json:"credentialExpired"`
+}
+
+// Merge adds o's counts to fc's.
+func (fc *FleetCounts) Merge(o FleetCounts) {
+	add := func(m *map[string]int, from map[string]int) {
+		for k, n := range from {
+			if *m == nil {
+				*m = map[string]int{}
+			}
+			(*m)[k] += n
+		}
+	}
+	fc.Clusters += o.Clusters
+	add(&fc.RegistrationStatus, o.RegistrationStatus)
+	add(&fc.ClusterStatus, o.ClusterStatus)
+	add(&fc.ConnectionStatus, o.ConnectionStatus)
+	add(&fc.Orphan, o.Orphan)
+	fc.CredentialExpired += o.CredentialExpired
 }
 
 // Add counts s n times (n = -1 removes it); a count that reaches zero is dropped from its map.

@@ -80,6 +80,10 @@ type ClusterStore interface {
 	History(ctx context.Context, clusterID string, p Page) (PageOf[HistoryEntry], error)
 	// Rejections lists recorded rejections, newest first.
 	Rejections(ctx context.Context, p Page) (PageOf[Rejection], error)
+	// RejectionsIn lists the rejections of the given subscriptions (Rejection.SubscriptionID,
+	// lower-case), newest first, at a cost bounded by the page and the number of subscriptions,
+	// whatever the other subscriptions hold. No subscriptions: an empty page.
+	RejectionsIn(ctx context.Context, subscriptions []string, p Page) (PageOf[Rejection], error)
 	// PruneMarkers deletes the partition's idempotency markers committed before the cutoff.
 	PruneMarkers(ctx context.Context, clusterID string, before time.Time) error
 }
@@ -90,6 +94,10 @@ type ClusterFilter struct {
 	ConnectionStatus   string
 	Orphan             string
 	CredentialExpired  *bool // nil: either
+	// Scope, when set and not All, keeps the clusters of its subscriptions only (none: nothing),
+	// listed by subscription, then cluster ID, at a cost bounded by the page and the number of
+	// subscriptions, not the fleet. nil: every cluster, by cluster ID.
+	Scope *Scope
 }
 
 // FleetStore keeps the fleet-wide projection: one ClusterSummary per cluster and the status
@@ -98,6 +106,9 @@ type ClusterFilter struct {
 type FleetStore interface {
 	ListClusters(ctx context.Context, f ClusterFilter, p Page) (PageOf[ClusterSummary], error)
 	Counts(ctx context.Context) (FleetCounts, error)
+	// CountsIn sums the counts of the clusters of the given subscriptions (lower-case), read from
+	// counts kept per subscription by the same projection (one row each, never a scan).
+	CountsIn(ctx context.Context, subscriptions []string) (FleetCounts, error)
 	// NoteSync records that a sync enqueued at `at` was received; it only moves forward.
 	NoteSync(ctx context.Context, at time.Time) error
 	// NewestSync is the newest time given to NoteSync (zero if none): the mass-disconnect guard's reference.

@@ -32,6 +32,7 @@ type Store struct {
 	partitions map[string]*partition
 	rejections []domain.Rejection // oldest first
 	summaries  map[string]domain.ClusterSummary
+	subCounts  map[string]*domain.FleetCounts // by subscription, kept with summaries
 	index      map[indexKey]domain.IndexEntry
 	due        map[dueKey]domain.Due
 	outbox     []pendingEvent // commit order
@@ -76,6 +77,7 @@ func New(opts *Options) *Store {
 		now:        now,
 		partitions: map[string]*partition{},
 		summaries:  map[string]domain.ClusterSummary{},
+		subCounts:  map[string]*domain.FleetCounts{},
 		index:      map[indexKey]domain.IndexEntry{},
 		due:        map[dueKey]domain.Due{},
 	}
@@ -160,7 +162,7 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 		p.state = state
 		p.etag = `W/"` + strconv.FormatInt(s.seq, 10) + `"`
 		if ch.Project {
-			s.summaries[ch.Partition] = ch.Cluster.Summary()
+			s.project(ch.Cluster.Summary())
 		}
 	}
 	p.history = append(p.history, ch.History...)
@@ -177,6 +179,26 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 		s.outbox = append(s.outbox, pendingEvent{partition: ch.Partition, event: e})
 	}
 	return p.etag, nil
+}
+
+// project replaces a cluster's list row and moves it between its subscriptions' counts; s.mu is held.
+func (s *Store) project(sum domain.ClusterSummary) {
+	bump := func(c domain.ClusterSummary, n int) {
+		if c.SubscriptionID == "" {
+			return
+		}
+		fc := s.subCounts[c.SubscriptionID]
+		if fc == nil {
+			fc = &domain.FleetCounts{}
+			s.subCounts[c.SubscriptionID] = fc
+		}
+		fc.Add(c, n)
+	}
+	if old, ok := s.summaries[sum.ClusterID]; ok {
+		bump(old, -1)
+	}
+	bump(sum, 1)
+	s.summaries[sum.ClusterID] = sum
 }
 
 // History implements domain.ClusterStore.
@@ -197,9 +219,23 @@ func (s *Store) Rejections(ctx context.Context, pg domain.Page) (domain.PageOf[d
 	return newestFirst(s.rejections, pg)
 }
 
+// RejectionsIn implements domain.ClusterStore.
+func (s *Store) RejectionsIn(ctx context.Context, subscriptions []string, pg domain.Page) (domain.PageOf[domain.Rejection], error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return newestFirstWhere(s.rejections, pg, func(r domain.Rejection) bool {
+		return r.SubscriptionID != "" && slices.Contains(subscriptions, r.SubscriptionID)
+	})
+}
+
 // newestFirst pages an oldest-first, append-only slice from its end. The cursor is the
 // absolute position of the next item, so items appended meanwhile do not shift a listing.
 func newestFirst[T any](all []T, pg domain.Page) (domain.PageOf[T], error) {
+	return newestFirstWhere(all, pg, func(T) bool { return true })
+}
+
+// newestFirstWhere is newestFirst over the items keep accepts.
+func newestFirstWhere[T any](all []T, pg domain.Page, keep func(T) bool) (domain.PageOf[T], error) {
 	limit := limitOf(pg)
 	end := len(all)
 	if pg.Cursor != "" {
@@ -209,13 +245,17 @@ func newestFirst[T any](all []T, pg domain.Page) (domain.PageOf[T], error) {
 		}
 		end = min(int(n), len(all))
 	}
-	start := max(end-limit, 0)
-	out := domain.PageOf[T]{Items: make([]T, 0, end-start)}
-	for i := end - 1; i >= start; i-- {
-		out.Items = append(out.Items, all[i])
+	out := domain.PageOf[T]{Items: []T{}}
+	i := end - 1
+	for ; i >= 0 && len(out.Items) < limit; i-- {
+		if keep(all[i]) {
+			out.Items = append(out.Items, all[i])
+		}
 	}
-	if start > 0 {
-		out.NextCursor = encodeCursor(strconv.Itoa(start))
+	for ; i >= 0 && !keep(all[i]); i-- { // so that the last page has no cursor
+	}
+	if i >= 0 {
+		out.NextCursor = encodeCursor(strconv.Itoa(i + 1))
 	}
 	return out, nil
 }
@@ -234,7 +274,8 @@ func (s *Store) PruneMarkers(ctx context.Context, clusterID string, before time.
 	return nil
 }
 
-// ListClusters implements domain.FleetStore, in cluster ID order.
+// ListClusters implements domain.FleetStore, in cluster ID order (with a limited scope, in
+// subscription, then cluster ID order).
 func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, pg domain.Page) (domain.PageOf[domain.ClusterSummary], error) {
 	after := ""
 	if pg.Cursor != "" {
@@ -243,19 +284,23 @@ func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, pg dom
 			return domain.PageOf[domain.ClusterSummary]{}, err
 		}
 	}
+	order := func(c domain.ClusterSummary) string { return c.ClusterID }
+	if f.Scope != nil && !f.Scope.All {
+		order = func(c domain.ClusterSummary) string { return c.SubscriptionID + "|" + c.ClusterID }
+	}
 	s.mu.Lock()
 	var rows []domain.ClusterSummary
-	for id, sum := range s.summaries {
-		if id > after && matches(sum, f) {
+	for _, sum := range s.summaries {
+		if order(sum) > after && matches(sum, f) {
 			rows = append(rows, sum)
 		}
 	}
 	s.mu.Unlock()
-	slices.SortFunc(rows, func(a, b domain.ClusterSummary) int { return cmp.Compare(a.ClusterID, b.ClusterID) })
+	slices.SortFunc(rows, func(a, b domain.ClusterSummary) int { return cmp.Compare(order(a), order(b)) })
 	out := domain.PageOf[domain.ClusterSummary]{Items: rows}
 	if limit := limitOf(pg); len(rows) > limit {
 		out.Items = rows[:limit:limit]
-		out.NextCursor = encodeCursor(rows[limit-1].ClusterID)
+		out.NextCursor = encodeCursor(order(rows[limit-1]))
 	}
 	if out.Items == nil {
 		out.Items = []domain.ClusterSummary{}
@@ -267,7 +312,8 @@ func matches(c domain.ClusterSummary, f domain.ClusterFilter) bool {
 	return (f.RegistrationStatus == "" || f.RegistrationStatus == c.RegistrationStatus) &&
 		(f.ConnectionStatus == "" || f.ConnectionStatus == c.ConnectionStatus) &&
 		(f.Orphan == "" || f.Orphan == c.Orphan) &&
-		(f.CredentialExpired == nil || *f.CredentialExpired == c.CredentialExpired)
+		(f.CredentialExpired == nil || *f.CredentialExpired == c.CredentialExpired) &&
+		(f.Scope == nil || f.Scope.Allows(c.SubscriptionID))
 }
 
 // Counts implements domain.FleetStore. The projection is updated inside Commit, so the counts
@@ -281,6 +327,22 @@ func (s *Store) Counts(ctx context.Context) (domain.FleetCounts, error) {
 	}
 	for _, c := range s.summaries {
 		fc.Add(c, 1)
+	}
+	return fc, nil
+}
+
+// CountsIn implements domain.FleetStore from the counts kept per subscription.
+func (s *Store) CountsIn(ctx context.Context, subscriptions []string) (domain.FleetCounts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fc := domain.FleetCounts{
+		RegistrationStatus: map[string]int{}, ClusterStatus: map[string]int{},
+		ConnectionStatus: map[string]int{}, Orphan: map[string]int{},
+	}
+	for _, sub := range slices.Compact(slices.Sorted(slices.Values(subscriptions))) {
+		if c := s.subCounts[sub]; c != nil {
+			fc.Merge(*c)
+		}
 	}
 	return fc, nil
 }

@@ -266,7 +266,8 @@ func (s *Store) History(ctx context.Context, clusterID string, p domain.Page) (d
 
 // Rejections implements domain.ClusterStore: newest first.
 func (s *Store) Rejections(ctx context.Context, p domain.Page) (domain.PageOf[domain.Rejection], error) {
-	rows, next, err := s.query(ctx, tableRejections, fmt.Sprintf("PartitionKey eq %s", quote(rejectionPK)), limitOf(p.Limit), p.Cursor)
+	// Below the subscription copies (preSubReject): the fleet-wide keys start with digits.
+	rows, next, err := s.query(ctx, tableRejections, fmt.Sprintf("PartitionKey eq %s and RowKey lt %s", quote(rejectionPK), quote(preSubReject)), limitOf(p.Limit), p.Cursor)
 	if err != nil {
 		return domain.PageOf[domain.Rejection]{}, err
 	}
@@ -275,11 +276,22 @@ func (s *Store) Rejections(ctx context.Context, p domain.Page) (domain.PageOf[do
 
 const rejectionPK = "r"
 
-// putRejection writes the rejection's row in table Rejections; its key (inverted time and
-// MessageId) makes a rewrite by Pending's repair idempotent.
+// putRejection writes the rejection's row in table Rejections, and with a subscription its copy
+// under it in the same transaction; the key (inverted time and MessageId) makes a rewrite by
+// Pending's repair idempotent.
 func (s *Store) putRejection(ctx context.Context, rj domain.Rejection) error {
 	raw, _ := json.Marshal(rj)
-	return s.upsert(ctx, tableRejections, row{PartitionKey: rejectionPK, RowKey: inverted(rj.At.UnixNano()) + "|" + key(rj.MessageID), Data: string(raw)})
+	r := row{PartitionKey: rejectionPK, RowKey: rejectionKey(rj), Data: string(raw)}
+	if rj.SubscriptionID == "" {
+		return s.upsert(ctx, tableRejections, r)
+	}
+	sr := r
+	sr.RowKey = subRejectionPrefix(rj.SubscriptionID) + r.RowKey
+	_, err := s.transact(ctx, tableRejections, []aztables.TransactionAction{
+		{ActionType: aztables.TransactionTypeInsertReplace, Entity: r.marshal()},
+		{ActionType: aztables.TransactionTypeInsertReplace, Entity: sr.marshal()},
+	})
+	return err
 }
 
 // PruneMarkers implements domain.ClusterStore.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -28,9 +27,9 @@ const (
 const maxRetries = 30
 
 // project writes the cluster's list row and adjusts the counts by the difference from the row
-// it replaces, in one transaction conditional on both rows' ETags. It is level-based (the delta
-// comes from the stored row), so a repeat never counts twice; an older version never replaces
-// a newer one.
+// it replaces, with its subscription's rows (subscriptionActs), in one transaction conditional on
+// the rows' ETags. It is level-based (the delta comes from the stored row), so a repeat never
+// counts twice; an older version never replaces a newer one.
 func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version int64) error {
 	rk := preSummary + key(sum.ClusterID)
 	for range maxRetries {
@@ -53,20 +52,23 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 				return fmt.Errorf("tables: decode counts: %w", err)
 			}
 		}
+		var prev *domain.ClusterSummary
 		if exists {
-			var prev domain.ClusterSummary
-			if err := json.Unmarshal([]byte(old.Data), &prev); err != nil {
+			prev = &domain.ClusterSummary{}
+			if err := json.Unmarshal([]byte(old.Data), prev); err != nil {
 				return fmt.Errorf("tables: decode summary %s: %w", sum.ClusterID, err)
 			}
-			c.Add(prev, -1)
+			c.Add(*prev, -1)
 		}
 		c.Add(sum, 1)
 		cdata, _ := json.Marshal(c)
-		nr := row{PartitionKey: fleetPK, RowKey: rk, Data: string(data), Version: ordinal(version),
-			RegistrationStatus: sum.RegistrationStatus, ConnectionStatus: sum.ConnectionStatus, Orphan: sum.Orphan,
-			CredentialExpired: &sum.CredentialExpired}
+		nr := summaryRow(rk, sum, ordinal(version))
 		ncr := row{PartitionKey: fleetPK, RowKey: rkCounts, Data: string(cdata)}
-		_, err = s.transact(ctx, tableFleet, []aztables.TransactionAction{conditional(nr, old.ETag), conditional(ncr, cr.ETag)})
+		subActs, err := s.subscriptionActs(ctx, prev, sum)
+		if err != nil {
+			return err
+		}
+		_, err = s.transact(ctx, tableFleet, append([]aztables.TransactionAction{conditional(nr, old.ETag), conditional(ncr, cr.ETag)}, subActs...))
 		if !errors.Is(err, domain.ErrConflict) {
 			return err
 		}
@@ -86,19 +88,13 @@ func conditional(r row, etag string) aztables.TransactionAction {
 	return aztables.TransactionAction{ActionType: aztables.TransactionTypeUpdateReplace, Entity: r.marshal(), IfMatch: &e}
 }
 
-// ListClusters implements domain.FleetStore, in cluster key order; filters run server-side.
+// ListClusters implements domain.FleetStore, in cluster key order; filters run server-side. A
+// limited scope reads its subscriptions' own rows (listScoped).
 func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, p domain.Page) (domain.PageOf[domain.ClusterSummary], error) {
-	var b strings.Builder
-	b.WriteString(prefixFilter(fleetPK, preSummary))
-	for col, v := range map[string]string{"RegistrationStatus": f.RegistrationStatus, "ConnectionStatus": f.ConnectionStatus, "Orphan": f.Orphan} {
-		if v != "" {
-			fmt.Fprintf(&b, " and %s eq %s", col, quote(v))
-		}
+	if f.Scope != nil && !f.Scope.All {
+		return s.listScoped(ctx, f.Scope.Subscriptions, f, p)
 	}
-	if f.CredentialExpired != nil {
-		fmt.Fprintf(&b, " and CredentialExpired eq %t", *f.CredentialExpired)
-	}
-	rows, next, err := s.query(ctx, tableFleet, b.String(), limitOf(p.Limit), p.Cursor)
+	rows, next, err := s.query(ctx, tableFleet, prefixFilter(fleetPK, preSummary)+statusFilter(f), limitOf(p.Limit), p.Cursor)
 	if err != nil {
 		return domain.PageOf[domain.ClusterSummary]{}, err
 	}
@@ -117,15 +113,7 @@ func (s *Store) Counts(ctx context.Context) (domain.FleetCounts, error) {
 	if err != nil {
 		return domain.FleetCounts{}, err
 	}
-	orEmpty := func(m map[string]int) map[string]int {
-		if m == nil {
-			return map[string]int{}
-		}
-		return m
-	}
-	c.RegistrationStatus, c.ClusterStatus = orEmpty(c.RegistrationStatus), orEmpty(c.ClusterStatus)
-	c.ConnectionStatus, c.Orphan = orEmpty(c.ConnectionStatus), orEmpty(c.Orphan)
-	return c, nil
+	return withEmptyMaps(c), nil
 }
 
 // NoteSync implements domain.FleetStore: the row only moves forward, If-Match.
