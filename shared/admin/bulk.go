@@ -274,8 +274,10 @@ func (r *Router) resolveBulk(req *http.Request, br *bulkRequest) *Problem {
 		return nil
 	}
 	f := br.body.Filter
+	// Only the clusters the caller may read match (docs/admin-api.md, "Scopes"), not even counted
+	// otherwise; those it may read but not act on are refused one by one by Apply (Meta.Scope).
 	cf := domain.ClusterFilter{RegistrationStatus: f.RegistrationStatus, ConnectionStatus: f.ConnectionStatus,
-		Orphan: f.Orphan, CredentialExpired: f.CredentialExpired}
+		Orphan: f.Orphan, CredentialExpired: f.CredentialExpired, Scope: narrowing(r.Scope(req, auth.ClustersRead))}
 	p := domain.Page{Limit: MaxLimit}
 	for {
 		res, err := r.d.Service.ListClusters(req.Context(), cf, p)
@@ -285,9 +287,6 @@ func (r *Router) resolveBulk(req *http.Request, br *bulkRequest) *Problem {
 		var page []bulkItem
 		for _, c := range res.Items {
 			page = append(page, bulkItem{ClusterID: c.ClusterID})
-		}
-		if page, err = r.scopeFilter(req, page); err != nil {
-			return r.problemOf(req, err, nil)
 		}
 		br.items = append(br.items, page...)
 		if res.NextCursor == "" || len(br.items) >= maxFilterCount {
@@ -303,27 +302,6 @@ func (r *Router) resolveBulk(req *http.Request, br *bulkRequest) *Problem {
 		}
 		p.Cursor = res.NextCursor
 	}
-}
-
-// scopeFilter narrows a bulk filter's matches to the clusters the caller may read (roles
-// scoped to subscriptions, docs/admin-api.md "Scopes"): a cluster it may not read is not matched,
-// not even counted. Items it may read but not act on are refused one by one by Apply (Meta.Scope).
-func (r *Router) scopeFilter(req *http.Request, matches []bulkItem) ([]bulkItem, error) {
-	read := r.Scope(req, auth.ClustersRead)
-	if read.All {
-		return matches, nil
-	}
-	// Until the store filters lists by subscription, each match is checked with one read.
-	var out []bulkItem
-	for _, it := range matches {
-		switch err := r.d.Service.InScope(req.Context(), read, it.ClusterID); {
-		case err == nil:
-			out = append(out, it)
-		case !errors.Is(err, domain.ErrOutOfScope) && !errors.Is(err, domain.ErrNotFound):
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // bulkRun is what every item of one request shares: the command metadata, the key the items'

@@ -114,7 +114,8 @@ func (r *Router) listClusters(w http.ResponseWriter, req *http.Request) {
 	if pr == nil {
 		p, pr = q.page()
 	}
-	list := storeList("clusters?" + f.RegistrationStatus + "&" + f.ConnectionStatus + "&" + f.Orphan + "&" + expired)
+	f.Scope = scoped(req.Context())
+	list := storeList("clusters?" + f.RegistrationStatus + "&" + f.ConnectionStatus + "&" + f.Orphan + "&" + expired + scopeTag(req.Context()))
 	if pr == nil {
 		p, pr = list.after(p)
 	}
@@ -416,7 +417,7 @@ func (r *Router) upcoming(w http.ResponseWriter, req *http.Request) {
 		WriteProblem(w, pr)
 		return
 	}
-	d, err := r.d.Service.Upcoming(req.Context(), within)
+	d, err := r.d.Service.UpcomingIn(req.Context(), within, ScopeFrom(req.Context()))
 	if err != nil {
 		r.failure(w, req, err, nil)
 		return
@@ -438,7 +439,7 @@ func (r *Router) orphans(w http.ResponseWriter, req *http.Request) {
 		WriteProblem(w, pr)
 		return
 	}
-	o, err := r.d.Service.Orphans(req.Context())
+	o, err := r.d.Service.Orphans(req.Context(), ScopeFrom(req.Context()))
 	if err != nil {
 		r.failure(w, req, err, nil)
 		return
@@ -488,7 +489,7 @@ func (r *Router) rejections(w http.ResponseWriter, req *http.Request) {
 	if pr == nil {
 		p, pr = q.page()
 	}
-	const list = storeList("rejections")
+	list := storeList("rejections" + scopeTag(req.Context()))
 	if pr == nil {
 		p, pr = list.after(p)
 	}
@@ -496,7 +497,7 @@ func (r *Router) rejections(w http.ResponseWriter, req *http.Request) {
 		WriteProblem(w, pr)
 		return
 	}
-	res, err := r.d.Service.Rejections(req.Context(), p)
+	res, err := r.d.Service.Rejections(req.Context(), ScopeFrom(req.Context()), p)
 	if err != nil {
 		r.failure(w, req, err, nil)
 		return

@@ -2,8 +2,11 @@ package admin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
@@ -65,13 +68,27 @@ func (r *Router) readable(w http.ResponseWriter, req *http.Request, clusterID st
 	return true
 }
 
-// scoped returns the store's filter form of the caller's scope: nil when it is every cluster.
-func scoped(ctx context.Context) *domain.Scope {
-	s := ScopeFrom(ctx)
+// scoped returns the store's filter form of the caller's scope of the route's permission.
+func scoped(ctx context.Context) *domain.Scope { return narrowing(ScopeFrom(ctx)) }
+
+// narrowing is s as ClusterFilter.Scope and Meta.Scope take it: nil when it is every cluster (no limit).
+func narrowing(s domain.Scope) *domain.Scope {
 	if s.All {
 		return nil
 	}
 	return &s
+}
+
+// scopeTag names the caller's scope in a store-paged list's cursor tag, so a cursor given out for
+// one scope is refused in another (they page different rows): "" for every cluster, else a digest
+// of the subscriptions.
+func scopeTag(ctx context.Context) string {
+	s := ScopeFrom(ctx)
+	if s.All {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(strings.Join(s.Subscriptions, ",")))
+	return "@" + hex.EncodeToString(sum[:8])
 }
 
 // outOfScope is the 403 of a command on a cluster outside the caller's scope (or unknown to it).

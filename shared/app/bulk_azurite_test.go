@@ -153,7 +153,7 @@ func TestBulkThousandOnAzurite(t *testing.T) {
 	if got := pub.sent[domain.EvClusterUnregistered]; got != n {
 		t.Fatalf("the retry published again: %d ClusterUnregistered", got)
 	}
-	counts, err := a.Service.Counts(context.Background())
+	counts, err := a.Service.Counts(context.Background(), domain.Everywhere())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func testLifecycle(t *testing.T, storage string) {
 	if strings.Join(types, ",") != want {
 		t.Fatalf("published %v, want %s", types, want)
 	}
-	rej, err := a.Service.Rejections(context.Background(), domain.Page{})
+	rej, err := a.Service.Rejections(context.Background(), domain.Everywhere(), domain.Page{})
 	if err != nil || len(rej.Items) != 1 || rej.Items[0].Code != domain.CodeUnknownMessageType || rej.Items[0].MessageID != "m3" {
 		t.Fatalf("rejections %+v (%v)", rej.Items, err)
 	}
@@ -180,7 +180,7 @@ func TestEveryMessageTypeThroughTheHostAdapter(t *testing.T) {
 	post("RegistrationRequests", map[string]any{"type": "Unregister", "clusterId": id}, "rejected", "RequestRejected")
 	post("MachineEvents", map[string]any{"type": "Sync", "clusterId": id, "machine": "n1", "biosConfigHash": "h1"}, "rejected", "RequestRejected")
 	send("RegistrationRequests", envelope(t, "not-json", "{not json"), "rejected", "RequestRejected")
-	rej, err := a.Service.Rejections(context.Background(), domain.Page{})
+	rej, err := a.Service.Rejections(context.Background(), domain.Everywhere(), domain.Page{})
 	if err != nil || len(rej.Items) != 3 || rej.Items[0].Code != domain.CodeMalformedMessage || rej.Items[1].Code != domain.CodeNotRegistered {
 		t.Fatalf("rejections %+v (%v)", rej.Items, err)
 	}

@@ -45,6 +45,18 @@ func (c *countingStore) Counts(ctx context.Context) (domain.FleetCounts, error) 
 	return c.Store.Counts(ctx)
 }
 
+// CountsIn is one read per subscription on Table Storage.
+func (c *countingStore) CountsIn(ctx context.Context, subs []string) (domain.FleetCounts, error) {
+	c.n.Add(int64(len(subs)))
+	return c.Store.CountsIn(ctx, subs)
+}
+
+// RejectionsIn is one range read per subscription on Table Storage.
+func (c *countingStore) RejectionsIn(ctx context.Context, subs []string, p domain.Page) (domain.PageOf[domain.Rejection], error) {
+	c.n.Add(int64(len(subs)))
+	return c.Store.RejectionsIn(ctx, subs, p)
+}
+
 func (c *countingStore) NewestSync(ctx context.Context) (time.Time, error) {
 	c.n.Add(1)
 	return c.Store.NewestSync(ctx)
@@ -65,14 +77,21 @@ func (c *countingStore) ListIndex(ctx context.Context, kind, group string) ([]do
 	return c.Store.ListIndex(ctx, kind, group)
 }
 
+// The subscriptions of fleetOf's clusters.
+const (
+	fleetSub = "11111111-1111-4111-8111-111111111111"
+	otherSub = "22222222-2222-4222-8222-222222222222"
+)
+
 // attention is how many clusters of every test fleet have a deadline within the week: 59 with
 // an expiring credential and one with a reset in progress (more than MaxListed).
 const attention = 60
 
 // fleetOf fills a memory store with n registered clusters that synced an hour ago (each due
 // for its connected-window check in 23 hours, as a live fleet is). The first `attention` are
-// registered through the domain: cluster 0 has a reset in progress, the others a credential
-// expiring in 3 days. Cluster `attention` is a suspected orphan; the rest are healthy.
+// registered through the domain in subscription fleetSub: cluster 0 has a reset in progress, the
+// others a credential expiring in 3 days. The rest are in subscription otherSub: cluster
+// `attention` is a suspected orphan, the others are healthy.
 func fleetOf(tb testing.TB, n int, now time.Time) *countingStore {
 	tb.Helper()
 	ctx := context.Background()
@@ -89,7 +108,7 @@ func fleetOf(tb testing.TB, n int, now time.Time) *countingStore {
 			tb.Fatalf("%s: %v %+v", messageID, err, res.Problem)
 		}
 	}
-	const sub = "11111111-1111-4111-8111-111111111111"
+	const sub = fleetSub
 	for i := range n {
 		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
 		if i < attention {
@@ -109,7 +128,7 @@ func fleetOf(tb testing.TB, n int, now time.Time) *countingStore {
 				"arcSpn": map[string]any{"appId": sub, "credentialExpiresAt": now.Add(3 * 24 * time.Hour).Format(time.RFC3339)}}, id+"-c")
 			continue
 		}
-		c := &domain.Cluster{ID: id, Name: fmt.Sprintf("hci-%d", i), RegistrationStatus: domain.StatusRegistered,
+		c := &domain.Cluster{ID: id, Name: fmt.Sprintf("hci-%d", i), SubscriptionID: otherSub, RegistrationStatus: domain.StatusRegistered,
 			ClusterStatus: domain.StatusClustered, ConnectionStatus: domain.StatusConnected, Orphan: domain.OrphanNone,
 			RegisteredAt: now.Add(-100 * 24 * time.Hour), LastConnected: now.Add(-time.Hour), ScheduledCheck: now.Add(23 * time.Hour),
 			Nodes: []domain.Node{{Name: "n1", RegistrationStatus: domain.StatusRegistered, ConnectionStatus: domain.StatusConnected}}}
@@ -137,7 +156,7 @@ func summaryCalls(tb testing.TB, n int) (int64, Summary) {
 	clk := clock.NewManual(now)
 	svc := domain.NewService(st, clk, nil)
 	st.n.Store(0)
-	s, err := Build(context.Background(), Deps{Service: svc, Clock: clk, Syncs: st})
+	s, err := Build(context.Background(), Deps{Service: svc, Clock: clk, Syncs: st}, domain.Everywhere())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -175,7 +194,7 @@ func BenchmarkSummary(b *testing.B) {
 			st.n.Store(0)
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := Build(context.Background(), Deps{Service: svc, Clock: clk, Syncs: st}); err != nil {
+				if _, err := Build(context.Background(), Deps{Service: svc, Clock: clk, Syncs: st}, domain.Everywhere()); err != nil {
 					b.Fatal(err)
 				}
 			}

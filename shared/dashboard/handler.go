@@ -76,7 +76,7 @@ func (h *handler) summary(w http.ResponseWriter, req *http.Request) {
 			Title: "Invalid field", Field: names[0], Detail: "/summary takes no query parameters."})
 		return
 	}
-	s, err := Build(req.Context(), h.d)
+	s, err := Build(req.Context(), h.d, admin.ScopeFrom(req.Context()))
 	if err != nil {
 		h.failure(w, req, err)
 		return

@@ -199,7 +199,7 @@ func TestSummaryDeadLetters(t *testing.T) {
 	clk := clock.NewManual(testNow)
 	svc := domain.NewService(memory.New(nil), clk, nil)
 	dl := fakeDeadLetters{n: map[string]int{"registration-requests": 3, "machine-events": 250}}
-	s, err := Build(context.Background(), Deps{Service: svc, Clock: clk, DeadLetters: dl, Queues: []string{"registration-requests", "machine-events"}})
+	s, err := Build(context.Background(), Deps{Service: svc, Clock: clk, DeadLetters: dl, Queues: []string{"registration-requests", "machine-events"}}, domain.Everywhere())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestSummaryDeadLetters(t *testing.T) {
 		t.Errorf("dead letters %v, want %v", s.DeadLetters, want)
 	}
 	dl.err = fmt.Errorf("amqp: %w", domain.ErrTransient)
-	if _, err := Build(context.Background(), Deps{Service: svc, Clock: clk, DeadLetters: dl, Queues: []string{"machine-events"}}); !errors.Is(err, domain.ErrTransient) {
+	if _, err := Build(context.Background(), Deps{Service: svc, Clock: clk, DeadLetters: dl, Queues: []string{"machine-events"}}, domain.Everywhere()); !errors.Is(err, domain.ErrTransient) {
 		t.Errorf("a dead-letter fault was not returned: %v", err)
 	}
 }

@@ -30,7 +30,7 @@ func TestStalledResetStaysListed(t *testing.T) {
 	}
 	status := func(when string) string {
 		t.Helper()
-		s, err := Build(ctx, Deps{Service: svc, Clock: clk})
+		s, err := Build(ctx, Deps{Service: svc, Clock: clk}, domain.Everywhere())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,9 +24,12 @@ type Summary struct {
 	// AsOf is when the counts were read (the service clock; they are read first, so it equals
 	// GeneratedAt). The store updates them with each status change; one whose update failed is
 	// repaired by the OutboxRelay, so they may lag by that much.
-	AsOf        time.Time          `json:"asOf"`
-	GeneratedAt time.Time          `json:"generatedAt"`
-	Counts      domain.FleetCounts `json:"counts"`
+	AsOf        time.Time `json:"asOf"`
+	GeneratedAt time.Time `json:"generatedAt"`
+	// Subscriptions are the caller's when its roles limit it to some (docs/admin-api.md, "Scopes"):
+	// then everything below is of their clusters only. Absent: the whole fleet.
+	Subscriptions []string           `json:"subscriptions,omitempty"`
+	Counts        domain.FleetCounts `json:"counts"`
 	// Upcoming are deadlines within 7 days, soonest first (overdue ones included), at most
 	// MaxListed; UpcomingTotal counts them all.
 	Upcoming      []domain.Deadline `json:"upcoming"`
@@ -39,7 +42,8 @@ type Summary struct {
 	// Rejections is the first page of recorded rejections, newest first; more says older ones exist.
 	Rejections     []domain.Rejection `json:"rejections"`
 	MoreRejections bool               `json:"moreRejections"`
-	// DeadLetters counts each queue's dead letters; nil when no Service Bus is configured.
+	// DeadLetters counts each queue's dead letters; nil when no Service Bus is configured, or for a
+	// caller limited to some subscriptions (dead letters belong to none).
 	DeadLetters []DeadLetterCount `json:"deadLetters"`
 	// Guard is the mass-disconnect guard (SPEC §4); nil when the deployment does not expose it.
 	Guard *GuardState `json:"guard,omitempty"`
@@ -89,22 +93,26 @@ type Deps struct {
 	Syncs SyncSource
 }
 
-// Build assembles the summary. Its store cost is bounded whatever the fleet's size: one Counts,
+// Build assembles the summary of the clusters of scope (the caller's: admin.ScopeFrom). Its store
+// cost is bounded whatever the fleet's size: one Counts (one per subscription for a limited scope),
 // Upcoming (one deadline-index read per day of the window and a Load per cluster listed), one Load per
 // cluster with a reset in progress (at most MaxListed), Orphans (paged over the suspected ones
 // only), one Rejections page, one NewestSync, and one dead-letter peek per queue. Errors are
 // returned as they come (transient ones for the caller to retry).
-func Build(ctx context.Context, d Deps) (Summary, error) {
+func Build(ctx context.Context, d Deps, scope domain.Scope) (Summary, error) {
 	s := d.Service
 	now := d.Clock.Now().UTC()
-	counts, err := s.Counts(ctx)
+	counts, err := s.Counts(ctx, scope)
 	if err != nil {
 		return Summary{}, err
 	}
 	sum := Summary{AsOf: now, GeneratedAt: now, Counts: counts}
+	if !scope.All {
+		sum.Subscriptions = append([]string{}, scope.Subscriptions...)
+	}
 
 	window := max(Within, s.Policy().ResetStallAfter)
-	due, err := s.Upcoming(ctx, window)
+	due, err := s.UpcomingIn(ctx, window, scope)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -125,14 +133,14 @@ func Build(ctx context.Context, d Deps) (Summary, error) {
 		return Summary{}, err
 	}
 
-	orphans, err := s.Orphans(ctx)
+	orphans, err := s.Orphans(ctx, scope)
 	if err != nil {
 		return Summary{}, err
 	}
 	sum.OrphansTotal = len(orphans)
 	sum.Orphans = orphans[:min(len(orphans), MaxListed)]
 
-	rej, err := s.Rejections(ctx, domain.Page{Limit: MaxListed})
+	rej, err := s.Rejections(ctx, scope, domain.Page{Limit: MaxListed})
 	if err != nil {
 		return Summary{}, err
 	}
@@ -141,7 +149,7 @@ func Build(ctx context.Context, d Deps) (Summary, error) {
 		sum.Rejections = []domain.Rejection{}
 	}
 
-	if d.DeadLetters != nil {
+	if d.DeadLetters != nil && scope.All {
 		sum.DeadLetters = []DeadLetterCount{}
 		for _, q := range d.Queues {
 			dl, err := d.DeadLetters.DeadLetters(ctx, q, 0, MaxDeadLetters)

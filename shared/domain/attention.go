@@ -79,6 +79,11 @@ func (s *Service) placeAttention(c *Cluster, now time.Time, syncOnly bool) (put,
 // and one cluster read per cluster with something listed. The routine daily Connected →
 // Disconnected check is not listed; the 30-day offline deadline is.
 func (s *Service) Upcoming(ctx context.Context, within time.Duration) ([]Deadline, error) {
+	return s.UpcomingIn(ctx, within, Everywhere())
+}
+
+// UpcomingIn is Upcoming of the clusters of scope only.
+func (s *Service) UpcomingIn(ctx context.Context, within time.Duration, scope Scope) ([]Deadline, error) {
 	now := s.clock.Now().UTC()
 	until := now.Add(within)
 	out := []Deadline{}
@@ -97,6 +102,9 @@ func (s *Service) Upcoming(ctx context.Context, within time.Duration) ([]Deadlin
 	}
 	list := func(c *Cluster) {
 		listed[c.ID] = true
+		if !scope.allowsCluster(c) {
+			return
+		}
 		for _, d := range s.policy.pendingOf(c) {
 			if !d.routine && !d.Deadline.Deadline.After(until) {
 				out = append(out, d.Deadline)

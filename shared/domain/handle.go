@@ -30,7 +30,7 @@ func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, 
 	msg, err := Decode(queue, body)
 	if err != nil {
 		p, _ := AsProblem(err)
-		return s.reject(ctx, peekType(body), peekCluster(body), p, meta)
+		return s.reject(ctx, peekType(body), peekCluster(body), peekSubscription(body), p, meta)
 	}
 	if r, ok := msg.(Register); ok {
 		meta.RequestedBy = r.RequestedBy
@@ -39,15 +39,16 @@ func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, 
 	if err != nil || res.Outcome != Rejected {
 		return res, err
 	}
-	rej, err := s.reject(ctx, msg.MessageType(), msg.ClusterKey(), res.Problem, meta)
+	rej, err := s.reject(ctx, msg.MessageType(), msg.ClusterKey(), subscriptionOf(msg), res.Problem, meta)
 	// A refusal's claims on other clusters come first.
 	rej.Events, rej.Publish = append(res.Events, rej.Events...), append(res.Publish, rej.Publish...)
 	return rej, err
 }
 
 // reject records a permanent rejection with its RequestRejected event in the cluster's partition
-// (UnknownSession when the message named no valid cluster), idempotently by MessageId.
-func (s *Service) reject(ctx context.Context, msgType, clusterID string, p *Problem, meta Meta) (Result, error) {
+// (UnknownSession when the message named no valid cluster), idempotently by MessageId. The
+// rejection's subscription is the cluster's, else the message's own (subscription).
+func (s *Service) reject(ctx context.Context, msgType, clusterID, subscription string, p *Problem, meta Meta) (Result, error) {
 	partition := clusterID
 	if partition == "" {
 		partition = UnknownSession
@@ -68,7 +69,7 @@ func (s *Service) reject(ctx context.Context, msgType, clusterID string, p *Prob
 	}{p.Code, p.Reason, meta.MessageID, msgType})
 	ch := Change{Partition: partition, MessageID: meta.MessageID, Follows: rec.Cluster.version(), Events: []Event{ev}, Rejection: &Rejection{
 		At: now, MessageID: meta.MessageID, MessageType: msgType, ClusterID: clusterID, Code: p.Code,
-		Number: p.Number(), Field: p.Field, Reason: p.Reason, Queue: meta.Queue,
+		Number: p.Number(), Field: p.Field, Reason: p.Reason, Queue: meta.Queue, SubscriptionID: rejectionScope(rec.Cluster, subscription),
 	}}
 	if _, err := s.store.Commit(ctx, ch); errors.Is(err, ErrConflict) {
 		return Result{Outcome: Duplicate, ClusterID: clusterID}, nil

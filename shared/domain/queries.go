@@ -12,12 +12,20 @@ func (s *Service) ListClusters(ctx context.Context, f ClusterFilter, p Page) (Pa
 	return s.store.ListClusters(ctx, f, p)
 }
 
-// Rejections lists rejected messages, newest first.
-func (s *Service) Rejections(ctx context.Context, p Page) (PageOf[Rejection], error) {
-	return s.store.Rejections(ctx, p)
+// Rejections lists the rejected messages of the scope, newest first: every one for the All
+// scope, else those listed under its subscriptions (see rejectionScope).
+func (s *Service) Rejections(ctx context.Context, scope Scope, p Page) (PageOf[Rejection], error) {
+	if scope.All {
+		return s.store.Rejections(ctx, p)
+	}
+	return s.store.RejectionsIn(ctx, scope.Subscriptions, p)
 }
 
-// Counts returns the fleet's status counts with their as-of time.
-func (s *Service) Counts(ctx context.Context) (FleetCounts, error) {
-	return s.store.Counts(ctx)
+// Counts returns the status counts of the scope's clusters: the fleet's for the All scope, else
+// the sum of its subscriptions' (clusters of no subscription are only in the fleet's).
+func (s *Service) Counts(ctx context.Context, scope Scope) (FleetCounts, error) {
+	if scope.All {
+		return s.store.Counts(ctx)
+	}
+	return s.store.CountsIn(ctx, scope.Subscriptions)
 }

@@ -329,7 +329,7 @@ func TestRejectionsRecorded(t *testing.T) {
 		expect(t, h.send(domain.QueueRegistrationRequests, "bad-1", `{"type":"Register","clusterId":"nope"}`), domain.Duplicate, "")
 		expect(t, h.send(domain.QueueMachineEvents, "", `not json`), domain.Rejected, domain.CodeMalformedMessage)
 		expect(t, h.send(domain.QueueMachineEvents, "", map[string]any{"type": "Register"}), domain.Rejected, domain.CodeUnknownMessageType)
-		rej, err := h.svc.Rejections(context.Background(), domain.Page{})
+		rej, err := h.svc.Rejections(context.Background(), domain.Everywhere(), domain.Page{})
 		if err != nil || len(rej.Items) != 3 {
 			t.Fatalf("rejections %v %+v", err, rej.Items)
 		}

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -77,4 +78,41 @@ func (s *Service) InScope(ctx context.Context, scope Scope, clusterID string) er
 		return ErrOutOfScope
 	}
 	return nil
+}
+
+// rejectionScope is the subscription a rejection is listed under (docs/admin-api.md, "Scopes"): the
+// named cluster's when it has one (so a message naming another subscription's cluster shows
+// nothing of it there), else the one the message gave, else none.
+func rejectionScope(c *Cluster, messageSubscription string) string {
+	if c != nil && c.SubscriptionID != "" {
+		return c.SubscriptionID
+	}
+	return messageSubscription
+}
+
+// subscriptionOf is the subscription a decoded message names ("" for none).
+func subscriptionOf(m Message) string {
+	if r, ok := m.(Register); ok {
+		return r.SubscriptionID
+	}
+	return ""
+}
+
+// peekSubscription reads the subscriptionId of a body that failed validation: a GUID, lower-case,
+// or "".
+func peekSubscription(body []byte) string {
+	if len(body) > MaxBodyBytes {
+		return ""
+	}
+	var v struct {
+		SubscriptionID any `json:"subscriptionId"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	id, _ := v.SubscriptionID.(string)
+	if !IsGUID(id) {
+		return ""
+	}
+	return strings.ToLower(id)
 }

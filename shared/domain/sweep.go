@@ -358,12 +358,12 @@ func (s *Service) decideSweep(ctx context.Context, rec ClusterRecord, now time.T
 	return d, nil
 }
 
-// suspects lists the clusters the fleet projection shows as suspected orphans.
-func (s *Service) suspects(ctx context.Context) ([]*Cluster, error) {
+// suspects lists the clusters the fleet projection shows as suspected orphans, of scope (nil: all).
+func (s *Service) suspects(ctx context.Context, scope *Scope) ([]*Cluster, error) {
 	var out []*Cluster
 	p := Page{Limit: 1000}
 	for {
-		page, err := s.store.ListClusters(ctx, ClusterFilter{Orphan: OrphanSuspected}, p)
+		page, err := s.store.ListClusters(ctx, ClusterFilter{Orphan: OrphanSuspected, Scope: scope}, p)
 		if err != nil {
 			return nil, err
 		}
@@ -372,7 +372,7 @@ func (s *Service) suspects(ctx context.Context) ([]*Cluster, error) {
 			if err != nil {
 				return nil, err
 			}
-			if c := rec.Cluster; c != nil && c.Orphan == OrphanSuspected && registered(c) {
+			if c := rec.Cluster; c != nil && c.Orphan == OrphanSuspected && registered(c) && scope.allowsCluster(c) {
 				out = append(out, c)
 			}
 		}
@@ -383,10 +383,10 @@ func (s *Service) suspects(ctx context.Context) ([]*Cluster, error) {
 	}
 }
 
-// Orphans lists suspected orphans with their grace deadline and clean-up plan (a dry run),
-// soonest grace end first.
-func (s *Service) Orphans(ctx context.Context) ([]OrphanView, error) {
-	cs, err := s.suspects(ctx)
+// Orphans lists the scope's suspected orphans with their grace deadline and clean-up plan (a dry
+// run), soonest grace end first.
+func (s *Service) Orphans(ctx context.Context, scope Scope) ([]OrphanView, error) {
+	cs, err := s.suspects(ctx, &scope)
 	if err != nil {
 		return nil, err
 	}
@@ -405,8 +405,9 @@ func (s *Service) Orphans(ctx context.Context) ([]OrphanView, error) {
 // CleanupOrphans cleans up suspects whose grace has ended (never skipping the grace; Silent
 // suspects are held while the mass-disconnect guard is active) and returns their plans; with
 // dryRun it only returns the plans. OrphanCleanedUp's cause is meta.MessageID, else meta.Cause
-// (the admin route; default "CleanupOrphans"). It also returns the events to publish
-// (each cluster's Result.Publish), on error too (those committed before it).
+// (the admin route; default "CleanupOrphans"). Only the suspects in meta.Scope (nil: all) are
+// cleaned up. It also returns the events to publish (each cluster's Result.Publish), on error
+// too (those committed before it).
 func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([]Plan, []Event, error) {
 	now := s.clock.Now().UTC()
 	newest, err := s.store.NewestSync(ctx)
@@ -414,7 +415,7 @@ func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([
 		return nil, nil, err
 	}
 	g := s.policy.Guard(newest, now)
-	cs, err := s.suspects(ctx)
+	cs, err := s.suspects(ctx, meta.Scope)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -437,6 +438,9 @@ func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([
 			continue
 		}
 		res, err := s.update(ctx, c.ID, meta, func(rec ClusterRecord) (*Decision, error) {
+			if !meta.Scope.allowsCluster(rec.Cluster) {
+				return &Decision{}, nil // moved out of the caller's subscriptions meanwhile
+			}
 			d, err := s.decideSweep(ctx, rec, now, g, cause)
 			if err != nil || d.Cluster == nil || d.Cluster.Orphan != OrphanCleanedUp {
 				return d, err

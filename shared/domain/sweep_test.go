@@ -271,7 +271,7 @@ func silentOrphan(t *testing.T, h *sw) {
 			t.Fatalf("OrphanSuspected %v", e.Body)
 		}
 	}
-	os, err := h.svc.Orphans(context.Background())
+	os, err := h.svc.Orphans(context.Background(), domain.Everywhere())
 	if err != nil || len(os) != 1 || os[0].ClusterID != cA || len(os[0].Plan.Steps) != 5 || os[0].Plan.Reason != domain.ReasonOrphanCleanup {
 		t.Fatalf("Orphans = %+v, %v", os, err)
 	}
@@ -625,7 +625,7 @@ func TestSweepUnregisteredSuspectIsNotCleanedUp(t *testing.T) {
 		if v := h.view(cA); v.Orphan != domain.OrphanNone {
 			t.Fatalf("after unregister: orphan %s", v.Orphan)
 		}
-		if o, err := h.svc.Orphans(context.Background()); err != nil || len(o) != 0 {
+		if o, err := h.svc.Orphans(context.Background(), domain.Everywhere()); err != nil || len(o) != 0 {
 			t.Fatalf("Orphans = %+v, %v", o, err)
 		}
 		h.at(9)

@@ -114,6 +114,11 @@ function renderOverview(s) {
   const c = s.counts || {};
   document.getElementById("asof").textContent = "Counts as of " + when(s.asOf);
   const parts = [];
+  if (s.subscriptions) {
+    parts.push(el("div", { class: "banner scope", id: "scope" }, "Showing the clusters of subscription" +
+      (s.subscriptions.length === 1 ? " " : "s ") + s.subscriptions.join(", ") + " only: your roles are limited to " +
+      (s.subscriptions.length === 1 ? "it" : "them") + " (AssignableScopes)."));
+  }
   if (s.guard && s.guard.active) {
     parts.push(el("div", { class: "banner", id: "guard" }, "Mass-disconnect guard active: no sync heard fleet-wide since " +
       when(s.guard.newestSync) + ". Silence-based transitions are held back."));
@@ -161,7 +166,8 @@ function renderOverview(s) {
     section("Dead letters", "deadletters",
       s.deadLetters ? el("ul", { class: "plain" }, s.deadLetters.map((d) =>
         el("li", { "data-queue": d.queue }, el("code", {}, d.queue), ": ", el("strong", {}, (d.atLeast ? "≥ " : "") + d.count))))
-        : el("p", { class: "muted" }, "No Service Bus connection configured."))));
+        : el("p", { class: "muted" }, s.subscriptions ? "Dead letters belong to no subscription: a role limited to some does not show them."
+          : "No Service Bus connection configured."))));
 
   return parts;
 }

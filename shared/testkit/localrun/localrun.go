@@ -24,6 +24,8 @@ import (
 type Options struct {
 	// Roles are the local principal's app roles (default Registrar.Admin).
 	Roles []string
+	// RoleDefinitions is the RoleDefinitions setting (custom roles, JSON); "" for the built-ins.
+	RoleDefinitions string
 	// NoEasyAuth leaves WEBSITE_AUTH_ENABLED unset, so the Admin API refuses every caller (401).
 	NoEasyAuth bool
 	// Wrap, when set, wraps the app's handler, so a test can see each invocation.
@@ -61,6 +63,7 @@ func Start(t testing.TB, o *Options) *Runner {
 		config.EnvRegistrationQueue:  "registration-requests",
 		config.EnvMachineEventsQueue: "machine-events",
 		config.EnvEventsTopic:        "registration-events",
+		config.EnvRoleDefinitions:    o.RoleDefinitions,
 	}
 	if !o.NoEasyAuth {
 		settings[config.EnvAuthEnabled] = "True" // the runner stands in for Easy Auth
