@@ -3,50 +3,278 @@ package invoke
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// envelope is what the host POSTs: {"Data":{...},"Metadata":{...}}.
+// The envelope decoder (docs/architecture.md, "The host adapter"). One streaming pass (jsontext)
+// over the host's {"Data":{...},"Metadata":{...}} keeps only Data's binding and the Metadata keys
+// the adapter uses, as slices of the request's bytes, and skips the rest (SDK objects, the body
+// fields the host copies into Metadata). What it keeps is what encoding/json gives for
+// struct{ Data, Metadata map[string]json.RawMessage }: the two member names match in any letter
+// case, a repeated member merges into the earlier one and a null one empties it, and the last of
+// a repeated key counts. decode_diff_test.go holds it to encoding/json's results.
+
+// decodeOptions make jsontext accept what encoding/json accepts: repeated names, and invalid UTF-8
+// (replaced by U+FFFD when unquoted).
+var decodeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+// The Service Bus trigger's system metadata keys the adapter reads; the string ones come first.
+const (
+	keyMessageID = iota
+	keyCorrelationID
+	keySessionID
+	keySubject
+	keyLabel
+	keyContentType
+	keyLockToken
+	keyDeliveryCount // the first key that is not a string
+	keyEnqueuedTime
+	keyEnqueuedTimeUtc
+	keySequenceNumber
+	keyApplicationProperties
+	keyUserProperties
+	numKeys
+)
+
+// systemKeys names the keys, by index.
+var systemKeys = [numKeys]string{"MessageId", "CorrelationId", "SessionId", "Subject", "Label", "ContentType",
+	"LockToken", "DeliveryCount", "EnqueuedTime", "EnqueuedTimeUtc", "SequenceNumber",
+	"ApplicationProperties", "UserProperties"}
+
+// stringKey: the host copies these values as they are (see trusted).
+func stringKey(k int) bool { return k < keyDeliveryCount }
+
+// envelope is what the adapter keeps of an envelope: raw JSON values, slices of its bytes.
 type envelope struct {
-	Data     map[string]json.RawMessage `json:"Data"`
-	Metadata map[string]json.RawMessage `json:"Metadata"`
+	data []byte // Data[binding]; nil when absent
+	meta [numKeys]metaValue
 }
 
-// unwrap returns the text a Data or Metadata string carries. Current hosts encode strings twice
-// ("\"abc\""), older ones once ("abc"): a JSON string whose decoded text is itself a JSON string
-// literal is decoded once more. A non-string value (object, array, number) is returned as its
-// raw JSON text; null or absent gives "", false.
-func unwrap(raw json.RawMessage) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", false
+// metaValue is a system key's value in Metadata: under its exact name, and under another letter
+// case (the last such). The exact one counts when there is one.
+type metaValue struct{ exact, folded []byte }
+
+func (v metaValue) raw() []byte {
+	if v.exact != nil {
+		return v.exact
 	}
-	if raw[0] != '"' {
-		return string(raw), true
+	return v.folded
+}
+
+// decoder holds one invocation's reusable buffers: the envelope's bytes, the streaming decoder,
+// and scratch space for unquoting. Decoders are pooled; one that grew past maxPooledBytes (a
+// large envelope) is dropped instead, so the pool never holds much memory.
+type decoder struct {
+	in      bytes.Buffer
+	dec     jsontext.Decoder
+	scratch []byte
+	text    []byte
+	fields  []field
+	none    bytes.Buffer // empty: what dec reads between invocations
+}
+
+const maxPooledBytes = 1 << 20
+
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+func getDecoder() *decoder { return decoders.Get().(*decoder) }
+
+func (d *decoder) release() {
+	if d.in.Cap() > maxPooledBytes || cap(d.scratch) > maxPooledBytes || cap(d.text) > maxPooledBytes {
+		return
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
+	d.in.Reset()
+	d.dec.Reset(&d.none) // let go of the last body it read
+	clear(d.fields[:cap(d.fields)])
+	decoders.Put(d)
+}
+
+// read reads the whole envelope from body.
+func (d *decoder) read(body io.Reader) error {
+	_, err := d.in.ReadFrom(body)
+	return err
+}
+
+var errNotObject = errors.New("envelope is not a JSON object")
+
+// parse decodes the envelope read: Data's binding, and the system keys of Metadata when meta.
+func (d *decoder) parse(binding string, meta bool) (env envelope, err error) {
+	dec := &d.dec
+	dec.Reset(&d.in, decodeOptions...)
+	if kind := dec.PeekKind(); kind != '{' {
+		if _, err = dec.ReadToken(); err == nil && kind != 'n' {
+			err = errNotObject
+		}
+		return env, err // null: an empty envelope
 	}
-	if t := strings.TrimSpace(s); len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
-		var inner string
-		if json.Unmarshal([]byte(t), &inner) == nil {
-			return inner, true
+	if _, err = dec.ReadToken(); err != nil {
+		return env, err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			return env, err
+		}
+		switch {
+		case d.nameFolds(name, "Data"):
+			err = d.members(func(n, v []byte) {
+				if d.nameIs(n, binding) {
+					env.data = v
+				}
+			}, func() { env.data = nil })
+		case d.nameFolds(name, "Metadata") && meta:
+			err = d.members(func(n, v []byte) { d.setMeta(&env, n, v) }, func() { env.meta = [numKeys]metaValue{} })
+		case d.nameFolds(name, "Metadata"):
+			err = d.members(nil, func() {})
+		default:
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return env, err
 		}
 	}
-	return s, true
+	_, err = dec.ReadToken()
+	return env, err
+}
+
+// members reads an object member's value, calling member for each of its names and values (the
+// rest skipped when member is nil), or null for a null value; anything else is an error.
+func (d *decoder) members(member func(name, value []byte), null func()) error {
+	dec := &d.dec
+	switch dec.PeekKind() {
+	case 'n':
+		null()
+		_, err := dec.ReadToken()
+		return err
+	case '{':
+	default:
+		if _, err := dec.ReadToken(); err != nil {
+			return err
+		}
+		return errNotObject
+	}
+	if member == nil {
+		return dec.SkipValue()
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		value, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		member(name, value)
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// setMeta keeps v when name is a system key's (exactly, or in another letter case as
+// strings.EqualFold has it).
+func (d *decoder) setMeta(env *envelope, name, v []byte) {
+	n := d.name(name)
+	odd := bytes.ContainsAny(n, "\u212a\u017f") // K (Kelvin) and ſ fold to ASCII k and s, in more bytes
+	for k, key := range systemKeys {
+		switch {
+		case len(n) != len(key) && !odd:
+		case string(n) == key:
+			env.meta[k].exact = v
+			return
+		case bytes.EqualFold(n, []byte(key)):
+			env.meta[k].folded = v
+			return
+		}
+	}
+}
+
+// name is the text of a quoted JSON name (in d.text's spare room when it has escapes).
+func (d *decoder) name(quoted []byte) []byte {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return quoted[1 : len(quoted)-1]
+	}
+	var ok bool
+	d.text, ok = appendUnquoted(d.text[:0], quoted)
+	if !ok {
+		return nil
+	}
+	return d.text
+}
+
+func (d *decoder) nameIs(quoted []byte, want string) bool { return string(d.name(quoted)) == want }
+
+func (d *decoder) nameFolds(quoted []byte, want string) bool {
+	return bytes.EqualFold(d.name(quoted), []byte(want))
+}
+
+// appendUnquoted appends the text of the JSON string literal quoted to dst, as encoding/json
+// decodes it (invalid UTF-8 and lone surrogates become U+FFFD); false when it is not one.
+func appendUnquoted(dst, quoted []byte) ([]byte, bool) {
+	out, err := jsontext.AppendUnquote(dst, quoted)
+	if err == nil {
+		return out, true
+	}
+	var s string // rare: let encoding/json apply its rules
+	if json.Unmarshal(quoted, &s) != nil {
+		return dst, false
+	}
+	return append(dst, s...), true
+}
+
+// appendUnwrapped appends the text a Data or Metadata value carries to dst. Current hosts encode
+// strings twice ("\"abc\""), older ones once ("abc"): a JSON string whose text is itself a JSON
+// string literal (spaces around it aside) is decoded once more. A value that is not a string
+// (object, array, number) is its JSON text; null or nothing gives false.
+func appendUnwrapped(dst, raw []byte) ([]byte, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return dst, false
+	}
+	if raw[0] != '"' {
+		return append(dst, raw...), true
+	}
+	start := len(dst)
+	dst, ok := appendUnquoted(dst, raw)
+	if !ok {
+		return dst[:start], false
+	}
+	if t := bytes.TrimSpace(dst[start:]); len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
+		mid := len(dst)
+		if inner, ok := appendUnquoted(dst, t); ok { // after t: they do not overlap
+			n := copy(inner[start:], inner[mid:])
+			return inner[:start+n], true
+		}
+	}
+	return dst, true
+}
+
+// unwrap is appendUnwrapped's text as a string.
+func unwrap(raw []byte) (string, bool) {
+	b, ok := appendUnwrapped(nil, raw)
+	return string(b), ok
 }
 
 // integer reads a number sent as a JSON number or as a (possibly double-encoded) string.
-func integer(raw json.RawMessage) (int64, bool) {
-	s, ok := unwrap(raw)
+func (d *decoder) integer(raw []byte) (int64, bool) {
+	b, ok := appendUnwrapped(d.scratch[:0], raw)
+	d.scratch = b[:0]
 	if !ok {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
 	return n, err == nil
 }
 
@@ -55,12 +283,16 @@ func integer(raw json.RawMessage) (int64, bool) {
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999", "2006-01-02 15:04:05.9999999"}
 
 // timestamp reads a time; a time without zone is UTC. The result is in UTC.
-func timestamp(raw json.RawMessage) (time.Time, bool) {
-	s, ok := unwrap(raw)
+func (d *decoder) timestamp(raw []byte) (time.Time, bool) {
+	b, ok := appendUnwrapped(d.scratch[:0], raw)
+	d.scratch = b[:0]
 	if !ok {
 		return time.Time{}, false
 	}
-	s = strings.TrimSpace(s)
+	return parseTime(string(bytes.TrimSpace(b)))
+}
+
+func parseTime(s string) (time.Time, bool) {
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), true
@@ -69,141 +301,206 @@ func timestamp(raw json.RawMessage) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// stringKeys are the system keys whose values the host copies as they are: one that differs from
-// the body's same-named field cannot be that field's copy. The host reformats the others (times,
-// numbers, objects), so any same-named body field makes them untrusted.
-var stringKeys = map[string]bool{"MessageId": true, "CorrelationId": true, "SessionId": true, "Subject": true,
-	"Label": true, "ContentType": true, "LockToken": true}
-
-// systemKeys are the Service Bus trigger's system metadata keys the adapter reads.
-var systemKeys = []string{"MessageId", "CorrelationId", "SessionId", "Subject", "Label", "ContentType",
-	"LockToken", "DeliveryCount", "EnqueuedTime", "EnqueuedTimeUtc", "SequenceNumber",
-	"ApplicationProperties", "UserProperties"}
-
 // decodeMessage builds a Message from a Service Bus trigger envelope.
 //
-// The body comes only from Data[binding]. System properties come from Metadata, with one rule
-// against leaked body fields: the host copies a JSON body's top-level fields into Metadata, where
-// they can overwrite system keys. When the body itself has a top-level field named like a system
-// key (case-insensitively), the key may have been overwritten: it is not trusted and is left at
-// its zero value (for the enqueue time the other of EnqueuedTime/EnqueuedTimeUtc is used when it
-// is not shadowed). Only a string key (stringKeys) whose Metadata value differs from the body's
-// is kept: the host copies strings as they are, so it cannot have come from the body. Values that
-// do not parse as their type (a non-integer DeliveryCount) are also left at zero.
-func decodeMessage(env envelope, binding string) (Message, error) {
-	raw, ok := env.Data[binding]
-	if !ok {
+// The body comes only from Data[binding]. System properties come from Metadata, except those a
+// body field may have overwritten (see trusted). Values that do not parse as their type (a
+// non-integer DeliveryCount) are left at zero.
+func (d *decoder) decodeMessage(env *envelope, binding string) (Message, error) {
+	if env.data == nil {
 		return Message{}, fmt.Errorf("Data has no %q binding", binding)
 	}
 	var m Message
-	if body, ok := unwrap(raw); ok {
-		m.Body = []byte(body)
+	if body, ok := appendUnwrapped(d.scratch[:0], env.data); ok {
+		m.Body = append([]byte{}, body...)
+		d.scratch = body[:0]
 	}
-	fields := bodyFields(m.Body)
-	meta := make(map[string]json.RawMessage, len(systemKeys))
-	for _, k := range systemKeys {
-		v, ok := lookup(env.Metadata, k)
-		if !ok {
-			continue
-		}
-		if bv, inBody := fields[strings.ToLower(k)]; inBody {
-			if mv, _ := unwrap(v); !stringKeys[k] || mv == bv {
-				continue // possibly the body's value: not trusted
-			}
-		}
-		meta[k] = v
-	}
-	str := func(k string) string { s, _ := unwrap(meta[k]); return s }
-	m.MessageID = str("MessageId")
-	m.CorrelationID = str("CorrelationId")
-	m.SessionID = str("SessionId")
-	m.Subject = str("Subject")
-	if m.Subject == "" {
-		m.Subject = str("Label")
-	}
-	m.ContentType = str("ContentType")
-	m.LockToken = str("LockToken")
-	if n, ok := integer(meta["DeliveryCount"]); ok && n >= 0 && n <= 1<<31-1 {
+	meta := d.trusted(env, m.Body)
+	d.setStrings(&m, &meta)
+	if n, ok := d.integer(meta[keyDeliveryCount]); ok && n >= 0 && n <= 1<<31-1 {
 		m.DeliveryCount = int(n)
 	}
-	if n, ok := integer(meta["SequenceNumber"]); ok {
+	if n, ok := d.integer(meta[keySequenceNumber]); ok {
 		m.SequenceNumber = n
 	}
-	if t, ok := timestamp(meta["EnqueuedTime"]); ok {
+	if t, ok := d.timestamp(meta[keyEnqueuedTime]); ok {
 		m.EnqueuedTime = t
-	} else if t, ok := timestamp(meta["EnqueuedTimeUtc"]); ok {
+	} else if t, ok := d.timestamp(meta[keyEnqueuedTimeUtc]); ok {
 		m.EnqueuedTime = t
 	}
-	m.ApplicationProperties = properties(meta["ApplicationProperties"])
+	m.ApplicationProperties = d.properties(meta[keyApplicationProperties])
 	if m.ApplicationProperties == nil {
-		m.ApplicationProperties = properties(meta["UserProperties"])
+		m.ApplicationProperties = d.properties(meta[keyUserProperties])
 	}
 	return m, nil
 }
 
-// lookup finds a Metadata key, exactly or else case-insensitively.
-func lookup(md map[string]json.RawMessage, key string) (json.RawMessage, bool) {
-	if v, ok := md[key]; ok {
-		return v, true
+// trusted returns, by key, the raw values of the system keys that can be believed (nil: absent
+// or not believed). The host copies a JSON body's top-level fields into Metadata, where they can
+// overwrite system keys. When the body has a top-level field named like a system key (in any
+// letter case), the key may have been overwritten and is not believed (for the enqueue time, the
+// other of EnqueuedTime/EnqueuedTimeUtc is used when it is not shadowed). Only a string key whose
+// value differs from the body's is kept: the host copies strings as they are, so it cannot have
+// come from the body. The host reformats times, numbers and objects, so a body field of their
+// name always makes them untrusted (a body cannot set its own enqueue time).
+func (d *decoder) trusted(env *envelope, body []byte) (meta [numKeys][]byte) {
+	present := false
+	for k := range numKeys {
+		meta[k] = env.meta[k].raw()
+		present = present || meta[k] != nil
 	}
-	for k, v := range md {
-		if strings.EqualFold(k, key) {
-			return v, true
+	if !present {
+		return meta
+	}
+	for _, f := range d.bodyFields(body) {
+		if meta[f.key] != nil && (!stringKey(f.key) || d.sameText(meta[f.key], f.value)) {
+			meta[f.key] = nil
 		}
 	}
-	return nil, false
+	return meta
 }
 
-// bodyFields maps a JSON object body's top-level field names (lower case) to their values as
-// Metadata would show them (a string unquoted, anything else as its JSON text); nil for another body.
-func bodyFields(body []byte) map[string]string {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(body, &obj) != nil {
+// field is a body's top-level field named like a system key.
+type field struct {
+	key         int
+	name, value []byte
+}
+
+// bodyFields returns the fields of a JSON object body whose names are a system key's in lower
+// case (a name given twice: its last value); none for a body that is not a JSON object.
+func (d *decoder) bodyFields(body []byte) []field {
+	dec := &d.dec
+	dec.Reset(bytes.NewBuffer(body), decodeOptions...)
+	if dec.PeekKind() != '{' {
 		return nil
 	}
-	fields := make(map[string]string, len(obj))
-	for k, v := range obj {
-		s, _ := unwrap(v)
-		fields[strings.ToLower(k)] = s
+	if _, err := dec.ReadToken(); err != nil {
+		return nil
 	}
-	return fields
+	d.fields = d.fields[:0]
+	for dec.PeekKind() != '}' {
+		quoted, err := dec.ReadValue()
+		if err != nil {
+			return nil
+		}
+		key, name := bodyKey(quoted)
+		value, err := dec.ReadValue()
+		if err != nil {
+			return nil
+		}
+		if key >= 0 {
+			d.addField(field{key, name, value})
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil
+	}
+	return d.fields
+}
+
+// bodyKey returns the system key a body field's quoted name names once in lower case (-1: none),
+// and the name.
+func bodyKey(quoted []byte) (int, []byte) {
+	name := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(name, '\\') >= 0 {
+		name, _ = appendUnquoted(nil, quoted) // rare: a copy of its own
+	}
+	ascii := true
+	for _, c := range name {
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	for k, key := range systemKeys {
+		switch {
+		case ascii && len(name) == len(key) && bytes.EqualFold(name, []byte(key)):
+			return k, name
+		case !ascii && strings.ToLower(string(name)) == strings.ToLower(key):
+			return k, name
+		}
+	}
+	return -1, name
+}
+
+// addField adds f to d.fields, in place of an earlier one of the same name.
+func (d *decoder) addField(f field) {
+	for i := range d.fields {
+		if bytes.Equal(d.fields[i].name, f.name) {
+			d.fields[i].value = f.value
+			return
+		}
+	}
+	d.fields = append(d.fields, f)
+}
+
+// sameText reports whether two raw values carry the same text (appendUnwrapped).
+func (d *decoder) sameText(a, b []byte) bool {
+	x, _ := appendUnwrapped(d.scratch[:0], a)
+	n := len(x)
+	y, _ := appendUnwrapped(x, b)
+	d.scratch = y[:0]
+	return bytes.Equal(y[:n], y[n:])
+}
+
+// setStrings sets the Message's string properties, all in one allocation.
+func (d *decoder) setStrings(m *Message, meta *[numKeys][]byte) {
+	var ends [keyDeliveryCount]int
+	d.text = d.text[:0]
+	for k := range keyDeliveryCount {
+		d.text, _ = appendUnwrapped(d.text, meta[k])
+		ends[k] = len(d.text)
+	}
+	all := string(d.text)
+	str := func(k int) string {
+		if k == 0 {
+			return all[:ends[0]]
+		}
+		return all[ends[k-1]:ends[k]]
+	}
+	m.MessageID, m.CorrelationID, m.SessionID = str(keyMessageID), str(keyCorrelationID), str(keySessionID)
+	m.Subject, m.ContentType, m.LockToken = str(keySubject), str(keyContentType), str(keyLockToken)
+	if m.Subject == "" {
+		m.Subject = str(keyLabel)
+	}
 }
 
 // properties decodes application properties sent as a JSON object (or an encoded one).
-func properties(raw json.RawMessage) map[string]any {
-	s, ok := unwrap(raw)
+func (d *decoder) properties(raw []byte) map[string]any {
+	b, ok := appendUnwrapped(d.scratch[:0], raw)
+	d.scratch = b[:0]
 	if !ok {
 		return nil
 	}
 	var props map[string]any
-	if json.Unmarshal([]byte(s), &props) != nil || len(props) == 0 {
+	if json.Unmarshal(b, &props) != nil || len(props) == 0 {
 		return nil
 	}
 	return props
 }
 
 // decodeTimer reads Data[binding] of a timer trigger; ScheduleStatus may be null.
-func decodeTimer(env envelope, binding string) (Timer, error) {
-	raw, ok := env.Data[binding]
-	if !ok {
+func (d *decoder) decodeTimer(env *envelope, binding string) (Timer, error) {
+	if env.data == nil {
 		return Timer{}, fmt.Errorf("Data has no %q binding", binding)
 	}
-	s, _ := unwrap(raw)
+	s, _ := appendUnwrapped(d.scratch[:0], env.data)
+	d.scratch = s[:0]
 	var in struct {
 		IsPastDue      json.RawMessage
 		ScheduleStatus *struct{ Last, Next, LastUpdated json.RawMessage }
 	}
-	if err := json.Unmarshal([]byte(s), &in); err != nil {
+	if err := json.Unmarshal(s, &in); err != nil {
 		return Timer{}, fmt.Errorf("Data.%s is not a timer object", binding)
 	}
 	var t Timer
-	if v, ok := unwrap(in.IsPastDue); ok {
-		t.IsPastDue = strings.EqualFold(v, "true")
+	if v, ok := appendUnwrapped(d.scratch[:0], in.IsPastDue); ok {
+		t.IsPastDue = bytes.EqualFold(v, []byte("true"))
 	}
 	if st := in.ScheduleStatus; st != nil {
-		t.Last, _ = timestamp(st.Last)
-		t.Next, _ = timestamp(st.Next)
-		t.LastUpdated, _ = timestamp(st.LastUpdated)
+		t.Last, _ = d.timestamp(st.Last)
+		t.Next, _ = d.timestamp(st.Next)
+		t.LastUpdated, _ = d.timestamp(st.LastUpdated)
 	}
 	return t, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -28,9 +27,9 @@ type httpRequest struct {
 // (query from the Query object when Url has none; old hosts send Query as the string "{}"),
 // headers (name → array of strings, or one string), and the body (a string, absent when empty;
 // decoded like every Data string). Metadata is client-controlled and not read.
-func decodeRequest(ctx context.Context, env envelope, binding string) (*http.Request, error) {
-	raw, ok := env.Data[binding]
-	if !ok {
+func decodeRequest(ctx context.Context, env *envelope, binding string) (*http.Request, error) {
+	raw := env.data
+	if raw == nil {
 		return nil, fmt.Errorf("Data has no %q binding", binding)
 	}
 	var in httpRequest
@@ -193,6 +192,3 @@ func hostContentType(ct string) string {
 	params["charset"] = "utf-8"
 	return mime.FormatMediaType(mt, params)
 }
-
-// drain reads what is left of r (bounded), so the connection can be reused.
-func drain(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, 64<<10)) }

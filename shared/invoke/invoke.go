@@ -221,42 +221,53 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var env envelope
-	body := http.MaxBytesReader(w, r.Body, s.max)
-	if err := json.NewDecoder(body).Decode(&env); err != nil {
+	dec := getDecoder()
+	defer dec.release()
+	if err := dec.read(http.MaxBytesReader(w, r.Body, s.max)); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			rec.outcome, rec.err = "envelope-too-large", err
 			writeJSON(w, http.StatusRequestEntityTooLarge, failure{Error: "envelope too large", Code: "EnvelopeTooLarge"})
 			return
 		}
-		rec.outcome, rec.err = "malformed-envelope", errors.New("envelope is not a JSON object")
+		rec.outcome, rec.err = "malformed-envelope", err
 		writeJSON(w, http.StatusBadRequest, failure{Error: "envelope is not a JSON object", Code: "MalformedEnvelope"})
 		return
 	}
-	drain(body)
+	binding := BindingMessage
+	switch {
+	case isTimer:
+		binding = BindingTimer
+	case isHTTP:
+		binding = BindingRequest
+	}
+	env, err := dec.parse(binding, isQueue)
+	if err != nil {
+		rec.outcome, rec.err = "malformed-envelope", errNotObject
+		writeJSON(w, http.StatusBadRequest, failure{Error: "envelope is not a JSON object", Code: "MalformedEnvelope"})
+		return
+	}
 
 	ctx, logs := withLogs(context.WithValue(r.Context(), ctxKey{}, rec.invocationID))
 	var (
 		out      reply
-		err      error
 		envelErr error
 	)
 	switch {
 	case isQueue:
 		var m Message
-		if m, envelErr = decodeMessage(env, BindingMessage); envelErr == nil {
+		if m, envelErr = dec.decodeMessage(&env, BindingMessage); envelErr == nil {
 			rec.msg = m
 			rec.outcome, err = guard(func() (string, error) { return q(ctx, m) })
 		}
 	case isTimer:
 		var tick Timer
-		if tick, envelErr = decodeTimer(env, BindingTimer); envelErr == nil {
+		if tick, envelErr = dec.decodeTimer(&env, BindingTimer); envelErr == nil {
 			rec.outcome, err = guard(func() (string, error) { return t(ctx, tick) })
 		}
 	case isHTTP:
 		var req *http.Request
-		if req, envelErr = decodeRequest(ctx, env, BindingRequest); envelErr == nil {
+		if req, envelErr = decodeRequest(ctx, &env, BindingRequest); envelErr == nil {
 			res := newRecorder(int(s.max))
 			_, err = guard(func() (string, error) { h.ServeHTTP(res, req); return "", nil })
 			if err == nil && res.over {
