@@ -228,7 +228,7 @@ func (e *UsageError) Error() string {
 func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
 
 // RejectedError is a message the service rejected, or an operation that ended in failure;
-// Number is the seed's numeric code, where it has one.
+// Number is the numeric code of Register-AzStackHCI's error (9104, ...), where it has one.
 type RejectedError struct {
 	Code   string
 	Number int

@@ -155,7 +155,7 @@ func (s *session) stageTable(v domain.ResetStatusView) {
 
 // waitReset polls the reset until it is no longer InProgress. On a terminal it redraws the
 // stages in place; otherwise it prints a plain line for each change. Succeeded → nil, after the
-// seed's words (the machine is unregistered; how to register it again); Failed, Stalled or
+// words of Start-ArcBootstrapReset (the machine is unregistered; how to register it again); Failed, Stalled or
 // Cancelled → a RejectedError (exit 1).
 func (s *session) waitReset(ctx context.Context, cluster, machine string) error {
 	path := machinePath(cluster, machine)

@@ -1,6 +1,7 @@
 package cli
 
-// The seed documents' scenarios, end to end as an operator runs them: messages posted to the
+// The product's documented scenarios (Get-AzureStackHCI, Register-/Unregister-AzStackHCI,
+// Start-ArcBootstrapReset), end to end as an operator runs them: messages posted to the
 // local runner's queues, its clock moved, its timers run, and the command line doing the rest
 // (docs/cli.md). Each step is a t.Run, so a failure names the step of the scenario that broke.
 
@@ -181,8 +182,8 @@ func TestJourneyStalledResetCancelAndRestart(t *testing.T) {
 	})
 }
 
-// The seed's re-image flow: reinstall, create a new cluster, register it. The first Register is
-// refused with its seed number, and says the old cluster is now suspected; sent again it succeeds.
+// The documented re-image flow: reinstall, create a new cluster, register it. The first Register is
+// refused with its numeric code (9105), and says the old cluster is now suspected; sent again it succeeds.
 func TestJourneyReimagedCluster(t *testing.T) {
 	base := startRunner(t, nil, true)
 	const cOld, cNew = "aaaaaaaa-3333-4333-8333-000000000001", "bbbbbbbb-3333-4333-8333-000000000002"
@@ -221,7 +222,7 @@ func TestJourneyUpgradedFrom20H2(t *testing.T) {
 		v := clusterOf(t, base, cA)
 		return v.Nodes[0].OSVersion == "21H2" && v.Nodes[1].OSVersion == "10.0.20348.2113"
 	})
-	cli(t, base, 0, registerCmd(cA, "hci-a", "--node", "node1")...) // the seed's re-run: any one server, no OS version
+	cli(t, base, 0, registerCmd(cA, "hci-a", "--node", "node1")...) // Register-AzStackHCI's re-run: any one server, no OS version
 	out, _ := cli(t, base, 0, "status", cA)
 	if !strings.Contains(out, "Arc integration:    Enabled") || strings.Count(out, " Enabled ") < 2 {
 		t.Errorf("after the re-run:\n%s", out)
@@ -232,7 +233,7 @@ func TestJourneyUpgradedFrom20H2(t *testing.T) {
 }
 
 // A registration in Azure China, its cloud named in any letter case; its clean-up says in which
-// cloud, tenant and subscription to act; a re-run in another region prints the seed's number.
+// cloud, tenant and subscription to act; a re-run in another region prints its numeric code (9104).
 func TestJourneySovereignCloud(t *testing.T) {
 	base := startRunner(t, nil, true)
 	const cA = "aaaaaaaa-5555-4555-8555-000000000001"

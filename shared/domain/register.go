@@ -36,7 +36,7 @@ func (s *Service) register(ctx context.Context, m Register, meta Meta) (Result, 
 	return res, nil
 }
 
-// registerDefaults fills a Register's defaults (seed): resourceName = clusterName, resourceGroup
+// registerDefaults fills a Register's defaults (Register-AzStackHCI's; docs/messages.md): resourceName = clusterName, resourceGroup
 // = <resourceName>-rg, arcResourceGroup = resourceGroup, cloud = AzureCloud.
 func registerDefaults(m Register) Register {
 	if m.ResourceName == "" {
@@ -273,7 +273,7 @@ func registerNodes(c *Cluster, nodes []RegisterNode) []string {
 }
 
 // enableArc enables Arc integration on every registered node of c that lacks it, listed in the
-// Register or not (seed: "enables Azure Arc integration on every server in the cluster"), where
+// Register or not (Register-AzStackHCI "enables Azure Arc integration on every server in the cluster"), where
 // the node's OS version has it (not 20H2: NotSupported), and sets the cluster's arcIntegration.
 // It returns the nodes just enabled.
 func enableArc(c *Cluster) []string {

@@ -1,6 +1,7 @@
 package domain_test
 
-// The rules of docs/messages.md and docs/policy.md that the seed documents' scenarios depend on:
+// The rules of docs/messages.md and docs/policy.md that the product's scenarios (Register-AzStackHCI,
+// Get-AzureStackHCI, Start-ArcBootstrapReset) depend on:
 // safe resets, Arc on every node, the whole view, nothing changed unrecorded, re-imaged
 // clusters and sovereign clouds. Each runs on the memory store and on Azurite.
 
@@ -242,7 +243,7 @@ func TestArcOnEveryNode(t *testing.T) {
 		h.fact("", map[string]any{"type": "Sync", "clusterId": cA, "machine": "n1", "osVersion": "21H2"})
 		h.fact("", map[string]any{"type": "Sync", "clusterId": cA, "machine": "n2", "osVersion": "10.0.20348.2113"})
 		rerun := register(cA, "hci-a", "n1")
-		delete(rerun, "osVersion") // the seed's re-run has none
+		delete(rerun, "osVersion") // Register-AzStackHCI's re-run has none
 		res := h.cmd("", rerun)
 		expect(t, res, domain.Updated, "", domain.EvArcEnabled)
 		type arc struct {
@@ -340,7 +341,7 @@ func TestNothingChangesUnrecorded(t *testing.T) {
 	})
 }
 
-// The seed's re-image flow: reinstall, create a new cluster, register it. The Register refused
+// The documented re-image flow: reinstall, create a new cluster, register it. The Register refused
 // NodeRegisteredElsewhere records its claims; the holder, all its machines claimed and silent for
 // a day, is suspected at once, and the refusal says so; sent again, the Register succeeds.
 func TestReimagedClusterFlow(t *testing.T) {
