@@ -84,18 +84,38 @@ func unclaimed(c *Cluster) []string {
 }
 
 // holders finds the clusters other than self holding the named machines' identities in group
-// (machine index hints, verified against the cluster they name): claims on suspected orphans,
-// and held, the machines of registered clusters that are not (nil when none).
+// (machine index hints, read in one request and verified against the cluster they name, each
+// loaded once): claims on suspected orphans, and held, the machines of registered clusters that
+// are not (nil when none).
 func (s *Service) holders(ctx context.Context, group, self string, names []string) (claimSet, *heldMachines, error) {
-	claims := claimSet{}
+	lower := make([]string, 0, len(names))
+	for _, n := range names {
+		lower = append(lower, strings.ToLower(n))
+	}
+	rows, err := s.store.GetIndexes(ctx, kindMachine, group, lower)
+	if err != nil {
+		return nil, nil, err
+	}
+	hint := map[string]string{}
+	for _, e := range rows {
+		hint[e.Name] = e.Value
+	}
+	claims, loaded := claimSet{}, map[string]*Cluster{}
 	var held *heldMachines
 	for _, name := range names {
-		other, err := s.holderOf(ctx, group, self, name)
-		if err != nil {
-			return nil, nil, err
+		id := hint[strings.ToLower(name)]
+		if id == "" || id == self {
+			continue
+		}
+		other, seen := loaded[id]
+		if !seen {
+			if other, err = s.loadOther(ctx, id); err != nil {
+				return nil, nil, err
+			}
+			loaded[id] = other
 		}
 		switch {
-		case other == nil:
+		case !holds(other, group, name):
 		case other.Orphan == OrphanSuspected:
 			claims.add(other.ID, name)
 		default:
@@ -119,13 +139,20 @@ func (s *Service) holderOf(ctx context.Context, group, self, machine string) (*C
 		return nil, err
 	}
 	other, err := s.loadOther(ctx, e.Value)
-	if err != nil || !registered(other) || identityGroup(other.SubscriptionID, other.ArcResourceGroup) != group {
+	if err != nil || !holds(other, group, machine) {
 		return nil, err // none, or a stale hint
 	}
-	if n := other.node(machine); n == nil || n.RegistrationStatus != StatusRegistered {
-		return nil, nil
-	}
 	return other, nil
+}
+
+// holds reports whether cluster c (a hint's, verified) holds machine's identity in group: it is
+// registered there and its node of that name is Registered.
+func holds(c *Cluster, group, machine string) bool {
+	if !registered(c) || identityGroup(c.SubscriptionID, c.ArcResourceGroup) != group {
+		return false
+	}
+	n := c.node(machine)
+	return n != nil && n.RegistrationStatus == StatusRegistered
 }
 
 // refuseHeld records a refused Register's claims on the holding clusters and returns what they
