@@ -7,9 +7,10 @@ import (
 )
 
 // diffHistory records every changed field of the cluster and its nodes that a message, command or
-// sweep can change (docs/messages.md: nothing changes unrecorded). A node added records one entry
-// with its first statuses. lastConnected and lastSync are not state changes and are never
-// recorded; nor is the sweeps' bookkeeping (notices, scheduled checks).
+// sweep can change (docs/messages.md: nothing changes unrecorded). lastConnected and lastSync are
+// not state changes and are never recorded; nor is the sweeps' bookkeeping (notices, scheduled checks). A node added is one entry
+// (What "node <name>", After "added"), so a 16-node registration stays far within one
+// transaction's 100 rows.
 func diffHistory(prev, next *Cluster) []HistoryEntry {
 	var out []HistoryEntry
 	add := func(what, before, after string) {
@@ -49,7 +50,7 @@ func diffHistory(prev, next *Cluster) []HistoryEntry {
 	for _, n := range next.Nodes {
 		o, ok := old[n.Name]
 		if !ok {
-			add("node "+n.Name, "", addedNode(n))
+			add("node "+n.Name, "", "added") // its first statuses are in the state (one entry, not one per field)
 			continue
 		}
 		pre := "node " + n.Name + " "
@@ -64,18 +65,6 @@ func diffHistory(prev, next *Cluster) []HistoryEntry {
 		add(pre+"reset", resetStr(o.Reset), resetStr(n.Reset))
 	}
 	return out
-}
-
-// addedNode describes a node just added: "added" and its first statuses, in one entry, so a
-// 16-node registration stays far within one transaction's 100 rows.
-func addedNode(n Node) string {
-	s := "added: registrationStatus " + n.RegistrationStatus + ", connectionStatus " + n.ConnectionStatus + ", arcStatus " + n.ArcStatus
-	for _, f := range [][2]string{{"osVersion", n.OSVersion}, {"biosConfigHash", n.BiosConfigHash}, {"claimedBy", n.ClaimedBy}} {
-		if f[1] != "" {
-			s += ", " + f[0] + " " + f[1]
-		}
-	}
-	return s
 }
 
 func timeStr(t time.Time) string {
