@@ -80,6 +80,8 @@ type decoder struct {
 	text    []byte
 	fields  []field
 	none    bytes.Buffer // empty: what dec reads between invocations
+	logs    []byte       // the invocation's Logs lines
+	out     []byte       // the reply
 }
 
 const maxPooledBytes = 1 << 20
@@ -89,7 +91,7 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 func getDecoder() *decoder { return decoders.Get().(*decoder) }
 
 func (d *decoder) release() {
-	if d.in.Cap() > maxPooledBytes || cap(d.scratch) > maxPooledBytes || cap(d.text) > maxPooledBytes {
+	if max(d.in.Cap(), cap(d.scratch), cap(d.text), cap(d.logs), cap(d.out)) > maxPooledBytes {
 		return
 	}
 	d.in.Reset()

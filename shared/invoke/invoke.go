@@ -19,12 +19,12 @@ package invoke
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
@@ -148,7 +148,7 @@ func InvocationID(ctx context.Context) string {
 // ping), POST /{FunctionName} runs a function from the host's envelope, and a forwarded or
 // proxied request under RoutePrefix is served by the HTTP function (when there is exactly one).
 func NewServer(fns Functions, opts *ServerOptions) http.Handler {
-	s := &server{fns: fns, log: slog.Default(), max: DefaultMaxEnvelopeBytes}
+	s := &server{fns: map[string]function{}, log: slog.Default(), max: DefaultMaxEnvelopeBytes}
 	var tp trace.TracerProvider = noop.NewTracerProvider()
 	if opts != nil {
 		if opts.Logger != nil {
@@ -162,11 +162,20 @@ func NewServer(fns Functions, opts *ServerOptions) http.Handler {
 		}
 	}
 	s.log = slog.New(LogHandler(s.log.Handler()))
+	s.tracing = newTracing(tp)
+	for name, q := range fns.Queues {
+		s.fns[name] = function{queue: q}
+	}
+	for name, t := range fns.Timers {
+		s.fns[name] = function{timer: t}
+	}
+	for name, h := range fns.HTTP {
+		s.fns[name] = function{http: h}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.HandleFunc("POST /{function}", s.invoke)
 	if len(fns.HTTP) == 1 {
 		for name, h := range fns.HTTP {
 			mux.Handle(RoutePrefix, s.direct(name, h))
@@ -175,20 +184,34 @@ func NewServer(fns Functions, opts *ServerOptions) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such function"})
 	})
-	return traced(tp, mux)
+	s.rest = s.tracing.traced(mux)
+	return s
 }
 
 type server struct {
-	fns Functions
-	log *slog.Logger
-	max int64
+	fns     map[string]function
+	log     *slog.Logger
+	max     int64
+	tracing tracing
+	rest    http.Handler // every request but an envelope's
 }
 
-// reply is the body the host expects from every invocation.
-type reply struct {
-	Outputs     map[string]any `json:"Outputs"`
-	Logs        []string       `json:"Logs"`
-	ReturnValue any            `json:"ReturnValue"`
+// function is one function's handler: one of the three is set.
+type function struct {
+	queue QueueHandler
+	timer TimerHandler
+	http  http.Handler
+}
+
+// binding is the input binding of the function's trigger.
+func (f function) binding() string {
+	switch {
+	case f.timer != nil:
+		return BindingTimer
+	case f.http != nil:
+		return BindingRequest
+	}
+	return BindingMessage
 }
 
 // failure is the body of a non-2xx answer.
@@ -207,79 +230,41 @@ type record struct {
 	logged                 bool
 }
 
-func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("function")
-	rec := record{function: name, invocationID: invocationID(r.Header), start: time.Now()}
-	defer func() { s.logLine(r.Context(), &rec) }() // unless the 2xx path below logged it
+// ServeHTTP sends an envelope invocation (POST /{FunctionName}) straight to the adapter, and
+// every other request through the mux.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutPrefix(r.URL.Path, "/")
+	if ok && r.Method == http.MethodPost && name != "" && r.URL.RawPath == "" && !strings.Contains(name, "/") {
+		s.invoke(w, r, name)
+		return
+	}
+	s.rest.ServeHTTP(w, r)
+}
 
-	q, isQueue := s.fns.Queues[name]
-	t, isTimer := s.fns.Timers[name]
-	h, isHTTP := s.fns.HTTP[name]
-	if !isQueue && !isTimer && !isHTTP {
+// invoke runs one envelope invocation of the function name and answers the host: 200 with the
+// reply, or the failure's status (see the package comment).
+func (s *server) invoke(w http.ResponseWriter, r *http.Request, name string) {
+	rec := record{function: name, invocationID: invocationID(r.Header), start: time.Now()}
+	ctx, span := s.tracing.start(r.Context(), r, name)
+	defer span.End()
+	defer func() { s.logLine(ctx, &rec) }() // unless the 2xx path below logged it
+
+	fn, ok := s.fns[name]
+	if !ok {
 		rec.outcome = "unknown-function"
 		writeJSON(w, http.StatusNotFound, failure{Error: "no such function", Code: "UnknownFunction"})
 		return
 	}
-
-	dec := getDecoder()
-	defer dec.release()
-	if err := dec.read(http.MaxBytesReader(w, r.Body, s.max)); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			rec.outcome, rec.err = "envelope-too-large", err
-			writeJSON(w, http.StatusRequestEntityTooLarge, failure{Error: "envelope too large", Code: "EnvelopeTooLarge"})
-			return
-		}
-		rec.outcome, rec.err = "malformed-envelope", err
-		writeJSON(w, http.StatusBadRequest, failure{Error: "envelope is not a JSON object", Code: "MalformedEnvelope"})
-		return
-	}
-	binding := BindingMessage
-	switch {
-	case isTimer:
-		binding = BindingTimer
-	case isHTTP:
-		binding = BindingRequest
-	}
-	env, err := dec.parse(binding, isQueue)
-	if err != nil {
-		rec.outcome, rec.err = "malformed-envelope", errNotObject
-		writeJSON(w, http.StatusBadRequest, failure{Error: "envelope is not a JSON object", Code: "MalformedEnvelope"})
+	d := getDecoder()
+	defer d.release()
+	env, ok := s.envelope(w, r, d, fn, &rec)
+	if !ok {
 		return
 	}
 
-	ctx, logs := withLogs(context.WithValue(r.Context(), ctxKey{}, rec.invocationID))
-	var (
-		out      reply
-		envelErr error
-	)
-	switch {
-	case isQueue:
-		var m Message
-		if m, envelErr = dec.decodeMessage(&env, BindingMessage); envelErr == nil {
-			rec.msg = m
-			rec.outcome, err = guard(func() (string, error) { return q(ctx, m) })
-		}
-	case isTimer:
-		var tick Timer
-		if tick, envelErr = dec.decodeTimer(&env, BindingTimer); envelErr == nil {
-			rec.outcome, err = guard(func() (string, error) { return t(ctx, tick) })
-		}
-	case isHTTP:
-		var req *http.Request
-		if req, envelErr = decodeRequest(ctx, &env, BindingRequest); envelErr == nil {
-			res := newRecorder(int(s.max))
-			_, err = guard(func() (string, error) { h.ServeHTTP(res, req); return "", nil })
-			if err == nil && res.over {
-				err = errors.New("response body too large")
-			}
-			if err == nil {
-				o, oerr := res.output()
-				out.Outputs = map[string]any{BindingResult: o}
-				rec.outcome, rec.err = strconv.Itoa(o.StatusCode), oerr
-			}
-		}
-	}
+	inv := newInvocation(ctx, rec.invocationID, d.logs)
+	defer func() { d.logs = inv.logs.close()[:0] }() // before release: no late record writes there
+	res, envelErr, err := s.run(inv, d, &env, fn, &rec)
 	switch {
 	case envelErr != nil:
 		rec.outcome, rec.err = "malformed-envelope", envelErr
@@ -288,13 +273,67 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		rec.outcome, rec.err = "transient", err
 		writeJSON(w, http.StatusInternalServerError, failure{Error: "transient failure: the invocation will be retried", Code: "Transient"})
 	default:
-		if out.Outputs == nil {
-			out.Outputs = map[string]any{}
-		}
-		s.logLine(ctx, &rec) // the last Logs entry: only a 2xx reply's Logs reach the host
-		out.Logs = logs.take()
-		writeJSON(w, http.StatusOK, out)
+		s.logLine(inv, &rec) // the last Logs entry: only a 2xx reply's Logs reach the host
+		d.out = writeReply(w, d.out, res, inv.logs.close())
 	}
+}
+
+// envelope reads and parses the request's envelope into d. When it cannot, it answers the host
+// (413 over the size cap, else 400), records why and returns false.
+func (s *server) envelope(w http.ResponseWriter, r *http.Request, d *decoder, fn function, rec *record) (envelope, bool) {
+	err := d.read(http.MaxBytesReader(w, r.Body, s.max))
+	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		rec.outcome, rec.err = "envelope-too-large", err
+		writeJSON(w, http.StatusRequestEntityTooLarge, failure{Error: "envelope too large", Code: "EnvelopeTooLarge"})
+		return envelope{}, false
+	}
+	var env envelope
+	if err == nil {
+		env, err = d.parse(fn.binding(), fn.queue != nil)
+	}
+	if err != nil {
+		rec.outcome, rec.err = "malformed-envelope", fmt.Errorf("%w: %v", errNotObject, err)
+		writeJSON(w, http.StatusBadRequest, failure{Error: errNotObject.Error(), Code: "MalformedEnvelope"})
+		return envelope{}, false
+	}
+	return env, true
+}
+
+// run decodes the function's input from env and calls it. It returns an HTTP function's res
+// output, the envelope's fault (the host's), or the function's failure (transient: an error, a
+// panic, a response too large).
+func (s *server) run(ctx context.Context, d *decoder, env *envelope, fn function, rec *record) (res *httpOutput, envelErr, err error) {
+	switch {
+	case fn.queue != nil:
+		m, envelErr := d.decodeMessage(env, BindingMessage)
+		if envelErr != nil {
+			return nil, envelErr, nil
+		}
+		rec.msg = m
+		rec.outcome, err = guard(func() (string, error) { return fn.queue(ctx, m) })
+	case fn.timer != nil:
+		t, envelErr := d.decodeTimer(env, BindingTimer)
+		if envelErr != nil {
+			return nil, envelErr, nil
+		}
+		rec.outcome, err = guard(func() (string, error) { return fn.timer(ctx, t) })
+	default:
+		req, envelErr := decodeRequest(ctx, env, BindingRequest)
+		if envelErr != nil {
+			return nil, envelErr, nil
+		}
+		w := newRecorder(int(s.max))
+		_, err = guard(func() (string, error) { fn.http.ServeHTTP(w, req); return "", nil })
+		if err == nil && w.over {
+			err = errors.New("response body too large")
+		}
+		if err == nil {
+			o, oerr := w.output()
+			res = &o
+			rec.outcome, rec.err = strconv.Itoa(o.StatusCode), oerr
+		}
+	}
+	return res, nil, err
 }
 
 // invocationID is the host's invocation ID of a request: the last X-Azure-Functions-InvocationId
@@ -325,12 +364,11 @@ func (s *server) logLine(ctx context.Context, rec *record) {
 		return
 	}
 	rec.logged = true
-	sc := trace.SpanContextFromContext(ctx)
-	attrs := []slog.Attr{
+	var buf [10]slog.Attr
+	attrs := append(buf[:0],
 		slog.String("function", rec.function),
 		slog.String("invocationId", rec.invocationID),
-		slog.String("traceId", sc.TraceID().String()),
-	}
+		slog.String("traceId", trace.SpanContextFromContext(ctx).TraceID().String()))
 	if rec.msg.MessageID != "" || rec.msg.DeliveryCount != 0 {
 		attrs = append(attrs,
 			slog.String("messageId", rec.msg.MessageID),
@@ -350,16 +388,10 @@ func (s *server) logLine(ctx context.Context, rec *record) {
 			span.SetStatus(codes.Error, rec.outcome)
 		}
 	}
-	s.log.LogAttrs(ctx, level, "invocation", attrs...)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"unencodable reply","code":"Transient"}`)
+	// As Logger.LogAttrs, without the caller's PC: the line always comes from here.
+	if h := s.log.Handler(); h.Enabled(ctx, level) {
+		r := slog.NewRecord(time.Now(), level, "invocation", 0)
+		r.AddAttrs(attrs...)
+		_ = h.Handle(ctx, r)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }

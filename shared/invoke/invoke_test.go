@@ -39,6 +39,13 @@ func post(t *testing.T, h http.Handler, fn string, body []byte) *httptest.Respon
 	return w
 }
 
+// reply is the body the host expects from every invocation.
+type reply struct {
+	Outputs     map[string]any `json:"Outputs"`
+	Logs        []string       `json:"Logs"`
+	ReturnValue any            `json:"ReturnValue"`
+}
+
 func decodeReply(t *testing.T, w *httptest.ResponseRecorder) reply {
 	t.Helper()
 	var rep reply

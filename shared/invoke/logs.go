@@ -1,6 +1,7 @@
 package invoke
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"slices"
@@ -23,42 +24,64 @@ const MaxLogs = 50
 
 type logsKey struct{}
 
-// collector gathers one invocation's Logs entries. Records logged after the reply was built (by a
-// goroutine that outlived the invocation) are ignored.
+// invocation is the context of an envelope invocation: its parent's, plus the host's
+// invocation ID (InvocationID) and the collector of the reply's Logs, in one allocation.
+type invocation struct {
+	context.Context
+	id   string
+	logs collector
+}
+
+// newInvocation returns the context of invocation id, collecting its Logs into buf's room.
+func newInvocation(parent context.Context, id string, buf []byte) *invocation {
+	return &invocation{Context: parent, id: id, logs: collector{text: buf[:0]}}
+}
+
+func (c *invocation) Value(key any) any {
+	switch key.(type) {
+	case ctxKey:
+		return c.id
+	case logsKey:
+		return &c.logs
+	}
+	return c.Context.Value(key)
+}
+
+// collector gathers one invocation's Logs entries as text lines, each ended by a newline (the
+// text form quotes a newline inside a key or value). Records logged once the reply is built (by
+// a goroutine that outlived the invocation) are ignored.
 type collector struct {
 	mu      sync.Mutex
-	lines   []string
+	text    []byte
+	lines   int
 	dropped int
 	closed  bool
 }
 
-func (c *collector) add(line string) {
+func (c *collector) add(ctx context.Context, h *logHandler, r slog.Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case c.closed:
-	case len(c.lines) < MaxLogs:
-		c.lines = append(c.lines, line)
+	case c.lines < MaxLogs:
+		c.text = h.appendText(ctx, c.text, r)
+		c.lines++
 	default:
 		c.dropped++
 	}
 }
 
-// take returns the entries and closes the collector.
-func (c *collector) take() []string {
+// close closes the collector and returns its lines, a note of how many were left out last.
+func (c *collector) close() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closed = true
-	if c.dropped > 0 {
-		c.lines = append(c.lines, `level=WARN msg="`+strconv.Itoa(c.dropped)+` more log entries left out of this reply; see the process log"`)
+	if !c.closed && c.dropped > 0 {
+		c.text = append(c.text, `level=WARN msg="`...)
+		c.text = strconv.AppendInt(c.text, int64(c.dropped), 10)
+		c.text = append(c.text, " more log entries left out of this reply; see the process log\"\n"...)
 	}
-	return c.lines
-}
-
-// withLogs returns ctx collecting its records into a new collector.
-func withLogs(ctx context.Context) (context.Context, *collector) {
-	c := &collector{lines: make([]string, 0, 2)}
-	return context.WithValue(ctx, logsKey{}, c), c
+	c.closed = true
+	return c.text
 }
 
 // LogHandler returns a slog.Handler that passes records to h and also adds those logged (at Info
@@ -83,7 +106,7 @@ func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
 	if c, ok := ctx.Value(logsKey{}).(*collector); ok && r.Level >= slog.LevelInfo {
-		c.add(h.text(ctx, r))
+		c.add(ctx, h, r)
 	}
 	if !h.next.Enabled(ctx, r.Level) {
 		return nil
@@ -101,15 +124,33 @@ func (h *logHandler) WithGroup(name string) slog.Handler {
 	return &logHandler{next: h.next.WithGroup(name), ops: append(slices.Clip(h.ops), op)}
 }
 
-// text is r as one logfmt line without the time (the host stamps each entry).
-func (h *logHandler) text(ctx context.Context, r slog.Record) string {
-	var b strings.Builder
-	var t slog.Handler = slog.NewTextHandler(&b, &slog.HandlerOptions{ReplaceAttr: dropTime})
+// textLine is slog's TextHandler writing into a buffer of its own, reused (pooled).
+type textLine struct {
+	buf bytes.Buffer
+	h   slog.Handler
+}
+
+var textLines = sync.Pool{New: func() any {
+	t := new(textLine)
+	t.h = slog.NewTextHandler(&t.buf, &slog.HandlerOptions{ReplaceAttr: dropTime})
+	return t
+}}
+
+// appendText appends r to dst as one logfmt line without the time (the host stamps each entry),
+// ended by a newline.
+func (h *logHandler) appendText(ctx context.Context, dst []byte, r slog.Record) []byte {
+	t := textLines.Get().(*textLine)
+	t.buf.Reset()
+	th := t.h
 	for _, op := range h.ops {
-		t = op(t)
+		th = op(th)
 	}
-	_ = t.Handle(ctx, r)
-	return strings.TrimSuffix(b.String(), "\n")
+	_ = th.Handle(ctx, r)
+	dst = append(dst, t.buf.Bytes()...)
+	if t.buf.Cap() <= maxPooledBytes {
+		textLines.Put(t)
+	}
+	return dst
 }
 
 func dropTime(groups []string, a slog.Attr) slog.Attr {

@@ -27,12 +27,13 @@ import (
 // started again in a process of its own, pinned to core 0 with GOMAXPROCS=1; the load driver is
 // another such process pinned to core 1. TestMain dispatches on loopbackRole.
 const (
-	loopbackRole     = "REGISTRAR_LOOPBACK_ROLE"     // "server" or "driver"
-	loopbackServer   = "REGISTRAR_LOOPBACK_SERVER"   // "registrar" or "floor"
-	loopbackAddr     = "REGISTRAR_LOOPBACK_ADDR"     // the driver's target
-	loopbackDuration = "REGISTRAR_LOOPBACK_DURATION" // the driver's measured time
-	loopbackConns    = 4                             // the driver's connections, each one request at a time
-	loopbackWarmUp   = 300 * time.Millisecond
+	loopbackRole     = "REGISTRAR_LOOPBACK_ROLE"   // "server" or "driver"
+	loopbackServer   = "REGISTRAR_LOOPBACK_SERVER" // "registrar" or "floor"
+	loopbackAddrs    = "REGISTRAR_LOOPBACK_ADDRS"  // the driver's targets: Registrar's, the floor's
+	loopbackConns    = 4                           // the driver's connections, each one request at a time
+	loopbackWarmUp   = 300 * time.Millisecond      // per server
+	loopbackSlice    = 200 * time.Millisecond      // one measurement of one server
+	loopbackSlices   = 40                          // alternating: 20 per server
 	loopbackFixture  = "servicebus-double.json"
 	loopbackFunction = "RegistrationRequests"
 )
@@ -80,40 +81,54 @@ func hostRequest(addr string, env []byte) []byte {
 	return b.Bytes()
 }
 
-// driveLoopback sends invocations on loopbackConns connections, each waiting for its answer, and
-// prints the requests per second answered 200 after a warm-up.
+// driveLoopback measures the two servers of loopbackAddrs alternately, loopbackSlice at a time
+// (so the load of a shared machine weighs on both alike), each on loopbackConns connections
+// waiting for each answer, and prints one line per slice: the server's index and the requests
+// per second it answered 200.
 func driveLoopback() int {
-	addr := os.Getenv(loopbackAddr)
-	d, err := time.ParseDuration(os.Getenv(loopbackDuration))
-	env, rerr := os.ReadFile("testdata/" + loopbackFixture)
-	if err != nil || rerr != nil {
-		fmt.Fprintln(os.Stderr, "loopback driver:", err, rerr)
+	addrs := strings.Split(os.Getenv(loopbackAddrs), ",")
+	env, err := os.ReadFile("testdata/" + loopbackFixture)
+	if err != nil || len(addrs) != 2 {
+		fmt.Fprintln(os.Stderr, "loopback driver:", err, addrs)
 		return 1
 	}
+	for _, addr := range addrs {
+		if _, err := driveFor(addr, env, loopbackWarmUp); err != nil {
+			fmt.Fprintln(os.Stderr, "loopback driver: warm-up of", addr, err)
+			return 1
+		}
+	}
+	for i := range loopbackSlices {
+		rate, err := driveFor(addrs[i%2], env, loopbackSlice)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loopback driver:", err)
+			return 1
+		}
+		fmt.Println(i%2, rate)
+	}
+	return 0
+}
+
+// driveFor sends invocations to addr for d and returns the requests per second answered 200.
+func driveFor(addr string, env []byte, d time.Duration) (float64, error) {
 	req := hostRequest(addr, env)
 	var done atomic.Int64
-	var stop atomic.Bool
 	var failed atomic.Value
+	start := time.Now()
+	deadline := start.Add(d)
 	var wg sync.WaitGroup
 	for range loopbackConns {
 		wg.Go(func() {
-			if err := invokeWhile(addr, req, func() bool { return !stop.Load() }, &done); err != nil {
+			if err := invokeWhile(addr, req, func() bool { return time.Now().Before(deadline) }, &done); err != nil {
 				failed.Store(err)
 			}
 		})
 	}
-	time.Sleep(loopbackWarmUp)
-	n0, t0 := done.Load(), time.Now()
-	time.Sleep(d)
-	n1, t1 := done.Load(), time.Now()
-	stop.Store(true)
 	wg.Wait()
 	if err, ok := failed.Load().(error); ok {
-		fmt.Fprintln(os.Stderr, "loopback driver:", err)
-		return 1
+		return 0, err
 	}
-	fmt.Println(float64(n1-n0) / t1.Sub(t0).Seconds())
-	return 0
+	return float64(done.Load()) / time.Since(start).Seconds(), nil
 }
 
 // invokeWhile sends req on one connection again and again while more(), counting 200 answers.
@@ -203,35 +218,29 @@ func startLoopbackServer(b *testing.B, which string) string {
 	return addr
 }
 
-// drive runs the driver against addr for d and returns the requests per second it measured.
-func drive(b *testing.B, addr string, d time.Duration) float64 {
-	cmd := pinned(b, 1, loopbackRole+"=driver", loopbackAddr+"="+addr, loopbackDuration+"="+d.String())
-	out, err := cmd.Output()
-	if err != nil {
-		b.Fatalf("driver against %s: %v", addr, err)
-	}
-	rate, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-	if err != nil {
-		b.Fatalf("driver printed %q", out)
-	}
-	return rate
-}
-
-// BenchmarkLoopback alternates the driver between Registrar's server and the floor's, rounds
-// times, and reports the median requests per second of each (target: Registrar ≥ 0.9× the
-// floor). Its ns/op is Registrar's time per request.
+// BenchmarkLoopback runs the driver against Registrar's server and the floor's, and reports the
+// median requests per second of each over its slices (target: Registrar ≥ 0.9× the floor). Its
+// ns/op is Registrar's time per request.
 func BenchmarkLoopback(b *testing.B) {
 	if _, err := exec.LookPath("taskset"); err != nil {
 		b.Log("taskset not found: the processes are not pinned to cores")
 	}
-	registrar, floor := startLoopbackServer(b, "registrar"), startLoopbackServer(b, "floor")
-	const rounds, d = 5, time.Second
-	var reg, flo []float64
-	for range rounds {
-		reg = append(reg, drive(b, registrar, d))
-		flo = append(flo, drive(b, floor, d))
+	addrs := startLoopbackServer(b, "registrar") + "," + startLoopbackServer(b, "floor")
+	out, err := pinned(b, 1, loopbackRole+"=driver", loopbackAddrs+"="+addrs).Output()
+	if err != nil {
+		b.Fatalf("driver: %v", err)
 	}
-	r, f := benchtable.Median(reg), benchtable.Median(flo)
+	var rates [2][]float64
+	for line := range strings.Lines(string(out)) {
+		var side int
+		var rate float64
+		if _, err := fmt.Sscan(line, &side, &rate); err != nil || side < 0 || side > 1 {
+			b.Fatalf("driver printed %q", line)
+		}
+		rates[side] = append(rates[side], rate)
+	}
+	r, f := benchtable.Median(rates[0]), benchtable.Median(rates[1])
+	b.Logf("requests/s per slice: Registrar %.0f, floor %.0f", rates[0], rates[1])
 	b.ReportMetric(1e9/r, "ns/op")
 	b.ReportMetric(r, "req/s")
 	b.ReportMetric(f, "floor-req/s")
@@ -239,7 +248,6 @@ func BenchmarkLoopback(b *testing.B) {
 		Unit: "req/s", Registrar: r, Floor: f, Target: benchtable.AtLeast(0.9)})
 }
 
-// The loopback driver sends what the host sends (a chunked POST of the envelope with the host's
 // headers) and counts only 200 answers: Registrar's server answers its request so.
 func TestLoopbackDriverSpeaksLikeTheHost(t *testing.T) {
 	env := fixture(t, loopbackFixture)

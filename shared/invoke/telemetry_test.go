@@ -196,3 +196,35 @@ func TestLogsAreBounded(t *testing.T) {
 		t.Errorf("last entry %q, want %q", got[MaxLogs], want)
 	}
 }
+
+// Each record is one Logs entry, whatever newlines its message, keys or values hold (the text
+// form quotes them), and a record logged after the reply was written (by a goroutine that
+// outlived its invocation) reaches neither that reply nor the next invocation's.
+func TestLogsEntriesStayWithTheirInvocation(t *testing.T) {
+	log := slog.New(LogHandler(slog.DiscardHandler))
+	late := make(chan context.Context, 1)
+	h := NewServer(Functions{Queues: map[string]QueueHandler{
+		"RegistrationRequests": func(ctx context.Context, m Message) (string, error) {
+			if m.MessageID == "msg-1" {
+				log.InfoContext(ctx, "two\nlines", "k\ney", "v\r\nw")
+				late <- ctx
+				return "created", nil
+			}
+			return "updated", nil
+		},
+	}}, &ServerOptions{Logger: log})
+
+	first := logsOf(t, post(t, h, "RegistrationRequests", fixture(t, "servicebus-double.json")))
+	log.InfoContext(<-late, "after the reply")
+	second := logsOf(t, post(t, h, "RegistrationRequests", fixture(t, "servicebus-single.json")))
+
+	want := []string{`level=INFO msg="two\nlines" "k\ney"="v\r\nw"`,
+		`level=INFO msg=invocation function=RegistrationRequests invocationId=inv-1 traceId=` + hostTraceID +
+			` messageId=msg-1 correlationId=corr-1 deliveryCount=3 outcome=created durationMs=D`}
+	if d := cmp.Diff(want, first); d != "" {
+		t.Errorf("first reply's Logs (-want +got):\n%s", d)
+	}
+	if len(second) != 1 || Outcome(second) != "updated" {
+		t.Errorf("second reply's Logs %q, want only its own invocation line", second)
+	}
+}
