@@ -4,7 +4,7 @@
 #   make bench    run the benchmarks and print a table
 #   make package  build dist/: host.json, functions/*, the static linux/amd64 `handler`, and
 #                 local.settings.json (from the sample) so that `func start` runs in dist/
-#   make lint     gofmt and go vet
+#   make lint     gofmt, go vet, and shapecheck (functions of at most 60 lines and complexity 15)
 
 GO      ?= go
 DIST    ?= dist
@@ -63,6 +63,7 @@ package:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run ./tools/shapecheck shared cmd tools
 
 clean:
 	rm -rf $(DIST)
