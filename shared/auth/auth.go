@@ -249,23 +249,36 @@ func (a *Authorizer) Authenticate(h http.Header) (Principal, error) {
 	if err != nil {
 		return malformed("is not base64")
 	}
-	var cp struct {
-		AuthType string `json:"auth_typ"`
-		NameType string `json:"name_typ"`
-		RoleType string `json:"role_typ"`
-		Claims   []struct {
-			Typ string `json:"typ"`
-			Val string `json:"val"`
-		} `json:"claims"`
-	}
+	var cp clientPrincipal
 	if err := json.Unmarshal(body, &cp); err != nil {
 		return malformed("is not a JSON principal")
 	}
 	if len(cp.Claims) == 0 {
 		return malformed("has no claims")
 	}
+	p := cp.principal()
+	if p.Name == "" {
+		return malformed("names no caller (no name, preferred_username or name identifier claim)")
+	}
+	return p, nil
+}
+
+// clientPrincipal is the JSON Easy Auth encodes in the principal header.
+type clientPrincipal struct {
+	AuthType string `json:"auth_typ"`
+	NameType string `json:"name_typ"`
+	RoleType string `json:"role_typ"`
+	Claims   []struct {
+		Typ string `json:"typ"`
+		Val string `json:"val"`
+	} `json:"claims"`
+}
+
+// principal reads the caller from the claims: the name under name_typ, else the first of the
+// usual name claims; the roles under "roles" and role_typ, each once. Name "" when none names it.
+func (cp clientPrincipal) principal() Principal {
 	names := map[string]string{}
-	var roles []string
+	roles := []string{}
 	for _, c := range cp.Claims {
 		if _, seen := names[c.Typ]; !seen && c.Val != "" {
 			names[c.Typ] = c.Val
@@ -281,13 +294,7 @@ func (a *Authorizer) Authenticate(h http.Header) (Principal, error) {
 			break
 		}
 	}
-	if p.Name == "" {
-		return malformed("names no caller (no name, preferred_username or name identifier claim)")
-	}
-	if p.Roles == nil {
-		p.Roles = []string{}
-	}
-	return p, nil
+	return p
 }
 
 // principalValues are the principal header's values under any letter case of its name.

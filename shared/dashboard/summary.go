@@ -110,11 +110,26 @@ func Build(ctx context.Context, d Deps, scope domain.Scope) (Summary, error) {
 	if !scope.All {
 		sum.Subscriptions = append([]string{}, scope.Subscriptions...)
 	}
+	for _, step := range []func() error{
+		func() error { return sum.addAttention(ctx, s, scope, now) },
+		func() error { return sum.addLists(ctx, s, scope) },
+		func() error { return sum.addDeadLetters(ctx, d, scope) },
+		func() error { return sum.addGuard(ctx, d, now) },
+	} {
+		if err := step(); err != nil {
+			return Summary{}, err
+		}
+	}
+	return sum, nil
+}
 
+// addAttention adds the deadlines within Within and the resets in progress (found through their
+// reset-stall deadline, which may lie further ahead).
+func (sum *Summary) addAttention(ctx context.Context, s *domain.Service, scope domain.Scope, now time.Time) error {
 	window := max(Within, s.Policy().ResetStallAfter)
 	due, err := s.UpcomingIn(ctx, window, scope)
 	if err != nil {
-		return Summary{}, err
+		return err
 	}
 	sum.Upcoming = []domain.Deadline{}
 	var stalling []domain.Deadline
@@ -129,50 +144,61 @@ func Build(ctx context.Context, d Deps, scope domain.Scope) (Summary, error) {
 			}
 		}
 	}
-	if sum.Resets, err = resets(ctx, s, stalling); err != nil {
-		return Summary{}, err
-	}
+	sum.Resets, err = resets(ctx, s, stalling)
+	return err
+}
 
+// addLists adds the suspected orphans and the newest rejections.
+func (sum *Summary) addLists(ctx context.Context, s *domain.Service, scope domain.Scope) error {
 	orphans, err := s.Orphans(ctx, scope)
 	if err != nil {
-		return Summary{}, err
+		return err
 	}
 	sum.OrphansTotal = len(orphans)
 	sum.Orphans = orphans[:min(len(orphans), MaxListed)]
-
 	rej, err := s.Rejections(ctx, scope, domain.Page{Limit: MaxListed})
 	if err != nil {
-		return Summary{}, err
+		return err
 	}
 	sum.Rejections, sum.MoreRejections = rej.Items, rej.NextCursor != ""
 	if sum.Rejections == nil {
 		sum.Rejections = []domain.Rejection{}
 	}
+	return nil
+}
 
-	if d.DeadLetters != nil && scope.All {
-		sum.DeadLetters = []DeadLetterCount{}
-		for _, q := range d.Queues {
-			dl, err := d.DeadLetters.DeadLetters(ctx, q, 0, MaxDeadLetters)
-			if err != nil {
-				return Summary{}, err
-			}
-			sum.DeadLetters = append(sum.DeadLetters, DeadLetterCount{Queue: q, Count: len(dl), AtLeast: len(dl) >= MaxDeadLetters})
-		}
+// addDeadLetters counts each queue's dead letters; they belong to no subscription, so only for
+// the All scope.
+func (sum *Summary) addDeadLetters(ctx context.Context, d Deps, scope domain.Scope) error {
+	if d.DeadLetters == nil || !scope.All {
+		return nil
 	}
-
-	if d.Syncs != nil {
-		newest, err := d.Syncs.NewestSync(ctx)
+	sum.DeadLetters = []DeadLetterCount{}
+	for _, q := range d.Queues {
+		dl, err := d.DeadLetters.DeadLetters(ctx, q, 0, MaxDeadLetters)
 		if err != nil {
-			return Summary{}, err
+			return err
 		}
-		g := s.Policy().Guard(newest, now)
-		sum.Guard = &GuardState{Active: g.Active}
-		if !newest.IsZero() {
-			t := newest.UTC()
-			sum.Guard.NewestSync = &t
-		}
+		sum.DeadLetters = append(sum.DeadLetters, DeadLetterCount{Queue: q, Count: len(dl), AtLeast: len(dl) >= MaxDeadLetters})
 	}
-	return sum, nil
+	return nil
+}
+
+// addGuard adds the mass-disconnect guard's state (fleet-wide: it names no cluster).
+func (sum *Summary) addGuard(ctx context.Context, d Deps, now time.Time) error {
+	if d.Syncs == nil {
+		return nil
+	}
+	newest, err := d.Syncs.NewestSync(ctx)
+	if err != nil {
+		return err
+	}
+	sum.Guard = &GuardState{Active: d.Service.Policy().Guard(newest, now).Active}
+	if !newest.IsZero() {
+		t := newest.UTC()
+		sum.Guard.NewestSync = &t
+	}
+	return nil
 }
 
 // resets lists the resets in progress of the clusters whose reset-stall deadline is pending

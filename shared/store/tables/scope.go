@@ -177,7 +177,9 @@ func withEmptyMaps(c domain.FleetCounts) domain.FleetCounts {
 }
 
 // rejectionKey is a rejection's row key in the fleet-wide list; its subscription copy is prefixed.
-func rejectionKey(rj domain.Rejection) string { return inverted(rj.At.UnixNano()) + "|" + key(rj.MessageID) }
+func rejectionKey(rj domain.Rejection) string {
+	return inverted(rj.At.UnixNano()) + "|" + key(rj.MessageID)
+}
 
 func subRejectionPrefix(sub string) string { return preSubReject + key(sub) + "|" }
 

@@ -44,6 +44,22 @@ type Runner struct {
 	Root string
 }
 
+// settings are the app settings of a runner whose handler listens on port.
+func (o *Options) settings(port int) map[string]string {
+	s := map[string]string{
+		config.EnvStorage:            "memory",
+		config.EnvPort:               strconv.Itoa(port),
+		config.EnvRegistrationQueue:  "registration-requests",
+		config.EnvMachineEventsQueue: "machine-events",
+		config.EnvEventsTopic:        "registration-events",
+		config.EnvRoleDefinitions:    o.RoleDefinitions,
+	}
+	if !o.NoEasyAuth {
+		s[config.EnvAuthEnabled] = "True" // the runner stands in for Easy Auth
+	}
+	return s
+}
+
 // Start runs the local runner and the app until the test ends; it fails the test when either
 // cannot start.
 func Start(t testing.TB, o *Options) *Runner {
@@ -57,17 +73,7 @@ func Start(t testing.TB, o *Options) *Runner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settings := map[string]string{
-		config.EnvStorage:            "memory",
-		config.EnvPort:               strconv.Itoa(handlerLn.Addr().(*net.TCPAddr).Port),
-		config.EnvRegistrationQueue:  "registration-requests",
-		config.EnvMachineEventsQueue: "machine-events",
-		config.EnvEventsTopic:        "registration-events",
-		config.EnvRoleDefinitions:    o.RoleDefinitions,
-	}
-	if !o.NoEasyAuth {
-		settings[config.EnvAuthEnabled] = "True" // the runner stands in for Easy Auth
-	}
+	settings := o.settings(handlerLn.Addr().(*net.TCPAddr).Port)
 	env := func(k string) string { return settings[k] }
 	cfg, err := config.Load(env)
 	if err != nil {
