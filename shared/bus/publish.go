@@ -39,13 +39,9 @@ const PropertyTraceparent = "traceparent"
 // tracerName is the instrumentation scope of the send spans.
 const tracerName = "github.com/azlocal/registrar/shared/bus"
 
-// message is the Service Bus message of an event (docs/events.md).
-func message(e domain.Event) *azservicebus.Message {
-	corr := e.Correlation()
-	session := e.SessionID()
-	ct := ContentType
-	subject := e.Type
-	id := e.ID
+// ApplicationProperties are an event's Service Bus application properties (docs/events.md):
+// clusterId, eventType, schemaVersion (an AMQP int) and, when the event has one, traceparent.
+func ApplicationProperties(e domain.Event) map[string]any {
 	props := map[string]any{
 		"clusterId":     e.ClusterID,
 		"eventType":     e.Type,
@@ -54,6 +50,16 @@ func message(e domain.Event) *azservicebus.Message {
 	if e.Traceparent != "" {
 		props[PropertyTraceparent] = e.Traceparent
 	}
+	return props
+}
+
+// message is the Service Bus message of an event (docs/events.md).
+func message(e domain.Event) *azservicebus.Message {
+	corr := e.Correlation()
+	session := e.SessionID()
+	ct := ContentType
+	subject := e.Type
+	id := e.ID
 	return &azservicebus.Message{
 		MessageID:             &id,
 		CorrelationID:         &corr,
@@ -61,7 +67,7 @@ func message(e domain.Event) *azservicebus.Message {
 		SessionID:             &session,
 		ContentType:           &ct,
 		Body:                  e.Body,
-		ApplicationProperties: props,
+		ApplicationProperties: ApplicationProperties(e),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 
+	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/relay"
 )
@@ -44,7 +45,7 @@ func (r *Runner) Publish(_ context.Context, events []domain.Event) error {
 		r.topic.seen[e.ID] = true
 		r.topic.events = append(r.topic.events, PublishedEvent{
 			MessageID: e.ID, Subject: e.Type, SessionID: e.SessionID(), CorrelationID: e.Correlation(),
-			ApplicationProperties: map[string]any{"clusterId": e.ClusterID, "eventType": e.Type, "schemaVersion": domain.SchemaVersion},
+			ApplicationProperties: bus.ApplicationProperties(e),
 			Body:                  append(json.RawMessage(nil), e.Body...),
 		})
 	}
