@@ -228,3 +228,30 @@ func TestLogsEntriesStayWithTheirInvocation(t *testing.T) {
 		t.Errorf("second reply's Logs %q, want only its own invocation line", second)
 	}
 }
+
+// BenchmarkTracing is a queue invocation's cost with tracing off (no-op provider: the trace
+// context flows, nothing is recorded) and on (an SDK provider that records every span and drops
+// it), with a traceparent from the host.
+func BenchmarkTracing(b *testing.B) {
+	env := fixture(b, "servicebus-double.json")
+	for name, tp := range map[string]trace.TracerProvider{
+		"off": nil,
+		"on":  sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder())),
+	} {
+		b.Run(name, func(b *testing.B) {
+			h := NewServer(Functions{Queues: map[string]QueueHandler{
+				"RegistrationRequests": func(context.Context, Message) (string, error) { return "created", nil },
+			}}, &ServerOptions{Logger: slog.New(slog.DiscardHandler), TracerProvider: tp})
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, "/RegistrationRequests", bytes.NewReader(env))
+				r.Header.Set(HeaderTraceparent, "00-"+hostTraceID+"-"+hostSpanID+"-01")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
+	}
+}
