@@ -49,25 +49,13 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "registrar handler: cannot start:", err)
 		return 1
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		if err := tr.Shutdown(cctx); err != nil {
-			log.Warn("tracing shutdown", "error", err.Error())
-		}
-	}()
+	defer closing(log, "tracing shutdown", slog.LevelWarn, tr.Shutdown) // after the app: it flushes the app's spans
 	a, err := app.New(ctx, cfg, &app.Options{Logger: log, Tracing: tr, WrapPublisher: publisherHook(getenv)})
 	if err != nil {
 		fmt.Fprintln(stderr, "registrar handler: cannot start:", err)
 		return 1
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		if err := a.Close(cctx); err != nil {
-			log.Error("close", "error", err.Error())
-		}
-	}()
+	defer closing(log, "close", slog.LevelError, a.Close)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -100,4 +88,13 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// closing runs close within shutdownTimeout and logs its error, if any, at level.
+func closing(log *slog.Logger, what string, level slog.Level, close func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := close(ctx); err != nil {
+		log.Log(ctx, level, what, "error", err.Error())
+	}
 }

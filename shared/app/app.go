@@ -73,6 +73,35 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	}
 	opts.Logger = slog.New(invoke.LogHandler(opts.Logger.Handler()))
 	a := &App{Store: opts.Store}
+	pub, err := a.open(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	a.Relay = relay.New(a.Store, pub, &relay.Options{Logger: opts.Logger, Now: opts.Clock.Now})
+	policy := cfg.Policy
+	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger,
+		Traceparent: telemetry.Traceparent})
+	adminAPI := opts.Admin
+	if adminAPI == nil {
+		if adminAPI, err = a.adminAPI(cfg, opts); err != nil {
+			return nil, err
+		}
+	}
+	a.Functions = functions.New(functions.Deps{
+		Domain:                    a.Service,
+		Relay:                     a.Relay,
+		Admin:                     adminAPI,
+		RegistrationRequestsQueue: cfg.RegistrationRequestsQueue,
+		MachineEventsQueue:        cfg.MachineEventsQueue,
+		Logger:                    opts.Logger,
+	})
+	a.Handler = invoke.NewServer(a.Functions, &invoke.ServerOptions{Logger: opts.Logger, TracerProvider: opts.Tracing.Provider()})
+	return a, nil
+}
+
+// open builds the store and the Service Bus client the options do not provide, sets
+// a.DeadLetters, and returns the publisher (nil: none configured).
+func (a *App) open(ctx context.Context, cfg config.Config, opts Options) (relay.Publisher, error) {
 	if a.Store == nil {
 		st, err := openStore(ctx, cfg, opts.Clock.Now, opts.Tracing)
 		if err != nil {
@@ -101,34 +130,23 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	if pub != nil && opts.WrapPublisher != nil {
 		pub = opts.WrapPublisher(pub)
 	}
-	a.Relay = relay.New(a.Store, pub, &relay.Options{Logger: opts.Logger, Now: opts.Clock.Now})
-	policy := cfg.Policy
-	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger,
-		Traceparent: telemetry.Traceparent})
-	adminAPI := opts.Admin
-	if adminAPI == nil {
-		authz, err := auth.New(auth.Config{EasyAuthEnabled: cfg.AuthEnabled, Roles: cfg.Roles})
-		if err != nil {
-			return nil, err
-		}
-		a.Admin = admin.New(admin.Deps{
-			Service: a.Service, Auth: authz, DeadLetters: dl, Clock: opts.Clock, Logger: opts.Logger, Relay: a.Relay,
-			Queues: []string{cfg.RegistrationRequestsQueue, cfg.MachineEventsQueue},
-		})
-		dashboard.Register(a.Admin, dashboard.Deps{Service: a.Service, Clock: opts.Clock, DeadLetters: dl,
-			Queues: []string{cfg.RegistrationRequestsQueue, cfg.MachineEventsQueue}, Syncs: a.Store}, &dashboard.Options{Logger: opts.Logger})
-		adminAPI = a.Admin
+	return pub, nil
+}
+
+// adminAPI builds the Admin API with the dashboard on it and sets a.Admin.
+func (a *App) adminAPI(cfg config.Config, opts Options) (http.Handler, error) {
+	authz, err := auth.New(auth.Config{EasyAuthEnabled: cfg.AuthEnabled, Roles: cfg.Roles})
+	if err != nil {
+		return nil, err
 	}
-	a.Functions = functions.New(functions.Deps{
-		Domain:                    a.Service,
-		Relay:                     a.Relay,
-		Admin:                     adminAPI,
-		RegistrationRequestsQueue: cfg.RegistrationRequestsQueue,
-		MachineEventsQueue:        cfg.MachineEventsQueue,
-		Logger:                    opts.Logger,
+	queues := []string{cfg.RegistrationRequestsQueue, cfg.MachineEventsQueue}
+	a.Admin = admin.New(admin.Deps{
+		Service: a.Service, Auth: authz, DeadLetters: a.DeadLetters, Clock: opts.Clock, Logger: opts.Logger, Relay: a.Relay,
+		Queues: queues,
 	})
-	a.Handler = invoke.NewServer(a.Functions, &invoke.ServerOptions{Logger: opts.Logger, TracerProvider: opts.Tracing.Provider()})
-	return a, nil
+	dashboard.Register(a.Admin, dashboard.Deps{Service: a.Service, Clock: opts.Clock, DeadLetters: a.DeadLetters,
+		Queues: queues, Syncs: a.Store}, &dashboard.Options{Logger: opts.Logger})
+	return a.Admin, nil
 }
 
 // closeLater registers v to be closed by Close when it has a Close method.
