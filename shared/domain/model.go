@@ -227,6 +227,13 @@ func (fc *FleetCounts) Merge(o FleetCounts) {
 	fc.CredentialExpired += o.CredentialExpired
 }
 
+// SameCounts reports whether a and b count the same in FleetCounts (the fields Add reads): a
+// change between them that keeps these (a name, arcIntegration) leaves the counts as they are.
+func SameCounts(a, b ClusterSummary) bool {
+	return a.RegistrationStatus == b.RegistrationStatus && a.ClusterStatus == b.ClusterStatus &&
+		a.ConnectionStatus == b.ConnectionStatus && a.Orphan == b.Orphan && a.CredentialExpired == b.CredentialExpired
+}
+
 // Add counts s n times (n = -1 removes it); a count that reaches zero is dropped from its map.
 func (fc *FleetCounts) Add(s ClusterSummary, n int) {
 	bump := func(m *map[string]int, k string) {

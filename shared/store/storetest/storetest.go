@@ -248,6 +248,20 @@ func testProjection(t *testing.T, s domain.Store) {
 	if len(pg.Items) != 1 || pg.Items[0].ClusterID != "a" || !pg.Items[0].CredentialExpired {
 		t.Fatalf("list of Registered: %+v", pg.Items)
 	}
+	// A change the counts do not see (arcIntegration, the name) is listed; the counts stay.
+	rec, err := s.Load(ctx, "a", "")
+	must(t, err)
+	a4 := *rec.Cluster
+	a4.Version, a4.ArcIntegration, a4.Name = rec.Cluster.Version+1, domain.ArcPartiallyEnabled, "renamed"
+	commit(t, s, domain.Change{Partition: "a", Cluster: &a4, ETag: rec.ETag, Project: true})
+	if c3 := counts(t, s); c3.Clusters != 2 || c3.RegistrationStatus[domain.StatusRegistered] != 1 || c3.CredentialExpired != 1 {
+		t.Fatalf("counts after a change they do not see: %+v", c3)
+	}
+	pg, err = s.ListClusters(ctx, domain.ClusterFilter{RegistrationStatus: domain.StatusRegistered}, domain.Page{})
+	must(t, err)
+	if len(pg.Items) != 1 || pg.Items[0].ArcIntegration != domain.ArcPartiallyEnabled || pg.Items[0].ClusterName != "renamed" {
+		t.Fatalf("list after a change the counts do not see: %+v", pg.Items)
+	}
 }
 
 func testListClusters(t *testing.T, s domain.Store) {

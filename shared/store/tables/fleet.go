@@ -42,33 +42,26 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 		if exists && (old.Version > ordinal(version) || old.Version == ordinal(version) && old.Data == string(data)) {
 			return nil // a newer state is projected, or this one already is
 		}
-		cr, err := s.get(ctx, tableFleet, fleetPK, rkCounts)
-		if err != nil && !isNotFound(err) {
-			return err
-		}
-		var c domain.FleetCounts
-		if err == nil {
-			if err := json.Unmarshal([]byte(cr.Data), &c); err != nil {
-				return fmt.Errorf("tables: decode counts: %w", err)
-			}
-		}
 		var prev *domain.ClusterSummary
 		if exists {
 			prev = &domain.ClusterSummary{}
 			if err := json.Unmarshal([]byte(old.Data), prev); err != nil {
 				return fmt.Errorf("tables: decode summary %s: %w", sum.ClusterID, err)
 			}
-			c.Add(*prev, -1)
 		}
-		c.Add(sum, 1)
-		cdata, _ := json.Marshal(c)
-		nr := summaryRow(rk, sum, ordinal(version))
-		ncr := row{PartitionKey: fleetPK, RowKey: rkCounts, Data: string(cdata)}
+		acts := []aztables.TransactionAction{conditional(summaryRow(rk, sum, ordinal(version)), old.ETag)}
+		if prev == nil || !domain.SameCounts(*prev, sum) { // a change the counts do not see leaves them alone
+			ca, err := s.countsAct(ctx, prev, sum)
+			if err != nil {
+				return err
+			}
+			acts = append(acts, ca)
+		}
 		subActs, err := s.subscriptionActs(ctx, prev, sum)
 		if err != nil {
 			return err
 		}
-		_, err = s.transact(ctx, tableFleet, append([]aztables.TransactionAction{conditional(nr, old.ETag), conditional(ncr, cr.ETag)}, subActs...))
+		_, err = s.transact(ctx, tableFleet, append(acts, subActs...))
 		if !errors.Is(err, domain.ErrConflict) {
 			return err
 		}
@@ -77,6 +70,26 @@ func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version 
 	// Not ErrConflict: the commit it follows has succeeded, and a caller re-deciding on a conflict
 	// would take its own change for another's. The outbox marker repairs the projection.
 	return fmt.Errorf("tables: projection of %s: still conflicting after %d attempts: %w", sum.ClusterID, maxRetries, domain.ErrTransient)
+}
+
+// countsAct is the counts row adjusted from prev (nil: none) to sum, conditional on the row read.
+func (s *Store) countsAct(ctx context.Context, prev *domain.ClusterSummary, sum domain.ClusterSummary) (aztables.TransactionAction, error) {
+	cr, err := s.get(ctx, tableFleet, fleetPK, rkCounts)
+	if err != nil && !isNotFound(err) {
+		return aztables.TransactionAction{}, err
+	}
+	var c domain.FleetCounts
+	if err == nil {
+		if err := json.Unmarshal([]byte(cr.Data), &c); err != nil {
+			return aztables.TransactionAction{}, fmt.Errorf("tables: decode counts: %w", err)
+		}
+	}
+	if prev != nil {
+		c.Add(*prev, -1)
+	}
+	c.Add(sum, 1)
+	cdata, _ := json.Marshal(c)
+	return conditional(row{PartitionKey: fleetPK, RowKey: rkCounts, Data: string(cdata)}, cr.ETag), nil
 }
 
 // conditional inserts r when etag is empty (conflict if it exists), else replaces it If-Match.

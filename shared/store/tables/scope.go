@@ -47,8 +47,8 @@ func (s *Store) subscriptionActs(ctx context.Context, prev *domain.ClusterSummar
 		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace, Entity: r.marshal()})
 	}
 	for _, sub := range slices.Compact([]string{oldSub, sum.SubscriptionID}) {
-		if sub == "" {
-			continue
+		if sub == "" || (sub == oldSub && sub == sum.SubscriptionID && domain.SameCounts(*prev, sum)) {
+			continue // no subscription, or a change its counts do not see
 		}
 		rk := preSubCounts + key(sub)
 		cr, err := s.get(ctx, tableFleet, fleetPK, rk)
