@@ -22,6 +22,7 @@ import (
 	"github.com/azlocal/registrar/shared/devhost"
 	"github.com/azlocal/registrar/shared/invoke"
 	"github.com/azlocal/registrar/shared/testkit/localrun"
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 // exchange is one request of the byte-identity test and the response a client got.
@@ -67,7 +68,7 @@ func adminRequests(t *testing.T) []exchange {
 		}
 		out = append(out, exchange{Method: r.Method, Target: target, Body: body})
 	}
-	assets, err := os.ReadDir("../../shared/dashboard/assets")
+	assets, err := os.ReadDir(repo.Path(t, "shared/dashboard/assets"))
 	if err != nil {
 		t.Fatal(err)
 	}

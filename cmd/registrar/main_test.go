@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 // TestVersionOfABuiltBinary builds the command line as a release would (the version set with
@@ -21,7 +23,7 @@ func TestVersionOfABuiltBinary(t *testing.T) {
 	}
 	// The go command finds a repository by a .git directory; a linked worktree has a .git file,
 	// so its builds carry no commit (a clone, as CI uses, does).
-	if fi, err := os.Stat(filepath.Join(repoRoot(t), ".git")); err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(repo.Path(t, ".git")); err != nil || !fi.IsDir() {
 		t.Skip("a linked git worktree: go build stamps no commit there")
 	}
 	bin := filepath.Join(t.TempDir(), "registrar")
@@ -38,14 +40,4 @@ func TestVersionOfABuiltBinary(t *testing.T) {
 	if !strings.HasPrefix(string(out), want) {
 		t.Errorf("registrar version = %q, want it to start %q", out, want)
 	}
-}
-
-// repoRoot is the module root (where go.mod is), found from this package's directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/azlocal/registrar/shared/testkit/repo"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -33,7 +35,7 @@ func init() {
 
 func loadOpenAPI(t *testing.T) *openapi3.T {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromFile("../../docs/openapi.json")
+	doc, err := openapi3.NewLoader().LoadFromFile(repo.Path(t, "docs/openapi.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,14 @@ import (
 	"testing"
 
 	"github.com/azlocal/registrar/shared/config"
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 // TestOpenAPIMatchesRoutes: docs/openapi.json describes exactly the routes the assembled Admin
 // function serves (the admin API and the dashboard's, both ways), with each route's permission,
 // its path parameters, and resolvable $refs.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	raw, err := os.ReadFile("../../docs/openapi.json")
+	raw, err := os.ReadFile(repo.Path(t, "docs/openapi.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,30 +3,15 @@ package consistency
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/azlocal/registrar/shared/devhost"
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
-
-// root returns the project folder (the one holding host.json) above the test's working directory.
-func root(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := devhost.FindRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // read returns a repository file, failing the test with the file's name when it is missing.
 func read(t *testing.T, rel string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root(t), filepath.FromSlash(rel)))
+	b, err := os.ReadFile(repo.Path(t, rel))
 	if err != nil {
 		t.Fatalf("%s is missing or unreadable (it must exist for the names to be checked): %v", rel, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/azlocal/registrar/shared/config"
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 type binding struct {
@@ -64,7 +65,7 @@ func trigger(t *testing.T, name string, f functionJSON) binding {
 }
 
 func TestFunctionFoldersAreExactlyTheSpecFunctions(t *testing.T) {
-	entries, err := os.ReadDir(filepath.Join(root(t), "functions"))
+	entries, err := os.ReadDir(filepath.Join(repo.Root(t), "functions"))
 	if err != nil {
 		t.Fatalf("functions/ is missing: %v", err)
 	}

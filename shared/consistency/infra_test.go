@@ -10,6 +10,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/admin"
 	"github.com/azlocal/registrar/shared/config"
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 // bicepVars returns main.bicep's string variables (var name = 'value').
@@ -201,8 +202,8 @@ func TestInfraServiceBusEntities(t *testing.T) {
 
 func TestInfraHasNoSecretsAndNoLocalAuth(t *testing.T) {
 	forbidden := []string{"listKeys(", "listConnectionStrings(", "listAccountSas(", "AccountKey=", "SharedAccessKey=", "InstrumentationKey="}
-	dir := filepath.Join(root(t), "infra")
-	files := []string{filepath.Join(root(t), "azure.yaml")}
+	dir := filepath.Join(repo.Root(t), "infra")
+	files := []string{filepath.Join(repo.Root(t), "azure.yaml")}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			files = append(files, path)
@@ -213,7 +214,7 @@ func TestInfraHasNoSecretsAndNoLocalAuth(t *testing.T) {
 		t.Fatalf("infra/ is missing: %v", err)
 	}
 	for _, path := range files {
-		rel, _ := filepath.Rel(root(t), path)
+		rel, _ := filepath.Rel(repo.Root(t), path)
 		src := read(t, filepath.ToSlash(rel))
 		for _, f := range forbidden {
 			if strings.Contains(src, f) {

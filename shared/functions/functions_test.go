@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/azlocal/registrar/shared/devhost"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/invoke"
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 type fakeDomain struct {
@@ -162,25 +162,11 @@ func TestNoPublisherAndNoAdmin(t *testing.T) {
 	}
 }
 
-// moduleRoot returns the project folder (the one holding host.json) above the test's working directory.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := devhost.FindRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // Every functions/*/function.json has a handler of its trigger's kind in the production wiring,
 // under the binding names the adapter reads, and every handler has a folder.
 func TestFunctionJSONMatchesWiring(t *testing.T) {
 	fns := New(Deps{Domain: &fakeDomain{}, Admin: http.NotFoundHandler()})
-	paths, err := filepath.Glob(filepath.Join(moduleRoot(t), "functions", "*", "function.json"))
+	paths, err := filepath.Glob(repo.Path(t, "functions/*/function.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no function.json found (%v)", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/devhost"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 // fakeInstance answers every invocation with status and records the DeliveryCount of each
@@ -51,11 +52,7 @@ func (f *fakeInstance) seen() []string {
 
 func testEmulator(t *testing.T) *emulator {
 	t.Helper()
-	root, err := devhost.FindRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns, err := devhost.LoadFunctions(root, settings)
+	fns, err := devhost.LoadFunctions(repo.Root(t), settings)
 	if err != nil {
 		t.Fatal(err)
 	}

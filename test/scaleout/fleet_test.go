@@ -23,6 +23,7 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/tables"
 	"github.com/azlocal/registrar/shared/testkit/azurite"
+	"github.com/azlocal/registrar/shared/testkit/repo"
 	"github.com/azlocal/registrar/shared/testkit/sbdouble"
 )
 
@@ -84,11 +85,7 @@ func newFleet(t testing.TB, instances int, o fleetOptions) *fleet {
 		t.Fatal(err)
 	}
 	f.store = st
-	root, err := devhost.FindRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns, err := devhost.LoadFunctions(root, settings)
+	fns, err := devhost.LoadFunctions(repo.Root(t), settings)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 // Key is Azurite's published devstoreaccount1 key (public, not a secret).
@@ -27,11 +29,7 @@ func ConnString(port int) string {
 // is killed at test cleanup. A missing Azurite fails the test, it never skips.
 func Start(t testing.TB) (connString string) {
 	t.Helper()
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatalf("azurite: %v", err)
-	}
-	return startIn(t, root)
+	return startIn(t, repo.Root(t))
 }
 
 func startIn(t testing.TB, root string) string {
@@ -67,11 +65,7 @@ type ServerOptions struct {
 // Azurite fails the test, it never skips.
 func StartServer(t testing.TB, o *ServerOptions) *Server {
 	t.Helper()
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatalf("azurite: %v", err)
-	}
-	s := newServer(t, root, o != nil && o.OnDisk)
+	s := newServer(t, repo.Root(t), o != nil && o.OnDisk)
 	s.Restart()
 	return s
 }
@@ -177,22 +171,4 @@ func (s *Server) kill() {
 	_ = s.cmd.Process.Kill()
 	<-s.exited
 	s.cmd = nil
-}
-
-// moduleRoot walks up from the working directory to the directory holding go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/azlocal/registrar/shared/app"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/devhost"
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 // Options tune Start; nil means the defaults.
@@ -79,14 +79,7 @@ func Start(t testing.TB, o *Options) *Runner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := devhost.FindRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repo.Root(t)
 	fns, err := devhost.LoadFunctions(root, env)
 	if err != nil {
 		t.Fatal(err)

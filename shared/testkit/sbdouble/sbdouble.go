@@ -9,10 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 // Double is a running test double. Stop and Restart simulate an outage on the same port.
@@ -33,7 +34,7 @@ func Start(t testing.TB) (connString string) {
 // node_modules/rhea fails the test (it never skips).
 func StartDouble(t testing.TB) *Double {
 	t.Helper()
-	return startIn(t, repoRoot(t))
+	return startIn(t, repo.Root(t))
 }
 
 func startIn(t testing.TB, root string) *Double {
@@ -105,12 +106,4 @@ func (d *Double) Restart() {
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	d.t.Fatalf("sbdouble: the double exited before it was ready (see stderr); run `npm ci` in %s", d.dir)
-}
-
-func repoRoot(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("sbdouble: cannot locate the repository")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
 }
