@@ -1,4 +1,4 @@
-// Command registrar is the operator command line for Registrar (SPEC §13): status, list,
+// Command registrar is the operator command line for Registrar (docs/cli.md): status, list,
 // history, register, unregister, repair, reset, upcoming, orphans, rejections and dead
 // letters, over the Admin API. See docs/cli.md.
 package main

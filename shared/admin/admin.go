@@ -1,4 +1,4 @@
-// Package admin is the Admin function's HTTP API under /api/v1 (SPEC §8): a plain http.Handler
+// Package admin is the Admin function's HTTP API under /api/v1 (docs/admin-api.md): a plain http.Handler
 // that authenticates every request (package auth), authorizes it by the route's permission,
 // validates paths, queries and bodies strictly, and answers application/json or
 // application/problem+json (RFC 9457, with a stable code).
@@ -72,7 +72,7 @@ type Router struct {
 	paths  map[string][]string // path → methods, for 405 and Allow
 }
 
-// New returns the API with every route of SPEC §8 except /summary and /dashboard, which their
+// New returns the API with every route of docs/admin-api.md except /summary and /dashboard, which their
 // owners add with Handle.
 func New(d Deps) *Router {
 	if d.Logger == nil {

@@ -28,7 +28,7 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	Code   string `json:"code"`
 	Field  string `json:"field,omitempty"`
-	Number int    `json:"number,omitempty"` // the seed's numeric code, where it has one
+	Number int    `json:"number,omitempty"` // the numeric code of Azure Local's cmdlets, where it has one
 }
 
 // WriteProblem answers p as application/problem+json; Type defaults to about:blank.

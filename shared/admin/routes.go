@@ -76,7 +76,7 @@ func page[T any](p domain.PageOf[T]) domain.PageOf[T] {
 	return p
 }
 
-// outcome is a mutating call's answer: the outcome (SPEC §7), and for a dry run the plan.
+// outcome is a mutating call's answer: the outcome (docs/messages.md#outcomes), and for a dry run the plan.
 type outcome struct {
 	Outcome   domain.Outcome `json:"outcome"`
 	ClusterID string         `json:"clusterId,omitempty"`

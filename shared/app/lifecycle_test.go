@@ -106,7 +106,7 @@ func testLifecycle(t *testing.T, storage string) {
 	}
 }
 
-// Every message type of SPEC §2 through the host adapter, as the host sends it (double-encoded,
+// Every message type of docs/messages.md through the host adapter, as the host sends it (double-encoded,
 // and once single-encoded with body fields copied into Metadata): each answers 200 with the
 // outcome in its log line, and the events published are those the contract names.
 func TestEveryMessageTypeThroughTheHostAdapter(t *testing.T) {
@@ -161,7 +161,7 @@ func TestEveryMessageTypeThroughTheHostAdapter(t *testing.T) {
 		t.Errorf("the standalone machine's install time was not adopted: %+v (%v)", rec.Cluster, err)
 	}
 	post("MachineEvents", map[string]any{"type": "ClusterCreated", "clusterId": id, "clusterName": "hci-02", "nodes": []string{"n1", "n2", "n3"}, "createdAt": "2026-10-31T08:00:00Z"}, "unchanged")
-	// A single-encoded envelope whose Metadata carries copies of the body's fields (SPEC §11).
+	// A single-encoded envelope whose Metadata carries copies of the body's fields (docs/architecture.md).
 	sync := `{"type":"Sync","clusterId":"` + id + `","machine":"n1","biosConfigHash":"h1","arcAgentVersion":"1.45"}`
 	send("MachineEvents", `{"Data":{"message":`+sync+`},"Metadata":{"MessageId":"sync-single","DeliveryCount":1,`+
 		`"EnqueuedTimeUtc":"2026-11-01T12:00:00","type":"Sync","clusterId":"`+id+`","machine":"n1"}}`, "updated")
@@ -186,7 +186,7 @@ func TestEveryMessageTypeThroughTheHostAdapter(t *testing.T) {
 	}
 }
 
-// A body with its own "MessageId" field shadows the host's key (SPEC §11): the adapter does not
+// A body with its own "MessageId" field shadows the host's key (docs/architecture.md): the adapter does not
 // trust it, and the message is still processed once, keyed by its sequence number or, without
 // one, by its body; a redelivery is a duplicate, not a second Unregister (NotRegistered).
 func TestShadowedMessageIDStaysIdempotent(t *testing.T) {

@@ -22,7 +22,7 @@ import (
 // HeaderPrincipal is the header App Service Authentication passes the caller in.
 const HeaderPrincipal = "X-MS-CLIENT-PRINCIPAL"
 
-// Permissions of the admin API (SPEC §8).
+// Permissions of the admin API (docs/admin-api.md).
 const (
 	ClustersRead       = "clusters/read"
 	ClustersRegister   = "clusters/register"
@@ -69,7 +69,7 @@ type RoleDefinition struct {
 	AssignableScopes []string `json:"AssignableScopes,omitempty"`
 }
 
-// BuiltInRoles returns the built-in roles of SPEC §8.
+// BuiltInRoles returns the built-in roles of docs/admin-api.md#roles-and-permissions.
 func BuiltInRoles() []RoleDefinition {
 	return []RoleDefinition{
 		{Name: RoleReader, Actions: []string{"*/read"}},

@@ -30,7 +30,7 @@ func (s *session) confirm(what string, yes bool) error {
 	return nil
 }
 
-// result is a mutating call's answer (SPEC §7 outcome, a dry run's plan, a detail).
+// result is a mutating call's answer (docs/messages.md#outcomes, a dry run's plan, a detail).
 type result struct {
 	Outcome   string          `json:"outcome"`
 	ClusterID string          `json:"clusterId"`

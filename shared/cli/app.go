@@ -1,5 +1,5 @@
-// Package cli is the operator command line `registrar` (SPEC §13): it drives Registrar only
-// through the Admin API (SPEC §8) and, for register, the registration-requests queue.
+// Package cli is the operator command line `registrar` (docs/cli.md): it drives Registrar only
+// through the Admin API (docs/admin-api.md) and, for register, the registration-requests queue.
 //
 // API answers are decoded for display into shared/domain's exported view types (decoding only;
 // no behaviour of the domain is used); -o json prints the API's JSON as received.
@@ -57,7 +57,7 @@ func processApp(stdin, stdout, stderr *os.File) *App {
 // as /dev/null).
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
-// Run runs one command line (args without the program name) and returns its SPEC §13 exit code;
+// Run runs one command line (args without the program name) and returns its exit code (docs/cli.md#exit-codes);
 // errors are printed to Stderr with the problem's code and what to do.
 func (a *App) Run(ctx context.Context, args []string) int {
 	s := &session{App: a}

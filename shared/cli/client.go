@@ -166,7 +166,7 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	Code   string `json:"code"`
 	Field  string `json:"field,omitempty"`
-	Number int    `json:"number,omitempty"` // the seed's numeric code, where it has one
+	Number int    `json:"number,omitempty"` // the numeric code of Azure Local's cmdlets, where it has one
 }
 
 // APIError is a non-2xx answer of the Admin API.
@@ -244,7 +244,7 @@ func (e *RejectedError) Error() string {
 
 const codeConfirm = "ConfirmationRequired"
 
-// Exit codes (SPEC §13).
+// Exit codes (docs/cli.md#exit-codes).
 const (
 	ExitOK          = 0
 	ExitFailed      = 1 // the service refused or failed
@@ -253,7 +253,7 @@ const (
 	ExitUnreachable = 4
 )
 
-// ExitCode maps an error to its SPEC §13 exit code.
+// ExitCode maps an error to its exit code (docs/cli.md#exit-codes).
 func ExitCode(err error) int {
 	var (
 		api   *APIError
@@ -276,7 +276,7 @@ func ExitCode(err error) int {
 	return ExitFailed
 }
 
-// roleFor names the built-in role that grants a permission (SPEC §8).
+// roleFor names the built-in role that grants a permission (docs/admin-api.md).
 func roleFor(perm string) string {
 	switch perm {
 	case "clusters/read":

@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// registerFlags are the fields of a Register message (SPEC §2.1) taken from the command line.
+// registerFlags are the fields of a Register message (docs/messages.md) taken from the command line.
 type registerFlags struct {
 	clusterID, clusterName, region, subscriptionID, tenantID string
 	cloud, resourceName, resourceGroup, arcResourceGroup     string
@@ -51,7 +51,7 @@ func (f *registerFlags) check() error {
 	return f.spn.check()
 }
 
-// registerMessage is the Register body the command sends (SPEC §2.1); optional fields are left
+// registerMessage is the Register body the command sends (docs/messages.md); optional fields are left
 // out when not given.
 type registerMessage struct {
 	Type                string         `json:"type"`
@@ -95,7 +95,7 @@ func (s *session) registerCmd() *cobra.Command {
 		Long: "Send a Register message to the registration-requests queue: through Service Bus when ServiceBusConnection\n" +
 			"(a connection string) or --namespace is set, else to the local runner at {endpoint}/dev/servicebus.\n" +
 			"With --wait, wait for this message's own outcome: the cluster Registered by it (exit 0) or its rejection\n" +
-			"(exit 1, with its code and seed number, e.g. ResourceExistsInDifferentRegion (9104) for a cluster registered\n" +
+			"(exit 1, with its code and number, e.g. ResourceExistsInDifferentRegion (9104) for a cluster registered\n" +
 			"in another region). The flags are Register-AzStackHCI's: a re-run repeats -ResourceName, -ResourceGroupName\n" +
 			"and the others given the first time (registrar status shows them).\n" +
 			"GUIDs and node names are checked before anything is sent (exit 2 when malformed).\n\n" +

@@ -1,4 +1,4 @@
-// Package config reads Registrar's settings (SPEC §9) from the environment the Functions host
+// Package config reads Registrar's settings (docs/settings.md) from the environment the Functions host
 // gives the handler. Load collects every problem and reports them together; no error ever
 // contains a connection string's secret.
 package config
@@ -48,7 +48,7 @@ func (s ServiceBus) Configured() bool {
 	return s.ConnectionString != "" || s.FullyQualifiedNamespace != ""
 }
 
-// Config is every setting of SPEC §9.
+// Config is every setting of docs/settings.md.
 type Config struct {
 	Port                      int // FUNCTIONS_CUSTOMHANDLER_PORT
 	Storage                   Storage

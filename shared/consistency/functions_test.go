@@ -27,13 +27,13 @@ type functionJSON struct {
 	Bindings []binding `json:"bindings"`
 }
 
-// queueFunctions maps each Service Bus function (SPEC §1) to the setting holding its queue name.
+// queueFunctions maps each Service Bus function (docs/architecture.md#functions) to the setting holding its queue name.
 var queueFunctions = map[string]string{
 	"RegistrationRequests": config.EnvRegistrationQueue,
 	"MachineEvents":        config.EnvMachineEventsQueue,
 }
 
-// timerFunctions maps each timer function to its NCRONTAB schedule (SPEC §1).
+// timerFunctions maps each timer function to its NCRONTAB schedule (docs/architecture.md#functions).
 var timerFunctions = map[string]string{
 	"PolicyExpiryCheck": "0 */5 * * * *",
 	"OrphanSweep":       "0 0 * * * *",
@@ -84,7 +84,7 @@ func TestFunctionFoldersAreExactlyTheSpecFunctions(t *testing.T) {
 	}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		t.Fatalf("function folders = %v, want %v (SPEC §1)", got, want)
+		t.Fatalf("function folders = %v, want %v (docs/architecture.md#functions)", got, want)
 	}
 }
 
@@ -110,7 +110,7 @@ func TestTimerSchedulesMatchSpec(t *testing.T) {
 			t.Errorf("%s: trigger %s named %q, want timerTrigger named timer", name, b.Type, b.Name)
 		}
 		if b.Schedule != schedule {
-			t.Errorf("%s: schedule %q, want %q (SPEC §1)", name, b.Schedule, schedule)
+			t.Errorf("%s: schedule %q, want %q (docs/architecture.md#functions)", name, b.Schedule, schedule)
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// eventsTopic is the topic's default name (SPEC §6, §9).
+// eventsTopic is the topic's default name (docs/events.md, docs/settings.md).
 const eventsTopic = "registration-events"
 
 // defaultNames maps each entity-name setting to its SPEC default.
@@ -80,7 +80,7 @@ func TestDefaultEntityNamesAgree(t *testing.T) {
 		config.EnvEventsTopic:        cfg.EventsTopic,
 	}
 	if !maps.Equal(got, defaultNames) {
-		t.Fatalf("shared/config defaults %v, want %v (domain constants and SPEC §9)", got, defaultNames)
+		t.Fatalf("shared/config defaults %v, want %v (domain constants and docs/settings.md)", got, defaultNames)
 	}
 }
 

@@ -1,4 +1,4 @@
-// Package dashboard serves the fleet dashboard (SPEC §14) and GET /api/v1/summary (SPEC §8) on
+// Package dashboard serves the fleet dashboard (docs/dashboard.md) and GET /api/v1/summary (docs/admin-api.md) on
 // the Admin API's router: a read-only page of embedded HTML, CSS and vanilla JavaScript that is
 // one more client of the API's JSON, under a strict Content-Security-Policy.
 package dashboard

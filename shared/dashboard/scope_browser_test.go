@@ -14,7 +14,7 @@ import (
 )
 
 // TestScopedDashboardInBrowser: an operator whose only role is limited to one subscription, as
-// the seed's custom registration role is, opens the dashboard through the local runner and sees
+// the custom registration role of docs/admin-api.md#scopes is, opens the dashboard through the local runner and sees
 // that subscription's clusters only, and why.
 func TestScopedDashboardInBrowser(t *testing.T) {
 	const mine, theirs = "aaaaaaaa-1111-4111-8111-11111111111a", "bbbbbbbb-2222-4222-8222-22222222222b"

@@ -19,7 +19,7 @@ const (
 	MaxDeadLetters = 100
 )
 
-// Summary is GET /api/v1/summary: the fleet at a glance (SPEC §8, §14).
+// Summary is GET /api/v1/summary: the fleet at a glance (docs/dashboard.md).
 type Summary struct {
 	// AsOf is when the counts were read (the service clock; they are read first, so it equals
 	// GeneratedAt). The store updates them with each status change; one whose update failed is
@@ -45,7 +45,7 @@ type Summary struct {
 	// DeadLetters counts each queue's dead letters; nil when no Service Bus is configured, or for a
 	// caller limited to some subscriptions (dead letters belong to none).
 	DeadLetters []DeadLetterCount `json:"deadLetters"`
-	// Guard is the mass-disconnect guard (SPEC §4); nil when the deployment does not expose it.
+	// Guard is the mass-disconnect guard (docs/policy.md); nil when the deployment does not expose it.
 	Guard *GuardState `json:"guard,omitempty"`
 }
 

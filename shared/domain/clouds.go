@@ -2,7 +2,7 @@ package domain
 
 import "strings"
 
-// Clouds accepted by Register (SPEC §2.1).
+// Clouds accepted by Register (docs/messages.md).
 const (
 	CloudPublic = "AzureCloud"
 	CloudChina  = "AzureChinaCloud"

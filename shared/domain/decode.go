@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-// queueTypes lists the message types each queue accepts (SPEC §2.1, §2.2).
+// queueTypes lists the message types each queue accepts (docs/messages.md).
 var queueTypes = map[string][]string{
 	QueueRegistrationRequests: {MsgRegister, MsgUnregister, MsgRepairRegistration, MsgStartMachineReset},
 	QueueMachineEvents:        {MsgMachineInstalled, MsgClusterCreated, MsgSync, MsgResetProgress, MsgResetCompleted},
 }
 
-// Decode strictly decodes and validates one message body of the given queue (SPEC §2). Unknown
+// Decode strictly decodes and validates one message body of the given queue (docs/messages.md). Unknown
 // fields are ignored; GUIDs come back lower case. Every failure is a *Problem with one of the
 // codes MessageTooLarge, MalformedMessage, UnknownMessageType, InvalidField or TooManyNodes.
 func Decode(queue string, body []byte) (Message, error) {
@@ -405,7 +405,7 @@ func IsMachineName(s string) bool {
 	return true
 }
 
-// IsGUID reports whether s is a GUID in 8-4-4-4-12 hex form, the form every ID of SPEC §2 takes.
+// IsGUID reports whether s is a GUID in 8-4-4-4-12 hex form, the form every ID of docs/messages.md takes.
 func IsGUID(s string) bool {
 	if len(s) != 36 {
 		return false

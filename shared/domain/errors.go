@@ -14,7 +14,7 @@ var (
 	ErrInvalidCursor = errors.New("invalid paging cursor")
 )
 
-// Rejection codes (SPEC §2, §7). Numbers are the seed's where it has one.
+// Rejection codes (docs/messages.md). Numbers are those of Azure Local's cmdlets, where they have one.
 const (
 	CodeMalformedMessage          = "MalformedMessage"
 	CodeUnknownMessageType        = "UnknownMessageType"
@@ -39,7 +39,7 @@ const (
 	CodeNoResetOperation          = "NoResetOperation"     // the machine never had a reset
 )
 
-// CodeNumbers maps codes to the seed product's numeric codes.
+// CodeNumbers maps codes to the numeric codes of Azure Local's cmdlets (docs/messages.md).
 var CodeNumbers = map[string]int{
 	CodeCannotRepairNotRegistered: 9101,
 	CodeResourceExistsInDiffRegn:  9104,
@@ -65,7 +65,7 @@ func (p *Problem) Error() string {
 	return p.Code + ": " + p.Reason
 }
 
-// Number is the seed's numeric code, or 0.
+// Number is the code's number in Azure Local's cmdlets, or 0.
 func (p *Problem) Number() int { return CodeNumbers[p.Code] }
 
 // Reject returns a Problem with a formatted reason.

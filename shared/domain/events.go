@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Event types published on the topic (SPEC §6).
+// Event types published on the topic (docs/events.md).
 const (
 	EvClusterRegistered           = "ClusterRegistered"
 	EvArcEnabled                  = "ArcEnabled"
@@ -37,7 +37,7 @@ const SchemaVersion = 1
 const UnknownSession = "unknown"
 
 // Event is one outbound event, committed with the state change that caused it and published
-// after the commit (SPEC §6). Body is the complete JSON body.
+// after the commit (docs/events.md). Body is the complete JSON body.
 type Event struct {
 	ID            string          `json:"id"` // the Service Bus MessageId: deterministic, so a re-publish is a duplicate
 	Type          string          `json:"type"`

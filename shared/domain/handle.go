@@ -389,10 +389,9 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 			n.OSVersion, n.OSVersionAt = m.OSVersion, at
 		}
 	}
-	// A sync enqueued longer ago than the connected window (a backlog drained late) proves nothing
-	// about now: it keeps its facts but changes no status, or the sweep would flip it back. One
-	// sent after an orphan suspicion began still clears it (SPEC §5: a sync during the grace
-	// period): the cluster was there.
+	// A sync enqueued longer ago than the connected window (a backlog drained late) changes no
+	// status, or the sweep would flip it back; it keeps its facts. One sent during the grace period
+	// still clears a suspicion: the cluster was there (docs/policy.md#orphans).
 	if s.clock.Now().Sub(at) >= s.policy.ConnectedWindow {
 		if c.Orphan == OrphanSuspected && !at.Before(c.GraceUntil.Add(-s.policy.OrphanGrace)) {
 			n.ClaimedBy = ""

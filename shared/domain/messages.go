@@ -2,7 +2,7 @@ package domain
 
 import "time"
 
-// Inbound message types (SPEC §2).
+// Inbound message types (docs/messages.md).
 const (
 	MsgRegister           = "Register"
 	MsgUnregister         = "Unregister"
@@ -16,7 +16,7 @@ const (
 	MsgCancelMachineReset = "CancelMachineReset" // the Admin API's DELETE of a reset; no queue carries it
 )
 
-// MaxBodyBytes is the largest accepted message body (SPEC §2); larger is MessageTooLarge.
+// MaxBodyBytes is the largest accepted message body (docs/messages.md); larger is MessageTooLarge.
 const MaxBodyBytes = 256 << 10
 
 // MaxNodes is the most nodes a cluster may have (as Azure Local).

@@ -2,7 +2,7 @@ package domain
 
 import "time"
 
-// Registration, cluster and connection statuses of SPEC §3.
+// Registration, cluster and connection statuses of docs/admin-api.md#the-cluster-view.
 const (
 	StatusNotYet      = "NotYet"
 	StatusRegistered  = "Registered"
@@ -21,14 +21,14 @@ const (
 	ArcNotSupported      = "NotSupported"
 )
 
-// Orphan statuses of SPEC §5.
+// Orphan statuses of docs/policy.md#orphans.
 const (
 	OrphanNone      = "None"
 	OrphanSuspected = "Suspected"
 	OrphanCleanedUp = "CleanedUp"
 )
 
-// Reset operation and stage statuses (SPEC §2.1 StartMachineReset).
+// Reset operation and stage statuses (docs/messages.md, StartMachineReset).
 const (
 	ResetNotStarted = "NotStarted"
 	ResetInProgress = "InProgress"
@@ -148,14 +148,14 @@ type HistoryEntry struct {
 	RequestedBy string `json:"requestedBy,omitempty"`
 }
 
-// Rejection is a recorded permanent rejection of an inbound message (SPEC §7).
+// Rejection is a recorded permanent rejection of an inbound message (docs/messages.md#outcomes).
 type Rejection struct {
 	At          time.Time `json:"at"`
 	MessageID   string    `json:"messageId"`
 	MessageType string    `json:"messageType,omitempty"`
 	ClusterID   string    `json:"clusterId,omitempty"`
 	Code        string    `json:"code"`
-	Number      int       `json:"number,omitempty"` // the seed's numeric code (9104, ...) where it has one
+	Number      int       `json:"number,omitempty"` // the numeric code of Azure Local's cmdlets (9104, ...), where it has one
 	Field       string    `json:"field,omitempty"`
 	Reason      string    `json:"reason"`
 	Queue       string    `json:"queue,omitempty"`
@@ -199,7 +199,7 @@ func (c *Cluster) Summary() ClusterSummary {
 	}
 }
 
-// FleetCounts are the status counts kept up to date by the store's projection (SPEC §14).
+// FleetCounts are the status counts kept up to date by the store's projection (docs/dashboard.md).
 type FleetCounts struct {
 	Clusters           int            `json:"clusters"`
 	RegistrationStatus map[string]int `json:"registrationStatus"`

@@ -1,6 +1,6 @@
 package domain
 
-// Artifact kinds and conditions of CleanupRequested (SPEC §6).
+// Artifact kinds and conditions of CleanupRequested (docs/events.md).
 const (
 	ArtifactArcAppIdentity    = "ArcAppIdentity"
 	ArtifactArcRoleAssignment = "ArcRoleAssignment"

@@ -13,7 +13,7 @@ const (
 	DeadlineResetStall  = "ResetStall"
 )
 
-// Orphan suspicion reasons (SPEC §5).
+// Orphan suspicion reasons (docs/policy.md#orphans).
 const (
 	OrphanSilent          = "Silent"
 	OrphanMachinesClaimed = "MachinesClaimed"
@@ -34,7 +34,7 @@ type pending struct {
 	noted bool
 }
 
-// Guard is the mass-disconnect guard's reading for one evaluation (SPEC §4).
+// Guard is the mass-disconnect guard's reading for one evaluation (docs/policy.md).
 //
 // The rule: Ref = min(now, NewestSync), where NewestSync is the enqueue time of the newest sync
 // received from any cluster. A cluster's silence is Ref − lastConnected (lastConnected falls
@@ -290,7 +290,7 @@ type assessment struct {
 	Cleanup bool
 }
 
-// assess applies to c (in place) every SPEC §4 and §5 transition due at now, judging silence
+// assess applies to c (in place) every transition of docs/policy.md due at now, judging silence
 // with g. It is level-based and records sent warnings in c.Notices, so assessing the result
 // again changes nothing and emits nothing.
 func (p Policy) assess(c *Cluster, now time.Time, g Guard) assessment {

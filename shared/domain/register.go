@@ -429,7 +429,7 @@ func (s *Service) dropHints(ctx context.Context, c *Cluster, keys []IndexEntry) 
 	return nil
 }
 
-// plan computes the ordered clean-up of SPEC §2.1 for c; Unregister, PlanUnregister and the
+// plan computes the ordered clean-up of docs/events.md (CleanupRequested) for c; Unregister, PlanUnregister and the
 // orphan clean-up all use it.
 func (s *Service) plan(ctx context.Context, c *Cluster, disableOnlyArc bool, reason string) (Plan, error) {
 	p := Plan{ClusterID: c.ID, Reason: reason, DisableOnlyArc: disableOnlyArc}

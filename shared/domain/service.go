@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Outcome is how one message, command or sweep item ended (SPEC §7).
+// Outcome is how one message, command or sweep item ended (docs/messages.md#outcomes).
 type Outcome string
 
 // Outcomes.
@@ -22,7 +22,7 @@ const (
 // Clock tells the time; inject a fake in tests and in the local runner.
 type Clock interface{ Now() time.Time }
 
-// Policy holds the windows and lists of SPEC §4, §5 and §9 (each a setting).
+// Policy holds the windows and lists of docs/policy.md and docs/settings.md (each a setting).
 type Policy struct {
 	RegisterWindow       time.Duration   // Policy__RegisterWindow, 720h
 	ClusterWindow        time.Duration   // Policy__ClusterWindow, 720h
@@ -37,7 +37,7 @@ type Policy struct {
 	Regions              []string        // Regions: the AzureCloud allow-list, normalised
 }
 
-// DefaultPolicy returns the seed's numbers.
+// DefaultPolicy returns the defaults of docs/settings.md.
 func DefaultPolicy() Policy {
 	return Policy{
 		RegisterWindow: 720 * time.Hour, ClusterWindow: 720 * time.Hour, OfflineWindow: 720 * time.Hour,

@@ -159,7 +159,7 @@ type Due struct {
 	At        time.Time `json:"at"`
 }
 
-// ScheduleStore is the due index of SPEC §4–§5: reads cost what is due, not the fleet size.
+// ScheduleStore is the due index of docs/policy.md: reads cost what is due, not the fleet size.
 type ScheduleStore interface {
 	Schedule(ctx context.Context, d Due) error // idempotent
 	// DueBy lists rows with At <= until, earliest first, at most limit.

@@ -77,7 +77,7 @@ const (
 	SweepOrphanSweep       = "OrphanSweep"
 )
 
-// CheckPolicies is the PolicyExpiryCheck run (SPEC §4). Both sweeps share one due index (one
+// CheckPolicies is the PolicyExpiryCheck run (docs/policy.md). Both sweeps share one due index (one
 // row per cluster and check time) and one evaluation: every due cluster gets all §4 and §5
 // transitions at once, so either timer may run first, twice, late or concurrently with message
 // handlers. See sweep.
@@ -85,7 +85,7 @@ func (s *Service) CheckPolicies(ctx context.Context, run SweepRun) (SweepReport,
 	return s.sweep(ctx, run, SweepPolicyExpiryCheck)
 }
 
-// SweepOrphans is the OrphanSweep run (SPEC §5): the same evaluation as CheckPolicies, then the
+// SweepOrphans is the OrphanSweep run (docs/policy.md#orphans): the same evaluation as CheckPolicies, then the
 // idempotency markers older than MarkerRetention of partitions UnknownSession and
 // StandalonePartition are pruned.
 func (s *Service) SweepOrphans(ctx context.Context, run SweepRun) (SweepReport, error) {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// ClusterView is what an operator sees of one cluster (SPEC §3, Get-AzureStackHCI).
+// ClusterView is what an operator sees of one cluster (docs/admin-api.md#the-cluster-view, Get-AzureStackHCI).
 type ClusterView struct {
 	ClusterID   string `json:"clusterId"`
 	ClusterName string `json:"clusterName"`

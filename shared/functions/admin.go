@@ -2,7 +2,7 @@ package functions
 
 import "net/http"
 
-// adminFunction is Admin: the admin API's handler, served for /api/v1/... (SPEC §8). Without
+// adminFunction is Admin: the admin API's handler, served for /api/v1/... (docs/admin-api.md). Without
 // one every request answers 503 problem details.
 func adminFunction(d Deps) http.Handler {
 	if d.Admin == nil {

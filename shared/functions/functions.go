@@ -1,5 +1,5 @@
 // Package functions adapts the host adapter (shared/invoke) to the domain: one file per function
-// of SPEC §1. Queue functions apply a message and publish what it committed at once; timers run
+// of docs/architecture.md#functions. Queue functions apply a message and publish what it committed at once; timers run
 // the sweeps and the outbox relay; Admin is the admin API's http.Handler.
 package functions
 

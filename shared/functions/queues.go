@@ -10,12 +10,12 @@ import (
 	"github.com/azlocal/registrar/shared/invoke"
 )
 
-// registrationRequests is RegistrationRequests: commands (SPEC §2.1).
+// registrationRequests is RegistrationRequests: commands (docs/messages.md).
 func registrationRequests(d Deps) invoke.QueueHandler {
 	return queueFunction(d, domain.QueueRegistrationRequests, d.RegistrationRequestsQueue)
 }
 
-// machineEvents is MachineEvents: facts from machines and deployment tooling (SPEC §2.2).
+// machineEvents is MachineEvents: facts from machines and deployment tooling (docs/messages.md).
 func machineEvents(d Deps) invoke.QueueHandler {
 	return queueFunction(d, domain.QueueMachineEvents, d.MachineEventsQueue)
 }
@@ -61,7 +61,7 @@ func publish(ctx context.Context, d Deps, events []domain.Event) {
 	}
 }
 
-// idempotencyKey is the message's MessageId, its idempotency key (SPEC §2). When the host gave
+// idempotencyKey is the message's MessageId, its idempotency key (docs/messages.md). When the host gave
 // none the adapter could trust (a body field of that name shadowed it), the key is one that stays
 // the same across redeliveries: the queue's sequence number, else a digest of the body.
 func idempotencyKey(m invoke.Message, queue string) string {

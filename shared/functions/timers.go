@@ -8,12 +8,12 @@ import (
 	"github.com/azlocal/registrar/shared/invoke"
 )
 
-// policyExpiryCheck is PolicyExpiryCheck: the policy windows of SPEC §4.
+// policyExpiryCheck is PolicyExpiryCheck: the policy windows of docs/policy.md.
 func policyExpiryCheck(d Deps) invoke.TimerHandler {
 	return sweepFunction(d, PolicyExpiryCheck, d.Domain.CheckPolicies)
 }
 
-// orphanSweep is OrphanSweep: orphan suspicion and clean-up of SPEC §5.
+// orphanSweep is OrphanSweep: orphan suspicion and clean-up of docs/policy.md#orphans.
 func orphanSweep(d Deps) invoke.TimerHandler {
 	return sweepFunction(d, OrphanSweep, d.Domain.SweepOrphans)
 }

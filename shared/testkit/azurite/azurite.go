@@ -20,7 +20,7 @@ import (
 // Key is Azurite's published devstoreaccount1 key (public, not a secret).
 const Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
-// ConnString is the explicit connection string (SPEC §12) of an Azurite Table endpoint on port.
+// ConnString is the explicit connection string (docs/settings.md) of an Azurite Table endpoint on port.
 func ConnString(port int) string {
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;TableEndpoint=http://127.0.0.1:%d/devstoreaccount1;", Key, port)
 }

@@ -57,7 +57,7 @@ func startIn(t testing.TB, root string) *Double {
 	return d
 }
 
-// ConnString is the double's Service Bus connection string (SPEC §12).
+// ConnString is the double's Service Bus connection string (docs/settings.md).
 func (d *Double) ConnString() string {
 	return fmt.Sprintf("Endpoint=sb://127.0.0.1:%d;SharedAccessKeyName=k;SharedAccessKey=k;UseDevelopmentEmulator=true", d.port)
 }
