@@ -78,7 +78,9 @@ type decoder struct {
 	dec     jsontext.Decoder
 	scratch []byte
 	text    []byte
+	inner   []byte // a document's text, when it came as a string
 	fields  []field
+	raws    [][]byte
 	none    bytes.Buffer // empty: what dec reads between invocations
 	logs    []byte       // the invocation's Logs lines
 	out     []byte       // the reply
@@ -91,12 +93,13 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 func getDecoder() *decoder { return decoders.Get().(*decoder) }
 
 func (d *decoder) release() {
-	if max(d.in.Cap(), cap(d.scratch), cap(d.text), cap(d.logs), cap(d.out)) > maxPooledBytes {
+	if max(d.in.Cap(), cap(d.scratch), cap(d.text), cap(d.inner), cap(d.logs), cap(d.out)) > maxPooledBytes {
 		return
 	}
 	d.in.Reset()
 	d.dec.Reset(&d.none) // let go of the last body it read
 	clear(d.fields[:cap(d.fields)])
+	clear(d.raws[:cap(d.raws)])
 	decoders.Put(d)
 }
 
@@ -481,28 +484,64 @@ func (d *decoder) properties(raw []byte) map[string]any {
 	return props
 }
 
-// decodeTimer reads Data[binding] of a timer trigger; ScheduleStatus may be null.
+// decodeTimer reads Data[binding] of a timer trigger: the object, or its encoded text, as
+// encoding/json decodes it into struct{ IsPastDue json.RawMessage; ScheduleStatus
+// *struct{ Last, Next, LastUpdated json.RawMessage } } (names in any letter case, the last of a
+// repeated one counts, ScheduleStatus may be null; null is an empty timer).
 func (d *decoder) decodeTimer(env *envelope, binding string) (Timer, error) {
 	if env.data == nil {
 		return Timer{}, fmt.Errorf("Data has no %q binding", binding)
 	}
-	s, _ := appendUnwrapped(d.scratch[:0], env.data)
-	d.scratch = s[:0]
-	var in struct {
-		IsPastDue      json.RawMessage
-		ScheduleStatus *struct{ Last, Next, LastUpdated json.RawMessage }
+	text, _ := appendUnwrapped(d.inner[:0], env.data) // not scratch: the values below alias it
+	d.inner = text[:0]
+	var pastDue []byte
+	var status [3][]byte // Last, Next, LastUpdated
+	d.raws = d.raws[:0]  // the ScheduleStatus values, in order
+	err := d.document(text, func(n, v []byte) {
+		switch {
+		case d.nameFolds(n, "IsPastDue"):
+			pastDue = v
+		case d.nameFolds(n, "ScheduleStatus"):
+			d.raws = append(d.raws, v)
+		}
+	})
+	for _, raw := range d.raws {
+		if err == nil {
+			err = d.document(raw, func(n, v []byte) {
+				for i, f := range [3]string{"Last", "Next", "LastUpdated"} {
+					if d.nameFolds(n, f) {
+						status[i] = v
+					}
+				}
+			})
+		}
+		if string(raw) == "null" {
+			status = [3][]byte{}
+		}
 	}
-	if err := json.Unmarshal(s, &in); err != nil {
+	if err != nil {
 		return Timer{}, fmt.Errorf("Data.%s is not a timer object", binding)
 	}
 	var t Timer
-	if v, ok := appendUnwrapped(d.scratch[:0], in.IsPastDue); ok {
+	if v, ok := appendUnwrapped(d.scratch[:0], pastDue); ok {
 		t.IsPastDue = bytes.EqualFold(v, []byte("true"))
 	}
-	if st := in.ScheduleStatus; st != nil {
-		t.Last, _ = d.timestamp(st.Last)
-		t.Next, _ = d.timestamp(st.Next)
-		t.LastUpdated, _ = d.timestamp(st.LastUpdated)
-	}
+	t.Last, _ = d.timestamp(status[0])
+	t.Next, _ = d.timestamp(status[1])
+	t.LastUpdated, _ = d.timestamp(status[2])
 	return t, nil
+}
+
+// document reads text, a whole JSON document that must be an object or null, calling member for
+// each of the object's names and values.
+func (d *decoder) document(text []byte, member func(name, value []byte)) error {
+	dec := &d.dec
+	dec.Reset(bytes.NewBuffer(text), decodeOptions...)
+	if err := d.members(member, func() {}); err != nil {
+		return err
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return errNotObject
+	}
+	return nil
 }

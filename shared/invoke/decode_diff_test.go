@@ -344,10 +344,17 @@ func genEnvelope(rng *rand.Rand, kind trigger) []byte {
 	case queueTrigger:
 		data = hostValue(rng, genBody(rng, meta))
 	case timerTrigger:
-		status := mostly(rng, `{"Last":`+hostValue(rng, pick(rng, texts...))+`,"Next":"2026-05-01T10:00:00+00:00","LastUpdated":`+
-			quote(rng, pick(rng, texts...))+`}`, "null", `"x"`)
-		timer := `{"Schedule":{"AdjustForDST":true},"IsPastDue":` + pick(rng, "true", "false", `"true"`, `"\"True\""`, "1") +
-			`,` + quoteName(rng, caseOf(rng, "ScheduleStatus")) + `:` + status + `}`
+		status := func() string {
+			return mostly(rng, `{`+quoteName(rng, caseOf(rng, "Last"))+`:`+hostValue(rng, pick(rng, texts...))+
+				`,"Next":"2026-05-01T10:00:00+00:00",`+quoteName(rng, caseOf(rng, pick(rng, "LastUpdated", "Next")))+`:`+
+				quote(rng, pick(rng, texts...))+`}`, "null", `"x"`, `{}`)
+		}
+		members := []string{`"Schedule":{"AdjustForDST":true}`, quoteName(rng, caseOf(rng, "IsPastDue")) + `:` +
+			pick(rng, "true", "false", `"true"`, `"\"True\""`, "1", "null"), quoteName(rng, caseOf(rng, "ScheduleStatus")) + `:` + status()}
+		for range rng.IntN(3) {
+			members = append(members, quoteName(rng, caseOf(rng, pick(rng, "ScheduleStatus", "IsPastDue")))+`:`+status())
+		}
+		timer := "{" + strings.Join(members, ",") + "}"
 		data = mostly(rng, timer, quote(rng, timer), "null", "[]")
 	case httpTrigger:
 		data = `{"Url":` + quote(rng, mostly(rng, pick(rng, "http://h/api/v1/x?a=1", "https://registrar.example/api/v1/clusters"), "::", "")) +
