@@ -80,6 +80,7 @@ type decoder struct {
 	inner   []byte // a document's text, when it came as a string
 	fields  []field
 	raws    [][]byte
+	pairs   []pair
 	none    bytes.Buffer // empty: what dec reads between invocations
 	logs    []byte       // the invocation's Logs lines
 	out     []byte       // the reply
@@ -99,6 +100,7 @@ func (d *decoder) release() {
 	d.dec.Reset(&d.none) // let go of the last body it read
 	clear(d.fields[:cap(d.fields)])
 	clear(d.raws[:cap(d.raws)])
+	clear(d.pairs[:cap(d.pairs)])
 	decoders.Put(d)
 }
 

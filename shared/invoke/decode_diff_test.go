@@ -73,7 +73,7 @@ func fastDecode(kind trigger, env []byte) decoded {
 		out.Timer, err = d.decodeTimer(&e, binding)
 	case httpTrigger:
 		var r *http.Request
-		if r, err = decodeRequest(context.Background(), &e, binding); err == nil {
+		if r, err = d.decodeRequest(context.Background(), &e, binding); err == nil {
 			out.Request = seeRequest(r)
 		}
 	}
@@ -357,11 +357,19 @@ func genEnvelope(rng *rand.Rand, kind trigger) []byte {
 		timer := "{" + strings.Join(members, ",") + "}"
 		data = mostly(rng, timer, quote(rng, timer), "null", "[]")
 	case httpTrigger:
+		headers := func() string {
+			var hs []string
+			for range rng.IntN(4) {
+				hs = append(hs, quoteName(rng, pick(rng, "Accept", "accept", "X-Y", "Content-Length", "X-Ms-Client-Principal"))+":"+
+					pick(rng, `["a","b"]`, `"c"`, `[null,"d"]`, `["e",1]`, `[]`, `null`, `7`, hostValue(rng, pick(rng, texts...))))
+			}
+			return mostly(rng, "{"+strings.Join(hs, ",")+"}", "null", "[]", `"x"`)
+		}
 		data = `{"Url":` + quote(rng, mostly(rng, pick(rng, "http://h/api/v1/x?a=1", "https://registrar.example/api/v1/clusters"), "::", "")) +
 			`,"Method":` + mostly(rng, pick(rng, `"get"`, `"POST"`, `""`, `null`), `"B AD"`) +
 			`,"Query":` + mostly(rng, pick(rng, `"{}"`, `{"limit":"5"}`, `{"a":["1","2"]}`), `7`) +
-			`,"Headers":` + mostly(rng, pick(rng, `{}`, `{"Accept":["a","b"],"accept":"c"}`, `{"X-Y":`+hostValue(rng, "v")+`}`, `null`), `[]`) +
-			pick(rng, "", `,"Body":`+hostValue(rng, pick(rng, texts...))) + `}`
+			`,"Headers":` + headers() + pick(rng, "", `,"Body":`+hostValue(rng, pick(rng, texts...))) +
+			pick(rng, "", `,`+quoteName(rng, caseOf(rng, "Headers"))+`:`+headers(), `,"url":"http://other/api/x"`) + `}`
 	}
 	dataName := mostly(rng, pick(rng, "Data", "Data", "data", "DATA"), "Dat")
 	binding := mostly(rng, triggerBinding[kind], "Message", "other")

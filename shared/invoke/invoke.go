@@ -302,7 +302,7 @@ func (s *server) envelope(w http.ResponseWriter, r *http.Request, d *decoder, fn
 // run decodes the function's input from env and calls it. It returns an HTTP function's res
 // output, the envelope's fault (the host's), or the function's failure (transient: an error, a
 // panic, a response too large).
-func (s *server) run(ctx context.Context, d *decoder, env *envelope, fn function, rec *record) (res *httpOutput, envelErr, err error) {
+func (s *server) run(ctx context.Context, d *decoder, env *envelope, fn function, rec *record) (res *recorder, envelErr, err error) {
 	switch {
 	case fn.queue != nil:
 		m, envelErr := d.decodeMessage(env, BindingMessage)
@@ -318,19 +318,19 @@ func (s *server) run(ctx context.Context, d *decoder, env *envelope, fn function
 		}
 		rec.outcome, err = guard(func() (string, error) { return fn.timer(ctx, t) })
 	default:
-		req, envelErr := decodeRequest(ctx, env, BindingRequest)
+		req, envelErr := d.decodeRequest(ctx, env, BindingRequest)
 		if envelErr != nil {
 			return nil, envelErr, nil
 		}
-		w := newRecorder(int(s.max))
-		_, err = guard(func() (string, error) { fn.http.ServeHTTP(w, req); return "", nil })
-		if err == nil && w.over {
+		res = newRecorder(int(s.max))
+		_, err = guard(func() (string, error) { fn.http.ServeHTTP(res, req); return "", nil })
+		if err == nil && res.over {
 			err = errors.New("response body too large")
 		}
 		if err == nil {
-			o, oerr := w.output()
-			res = &o
-			rec.outcome, rec.err = strconv.Itoa(o.StatusCode), oerr
+			var status int
+			status, rec.err = res.result()
+			rec.outcome = strconv.Itoa(status)
 		}
 	}
 	return res, nil, err

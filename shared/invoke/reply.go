@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -14,7 +13,7 @@ import (
 // {"Outputs":{...},"Logs":[...],"ReturnValue":null}, with res as the res output of an HTTP
 // function and logs the Logs lines, each ended by a newline. The reply is built in buf, which
 // it returns for reuse.
-func writeReply(w http.ResponseWriter, buf []byte, res *httpOutput, logs []byte) []byte {
+func writeReply(w http.ResponseWriter, buf []byte, res *recorder, logs []byte) []byte {
 	buf = append(buf[:0], `{"Outputs":{`...)
 	if res != nil {
 		buf = append(buf, `"`+BindingResult+`":`...)
@@ -32,30 +31,6 @@ func writeReply(w http.ResponseWriter, buf []byte, res *httpOutput, logs []byte)
 	buf = append(buf, `],"ReturnValue":null}`...)
 	writeBody(w, http.StatusOK, buf)
 	return buf
-}
-
-// appendJSON appends the res output: statusCode, the headers in name order, the body.
-func (o *httpOutput) appendJSON(b []byte) []byte {
-	b = append(b, `{"statusCode":`...)
-	b = strconv.AppendInt(b, int64(o.StatusCode), 10)
-	b = append(b, `,"headers":{`...)
-	var keys [16]string
-	names := keys[:0]
-	for k := range o.Headers {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for i, k := range names {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = appendString(b, o.Headers[k])
-	}
-	b = append(b, `},"body":`...)
-	b = appendString(b, o.Body)
-	return append(b, '}')
 }
 
 // appendString appends s as a JSON string (invalid UTF-8 as U+FFFD, as encoding/json writes it).
