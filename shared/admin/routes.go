@@ -282,6 +282,8 @@ func (r *Router) repair(w http.ResponseWriter, req *http.Request) {
 			pr = invalid("arcSpn.appId", "Must be a GUID.")
 		case body.ArcSPN.CredentialExpiresAt.IsZero():
 			pr = invalid("arcSpn.credentialExpiresAt", "Required: an RFC 3339 time.")
+		case !domain.ValidTime(body.ArcSPN.CredentialExpiresAt):
+			pr = invalid("arcSpn.credentialExpiresAt", "Must lie between 2000-01-01 and 2200-01-01.")
 		default:
 			body.ArcSPN.AppID = strings.ToLower(body.ArcSPN.AppID)
 		}

@@ -172,14 +172,18 @@ func (l *loader) name(env, def string) string {
 	return v
 }
 
+// MaxPolicyDuration bounds every policy duration: a deadline is a message time (at most 2200,
+// docs/messages.md) plus a few of them, and must stay a time the stores can key (before 2262).
+const MaxPolicyDuration = 3650 * 24 * time.Hour
+
 func (l *loader) duration(env string, dst *time.Duration) {
 	v := l.get(env)
 	if v == "" {
 		return
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		l.fail(env, "must be a positive Go duration such as 720h (got %q)", v)
+	if err != nil || d <= 0 || d > MaxPolicyDuration {
+		l.fail(env, "must be a positive Go duration of at most 87600h (10 years) such as 720h (got %q)", v)
 		return
 	}
 	*dst = d
@@ -193,8 +197,8 @@ func (l *loader) durations(env string, dst *[]time.Duration) {
 	var out []time.Duration
 	for s := range strings.SplitSeq(v, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil || d <= 0 {
-			l.fail(env, "must be comma-separated positive Go durations such as 168h,24h (got %q)", v)
+		if err != nil || d <= 0 || d > MaxPolicyDuration {
+			l.fail(env, "must be comma-separated positive Go durations of at most 87600h such as 168h,24h (got %q)", v)
 			return
 		}
 		out = append(out, d)

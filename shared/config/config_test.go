@@ -99,21 +99,24 @@ func TestLoadConnectionStrings(t *testing.T) {
 // Every bad setting is named in one error, and no secret is echoed.
 func TestLoadReportsEveryProblemWithoutSecrets(t *testing.T) {
 	_, err := Load(env(map[string]string{
-		EnvPort:                  "http",
-		EnvStorage:               "AccountKey=SUPERSECRET",
-		EnvServiceBus:            "Endpoint=https://x;SharedAccessKey=SBSECRET",
-		"Policy__RegisterWindow": "30d",
-		"Policy__WarnBefore":     "1h,x",
-		"Orphan__Grace":          "-1h",
-		EnvAuthEnabled:           "maybe",
-		EnvEventsTopic:           "a b",
-		EnvRoleDefinitions:       `[{"Name":"Registrar.Reader","Actions":["*/read"]}]`,
+		EnvPort:                        "http",
+		EnvStorage:                     "AccountKey=SUPERSECRET",
+		EnvServiceBus:                  "Endpoint=https://x;SharedAccessKey=SBSECRET",
+		"Policy__RegisterWindow":       "30d",
+		"Policy__WarnBefore":           "1h,x",
+		"Orphan__Grace":                "-1h",
+		"Policy__OfflineWindow":        "2000000h", // 228 years: deadlines past what a due key holds
+		"Policy__CredentialWarnBefore": "24h,1000000h",
+		EnvAuthEnabled:                 "maybe",
+		EnvEventsTopic:                 "a b",
+		EnvRoleDefinitions:             `[{"Name":"Registrar.Reader","Actions":["*/read"]}]`,
 	}))
 	if err == nil {
 		t.Fatal("want error")
 	}
 	msg := err.Error()
-	for _, name := range []string{EnvPort, EnvStorage, EnvServiceBus, "Policy__RegisterWindow", "Policy__WarnBefore", "Orphan__Grace", EnvAuthEnabled, EnvEventsTopic, EnvRoleDefinitions} {
+	for _, name := range []string{EnvPort, EnvStorage, EnvServiceBus, "Policy__RegisterWindow", "Policy__WarnBefore", "Orphan__Grace",
+		"Policy__OfflineWindow", "Policy__CredentialWarnBefore", EnvAuthEnabled, EnvEventsTopic, EnvRoleDefinitions} {
 		if !strings.Contains(msg, name+" ") {
 			t.Errorf("error does not name %s: %s", name, msg)
 		}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // queueTypes lists the message types each queue accepts (docs/messages.md).
@@ -126,7 +128,7 @@ func peekType(body []byte) string {
 		return ""
 	}
 	s, _ := v.Type.(string)
-	return truncate(s, 64)
+	return EscapeControl(truncate(s, 64))
 }
 
 // decoder reads fields of one object, keeping the first problem.
@@ -168,6 +170,10 @@ func strField(d *decoder, obj map[string]json.RawMessage, key, path string, requ
 	var s string
 	if json.Unmarshal(r, &s) != nil {
 		d.fail(path, "%s must be a string", path)
+		return ""
+	}
+	if HasControl(s) {
+		d.fail(path, "%s must not contain control characters", path)
 		return ""
 	}
 	s = strings.TrimSpace(s)
@@ -262,6 +268,10 @@ func (d *decoder) time(field string, required bool) time.Time {
 		d.fail(field, "%s must be an RFC 3339 time", field)
 		return time.Time{}
 	}
+	if !ValidTime(t) {
+		d.fail(field, "%s must lie between %s and %s", field, MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
+		return time.Time{}
+	}
 	return t.UTC()
 }
 
@@ -341,7 +351,7 @@ func (d *decoder) machines(field string) []string {
 	for i, it := range items {
 		path := fmt.Sprintf("%s[%d]", field, i)
 		var s string
-		if json.Unmarshal(it, &s) != nil || !IsMachineName(s) {
+		if json.Unmarshal(it, &s) != nil || !IsMachineName(s) { // a machine name has no control characters
 			d.fail(path, "%s must be a machine name: 1-63 characters of letters, digits and hyphens", path)
 			return nil
 		}
@@ -431,4 +441,48 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// Message times lie within [MinTime, MaxTime] (docs/messages.md): no date outside can switch a
+// 30-day window off (the zero time, year 1600) or push a deadline past what a key or a JSON
+// time can hold (year 9999 plus a window is year 10000).
+var (
+	MinTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// ValidTime reports whether t lies within [MinTime, MaxTime].
+func ValidTime(t time.Time) bool { return !t.Before(MinTime) && !t.After(MaxTime) }
+
+// HasControl reports whether s holds a character a terminal or page may act on instead of
+// showing: a C0 or C1 control, DEL, or a bidirectional formatting character (docs/messages.md).
+func HasControl(s string) bool {
+	for _, r := range s {
+		if isControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func isControl(r rune) bool {
+	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// EscapeControl writes each character HasControl refuses as a Go escape (\x1b, \u202e), keeping
+// the rest as it is: for text recorded from a message that failed validation.
+func EscapeControl(s string) string {
+	if !HasControl(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

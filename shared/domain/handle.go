@@ -16,15 +16,17 @@ const (
 
 // HandleMessage decodes, validates and applies one inbound Service Bus message of the given
 // queue kind (QueueRegistrationRequests or QueueMachineEvents). A zero meta.EnqueuedAt (the host's
-// enqueue time was shadowed by a body field; docs/architecture.md) is the receive time, so such a
-// Sync still counts. A permanent problem is recorded
+// enqueue time was shadowed by a body field; docs/architecture.md), or one outside MinTime..MaxTime,
+// is the receive time, so such a Sync still counts. A permanent problem is recorded
 // as a rejection (with a RequestRejected event) and returned as Outcome Rejected with a nil
 // error; a returned error is transient.
 func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, meta Meta) (Result, error) {
 	if meta.Queue == "" {
 		meta.Queue = queue
 	}
-	if meta.EnqueuedAt.IsZero() { // the host's enqueue time could not be trusted: the receive time stands in
+	if !ValidTime(meta.EnqueuedAt) {
+		// The host's enqueue time could not be trusted (none, or shadowed by a body field), or
+		// lies outside MinTime..MaxTime: the receive time stands in, so no such date reaches the state.
 		meta.EnqueuedAt = s.clock.Now().UTC()
 	}
 	msg, err := Decode(queue, body)
