@@ -67,6 +67,10 @@ type Change struct {
 	Rejection *Rejection // also made visible to ListRejections
 	// Project says the cluster's ClusterSummary (list row and status counts) may have changed.
 	Project bool
+	// Due is a due-index row the new state needs (with Cluster only). The store writes it if and
+	// only if the commit lands, and a crash right after the commit does not lose it: never a
+	// row for a change that failed, never a committed check without its row.
+	Due *Due
 }
 
 // ClusterStore keeps each cluster's partition.
@@ -157,12 +161,16 @@ type IndexStore interface {
 type Due struct {
 	ClusterID string    `json:"clusterId"`
 	At        time.Time `json:"at"`
+	// Row is the store's own name for a row DueBy read ("" otherwise): Unschedule removes exactly
+	// that row, even one written unreadable by an older version.
+	Row string `json:"-"`
 }
 
 // ScheduleStore is the due index of docs/policy.md: reads cost what is due, not the fleet size.
 type ScheduleStore interface {
 	Schedule(ctx context.Context, d Due) error // idempotent
-	// DueBy lists rows with At <= until, earliest first, at most limit.
+	// DueBy lists rows with At <= until, earliest first, at most limit. A row it cannot read
+	// whole is still listed, with what its key says (callers validate each row).
 	DueBy(ctx context.Context, until time.Time, limit int) ([]Due, error)
 	Unschedule(ctx context.Context, d Due) error // nil if absent
 }

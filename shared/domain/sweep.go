@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ type SweepReport struct {
 	Examined    int  `json:"examined"`
 	Changed     int  `json:"changed"`
 	Events      int  `json:"events"`
+	Skipped     int  `json:"skipped"`     // due rows whose evaluation failed: logged, retried later
 	More        bool `json:"more"`        // more was due than the run's limit: the next run continues
 	GuardActive bool `json:"guardActive"` // no syncs heard fleet-wide: silence-based transitions held back
 	// Released counts the clusters the guard had held that this run judged (syncs heard again).
@@ -104,11 +106,13 @@ func (s *Service) SweepOrphans(ctx context.Context, run SweepRun) (SweepReport, 
 }
 
 // sweep reads at most run.Limit rows of the due index (DueBy now, earliest first; its cost is
-// what is due, never the fleet) and, sweepWorkers at a time, for each: commits the evaluation through update (ETag
-// retries, history, events and the next due row written before the commit), prunes the
-// cluster's markers older than MarkerRetention, then unschedules the row. A crash anywhere
-// repeats the evaluation, which is idempotent (level-based transitions, Notices). A transient
-// error stops the run and is returned so the platform retries; rows already handled stay done.
+// what is due, never the fleet) and, sweepWorkers at a time, for each: commits the evaluation
+// through update (ETag retries, history, events), writes the next due row after the commit,
+// prunes the cluster's markers older than MarkerRetention, then unschedules the row. A crash
+// anywhere repeats the evaluation, which is idempotent (level-based transitions, Notices). A
+// transient error stops the run and is returned so the platform retries; rows already handled
+// stay done. Any other error is one row's (an unreadable row or cluster): it is logged, the row is
+// retried skipRetry later, and the run goes on for every other cluster (docs/policy.md).
 func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepReport, error) {
 	now := s.clock.Now().UTC()
 	limit := run.Limit
@@ -132,6 +136,16 @@ func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepRe
 	if err != nil {
 		return rep, err
 	}
+	if err := s.sweepRows(ctx, rows, run, name, now, g, &rep); err != nil {
+		return rep, err
+	}
+	s.log.InfoContext(ctx, "sweep done", "sweep", name, "run", run.ID, "pastDue", run.PastDue, "examined", rep.Examined,
+		"changed", rep.Changed, "events", rep.Events, "skipped", rep.Skipped, "more", rep.More, "guardActive", rep.GuardActive, "released", rep.Released)
+	return rep, nil
+}
+
+// sweepRows evaluates rows sweepWorkers at a time into rep, stopping at the first transient error.
+func (s *Service) sweepRows(ctx context.Context, rows []sweepItem, run SweepRun, name string, now time.Time, g Guard, rep *SweepReport) error {
 	var (
 		mu    sync.Mutex
 		first error
@@ -141,11 +155,16 @@ func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepRe
 	for range min(sweepWorkers, len(rows)) {
 		wg.Go(func() {
 			for it := range work {
-				res, err := s.handleItem(ctx, it, Meta{MessageID: run.ID, Cause: name}, now, g)
+				res, err := s.handleRow(ctx, it, Meta{MessageID: run.ID, Cause: name}, now, g)
 				mu.Lock()
-				if err != nil {
+				switch {
+				case transient(ctx, err):
 					first = cmp.Or(first, err)
-				} else {
+				case err != nil:
+					rep.Skipped++
+					s.log.ErrorContext(ctx, "due row skipped: evaluating it failed; retried later, the run goes on",
+						"sweep", name, "run", run.ID, "clusterId", EscapeControl(it.due.ClusterID), "due", it.due.At, "err", err.Error())
+				default:
 					rep.Examined++
 					if res.Outcome == Updated || res.Outcome == Created {
 						rep.Changed++
@@ -168,12 +187,42 @@ func (s *Service) sweep(ctx context.Context, run SweepRun, name string) (SweepRe
 	}
 	close(work)
 	wg.Wait()
-	if first != nil {
-		return rep, first
+	return first
+}
+
+// transient reports whether err may pass if the run is retried (storage unavailable, throttled,
+// a deadline): such an error stops a sweep, any other is one row's.
+func transient(ctx context.Context, err error) bool {
+	return err != nil && (errors.Is(err, ErrTransient) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil)
+}
+
+// skipRetry is how much later a due row whose evaluation failed (not transiently) is tried again.
+const skipRetry = time.Hour
+
+// handleRow handles one item (handleItem); a due row that names neither a cluster nor a
+// standalone machine, or whose evaluation fails for a reason a retry now would not cure, is moved
+// skipRetry on (the error is returned to be logged), so it never holds the head of the index.
+func (s *Service) handleRow(ctx context.Context, it sweepItem, meta Meta, now time.Time, g Guard) (Result, error) {
+	id := it.due.ClusterID
+	if name, ok := strings.CutPrefix(id, standalonePrefix); ok {
+		id = name
 	}
-	s.log.InfoContext(ctx, "sweep done", "sweep", name, "run", run.ID, "pastDue", run.PastDue,
-		"examined", rep.Examined, "changed", rep.Changed, "events", rep.Events, "more", rep.More, "guardActive", rep.GuardActive, "released", rep.Released)
-	return rep, nil
+	if !IsGUID(id) && !(id != it.due.ClusterID && IsMachineName(id)) || id != strings.ToLower(id) {
+		err := fmt.Errorf("domain: due row names no cluster (%q)", it.due.ClusterID)
+		return Result{}, errors.Join(err, s.store.Unschedule(ctx, it.due))
+	}
+	res, err := s.handleItem(ctx, it, meta, now, g)
+	if err == nil || transient(ctx, err) {
+		return res, err
+	}
+	if serr := s.store.Schedule(ctx, Due{ClusterID: it.due.ClusterID, At: now.Add(skipRetry)}); serr != nil {
+		return Result{}, errors.Join(err, serr)
+	}
+	if it.held != nil {
+		return Result{}, errors.Join(err, s.store.DeleteIndexIf(ctx, kindHeld, "", it.held.Name, it.held.ETag))
+	}
+	return Result{}, errors.Join(err, s.store.Unschedule(ctx, it.due))
 }
 
 // sweepItem is one row a run handles: a due-index row, or (held set) a cluster the guard held
@@ -250,10 +299,7 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 			return nil, err
 		}
 		next, held = s.policy.nextCheck(dec.Cluster, now, g.Active)
-		dec.Cluster.ScheduledCheck = next
-		if !next.IsZero() {
-			dec.Before = chain(func(ctx context.Context) error { return s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}) }, dec.Before)
-		}
+		dec.Cluster.ScheduledCheck, dec.OwnSchedule = next, true
 		if held {
 			dec.Before = chain(s.hold(d.ClusterID), dec.Before)
 		}
@@ -268,32 +314,15 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 		}
 	}
 	if res.Outcome == Unchanged && read.Cluster != nil {
-		// Nothing changed but the next check or the deadline-index row: record them, so message
-		// handlers know which rows exist.
-		c := clone(read.Cluster)
-		c.ScheduledCheck = next
-		put, drop := s.placeAttention(c, now, false)
-		if !read.Cluster.ScheduledCheck.Equal(next) || put != nil || drop != nil {
-			if !next.IsZero() && !read.Cluster.ScheduledCheck.Equal(next) {
-				if err := s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}); err != nil {
-					return Result{}, err
-				}
-			}
-			if put != nil {
-				if err := put(ctx); err != nil {
-					return Result{}, err
-				}
-			}
-			if _, err := s.store.Commit(ctx, Change{Partition: d.ClusterID, Cluster: c, ETag: read.ETag}); errors.Is(err, ErrConflict) {
-				return res, nil // changed meanwhile: keep the due row, the next run evaluates again
-			} else if err != nil {
-				return Result{}, err
-			}
-			if drop != nil {
-				if err := drop(ctx); err != nil {
-					s.log.WarnContext(ctx, "removing an old deadline-index row failed", "clusterId", d.ClusterID, "err", err)
-				}
-			}
+		if ok, err := s.recordNextCheck(ctx, d.ClusterID, read, next, now); err != nil || !ok {
+			return res, err // !ok: changed meanwhile; the due row stays and the next run evaluates again
+		}
+	}
+	if !next.IsZero() {
+		// After the commit, so no row is written for a commit that failed; the row being worked on
+		// is removed only after this one is written, so a crash in between loses no check.
+		if err := s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}); err != nil {
+			return Result{}, err
 		}
 	}
 	if read.Cluster != nil {
@@ -302,6 +331,34 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 		}
 	}
 	return res, done(ctx)
+}
+
+// recordNextCheck commits, for a cluster the sweep left unchanged, its next check and its
+// deadline-index rows when they moved, so message handlers know which rows exist. It reports
+// false when the cluster changed meanwhile (nothing is written then).
+func (s *Service) recordNextCheck(ctx context.Context, id string, read ClusterRecord, next, now time.Time) (bool, error) {
+	c := clone(read.Cluster)
+	c.ScheduledCheck = next
+	put, drop := s.placeAttention(c, now, false)
+	if read.Cluster.ScheduledCheck.Equal(next) && put == nil && drop == nil {
+		return true, nil
+	}
+	if put != nil {
+		if err := put(ctx); err != nil {
+			return false, err
+		}
+	}
+	if _, err := s.store.Commit(ctx, Change{Partition: id, Cluster: c, ETag: read.ETag}); errors.Is(err, ErrConflict) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if drop != nil {
+		if err := drop(ctx); err != nil {
+			s.log.WarnContext(ctx, "removing an old deadline-index row failed", "clusterId", id, "err", err)
+		}
+	}
+	return true, nil
 }
 
 // kindHeld is the held index: one row per cluster whose silence the mass-disconnect guard held

@@ -35,6 +35,10 @@ type Decision struct {
 	Detail any
 	// Outcome overrides the computed outcome (created/updated/unchanged) when set.
 	Outcome Outcome
+	// OwnSchedule says the caller writes the due row of Cluster.ScheduledCheck itself, after the
+	// commit (a sweep: the due row it is working on guards a crash until then); otherwise update
+	// schedules the next check with the commit when it moved earlier.
+	OwnSchedule bool
 	// Command marks an operator's or another system's command (Register, Unregister,
 	// RepairRegistration, StartMachineReset): applied without a recorded change (nothing changed,
 	// or only untracked fields such as lastConnected) it still leaves one history entry, What
@@ -49,9 +53,9 @@ type EventSpec struct {
 }
 
 // update is the single commit path: Load (with the idempotency marker) → Duplicate if seen →
-// decide → schedule the due index when the next deadline moved earlier (before the commit) →
-// Commit with the read ETag; on ErrConflict, re-read and re-decide after the service's Retry
-// backoff (retry.go) until it commits or the policy is spent (then ErrConflict, transient).
+// decide → Commit with the read ETag (and, when the next deadline moved earlier, its due row:
+// Change.Due); on ErrConflict, re-read and re-decide after the service's Retry backoff
+// (retry.go) until it commits or the policy is spent (then ErrConflict, transient).
 // History entries are derived from the state diff (plus Decision.History); events are built with
 // NewEvent(cause, i, ...) so a redelivery derives the same IDs. A Problem is returned in the
 // Result (Outcome Rejected) without committing anything; the caller records it if it must.
@@ -83,11 +87,9 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 				outcome = Created
 			}
 			c.Version++
-			if next := s.policy.NextCheck(c, now); !next.IsZero() &&
+			if next := s.policy.NextCheck(c, now); !d.OwnSchedule && !next.IsZero() &&
 				(c.ScheduledCheck.IsZero() || next.Before(c.ScheduledCheck)) {
-				if err := s.store.Schedule(ctx, Due{ClusterID: clusterID, At: next}); err != nil {
-					return Result{}, err
-				}
+				ch.Due = &Due{ClusterID: clusterID, At: next} // written with the commit, never without it
 				c.ScheduledCheck = next
 			}
 			putAttention, dropAttention = s.placeAttention(c, now, d.SyncOnly)

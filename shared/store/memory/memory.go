@@ -136,6 +136,14 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if ch.Partition == "" {
 		return "", fmt.Errorf("memory: commit without a partition")
 	}
+	if ch.Due != nil && ch.Cluster == nil {
+		return "", fmt.Errorf("memory: a due row is committed with a state only")
+	}
+	if ch.Due != nil {
+		if err := storable(*ch.Due); err != nil {
+			return "", err
+		}
+	}
 	var state []byte
 	if ch.Cluster != nil {
 		var err error
@@ -163,6 +171,9 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 		p.etag = `W/"` + strconv.FormatInt(s.seq, 10) + `"`
 		if ch.Project {
 			s.project(ch.Cluster.Summary())
+		}
+		if d := ch.Due; d != nil {
+			s.due[dueKey{d.ClusterID, d.At.UnixNano()}] = domain.Due{ClusterID: d.ClusterID, At: d.At.UTC()}
 		}
 	}
 	p.history = append(p.history, ch.History...)
@@ -496,12 +507,24 @@ func (s *Store) DeleteIndexIf(ctx context.Context, kind, group, name, etag strin
 	return nil
 }
 
-// Schedule implements domain.ScheduleStore.
+// Schedule implements domain.ScheduleStore; like the Table store, it refuses a time JSON cannot
+// hold.
 func (s *Store) Schedule(ctx context.Context, d domain.Due) error {
+	if err := storable(d); err != nil {
+		return err
+	}
 	d.At = d.At.UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.due[dueKey{d.ClusterID, d.At.UnixNano()}] = d
+	return nil
+}
+
+// storable refuses a due row whose time JSON cannot hold (the Table store's Data column).
+func storable(d domain.Due) error {
+	if _, err := d.At.MarshalJSON(); err != nil {
+		return fmt.Errorf("memory: due row of %s cannot be stored: %w", d.ClusterID, err)
+	}
 	return nil
 }
 

@@ -33,6 +33,8 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"IndexConditional", testIndexConditional},
 		{"IndexBatches", testIndexBatches},
 		{"Schedule", testSchedule},
+		{"DueRidesOnCommit", testDueRidesOnCommit},
+		{"ScheduleExtremeTimes", testScheduleExtremeTimes},
 		{"Outbox", testOutbox},
 		{"PendingIn", testPendingIn},
 		{"LoadReadsPendingEvents", testLoadPending},
@@ -523,6 +525,66 @@ func testSchedule(t *testing.T, s domain.Store) {
 	due, _ = s.DueBy(ctx, t0.Add(10*time.Hour), 10)
 	if fmt.Sprint(ids(due)) != "[c2 c1 c3]" {
 		t.Fatalf("after unschedule = %v", ids(due))
+	}
+}
+
+// A commit's due row is written if and only if the commit lands (docs/storage.md), also after
+// Pending's repair of interrupted commits.
+func testDueRidesOnCommit(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	at, early := t0.Add(time.Hour), t0.Add(-time.Hour)
+	etag := commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", 1), MessageID: "m1", Due: &domain.Due{ClusterID: "c1", At: at}})
+	for name, ch := range map[string]domain.Change{
+		"stale ETag":        {Partition: "c1", Cluster: cluster("c1", 2), ETag: `W/"stale"`},
+		"insert over state": {Partition: "c1", Cluster: cluster("c1", 2)},
+		"duplicate message": {Partition: "c1", Cluster: cluster("c1", 2), ETag: etag, MessageID: "m1"},
+	} {
+		ch.Due = &domain.Due{ClusterID: "c1", At: early}
+		if _, err := s.Commit(ctx, ch); !errors.Is(err, domain.ErrConflict) {
+			t.Fatalf("%s: Commit err = %v, want ErrConflict", name, err)
+		}
+	}
+	if _, err := s.Pending(ctx, 100); err != nil { // repairs interrupted commits: none of these landed
+		t.Fatal(err)
+	}
+	due, err := s.DueBy(ctx, at, 10)
+	must(t, err)
+	if len(due) != 1 || due[0].ClusterID != "c1" || !due[0].At.Equal(at) {
+		t.Fatalf("DueBy = %+v, want only the landed commit's row (c1 at %v): a failed commit wrote one", due, at)
+	}
+	commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", 2), ETag: etag, Due: &domain.Due{ClusterID: "c1", At: early}})
+	due, err = s.DueBy(ctx, at, 10)
+	must(t, err)
+	if got := fmt.Sprint(ids(due)); got != "[c1 c1]" || !due[0].At.Equal(early) {
+		t.Fatalf("after the second landed commit DueBy = %+v, want c1 at %v then at %v", due, early, at)
+	}
+}
+
+// No time makes a due row that sorts out of place or cannot be read back: times before 1970 and
+// after 2262 (outside nanoseconds since 1970) are still listed in order and removable, and a
+// time JSON cannot hold is refused.
+func testScheduleExtremeTimes(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	old := time.Date(1600, 1, 24, 0, 0, 0, 0, time.UTC)
+	late := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	must(t, s.Schedule(ctx, domain.Due{ClusterID: "c1", At: t0}))
+	must(t, s.Schedule(ctx, domain.Due{ClusterID: "c2", At: old}))
+	must(t, s.Schedule(ctx, domain.Due{ClusterID: "c3", At: late}))
+	if err := s.Schedule(ctx, domain.Due{ClusterID: "c4", At: late.AddDate(1, 0, 0)}); err == nil {
+		t.Fatal("a due row in year 10000 was accepted")
+	}
+	due, err := s.DueBy(ctx, t0, 10)
+	must(t, err)
+	if got := fmt.Sprint(ids(due)); got != "[c2 c1]" || !due[0].At.Equal(old) {
+		t.Fatalf("DueBy(now) = %+v, want c2 (at %v) then c1; year 9999 is not due", due, old)
+	}
+	for _, d := range due {
+		must(t, s.Unschedule(ctx, d))
+	}
+	due, err = s.DueBy(ctx, late, 10)
+	must(t, err)
+	if got := fmt.Sprint(ids(due)); got != "[c3]" {
+		t.Fatalf("after unscheduling, DueBy(9999) = %v, want [c3]", got)
 	}
 }
 

@@ -88,14 +88,26 @@ func loadRow(rec *domain.ClusterRecord, r row) error {
 }
 
 // Commit implements domain.ClusterStore. Order of writes: (1) the outbox marker, when the
-// change has events, a projection or a rejection; (2) the partition's transaction (state with
-// If-Match or insert, marker, history, events); (3) the rejection row and the fleet projection,
-// (4) the outbox marker again: deleted when nothing is left to publish, else rewritten as
-// pointing at the events only. A crash after (1) leaves a marker that Pending follows to repair
-// (3) and to find the events; MarkPublished never deletes a marker whose (3) is not known done.
+// change has events, a projection, a rejection or a due row; (2) the partition's transaction
+// (state with If-Match or insert, marker, history, events); (3) the rejection row, the fleet
+// projection and the due row, (4) the outbox marker again: deleted when nothing is left to
+// publish, else rewritten as pointing at the events only. A crash after (1) leaves a marker that
+// Pending follows to repair (3) (the due row only once the state shows the commit landed) and to
+// find the events; MarkPublished never deletes a marker whose (3) is not known done.
 func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if ch.Partition == "" {
 		return "", errors.New("tables: commit without a partition")
+	}
+	if ch.Due != nil && ch.Cluster == nil {
+		return "", errors.New("tables: a due row is committed with a state only")
+	}
+	var due string
+	if ch.Due != nil {
+		raw, err := dueData(*ch.Due)
+		if err != nil {
+			return "", err
+		}
+		due = string(raw)
 	}
 	pk := key(ch.Partition)
 	now := s.now().UTC()
@@ -156,10 +168,13 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	}
 	project := ch.Project && ch.Cluster != nil
 	var marker row
-	if len(ch.Events) > 0 || project || ch.Rejection != nil {
-		marker = row{PartitionKey: outboxPK, RowKey: pk + "|" + ordinal(ord) + "." + strconv.Itoa(rand.IntN(1e6)), Partition: ch.Partition, Project: project}
+	if len(ch.Events) > 0 || project || ch.Rejection != nil || due != "" {
+		marker = row{PartitionKey: outboxPK, RowKey: pk + "|" + ordinal(ord) + "." + strconv.Itoa(rand.IntN(1e6)), Partition: ch.Partition, Project: project, Due: due}
 		if ch.Rejection != nil && ch.MessageID != "" {
 			marker.Rej = preMarker + key(ch.MessageID)
+		}
+		if due != "" {
+			marker.Version = ordinal(ch.Cluster.Version)
 		}
 		marker.setAt(now)
 		if err := s.upsert(ctx, tableOutbox, marker); err != nil {
@@ -186,16 +201,21 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 			return etag, err
 		}
 	}
+	if ch.Due != nil {
+		if err := s.Schedule(ctx, *ch.Due); err != nil {
+			return etag, err
+		}
+	}
 	switch {
 	case marker.RowKey == "":
 	case len(ch.Events) == 0:
 		if err := s.remove(ctx, tableOutbox, outboxPK, marker.RowKey, ""); err != nil {
 			return etag, err
 		}
-	case marker.Project || marker.Rej != "":
+	case marker.Project || marker.Rej != "" || marker.Due != "":
 		// The after-commit writes are done: the marker now only points at the events, and
 		// MarkPublished may delete it as soon as they are published.
-		marker.Project, marker.Rej = false, ""
+		marker.Project, marker.Rej, marker.Due, marker.Version = false, "", "", ""
 		if err := s.upsert(ctx, tableOutbox, marker); err != nil {
 			return etag, err
 		}

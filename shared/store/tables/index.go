@@ -2,8 +2,12 @@ package tables
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
@@ -13,26 +17,81 @@ import (
 // + "|" + cluster key, so DueBy is a range read of exactly what is due, earliest first.
 const schedulePK = "due"
 
-func dueKey(d domain.Due) string { return ordinal(d.At.UTC().UnixNano()) + "|" + key(d.ClusterID) }
+// dueKey is d's RowKey. Times outside what nanoseconds since 1970 hold (1678..2262) are clamped
+// to the ends, so no time gives a negative or overflowed key (one that would sort first).
+func dueKey(d domain.Due) string { return dueOrdinal(d.At) + "|" + key(d.ClusterID) }
+
+func dueOrdinal(t time.Time) string {
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		return ordinal(0)
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return ordinal(math.MaxInt64)
+	}
+	return ordinal(t.UnixNano())
+}
+
+// dueData is a due row's Data; a time JSON cannot hold is refused, never written as an
+// unreadable row.
+func dueData(d domain.Due) ([]byte, error) {
+	raw, err := json.Marshal(domain.Due{ClusterID: d.ClusterID, At: d.At.UTC()})
+	if err != nil {
+		return nil, fmt.Errorf("tables: due row of %s at %s cannot be stored: %w", d.ClusterID, d.At.UTC().Format(time.RFC3339), err)
+	}
+	return raw, nil
+}
 
 // Schedule implements domain.ScheduleStore.
 func (s *Store) Schedule(ctx context.Context, d domain.Due) error {
-	raw, _ := json.Marshal(domain.Due{ClusterID: d.ClusterID, At: d.At.UTC()})
+	raw, err := dueData(d)
+	if err != nil {
+		return err
+	}
 	return s.upsert(ctx, tableSchedule, row{PartitionKey: schedulePK, RowKey: dueKey(d), Data: string(raw)})
 }
 
-// DueBy implements domain.ScheduleStore.
+// DueBy implements domain.ScheduleStore. A row whose Data is unreadable (written by an older
+// version, or by hand) is listed with what its key says, for the caller to judge and remove.
 func (s *Store) DueBy(ctx context.Context, until time.Time, limit int) ([]domain.Due, error) {
-	filter := fmt.Sprintf("PartitionKey eq %s and RowKey lt %s", quote(schedulePK), quote(ordinal(until.UTC().UnixNano())+"}"))
+	filter := fmt.Sprintf("PartitionKey eq %s and RowKey lt %s", quote(schedulePK), quote(dueOrdinal(until)+"}"))
 	rows, _, err := s.query(ctx, tableSchedule, filter, limitOf(limit), "")
 	if err != nil {
 		return nil, err
 	}
-	page, err := decodeRows[domain.Due](rows, "")
-	return page.Items, err
+	out := make([]domain.Due, 0, len(rows))
+	for _, r := range rows {
+		var d domain.Due
+		if json.Unmarshal([]byte(r.Data), &d) != nil || d.ClusterID == "" {
+			d = dueFromKey(r.RowKey)
+		}
+		d.Row = r.RowKey
+		out = append(out, d)
+	}
+	return out, nil
 }
 
-// Unschedule implements domain.ScheduleStore.
+// dueFromKey reads a due row's key: its time (zero if unreadable) and its cluster ID (the raw
+// key part when it does not decode).
+func dueFromKey(rk string) domain.Due {
+	ord, cluster, _ := strings.Cut(rk, "|")
+	var d domain.Due
+	if n, err := strconv.ParseInt(ord, 10, 64); err == nil {
+		d.At = time.Unix(0, n).UTC()
+	}
+	d.ClusterID = cluster
+	if b64, ok := strings.CutPrefix(cluster, "~"); ok { // key's escaped form (a hashed one reads as junk)
+		if raw, err := base64.RawURLEncoding.DecodeString(b64); err == nil {
+			d.ClusterID = string(raw)
+		}
+	}
+	return d
+}
+
+// Unschedule implements domain.ScheduleStore: the row DueBy read (d.Row), else d's own.
 func (s *Store) Unschedule(ctx context.Context, d domain.Due) error {
-	return s.remove(ctx, tableSchedule, schedulePK, dueKey(d), "")
+	rk := d.Row
+	if rk == "" {
+		rk = dueKey(d)
+	}
+	return s.remove(ctx, tableSchedule, schedulePK, rk, "")
 }

@@ -112,12 +112,13 @@ func (s *Store) markers(ctx context.Context, part string) ([]row, error) {
 	}
 }
 
-// repair redoes the after-commit writes of the marked commits: the projection from the
-// committed state, and rejections recorded on committed idempotency markers.
+// repair redoes the after-commit writes of the marked commits: the projection and the due rows
+// from the committed state (a due row only when the state's version shows its commit landed),
+// and rejections recorded on committed idempotency markers.
 func (s *Store) repair(ctx context.Context, part string, marks []row) error {
-	project := false
+	project, dues := false, false
 	for _, m := range marks {
-		project = project || m.Project
+		project, dues = project || m.Project, dues || m.Due != ""
 		if m.Rej == "" {
 			continue
 		}
@@ -138,7 +139,7 @@ func (s *Store) repair(ctx context.Context, part string, marks []row) error {
 			}
 		}
 	}
-	if !project {
+	if !project && !dues {
 		return nil
 	}
 	st, err := s.get(ctx, tableClusters, key(part), rkState)
@@ -151,6 +152,18 @@ func (s *Store) repair(ctx context.Context, part string, marks []row) error {
 	var c domain.Cluster
 	if err := json.Unmarshal([]byte(st.Data), &c); err != nil {
 		return fmt.Errorf("tables: decode cluster %s: %w", part, err)
+	}
+	for _, m := range marks {
+		var d domain.Due
+		if m.Due == "" || json.Unmarshal([]byte(m.Due), &d) != nil || m.Version > ordinal(c.Version) {
+			continue // none, unreadable, or its commit did not land
+		}
+		if err := s.Schedule(ctx, d); err != nil {
+			return err
+		}
+	}
+	if !project {
+		return nil
 	}
 	return s.project(ctx, c.Summary(), c.Version)
 }
@@ -221,7 +234,7 @@ func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error 
 		var aged []row
 		for _, m := range marks {
 			switch {
-			case m.Project || m.Rej != "": // Pending repairs it first
+			case m.Project || m.Rej != "" || m.Due != "": // Pending repairs it first
 			case landed[m.RowKey[:strings.LastIndexByte(m.RowKey, '.')+1]]:
 				if err := s.remove(ctx, tableOutbox, outboxPK, m.RowKey, m.ETag); err != nil && !isConflict(err) {
 					return err

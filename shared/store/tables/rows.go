@@ -23,6 +23,8 @@ type row struct {
 	Partition    string `json:"Partition,omitempty"`
 	Project      bool   `json:"Project,omitempty"`
 	Rej          string `json:"Rej,omitempty"`
+	// Due on an outbox marker is the commit's due row (JSON), for Pending to write after a crash.
+	Due string `json:"Due,omitempty"`
 	// Nonce on an idempotency marker names the commit attempt that wrote it.
 	Nonce string `json:"Nonce,omitempty"`
 	// ClusterSummary columns of the fleet projection, filterable server-side.
