@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -211,6 +212,8 @@ func (s *session) orphansCmd() *cobra.Command {
 
 func (s *session) orphanTable(os []domain.OrphanView) {
 	now := s.now()
+	os = slices.Clone(os) // the API lists them by cluster ID: show the soonest grace end first
+	slices.SortStableFunc(os, func(a, b domain.OrphanView) int { return a.GraceUntil.Compare(b.GraceUntil) })
 	rows := [][]string{}
 	for _, o := range os {
 		steps := []string{}

@@ -73,9 +73,9 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintln(a.Stderr, "error:", err)
+		fmt.Fprintln(a.Stderr, "error:", text(err.Error())) // it may quote the service or an argument
 		if h := Hint(err); h != "" {
-			fmt.Fprintln(a.Stderr, "what to do:", h)
+			fmt.Fprintln(a.Stderr, "what to do:", text(h))
 		}
 	}
 	return ExitCode(err)
@@ -169,9 +169,10 @@ func (s *session) run(body func(ctx context.Context, args []string) error) func(
 	}
 }
 
-// printRaw writes an API answer unchanged (for -o json).
+// printRaw writes an API answer as it came (for -o json): the same JSON, its non-printable
+// characters written as JSON escapes (jsonText).
 func (s *session) printRaw(b []byte) {
-	s.Stdout.Write(b)
+	s.Stdout.Write(jsonText(b))
 	if len(b) == 0 || b[len(b)-1] != '\n' {
 		fmt.Fprintln(s.Stdout)
 	}
@@ -202,11 +203,13 @@ func (s *session) printItems(items []json.RawMessage) error {
 	return nil
 }
 
-// decode unmarshals an API answer; a malformed answer is the service's failure.
+// decode unmarshals an API answer, its strings made safe to print (sanitize); a malformed answer
+// is the service's failure.
 func decode(b []byte, v any) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("BadAnswer: the service answered JSON this command cannot read: %w", err)
 	}
+	sanitize(v)
 	return nil
 }
 

@@ -155,6 +155,7 @@ func (c *Client) send(ctx context.Context, method, u string, body any, header ht
 		e.Problem.Code = http.StatusText(res.StatusCode)
 		e.Problem.Title = http.StatusText(res.StatusCode)
 	}
+	sanitize(&e.Problem)
 	return nil, e
 }
 

@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -25,9 +30,15 @@ func (st style) status(s string) string {
 	return s
 }
 
-// table writes aligned columns (two spaces apart); widths come from the plain text, so colour
-// added by paint never breaks the alignment. paint (nil: none) may colour a cell by its text.
+// table writes aligned columns (two spaces apart); widths come from the plain text (escaped by
+// text), so colour added by paint never breaks the alignment. paint (nil: none) may colour a cell
+// by its text.
 func table(w io.Writer, header []string, rows [][]string, paint func(string) string) {
+	for _, r := range rows { // cells are plain text: whatever their source, nothing a terminal acts on
+		for i, c := range r {
+			r[i] = text(c)
+		}
+	}
 	widths := make([]int, len(header))
 	for _, r := range append([][]string{header}, rows...) {
 		for i, c := range r {
@@ -95,4 +106,110 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// Everything the service answers is text from other systems (names, reasons, errors): before it
+// reaches a terminal, each character a terminal could act on instead of showing is written as its
+// Go escape (docs/cli.md, "Output"): C0 and C1 controls (ESC, BEL, CR, backspace, the one-byte CSI
+// U+009B...), DEL, bidirectional and other format characters, separators other than the space,
+// and bytes that are not UTF-8. The command line's own colours and progress lines are added after.
+
+// text returns s with every character that is not printable escaped (\x1b, \u202e, \xff).
+func text(s string) string {
+	clean := true
+	for _, r := range s {
+		clean = clean && r != utf8.RuneError && unicode.IsPrint(r)
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsPrint(r):
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// sanitize applies text to every string reachable from v (a pointer to decoded JSON: struct
+// fields, slices, maps, pointers and interfaces), in place.
+func sanitize(v any) { sanitizeValue(reflect.ValueOf(v)) }
+
+func sanitizeValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		e := v.Elem()
+		if v.Kind() == reflect.Interface && e.Kind() == reflect.String {
+			v.Set(reflect.ValueOf(text(e.String())))
+			return
+		}
+		sanitizeValue(e)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				sanitizeValue(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // raw bytes (json.RawMessage) are not printed as text
+		}
+		for i := range v.Len() {
+			sanitizeValue(v.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			sanitizeValue(e)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(text(v.String()))
+		}
+	}
+}
+
+// jsonText is an API answer for -o json: the same JSON, with each character inside a string that
+// is not printable (a C1 control, a bidirectional override... which encoding/json leaves raw)
+// written as its JSON escape \uXXXX, so the value is unchanged and the terminal sees none of them.
+func jsonText(b []byte) []byte {
+	var out bytes.Buffer
+	inString, escaped := false, false
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && r == '\\':
+			escaped = true
+		case r == '"':
+			inString = !inString
+		}
+		if (inString || !strings.ContainsRune(" \t\r\n", r)) && (r == utf8.RuneError && size <= 1 || !unicode.IsPrint(r)) {
+			if r == utf8.RuneError && size <= 1 {
+				r = utf8.RuneError // not UTF-8: JSON has no escape for a raw byte
+			}
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&out, `\u%04x`, u)
+			}
+		} else {
+			out.Write(b[i : i+size])
+		}
+		i += size
+	}
+	return out.Bytes()
 }
