@@ -2,6 +2,7 @@
 #   make run      the local runner on http://127.0.0.1:7071 (no Azure needed)
 #   make test     install what the tests need, vet, and run every test
 #   make bench    run the benchmarks and print a table
+#   make fuzz     explore with each fuzz target for FUZZTIME (make test runs their committed corpora)
 #   make package  build dist/: host.json, functions/*, the static linux/amd64 `handler`, and
 #                 local.settings.json (from the sample) so that `func start` runs in dist/
 #   make lint     gofmt, go vet, and shapecheck (functions of at most 60 lines and complexity 15)
@@ -13,7 +14,7 @@ PKGS    ?= ./...
 BENCH_PKGS = $(shell $(GO) list -f '{{if .TestGoFiles}}{{.ImportPath}}{{end}}' ./... 2>/dev/null | while read p; do \
 	d=$$($(GO) list -f '{{.Dir}}' $$p); grep -ql '^func Benchmark' $$d/*_test.go 2>/dev/null && echo $$p; done)
 
-.PHONY: run test deps chromium bench package lint clean
+.PHONY: run test deps chromium bench fuzz package lint clean
 
 run:
 	$(GO) run ./cmd/devhost
@@ -45,6 +46,11 @@ bench: deps
 	/\tbenchtable\t/ || /: benchtable\t/ { sub(/^.*benchtable\t/, ""); gsub(/\t/, " | "); rows[++n] = "| " $$0 " |" } \
 	END { if (n) { print "\n| Figure | Registrar | Floor | Ratio | Target | Met |\n|---|---|---|---|---|---|"; \
 	for (i = 1; i <= n; i++) print rows[i] } }'
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/domain
+	$(GO) test -run '^$$' -fuzz '^FuzzEnvelope$$' -fuzztime $(FUZZTIME) ./shared/functions
 
 package:
 	rm -rf $(DIST)
