@@ -37,6 +37,10 @@ type Deps struct {
 	// BulkBudget is how long a bulk request starts new items (0: DefaultBulkBudget); the items
 	// left are answered NotAttempted.
 	BulkBudget time.Duration
+	// CursorKeys authenticate the lists' cursors (the setting Admin__CursorKey): the first seals,
+	// any opens (a rotation keeps the old one a while). None: the deployment's own key, generated
+	// once in the store and shared by every instance (docs/admin-api.md, "Cursors").
+	CursorKeys [][]byte
 }
 
 // Flusher publishes committed events (relay.Relay).
@@ -65,11 +69,12 @@ type Route struct {
 
 // Router serves the API. Register more routes with Handle before serving.
 type Router struct {
-	d      Deps
-	mux    *http.ServeMux
-	routes []Route
-	public []Route             // routes served without a principal (HandlePublic)
-	paths  map[string][]string // path → methods, for 405 and Allow
+	d       Deps
+	cursors *cursorKeys
+	mux     *http.ServeMux
+	routes  []Route
+	public  []Route             // routes served without a principal (HandlePublic)
+	paths   map[string][]string // path → methods, for 405 and Allow
 }
 
 // New returns the API with every route of docs/admin-api.md except /summary and /dashboard, which their
@@ -78,7 +83,7 @@ func New(d Deps) *Router {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	r := &Router{d: d, mux: http.NewServeMux(), paths: map[string][]string{}}
+	r := &Router{d: d, cursors: &cursorKeys{configured: d.CursorKeys}, mux: http.NewServeMux(), paths: map[string][]string{}}
 	r.mux.HandleFunc("/", r.notFound)
 	r.routeAll()
 	return r

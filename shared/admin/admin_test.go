@@ -60,6 +60,7 @@ type envOptions struct {
 	easyAuthOff bool
 	relay       Flusher
 	bulkBudget  time.Duration
+	cursorKeys  [][]byte
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -73,7 +74,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	svc := domain.NewService(o.store, clk, &domain.Options{Logger: quiet})
 	dl := &fakeDeadLetters{}
 	h := New(Deps{Service: svc, Auth: a, DeadLetters: dl, Queues: []string{queueReq, queueMachine}, Clock: clk, Logger: quiet, Relay: o.relay,
-		BulkBudget: o.bulkBudget})
+		BulkBudget: o.bulkBudget, CursorKeys: o.cursorKeys})
 	return &env{t: t, h: h, svc: svc, clk: clk, dl: dl}
 }
 

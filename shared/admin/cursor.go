@@ -1,168 +1,161 @@
 package admin
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base32"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// keyTime formats a sort key's time: fixed width, so keys compare as strings in time order.
-const keyTime = "2006-01-02T15:04:05.000000000Z"
+// Cursors are authenticated, not only encoded (docs/admin-api.md, "Cursors"): a cursor is its
+// fields (the first, its tag, names the list and scope it belongs to) and an HMAC-SHA256 of them
+// under the deployment's cursor key, so an altered, truncated or foreign cursor (another list's,
+// another deployment's) is refused with 400 before anything reads the store.
 
 var cursorEnc = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// keyList names a list paged by sort key: kind tags its cursors, fields is its key's length;
-// a key's first field is a time in keyTime format.
-type keyList struct {
-	kind   string
-	fields int
+// macSize is how much of the HMAC-SHA256 a cursor carries: 128 bits.
+const macSize = 16
+
+// cursorKeyName names the deployment's stored cursor key (domain.Service.DeploymentKey).
+const cursorKeyName = "admin-cursor"
+
+// cursorKeys are the keys cursors are sealed with (the first) and opened with (any): the
+// configured ones, else the deployment's stored key, read once.
+type cursorKeys struct {
+	configured [][]byte
+	mu         sync.Mutex
+	stored     []byte
 }
 
-var (
-	upcomingList = keyList{"upcoming", 4} // deadline, cluster ID, policy, action
-	orphansList  = keyList{"orphans", 2}  // grace end, cluster ID
-)
+// keys returns the keys, reading the stored one on first use (a failure is retried next time).
+func (r *Router) keys(ctx context.Context) ([][]byte, error) {
+	k := r.cursors
+	if len(k.configured) > 0 {
+		return k.configured, nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stored == nil {
+		key, err := r.d.Service.DeploymentKey(ctx, cursorKeyName)
+		if err != nil {
+			return nil, err
+		}
+		k.stored = key
+	}
+	return [][]byte{k.stored}, nil
+}
+
+func mac(key []byte, payload []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(payload)
+	return h.Sum(nil)[:macSize]
+}
+
+// seal makes an opaque, URL-safe, authenticated cursor of tag and fields.
+func (r *Router) seal(ctx context.Context, tag string, fields ...string) (string, error) {
+	keys, err := r.keys(ctx)
+	if err != nil {
+		return "", err
+	}
+	payload := []byte(strings.Join(append([]string{tag}, fields...), "\x00"))
+	return cursorEnc.EncodeToString(append(payload, mac(keys[0], payload)...)), nil
+}
+
+// open reads the fields of a cursor seal made with tag. ok is false for a cursor that is not
+// one, was altered or truncated, belongs to another list or was sealed with another key.
+func (r *Router) open(ctx context.Context, tag, cursor string) (fields []string, ok bool, err error) {
+	raw, derr := cursorEnc.DecodeString(cursor)
+	if derr != nil || len(raw) <= macSize {
+		return nil, false, nil
+	}
+	keys, err := r.keys(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	payload, sum := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
+	for _, k := range keys {
+		if hmac.Equal(sum, mac(k, payload)) {
+			f := strings.Split(string(payload), "\x00")
+			return f[1:], f[0] == tag, nil
+		}
+	}
+	return nil, false, nil
+}
 
 // badCursor refuses a cursor the route did not give out.
 func badCursor() *Problem {
-	return invalid("cursor", "Not a cursor this API gave out; pass back nextCursor unchanged.")
+	return invalid("cursor", "Not a cursor this API gave out for this list; pass back nextCursor unchanged.")
 }
 
-// after reads p.Cursor: the key of the last item already listed, nil for the first page. A
-// malformed cursor, or another list's, is refused.
-func (l keyList) after(p domain.Page) ([]string, *Problem) {
-	if p.Cursor == "" {
-		return nil, nil
+// openOrRefuse is open with its outcome as the problem to answer (nil when ok).
+func (r *Router) openOrRefuse(req *http.Request, tag, cursor string, fields int) ([]string, *Problem) {
+	f, ok, err := r.open(req.Context(), tag, cursor)
+	if err != nil {
+		return nil, r.problemOf(req, err, nil)
 	}
-	k, ok := l.decode(p.Cursor)
-	if !ok {
+	if !ok || len(f) != fields || slices.Contains(f, "") {
 		return nil, badCursor()
 	}
-	return k, nil
-}
-
-// keyPage pages a list computed whole: it orders all by key (a total order refining the
-// domain's), keeps the items after the key after (nil: from the first), at most limit of them,
-// and gives the last one's key as NextCursor when more remain. The cursor holds a key, not an
-// offset, so items added or removed between calls neither repeat nor hide the others.
-func keyPage[T any](all []T, after []string, limit int, l keyList, key func(T) []string) domain.PageOf[T] {
-	type keyed struct {
-		k []string
-		v T
-	}
-	ks := make([]keyed, 0, len(all))
-	for _, v := range all {
-		ks = append(ks, keyed{key(v), v})
-	}
-	slices.SortStableFunc(ks, func(a, b keyed) int { return slices.Compare(a.k, b.k) })
-	if after != nil {
-		i, _ := slices.BinarySearchFunc(ks, after, func(x keyed, k []string) int {
-			if slices.Compare(x.k, k) <= 0 {
-				return -1
-			}
-			return 1
-		})
-		ks = ks[i:]
-	}
-	out := domain.PageOf[T]{Items: []T{}}
-	for _, x := range ks[:min(limit, len(ks))] {
-		out.Items = append(out.Items, x.v)
-	}
-	if len(ks) > limit {
-		out.NextCursor = l.encode(ks[limit-1].k)
-	}
-	return out
-}
-
-// sealCursor makes an opaque, URL-safe cursor of fields; the first, its tag, names the list it
-// belongs to.
-func sealCursor(tag string, fields ...string) string {
-	return cursorEnc.EncodeToString([]byte(strings.Join(append([]string{tag}, fields...), "\x00")))
-}
-
-// openCursor reads the fields of a cursor sealCursor made with tag; false for a malformed cursor
-// or another list's.
-func openCursor(tag, cursor string) ([]string, bool) {
-	raw, err := cursorEnc.DecodeString(cursor)
-	if err != nil {
-		return nil, false
-	}
-	f := strings.Split(string(raw), "\x00")
-	if f[0] != tag {
-		return nil, false
-	}
-	return f[1:], true
-}
-
-func (l keyList) encode(key []string) string { return sealCursor(l.kind, key...) }
-
-func (l keyList) decode(cursor string) ([]string, bool) {
-	f, ok := openCursor(l.kind, cursor)
-	if !ok || len(f) != l.fields {
-		return nil, false
-	}
-	if _, err := time.Parse(keyTime, f[0]); err != nil {
-		return nil, false
-	}
-	return f, true
-}
-
-func upcomingKey(d domain.Deadline) []string {
-	return []string{d.Deadline.UTC().Format(keyTime), d.ClusterID, d.Policy, d.Action}
-}
-
-func orphanKey(o domain.OrphanView) []string {
-	return []string{o.GraceUntil.UTC().Format(keyTime), o.ClusterID}
+	return f, nil
 }
 
 // seqCursorOf is a dead-letter cursor: the queue and the sequence number the next page starts at.
-func seqCursorOf(queue string, next int64) string {
-	return sealCursor("deadletters", queue, strconv.FormatInt(next, 10))
+func (r *Router) seqCursorOf(ctx context.Context, queue string, next int64) (string, error) {
+	return r.seal(ctx, "deadletters", queue, strconv.FormatInt(next, 10))
 }
 
 // seqCursor reads a dead-letter cursor of queue: the sequence number to start at, 0 for none.
-// A malformed cursor, or another queue's, is refused.
-func seqCursor(queue, cursor string) (int64, *Problem) {
+// A cursor of another queue, or none this API sealed, is refused.
+func (r *Router) seqCursor(req *http.Request, queue, cursor string) (int64, *Problem) {
 	if cursor == "" {
 		return 0, nil
 	}
-	f, ok := openCursor("deadletters", cursor)
-	if !ok || len(f) != 2 || f[0] != queue {
-		return 0, badCursor()
+	f, pr := r.openOrRefuse(req, "deadletters", cursor, 2)
+	if pr != nil {
+		return 0, pr
 	}
 	n, err := strconv.ParseInt(f[1], 10, 64)
-	if err != nil || n < 1 {
+	if f[0] != queue || err != nil || n < 1 {
 		return 0, badCursor()
 	}
 	return n, nil
 }
 
-// A storeList is a list the store pages; its cursors wrap the store's continuation with the
-// list's scope (the route, and the cluster or filters it lists), so a cursor passed to another
+// A storeList is a list the domain or the store pages; its cursors wrap that continuation with
+// the list's scope (the route, and the cluster or filters it lists), so a cursor passed to another
 // route, another cluster's history or other filters is refused rather than read as this one's.
 type storeList string
 
-// after unwraps p.Cursor into the store's continuation, refusing another scope's cursor.
-func (l storeList) after(p domain.Page) (domain.Page, *Problem) {
+// after unwraps p.Cursor into the list's continuation, refusing another scope's cursor.
+func (r *Router) after(req *http.Request, l storeList, p domain.Page) (domain.Page, *Problem) {
 	if p.Cursor == "" {
 		return p, nil
 	}
-	f, ok := openCursor("store:"+string(l), p.Cursor)
-	if !ok || len(f) != 1 || f[0] == "" {
-		return p, badCursor()
+	f, pr := r.openOrRefuse(req, "store:"+string(l), p.Cursor, 1)
+	if pr != nil {
+		return p, pr
 	}
 	p.Cursor = f[0]
 	return p, nil
 }
 
-// storePage is the store's page with its NextCursor wrapped in l's scope and Items never null.
-func storePage[T any](l storeList, res domain.PageOf[T]) domain.PageOf[T] {
+// writePage answers res with its NextCursor sealed in l's scope and Items never null.
+func writePage[T any](r *Router, w http.ResponseWriter, req *http.Request, l storeList, res domain.PageOf[T]) {
 	if res.NextCursor != "" {
-		res.NextCursor = sealCursor("store:"+string(l), res.NextCursor)
+		c, err := r.seal(req.Context(), "store:"+string(l), res.NextCursor)
+		if err != nil {
+			r.failure(w, req, err, nil)
+			return
+		}
+		res.NextCursor = c
 	}
-	return page(res)
+	WriteJSON(w, http.StatusOK, page(res))
 }

@@ -1,110 +1,161 @@
 package admin
 
 import (
+	"bytes"
+	"context"
 	"fmt"
-	"slices"
-	"strings"
+	"net/http"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/memory"
 )
 
-func orphanAt(i int, grace time.Time) domain.OrphanView {
-	return domain.OrphanView{ClusterID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), GraceUntil: grace}
-}
-
-// pageAll follows every page of all with limit, checking the cursors, and returns the IDs.
-func pageAll(t *testing.T, all []domain.OrphanView, limit int) (ids []string, sizes []int) {
+// firstCursor lists target with limit=1 and returns the nextCursor it gave out.
+func firstCursor(t *testing.T, e *env, target string) string {
 	t.Helper()
-	var after []string
-	for range len(all) + 2 {
-		p := keyPage(all, after, limit, orphansList, orphanKey)
-		sizes = append(sizes, len(p.Items))
-		for _, o := range p.Items {
-			ids = append(ids, o.ClusterID)
-		}
-		if p.NextCursor == "" {
-			return ids, sizes
-		}
-		last := p.Items[len(p.Items)-1].ClusterID
-		if !cursorRE.MatchString(p.NextCursor) || strings.Contains(p.NextCursor, last) {
-			t.Fatalf("cursor %q is not opaque and URL-safe", p.NextCursor)
-		}
-		var pr *Problem
-		if after, pr = orphansList.after(domain.Page{Cursor: p.NextCursor}); pr != nil {
-			t.Fatalf("own cursor %q refused: %+v", p.NextCursor, pr)
-		}
+	var p domain.PageOf[struct{}]
+	decode(t, e.call("GET", target+"limit=1", reader, ""), &p)
+	if p.NextCursor == "" {
+		t.Fatalf("%s: no nextCursor: the test needs two items", target)
 	}
-	t.Fatal("paging did not end")
-	return nil, nil
+	return p.NextCursor
 }
 
-func TestKeyPageSevenByThree(t *testing.T) {
-	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	var all []domain.OrphanView
-	for i := range 7 {
-		// two share a grace end: the cluster ID orders them
-		all = append(all, orphanAt(7-i, base.Add(time.Duration(i/2)*time.Hour)))
+// refused asserts that cursor on target is 400 InvalidField naming cursor.
+func refused(t *testing.T, e *env, target, cursor, why string) {
+	t.Helper()
+	w := e.call("GET", target+"limit=1&cursor="+url.QueryEscape(cursor), reader, "")
+	if w.Code != http.StatusBadRequest {
+		t.Errorf("%s: %s cursor answered %d %s, want 400", target, why, w.Code, w.Body)
+		return
 	}
-	ids, sizes := pageAll(t, all, 3)
-	if fmt.Sprint(sizes) != "[3 3 1]" {
-		t.Fatalf("page sizes %v, want [3 3 1]", sizes)
-	}
-	want := []string{}
-	sorted := slices.Clone(all)
-	slices.SortFunc(sorted, func(a, b domain.OrphanView) int { return slices.Compare(orphanKey(a), orphanKey(b)) })
-	for _, o := range sorted {
-		want = append(want, o.ClusterID)
-	}
-	if !slices.Equal(ids, want) {
-		t.Fatalf("ids %v, want %v (no duplicates, no gaps, grace end then cluster ID)", ids, want)
-	}
-	if ids, sizes := pageAll(t, all, 7); len(ids) != 7 || len(sizes) != 1 {
-		t.Fatalf("limit 7: %v %v, want one page of 7", ids, sizes)
+	if p := problem(t, w, http.StatusBadRequest, domain.CodeInvalidField); p.Field != "cursor" {
+		t.Errorf("%s: %s cursor: field %q, want cursor", target, why, p.Field)
 	}
 }
 
-// TestKeyPageListChanges: the cursor holds the last key, so removing an item already listed or
-// adding one before the cursor neither repeats nor skips the rest.
-func TestKeyPageListChanges(t *testing.T) {
-	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	var all []domain.OrphanView
-	for i := range 6 {
-		all = append(all, orphanAt(i, base.Add(time.Duration(i)*time.Hour)))
-	}
-	first := keyPage(all, nil, 3, orphansList, orphanKey)
-	after, pr := orphansList.after(domain.Page{Cursor: first.NextCursor})
-	if pr != nil {
-		t.Fatal(pr)
-	}
-	changed := append(slices.Clone(all[1:]), orphanAt(9, base.Add(-time.Hour)))
-	second := keyPage(changed, after, 3, orphansList, orphanKey)
-	var got []string
-	for _, o := range second.Items {
-		got = append(got, o.ClusterID)
-	}
-	want := []string{all[3].ClusterID, all[4].ClusterID, all[5].ClusterID}
-	if !slices.Equal(got, want) || second.NextCursor != "" {
-		t.Fatalf("second page %v next %q, want %v and no next", got, second.NextCursor, want)
+func accepted(t *testing.T, e *env, target, cursor, why string) {
+	t.Helper()
+	if w := e.call("GET", target+"limit=1&cursor="+url.QueryEscape(cursor), reader, ""); w.Code != http.StatusOK {
+		t.Errorf("%s: %s cursor answered %d %s, want 200", target, why, w.Code, w.Body)
 	}
 }
 
-func TestKeyCursorRefused(t *testing.T) {
-	good := orphansList.encode(orphanKey(orphanAt(1, time.Now())))
-	for _, c := range []string{
-		"bm90LWEtY3Vyc29y", // not base32
-		"MFRGG",            // base32 of "abc"
-		upcomingList.encode([]string{"2026-03-01T00:00:00.000000000Z", "c", "p", "a"}), // another list's
-		orphansList.encode([]string{"yesterday", "c"}),                                 // no time
-		orphansList.encode([]string{"2026-03-01T00:00:00.000000000Z"}),                 // too few fields
-		good[:len(good)-1] + "1",
-	} {
-		if _, pr := orphansList.after(domain.Page{Cursor: c}); pr == nil || pr.Field != "cursor" || pr.Code != domain.CodeInvalidField {
-			t.Errorf("cursor %q: %+v, want InvalidField cursor", c, pr)
+// twoOfEach seeds e with two clusters of every list: registered, rejected, disconnected (so
+// each has an upcoming offline deadline), suspected orphans, with history.
+func twoOfEach(t *testing.T, e *env) {
+	t.Helper()
+	for i := 1; i <= 2; i++ {
+		e.register(clusterN(i), fmt.Sprint("hci-", i), "2508")
+		if _, err := e.svc.HandleMessage(context.Background(), queueReq, []byte(`{"type":"Nope"}`),
+			domain.Meta{MessageID: fmt.Sprint("bad-", i), EnqueuedAt: e.clk.Now(), Queue: queueReq}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if _, pr := orphansList.after(domain.Page{Cursor: good}); pr != nil {
-		t.Errorf("own cursor refused: %+v", pr)
+	silent(t, e, 91*24*time.Hour)
+	e.dl.n = map[string]int{queueReq: 3}
+}
+
+// silent moves the clock by d while one more cluster keeps syncing (so the mass-disconnect guard
+// is off), then sweeps: the clusters registered before fall silent (Disconnected after a day,
+// suspected orphans after 90).
+func silent(t *testing.T, e *env, d time.Duration) {
+	t.Helper()
+	const live = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+	e.register(live, "hci-live", "2508")
+	e.clk.Set(e.clk.Now().Add(d))
+	body := `{"type":"Sync","clusterId":"` + live + `","machine":"node1"}`
+	if _, err := e.svc.HandleMessage(context.Background(), queueMachine, []byte(body), domain.Meta{MessageID: "sync-live", EnqueuedAt: e.clk.Now()}); err != nil {
+		t.Fatal(err)
 	}
+	if _, err := e.svc.CheckPolicies(context.Background(), domain.SweepRun{ID: "run"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Cursors are authenticated (docs/admin-api.md, "Cursors"): on every list, an altered,
+// truncated or re-encoded cursor, another list's, and another deployment's are 400
+// InvalidField cursor; the list's own is accepted.
+func TestCursorsAreAuthenticated(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	e := newEnv(t, envOptions{store: memory.New(nil), cursorKeys: [][]byte{key}})
+	other := newEnv(t, envOptions{store: memory.New(nil), cursorKeys: [][]byte{bytes.Repeat([]byte{8}, 32)}})
+	twoOfEach(t, e)
+	twoOfEach(t, other)
+	lists := []string{"/api/v1/clusters?", "/api/v1/clusters?registrationStatus=Registered&", "/api/v1/clusters/" + clusterN(1) + "/history?",
+		"/api/v1/rejections?", "/api/v1/policy/upcoming?within=3650d&", "/api/v1/orphans?", "/api/v1/deadletters/" + queueReq + "?"}
+	own := map[string]string{}
+	for _, l := range lists {
+		own[l] = firstCursor(t, e, l)
+	}
+	for _, l := range lists {
+		c := own[l]
+		accepted(t, e, l, c, "its own")
+		flip := []byte(c)
+		flip[len(flip)/2] ^= 'A' ^ 'B'
+		refused(t, e, l, string(flip), "an altered")
+		refused(t, e, l, c[:len(c)-1], "a truncated")
+		refused(t, e, l, c[:len(c)/2], "a half")
+		refused(t, e, l, "MFRGG", "a forged")
+		refused(t, e, l, firstCursor(t, other, l), "another deployment's")
+		for _, m := range lists {
+			if m != l {
+				refused(t, e, l, own[m], "another list's ("+m+")")
+			}
+		}
+	}
+}
+
+// Rotation: with Admin__CursorKey "new,old" the new key seals and both open, so cursors given out
+// before the rotation still work; once the old key is dropped they are refused.
+func TestCursorKeyRotation(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	st := memory.New(nil)
+	before := newEnv(t, envOptions{store: st, cursorKeys: [][]byte{oldKey}})
+	twoOfEach(t, before)
+	const target = "/api/v1/rejections?"
+	c := firstCursor(t, before, target)
+	during := newEnv(t, envOptions{store: st, cursorKeys: [][]byte{newKey, oldKey}})
+	accepted(t, during, target, c, "an old-key")
+	fresh := firstCursor(t, during, target)
+	after := newEnv(t, envOptions{store: st, cursorKeys: [][]byte{newKey}})
+	accepted(t, after, target, fresh, "a new-key")
+	refused(t, after, target, c, "a dropped key's")
+}
+
+// Without a configured key, instances sharing a store share the key generated on first use (one
+// conditional insert wins), so a client's next page may be served by any instance.
+func TestGeneratedCursorKeyIsSharedByInstances(t *testing.T) {
+	st := memory.New(nil)
+	var envs []*env
+	for range 4 {
+		envs = append(envs, newEnv(t, envOptions{store: st}))
+	}
+	twoOfEach(t, envs[0])
+	const target = "/api/v1/rejections?"
+	cursors := make([]string, len(envs))
+	var wg sync.WaitGroup
+	for i, e := range envs { // first use at once: the racing inserts must agree on one key
+		wg.Go(func() {
+			var p domain.PageOf[struct{}]
+			decode(t, e.call("GET", target+"limit=1", reader, ""), &p)
+			cursors[i] = p.NextCursor
+		})
+	}
+	wg.Wait()
+	for i, c := range cursors {
+		if c == "" {
+			t.Fatalf("instance %d gave no cursor", i)
+		}
+		for j, e := range envs {
+			accepted(t, e, target, c, fmt.Sprintf("instance %d's, on instance %d,", i, j))
+		}
+	}
+	lone := newEnv(t, envOptions{store: memory.New(nil)})
+	twoOfEach(t, lone)
+	refused(t, lone, target, cursors[0], "another deployment's (its own store)")
 }

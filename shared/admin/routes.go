@@ -117,7 +117,7 @@ func (r *Router) listClusters(w http.ResponseWriter, req *http.Request) {
 	f.Scope = scoped(req.Context())
 	list := storeList("clusters?" + f.RegistrationStatus + "&" + f.ConnectionStatus + "&" + f.Orphan + "&" + expired + scopeTag(req.Context()))
 	if pr == nil {
-		p, pr = list.after(p)
+		p, pr = r.after(req, list, p)
 	}
 	if pr != nil {
 		WriteProblem(w, pr)
@@ -128,7 +128,7 @@ func (r *Router) listClusters(w http.ResponseWriter, req *http.Request) {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, storePage(list, res))
+	writePage(r, w, req, list, res)
 }
 
 func (r *Router) cluster(w http.ResponseWriter, req *http.Request) {
@@ -163,7 +163,7 @@ func (r *Router) history(w http.ResponseWriter, req *http.Request) {
 	}
 	list := storeList("history/" + id)
 	if pr == nil {
-		p, pr = list.after(p)
+		p, pr = r.after(req, list, p)
 	}
 	if pr != nil {
 		WriteProblem(w, pr)
@@ -180,7 +180,7 @@ func (r *Router) history(w http.ResponseWriter, req *http.Request) {
 		r.failure(w, req, err, unknownCluster(id))
 		return
 	}
-	WriteJSON(w, http.StatusOK, storePage(list, res))
+	writePage(r, w, req, list, res)
 }
 
 // meta describes an admin call to the domain: a request-unique MessageID (the host's
@@ -387,7 +387,7 @@ func (r *Router) standalone(w http.ResponseWriter, req *http.Request) {
 	}
 	const list = storeList("standalone")
 	if pr == nil {
-		p, pr = list.after(p)
+		p, pr = r.after(req, list, p)
 	}
 	if pr != nil {
 		WriteProblem(w, pr)
@@ -398,7 +398,7 @@ func (r *Router) standalone(w http.ResponseWriter, req *http.Request) {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, storePage(list, res))
+	writePage(r, w, req, list, res)
 }
 
 func (r *Router) upcoming(w http.ResponseWriter, req *http.Request) {
@@ -411,20 +411,20 @@ func (r *Router) upcoming(w http.ResponseWriter, req *http.Request) {
 	if pr == nil {
 		p, pr = q.page()
 	}
-	var after []string
+	list := storeList("upcoming" + scopeTag(req.Context()))
 	if pr == nil {
-		after, pr = upcomingList.after(p)
+		p, pr = r.after(req, list, p)
 	}
 	if pr != nil {
 		WriteProblem(w, pr)
 		return
 	}
-	d, err := r.d.Service.UpcomingIn(req.Context(), within, ScopeFrom(req.Context()))
+	res, err := r.d.Service.UpcomingPage(req.Context(), within, ScopeFrom(req.Context()), p)
 	if err != nil {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, keyPage(d, after, p.Limit, upcomingList, upcomingKey))
+	writePage(r, w, req, list, res)
 }
 
 func (r *Router) orphans(w http.ResponseWriter, req *http.Request) {
@@ -433,20 +433,20 @@ func (r *Router) orphans(w http.ResponseWriter, req *http.Request) {
 	if pr == nil {
 		p, pr = q.page()
 	}
-	var after []string
+	list := storeList("orphans" + scopeTag(req.Context()))
 	if pr == nil {
-		after, pr = orphansList.after(p)
+		p, pr = r.after(req, list, p)
 	}
 	if pr != nil {
 		WriteProblem(w, pr)
 		return
 	}
-	o, err := r.d.Service.Orphans(req.Context(), ScopeFrom(req.Context()))
+	res, err := r.d.Service.OrphansPage(req.Context(), ScopeFrom(req.Context()), p)
 	if err != nil {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, keyPage(o, after, p.Limit, orphansList, orphanKey))
+	writePage(r, w, req, list, res)
 }
 
 // cleanup is POST /orphans/cleanup's answer: the plans carried out (or, dry, that would be).
@@ -493,7 +493,7 @@ func (r *Router) rejections(w http.ResponseWriter, req *http.Request) {
 	}
 	list := storeList("rejections" + scopeTag(req.Context()))
 	if pr == nil {
-		p, pr = list.after(p)
+		p, pr = r.after(req, list, p)
 	}
 	if pr != nil {
 		WriteProblem(w, pr)
@@ -504,7 +504,7 @@ func (r *Router) rejections(w http.ResponseWriter, req *http.Request) {
 		r.failure(w, req, err, nil)
 		return
 	}
-	WriteJSON(w, http.StatusOK, storePage(list, res))
+	writePage(r, w, req, list, res)
 }
 
 // queue validates {queue} against the configured queues and that dead letters are reachable.
@@ -535,7 +535,7 @@ func (r *Router) deadLetters(w http.ResponseWriter, req *http.Request) {
 	}
 	var from int64
 	if pr == nil {
-		from, pr = seqCursor(queue, p.Cursor)
+		from, pr = r.seqCursor(req, queue, p.Cursor)
 	}
 	if pr != nil {
 		WriteProblem(w, pr)
@@ -547,8 +547,8 @@ func (r *Router) deadLetters(w http.ResponseWriter, req *http.Request) {
 		// a full page: one more peek says whether more remain
 		next := dl[len(dl)-1].SequenceNumber + 1
 		var more []bus.DeadLetter
-		if more, err = r.d.DeadLetters.DeadLetters(req.Context(), queue, next, 1); len(more) > 0 {
-			res.NextCursor = seqCursorOf(queue, next)
+		if more, err = r.d.DeadLetters.DeadLetters(req.Context(), queue, next, 1); err == nil && len(more) > 0 {
+			res.NextCursor, err = r.seqCursorOf(req.Context(), queue, next)
 		}
 	}
 	if err != nil {

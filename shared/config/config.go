@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -61,6 +62,8 @@ type Config struct {
 	// file holding one), read and validated once, here; none means the built-in roles only.
 	Roles       []auth.RoleDefinition
 	AuthEnabled bool // WEBSITE_AUTH_ENABLED=True: Easy Auth sits in front and its principal header is trusted
+	// CursorKeys are Admin__CursorKey's keys; nil: the deployment's generated key.
+	CursorKeys [][]byte
 }
 
 // Setting names.
@@ -78,6 +81,7 @@ const (
 	EnvRegions             = "Regions"
 	EnvRoleDefinitions     = "RoleDefinitions"
 	EnvAuthEnabled         = "WEBSITE_AUTH_ENABLED"
+	EnvCursorKey           = "Admin__CursorKey"
 )
 
 // Load reads the settings through getenv (os.Getenv in production). Every invalid setting is
@@ -140,7 +144,35 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		l.fail(EnvAuthEnabled, "must be True or False")
 	}
+	c.CursorKeys = l.cursorKeys()
 	return c, l.err()
+}
+
+// MinCursorKey is the shortest Admin__CursorKey accepted, in bytes (before base64).
+const MinCursorKey = 32
+
+// cursorKeys reads Admin__CursorKey: comma-separated base64 keys of at least MinCursorKey bytes,
+// the first sealing cursors, every one opening them (docs/admin-api.md, "Cursors"). A key is a
+// secret: the error never shows it.
+func (l *loader) cursorKeys() [][]byte {
+	v := l.get(EnvCursorKey)
+	if v == "" {
+		return nil
+	}
+	var keys [][]byte
+	for i, s := range strings.Split(v, ",") {
+		s = strings.TrimRight(strings.TrimSpace(s), "=")
+		k, err := base64.RawStdEncoding.DecodeString(s)
+		if err != nil {
+			k, err = base64.RawURLEncoding.DecodeString(s)
+		}
+		if err != nil || len(k) < MinCursorKey {
+			l.fail(EnvCursorKey, "key %d must be base64 of at least %d random bytes (e.g. openssl rand -base64 32)", i+1, MinCursorKey)
+			return nil
+		}
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 type loader struct {

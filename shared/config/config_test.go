@@ -55,9 +55,13 @@ func TestLoadEverything(t *testing.T) {
 		EnvRegions:                     "East US, westeurope",
 		EnvRoleDefinitions:             `[{"Name":"X","Actions":["*"]}]`,
 		EnvAuthEnabled:                 "True",
+		EnvCursorKey:                   "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0=, b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0",
 	}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(c.CursorKeys) != 2 || string(c.CursorKeys[0]) != "new-key-new-key-new-key-new-key-" || string(c.CursorKeys[1]) != "old-key-old-key-old-key-old-key-" {
+		t.Fatalf("cursor keys %q, want the new then the old", c.CursorKeys)
 	}
 	p := c.Policy
 	if p.RegisterWindow != 48*time.Hour || p.ClusterWindow != 49*time.Hour || p.OfflineWindow != 50*time.Hour ||
@@ -107,6 +111,7 @@ func TestLoadReportsEveryProblemWithoutSecrets(t *testing.T) {
 		"Orphan__Grace":                "-1h",
 		"Policy__OfflineWindow":        "2000000h", // 228 years: deadlines past what a due key holds
 		"Policy__CredentialWarnBefore": "24h,1000000h",
+		EnvCursorKey:                   "c2hvcnRTRUNSRVQ=", // "shortSECRET": too short
 		EnvAuthEnabled:                 "maybe",
 		EnvEventsTopic:                 "a b",
 		EnvRoleDefinitions:             `[{"Name":"Registrar.Reader","Actions":["*/read"]}]`,
@@ -116,12 +121,12 @@ func TestLoadReportsEveryProblemWithoutSecrets(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, name := range []string{EnvPort, EnvStorage, EnvServiceBus, "Policy__RegisterWindow", "Policy__WarnBefore", "Orphan__Grace",
-		"Policy__OfflineWindow", "Policy__CredentialWarnBefore", EnvAuthEnabled, EnvEventsTopic, EnvRoleDefinitions} {
+		"Policy__OfflineWindow", "Policy__CredentialWarnBefore", EnvCursorKey, EnvAuthEnabled, EnvEventsTopic, EnvRoleDefinitions} {
 		if !strings.Contains(msg, name+" ") {
 			t.Errorf("error does not name %s: %s", name, msg)
 		}
 	}
-	if strings.Contains(msg, "SECRET") {
+	if strings.Contains(msg, "SECRET") || strings.Contains(msg, "c2hvcnRTRUNSRVQ") {
 		t.Errorf("error echoes a secret: %s", msg)
 	}
 }

@@ -2,146 +2,199 @@ package domain
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
-// The deadline index answers Upcoming at a cost proportional to what falls due in the window,
-// not to the fleet. The due index cannot: every connected cluster has its routine daily
-// Connected → Disconnected check there. Each cluster has at most one row here (kind "deadline",
-// group = the row's UTC day, name = its fixed-width time and the cluster ID) at or before its
-// earliest listed deadline (Cluster.AttentionAt records it). A row moves earlier at once, so it is
-// never late; it moves later only once it comes within attentionRefresh and never on a plain Sync,
-// so a syncing cluster, whose offline deadline moves with every sync, rewrites it about twice a
-// month from the sweep. A row whose deadline is overdue for more than half of attentionLookback
-// (held back by the mass-disconnect guard) is moved up to now, at most once a day, so Upcoming
-// still reads it. Readers verify a row against its cluster.
-const (
-	kindDeadline     = "deadline"
-	attentionRefresh = 14 * 24 * time.Hour
-	// attentionLookback is how far back Upcoming reads for deadlines already overdue (held back by
-	// the mass-disconnect guard, or not yet applied by a sweep).
-	attentionLookback = 2 * 24 * time.Hour
-)
+// The deadline index answers Upcoming at a cost proportional to what it returns, not to the fleet
+// or the window (docs/policy.md, "Upcoming"). The due index cannot: every connected cluster has its
+// routine daily Connected → Disconnected check there. Each deadline Upcoming lists has one row
+// (AttentionRow: its time, cluster and slot), exactly at the deadline, in one range ordered by
+// time; Cluster.Attention records a cluster's rows so readers can tell a current row from one left
+// behind. Deadlines move only when their cluster is written, and every write moves the rows with
+// them (new and earlier ones before the commit, so a crash never leaves a deadline without its row;
+// old ones after it). A Connected cluster's 30-day offline deadline moves with each Sync: it is
+// listed only once the cluster has been silent for ConnectedWindow (a sweep evaluation then writes
+// its row), so a Sync writes no row.
 
-func deadlineEntry(at time.Time, clusterID string) IndexEntry {
-	at = at.UTC()
-	return IndexEntry{Kind: kindDeadline, Group: at.Format(time.DateOnly),
-		Name: at.Format("2006-01-02T15:04:05.000000000Z") + "|" + clusterID, Value: clusterID}
+// attentionRow is the index row of a cluster's deadline in slot; the one place rows are built.
+func attentionRow(at time.Time, clusterID, slot string) AttentionRow {
+	return AttentionRow{At: at.UTC(), ClusterID: clusterID, Slot: slot}
 }
 
-// attentionAt is the earliest of c's deadlines that Upcoming lists; zero when none is pending.
-func (p Policy) attentionAt(c *Cluster) time.Time {
-	var at time.Time
+// legacyDeadlineKind is the Lookup kind of the per-cluster, per-day rows of an earlier layout
+// (Cluster.AttentionAt); a cluster's is deleted at its next write.
+const legacyDeadlineKind = "deadline"
+
+// attention lists c's deadlines that Upcoming lists, by slot: every pending deadline except the
+// routine daily check, and the offline one only once c is not Connected or has been silent for
+// ConnectedWindow at now.
+func (p Policy) attention(c *Cluster, now time.Time) map[string]pending {
+	out := map[string]pending{}
 	for _, d := range p.pendingOf(c) {
-		if !d.routine && (at.IsZero() || d.Deadline.Deadline.Before(at)) {
-			at = d.Deadline.Deadline
+		if d.routine {
+			continue
 		}
+		if d.Policy == PolicyConnection && c.ConnectionStatus == StatusConnected && now.Sub(silenceBase(c)) < p.ConnectedWindow {
+			continue
+		}
+		out[d.slot] = d
 	}
-	return at
+	return out
 }
 
-// placeAttention moves c's deadline-index row when it must (see above), setting c.AttentionAt. It
-// returns the write to make before the commit (so a crash never leaves a deadline without its row)
-// and the removal of the old row after it; nil when there is nothing to do.
-func (s *Service) placeAttention(c *Cluster, now time.Time, syncOnly bool) (put, drop func(context.Context) error) {
-	want, have := s.policy.attentionAt(c), c.AttentionAt
-	if stale := now.Add(-attentionLookback / 2); !want.IsZero() && want.Before(stale) {
-		// Overdue for long (held back by the mass-disconnect guard): keep the row where Upcoming
-		// reads back, or the cluster's other deadlines would go unlisted; moved once a day.
-		if !have.IsZero() && !have.Before(stale) {
-			return nil, nil
+// placeAttention sets c.Attention to the rows c's listed deadlines need at now and returns the
+// writes: put (new or moved rows) to run before the commit, drop (rows no longer needed, and a
+// row of the earlier layout) after it; nil when there is nothing to do.
+func (s *Service) placeAttention(c *Cluster, now time.Time) (put, drop func(context.Context) error) {
+	want := s.policy.attention(c, now)
+	next := make(map[string]time.Time, len(want))
+	var puts, drops []AttentionRow
+	for _, slot := range slices.Sorted(maps.Keys(want)) {
+		at := want[slot].Deadline.Deadline
+		next[slot] = at
+		if have, ok := c.Attention[slot]; !ok || !have.Equal(at) {
+			puts = append(puts, attentionRow(at, c.ID, slot))
 		}
-		want = now
 	}
-	switch {
-	case want.Equal(have):
-		return nil, nil
-	case !want.IsZero() && (have.IsZero() || want.Before(have)): // earlier: move at once
-	case syncOnly:
-		return nil, nil
-	case !want.IsZero() && have.After(now.Add(attentionRefresh)): // early row, not yet near
-		return nil, nil
+	for _, slot := range slices.Sorted(maps.Keys(c.Attention)) {
+		if at, ok := next[slot]; !ok || !at.Equal(c.Attention[slot]) {
+			drops = append(drops, attentionRow(c.Attention[slot], c.ID, slot))
+		}
 	}
-	c.AttentionAt = want
-	if !want.IsZero() {
-		e := deadlineEntry(want, c.ID)
-		put = func(ctx context.Context) error { return s.store.PutIndex(ctx, e) }
+	legacy := c.AttentionAt
+	c.AttentionAt, c.Attention = time.Time{}, next
+	if len(next) == 0 {
+		c.Attention = nil
 	}
-	if !have.IsZero() {
-		old := deadlineEntry(have, c.ID)
-		drop = func(ctx context.Context) error { return s.store.DeleteIndex(ctx, old.Kind, old.Group, old.Name) }
+	if len(puts) > 0 {
+		put = func(ctx context.Context) error { return s.store.PutAttention(ctx, puts) }
+	}
+	if len(drops) > 0 || !legacy.IsZero() {
+		drop = func(ctx context.Context) error {
+			if !legacy.IsZero() {
+				day, name := legacy.UTC().Format(time.DateOnly), legacy.UTC().Format("2006-01-02T15:04:05.000000000Z")+"|"+c.ID
+				if err := s.store.DeleteIndex(ctx, legacyDeadlineKind, day, name); err != nil {
+					return err
+				}
+			}
+			if len(drops) == 0 {
+				return nil
+			}
+			return s.store.DropAttention(ctx, drops)
+		}
 	}
 	return put, drop
 }
 
-// Upcoming lists the deadlines falling within the window (and those overdue up to
-// attentionLookback), soonest first, from the deadline index: one index read per day of the window
-// and one cluster read per cluster with something listed. The routine daily Connected →
-// Disconnected check is not listed; the 30-day offline deadline is.
+// UpcomingPage lists one page of the deadlines of scope's clusters falling by now + within
+// (overdue ones included), soonest first, from the deadline index: it reads the rows after
+// p.Cursor as one range, and loads each cluster found once, until it has p.Limit deadlines (and
+// one more, to know whether more remain). Its cost follows the page, whatever the window (for a
+// scoped caller, plus the rows of other subscriptions it passes over). Rows left behind by an
+// interrupted move are skipped. NextCursor is this service's own opaque position.
+func (s *Service) UpcomingPage(ctx context.Context, within time.Duration, scope Scope, p Page) (PageOf[Deadline], error) {
+	until := s.clock.Now().UTC().Add(within)
+	limit := pageLimit(p.Limit)
+	after, err := attentionCursor(p.Cursor)
+	if err != nil {
+		return PageOf[Deadline]{}, err
+	}
+	type item struct {
+		row AttentionRow
+		d   Deadline
+	}
+	var out []item
+	clusters := map[string]*Cluster{}
+	for len(out) <= limit {
+		want := limit + 1 - len(out)
+		rows, err := s.store.AttentionBy(ctx, after, until, want)
+		if err != nil {
+			return PageOf[Deadline]{}, err
+		}
+		for _, r := range rows {
+			after = r
+			c, loaded := clusters[r.ClusterID]
+			if !loaded {
+				rec, err := s.store.Load(ctx, r.ClusterID, "")
+				if err != nil {
+					return PageOf[Deadline]{}, err
+				}
+				c, clusters[r.ClusterID] = rec.Cluster, rec.Cluster
+			}
+			if d, ok := s.current(c, r); ok && len(out) <= limit && scope.allowsCluster(c) {
+				out = append(out, item{r, d})
+			}
+		}
+		if len(rows) < want {
+			break
+		}
+	}
+	page := PageOf[Deadline]{Items: []Deadline{}}
+	for i, it := range out {
+		if i == limit {
+			page.NextCursor = attentionCursorOf(out[limit-1].row)
+			break
+		}
+		page.Items = append(page.Items, it.d)
+	}
+	return page, nil
+}
+
+// current returns the deadline row r stands for in c, when r is one of c's current rows.
+func (s *Service) current(c *Cluster, r AttentionRow) (Deadline, bool) {
+	if c == nil || !c.Attention[r.Slot].Equal(r.At) {
+		return Deadline{}, false // left behind by an interrupted move: the cluster has another row
+	}
+	for _, d := range s.policy.pendingOf(c) {
+		if d.slot == r.Slot && !d.routine {
+			return d.Deadline, true
+		}
+	}
+	return Deadline{}, false
+}
+
+// Upcoming lists every deadline falling by now + within, soonest first (UpcomingPage, all pages).
 func (s *Service) Upcoming(ctx context.Context, within time.Duration) ([]Deadline, error) {
 	return s.UpcomingIn(ctx, within, Everywhere())
 }
 
 // UpcomingIn is Upcoming of the clusters of scope only.
 func (s *Service) UpcomingIn(ctx context.Context, within time.Duration, scope Scope) ([]Deadline, error) {
-	now := s.clock.Now().UTC()
-	until := now.Add(within)
 	out := []Deadline{}
-	clusters := map[string]*Cluster{}
-	listed := map[string]bool{}
-	load := func(id string) (*Cluster, error) {
-		c, loaded := clusters[id]
-		if !loaded {
-			rec, err := s.store.Load(ctx, id, "")
-			if err != nil {
-				return nil, err
-			}
-			c, clusters[id] = rec.Cluster, rec.Cluster
-		}
-		return c, nil
-	}
-	list := func(c *Cluster) {
-		listed[c.ID] = true
-		if !scope.allowsCluster(c) {
-			return
-		}
-		for _, d := range s.policy.pendingOf(c) {
-			if !d.routine && !d.Deadline.Deadline.After(until) {
-				out = append(out, d.Deadline)
-			}
-		}
-	}
-	for day := now.Add(-attentionLookback).Truncate(24 * time.Hour); !day.After(until); day = day.Add(24 * time.Hour) {
-		rows, err := s.store.ListIndex(ctx, kindDeadline, day.Format(time.DateOnly))
+	p := Page{Limit: maxPageLimit}
+	for {
+		page, err := s.UpcomingPage(ctx, within, scope, p)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			c, err := load(r.Value)
-			if err != nil {
-				return nil, err
-			}
-			if c == nil || listed[c.ID] || deadlineEntry(c.AttentionAt, c.ID).Name != r.Name {
-				continue // a row left behind by an interrupted move: the cluster has another one
-			}
-			list(c)
+		out = append(out, page.Items...)
+		if page.NextCursor == "" {
+			return out, nil
 		}
+		p.Cursor = page.NextCursor
 	}
-	// Clusters the mass-disconnect guard holds are not evaluated while it holds (docs/policy.md),
-	// so their rows age past the days read back: the held index lists them.
-	held, err := s.store.ListIndex(ctx, kindHeld, "")
-	if err != nil {
-		return nil, err
+}
+
+// attentionCursorOf is the position after row r: its time, cluster and slot.
+func attentionCursorOf(r AttentionRow) string {
+	return r.At.UTC().Format(time.RFC3339Nano) + "|" + r.ClusterID + "|" + r.Slot
+}
+
+// attentionCursor reads attentionCursorOf's form; "" is the start.
+func attentionCursor(c string) (AttentionRow, error) {
+	if c == "" {
+		return AttentionRow{}, nil
 	}
-	for _, r := range held {
-		c, err := load(r.Name)
-		if err != nil {
-			return nil, err
-		}
-		if c != nil && !listed[c.ID] {
-			list(c)
-		}
+	f := strings.SplitN(c, "|", 3)
+	if len(f) != 3 {
+		return AttentionRow{}, ErrInvalidCursor
 	}
-	sortDeadlines(out)
-	return out, nil
+	at, err := time.Parse(time.RFC3339Nano, f[0])
+	if err != nil || !IsGUID(f[1]) || f[2] == "" {
+		return AttentionRow{}, ErrInvalidCursor
+	}
+	return AttentionRow{At: at.UTC(), ClusterID: f[1], Slot: f[2]}, nil
 }

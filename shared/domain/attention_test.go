@@ -17,17 +17,19 @@ type countingIndex struct {
 	puts    atomic.Int64
 }
 
-func (c *countingIndex) PutIndex(ctx context.Context, e domain.IndexEntry) error {
-	if e.Kind == "deadline" && e.Value == c.cluster {
-		c.puts.Add(1)
+func (c *countingIndex) PutAttention(ctx context.Context, rows []domain.AttentionRow) error {
+	for _, r := range rows {
+		if r.ClusterID == c.cluster {
+			c.puts.Add(1)
+		}
 	}
-	return c.Store.PutIndex(ctx, e)
+	return c.Store.PutAttention(ctx, rows)
 }
 
 // Upcoming lists what needs attention, not every healthy cluster: a cluster that syncs is never
-// listed (its daily Connected → Disconnected check is routine) and rewrites its deadline-index row
-// about twice a month, never on a sync; one that stopped syncing is listed once its 30-day offline
-// deadline comes within the window.
+// listed (its daily Connected → Disconnected check is routine) and writes no deadline-index row
+// (its offline deadline moves with every sync: it is listed once the cluster falls silent); one
+// that stopped syncing is listed once its 30-day offline deadline comes within the window.
 func TestUpcomingListsWhatNeedsAttention(t *testing.T) {
 	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) {
@@ -63,17 +65,15 @@ func TestUpcomingListsWhatNeedsAttention(t *testing.T) {
 					t.Fatalf("day %d: silent cluster listed = %v, want %v (%+v)", day, gotB, wantB, up)
 				}
 			}
-			t.Logf("deadline-row writes of the syncing cluster in 40 days: %d", st.puts.Load())
-			if n := st.puts.Load(); n < 1 || n > 4 {
-				t.Errorf("the syncing cluster wrote its deadline row %d times in 40 days, want 1–4", n)
+			if n := st.puts.Load(); n != 0 {
+				t.Errorf("the syncing cluster wrote %d deadline rows in 40 days, want none", n)
 			}
 		})
 	}
 }
 
-// A deadline overdue for long (held back by the mass-disconnect guard) does not hide the
-// cluster's other deadlines from Upcoming: its deadline-index row is kept within the days
-// Upcoming reads back, moved at most once a day.
+// A deadline overdue for long (held back by the mass-disconnect guard) stays listed, and does not
+// hide the cluster's other deadlines from Upcoming; holding it rewrites no row.
 func TestUpcomingKeepsAClusterHeldByTheGuard(t *testing.T) {
 	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) {

@@ -30,9 +30,11 @@ func (readOnly) DeleteIndex(context.Context, string, string, string) error { ret
 func (readOnly) DeleteIndexIf(context.Context, string, string, string, string) error {
 	return nil
 }
-func (readOnly) Schedule(context.Context, Due) error          { return nil }
-func (readOnly) Unschedule(context.Context, Due) error        { return nil }
-func (readOnly) MarkPublished(context.Context, []Event) error { return nil }
+func (readOnly) PutAttention(context.Context, []AttentionRow) error  { return nil }
+func (readOnly) DropAttention(context.Context, []AttentionRow) error { return nil }
+func (readOnly) Schedule(context.Context, Due) error                 { return nil }
+func (readOnly) Unschedule(context.Context, Due) error               { return nil }
+func (readOnly) MarkPublished(context.Context, []Event) error        { return nil }
 
 // Pending also repairs the fleet projection, a write: a dry run lists nothing.
 func (readOnly) Pending(context.Context, int) ([]Event, error) { return nil, nil }

@@ -9,7 +9,7 @@ import (
 
 // storeReads are the Store methods a dry run passes through: reads that write nothing.
 var storeReads = []string{"Load", "History", "Rejections", "RejectionsIn", "ListClusters", "Counts", "CountsIn", "NewestSync",
-	"GetIndex", "GetIndexes", "ListIndex", "ListIndexPage", "DueBy", "PendingIn"}
+	"GetIndex", "GetIndexes", "ListIndex", "ListIndexPage", "DueBy", "AttentionBy", "PendingIn"}
 
 // TestDryRunStoreDropsEveryWrite: every Store method that is not a known read is dropped by the
 // dry run's store, so a write method added to Store later cannot write during a dry run (the

@@ -376,7 +376,7 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 		return &Decision{Problem: Reject(CodeMachineNotRegistered, "machine %s of cluster %s is not registered (%s): register it again before it syncs",
 			n.Name, m.ClusterID, notRegisteredWhy(n))}, nil
 	}
-	d := &Decision{Cluster: c, SyncOnly: true}
+	d := &Decision{Cluster: c}
 	at := meta.EnqueuedAt.UTC()
 	c.LastConnected = later(c.LastConnected, at)
 	if !n.LastSync.After(at) { // a stale sync does not overwrite newer node facts

@@ -40,7 +40,7 @@ func TestHostileDatesAreRejectedAndRecorded(t *testing.T) {
 				}
 			}
 		}
-		rj, err := h.svc.Rejections(ctx, domain.Page{})
+		rj, err := h.svc.Rejections(ctx, domain.Everywhere(), domain.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}

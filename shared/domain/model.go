@@ -88,8 +88,10 @@ type Cluster struct {
 	// cluster; zero when none. A change only writes a new index row when its next deadline is
 	// earlier than this (an early row is harmless: the sweep re-evaluates and reschedules).
 	ScheduledCheck time.Time `json:"scheduledCheck,omitzero"`
-	// AttentionAt is the time of this cluster's row in the deadline index (zero: none): at or
-	// before its earliest pending deadline that Upcoming lists (see attention.go).
+	// Attention records this cluster's rows in the deadline index: slot → time (attention.go).
+	Attention map[string]time.Time `json:"attention,omitempty"`
+	// AttentionAt is the time of the cluster's row in the deadline index's earlier layout (one
+	// Lookup row per cluster and day); zero once that row is gone (attention.go).
 	AttentionAt time.Time `json:"attentionAt,omitzero"`
 	// Version counts committed changes; it orders the cluster's events and history.
 	Version int64 `json:"version"`

@@ -30,9 +30,16 @@ type pending struct {
 	// Upcoming (the operator's attention list) leaves it out.
 	routine bool
 	// noted marks a reset stall already announced: still listed (the reset is stuck), but the
-	// sweeps only look at it again once a day (stallRecheck), to keep it where Upcoming reads.
+	// sweeps only look at it again once a day (stallRecheck).
 	noted bool
+	// slot names the deadline among the cluster's (its deadline-index row, attention.go): a rank
+	// keeping pendingOf's order among equal times, the policy, and for a reset stall the machine.
+	slot string
 }
+
+// slotRank orders a cluster's deadlines that fall at the same time, as pendingOf lists them.
+var slotRank = map[string]string{PolicyRegistration: "1", PolicyCluster: "2", PolicyConnection: "3",
+	PolicyCredential: "4", DeadlineOrphanGrace: "5", DeadlineResetStall: "6"}
 
 // Guard is the mass-disconnect guard's reading for one evaluation (docs/policy.md).
 //
@@ -102,7 +109,8 @@ func (p Policy) pendingOf(c *Cluster) []pending {
 	}
 	var out []pending
 	add := func(policy string, at time.Time, action string, warn []time.Duration, silence bool) {
-		out = append(out, pending{Deadline: Deadline{ClusterID: c.ID, ClusterName: c.Name, Policy: policy, Deadline: at.UTC(), Action: action}, warn: warn, silence: silence})
+		out = append(out, pending{Deadline: Deadline{ClusterID: c.ID, ClusterName: c.Name, Policy: policy, Deadline: at.UTC(), Action: action},
+			warn: warn, silence: silence, slot: slotRank[policy] + policy})
 	}
 	if c.RegistrationStatus == StatusNotYet && c.RegisteredAt.IsZero() && !c.InstalledAt.IsZero() {
 		add(PolicyRegistration, c.InstalledAt.Add(p.RegisterWindow), "Register the cluster (Register-AzStackHCI) before the deadline.", p.WarnBefore, false)
@@ -130,6 +138,7 @@ func (p Policy) pendingOf(c *Cluster) []pending {
 		if r := n.Reset; r != nil && r.Status == ResetInProgress {
 			add(DeadlineResetStall, r.LastHeardAt.Add(p.ResetStallAfter), "Check the reset of machine "+n.Name+": it reported no progress.", nil, false)
 			out[len(out)-1].noted = r.StallNoted
+			out[len(out)-1].slot += ":" + strings.ToLower(n.Name)
 		}
 	}
 	return out

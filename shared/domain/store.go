@@ -23,6 +23,20 @@ type Page struct {
 	Cursor string // opaque, from a previous PageOf.NextCursor
 }
 
+// Page sizes of the domain's own lists (the stores keep the same).
+const (
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
+)
+
+// pageLimit is a Page's Limit with the default and the cap applied.
+func pageLimit(n int) int {
+	if n <= 0 {
+		return defaultPageLimit
+	}
+	return min(n, maxPageLimit)
+}
+
 // PageOf is one page of a list; NextCursor is empty on the last page.
 type PageOf[T any] struct {
 	Items      []T    `json:"items"`
@@ -166,8 +180,24 @@ type Due struct {
 	Row string `json:"-"`
 }
 
-// ScheduleStore is the due index of docs/policy.md: reads cost what is due, not the fleet size.
+// AttentionRow is one row of the deadline index (docs/policy.md, "Upcoming"): a deadline of a
+// cluster that Upcoming lists, at its time. Slot names which of the cluster's deadlines it is.
+type AttentionRow struct {
+	At        time.Time `json:"at"`
+	ClusterID string    `json:"clusterId"`
+	Slot      string    `json:"slot"`
+}
+
+// ScheduleStore keeps the due index and the deadline index of docs/policy.md: reads cost what is
+// due or listed, not the fleet size.
 type ScheduleStore interface {
+	// PutAttention writes deadline-index rows (idempotent); DropAttention removes them (absent
+	// rows are fine). Cluster IDs are GUIDs; slots are [A-Za-z0-9:-].
+	PutAttention(ctx context.Context, rows []AttentionRow) error
+	DropAttention(ctx context.Context, rows []AttentionRow) error
+	// AttentionBy lists, in one range read, at most limit rows with At <= until that sort after
+	// `after` in (At, ClusterID, Slot) order (the zero row: from the first).
+	AttentionBy(ctx context.Context, after AttentionRow, until time.Time, limit int) ([]AttentionRow, error)
 	Schedule(ctx context.Context, d Due) error // idempotent
 	// DueBy lists rows with At <= until, earliest first, at most limit. A row it cannot read
 	// whole is still listed, with what its key says (callers validate each row).

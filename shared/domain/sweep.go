@@ -339,7 +339,7 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 func (s *Service) recordNextCheck(ctx context.Context, id string, read ClusterRecord, next, now time.Time) (bool, error) {
 	c := clone(read.Cluster)
 	c.ScheduledCheck = next
-	put, drop := s.placeAttention(c, now, false)
+	put, drop := s.placeAttention(c, now)
 	if read.Cluster.ScheduledCheck.Equal(next) && put == nil && drop == nil {
 		return true, nil
 	}
@@ -418,26 +418,47 @@ func (s *Service) decideSweep(ctx context.Context, rec ClusterRecord, now time.T
 // suspects lists the clusters the fleet projection shows as suspected orphans, of scope (nil: all).
 func (s *Service) suspects(ctx context.Context, scope *Scope) ([]*Cluster, error) {
 	var out []*Cluster
-	p := Page{Limit: 1000}
+	p := Page{Limit: maxPageLimit}
 	for {
-		page, err := s.store.ListClusters(ctx, ClusterFilter{Orphan: OrphanSuspected, Scope: scope}, p)
+		cs, next, err := s.suspectsPage(ctx, scope, p)
 		if err != nil {
 			return nil, err
 		}
-		for _, sum := range page.Items {
-			rec, err := s.store.Load(ctx, sum.ClusterID, "")
-			if err != nil {
-				return nil, err
-			}
-			if c := rec.Cluster; c != nil && c.Orphan == OrphanSuspected && registered(c) && scope.allowsCluster(c) {
-				out = append(out, c)
-			}
-		}
-		if page.NextCursor == "" {
+		out = append(out, cs...)
+		if next == "" {
 			return out, nil
 		}
-		p.Cursor = page.NextCursor
+		p.Cursor = next
 	}
+}
+
+// suspectsPage reads one page of the fleet projection's suspected orphans of scope (nil: all) and
+// loads each, keeping those still suspected, registered and in scope; next is the projection's
+// cursor.
+func (s *Service) suspectsPage(ctx context.Context, scope *Scope, p Page) (cs []*Cluster, next string, err error) {
+	page, err := s.store.ListClusters(ctx, ClusterFilter{Orphan: OrphanSuspected, Scope: scope}, p)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, sum := range page.Items {
+		rec, err := s.store.Load(ctx, sum.ClusterID, "")
+		if err != nil {
+			return nil, "", err
+		}
+		if c := rec.Cluster; c != nil && c.Orphan == OrphanSuspected && registered(c) && scope.allowsCluster(c) {
+			cs = append(cs, c)
+		}
+	}
+	return cs, page.NextCursor, nil
+}
+
+// orphanView is a suspect with its grace deadline and the clean-up plan (a dry run).
+func (s *Service) orphanView(ctx context.Context, c *Cluster) (OrphanView, error) {
+	plan, err := s.plan(ctx, c, false, ReasonOrphanCleanup)
+	if err != nil {
+		return OrphanView{}, err
+	}
+	return OrphanView{ClusterID: c.ID, ClusterName: c.Name, Reason: c.OrphanReason, GraceUntil: c.GraceUntil, Plan: plan}, nil
 }
 
 // Orphans lists the scope's suspected orphans with their grace deadline and clean-up plan (a dry
@@ -449,13 +470,32 @@ func (s *Service) Orphans(ctx context.Context, scope Scope) ([]OrphanView, error
 	}
 	out := []OrphanView{}
 	for _, c := range cs {
-		plan, err := s.plan(ctx, c, false, ReasonOrphanCleanup)
+		v, err := s.orphanView(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, OrphanView{ClusterID: c.ID, ClusterName: c.Name, Reason: c.OrphanReason, GraceUntil: c.GraceUntil, Plan: plan})
+		out = append(out, v)
 	}
 	slices.SortStableFunc(out, func(a, b OrphanView) int { return a.GraceUntil.Compare(b.GraceUntil) })
+	return out, nil
+}
+
+// OrphansPage lists one page of the scope's suspected orphans, in the fleet list's order, each
+// with its grace deadline and clean-up plan: its cost follows the page, not the number of
+// suspects (docs/admin-api.md, "Costs"). NextCursor is the fleet list's.
+func (s *Service) OrphansPage(ctx context.Context, scope Scope, p Page) (PageOf[OrphanView], error) {
+	cs, next, err := s.suspectsPage(ctx, &scope, p)
+	if err != nil {
+		return PageOf[OrphanView]{}, err
+	}
+	out := PageOf[OrphanView]{Items: []OrphanView{}, NextCursor: next}
+	for _, c := range cs {
+		v, err := s.orphanView(ctx, c)
+		if err != nil {
+			return PageOf[OrphanView]{}, err
+		}
+		out.Items = append(out.Items, v)
+	}
 	return out, nil
 }
 

@@ -7,6 +7,7 @@ package domain
 import (
 	"context"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -21,10 +22,6 @@ type Decision struct {
 	Problem *Problem // a refusal: nothing is committed by update
 	History []HistoryEntry
 	Events  []EventSpec // emitted only when the state changed
-	// SyncOnly marks a Sync: its attention row is moved only when the new one is earlier (a plain
-	// Sync only moves deadlines later). Like every change, it schedules the next check when that
-	// is earlier than the one scheduled (a reconnect brings the daily check forward).
-	SyncOnly bool
 	// Before runs just before the commit, only when the state changes (index hints readers
 	// verify, claims on other clusters); its error is transient, so the message is retried.
 	Before func(ctx context.Context) error
@@ -92,7 +89,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 				ch.Due = &Due{ClusterID: clusterID, At: next} // written with the commit, never without it
 				c.ScheduledCheck = next
 			}
-			putAttention, dropAttention = s.placeAttention(c, now, d.SyncOnly)
+			putAttention, dropAttention = s.placeAttention(c, now)
 			ch.Cluster = c
 			ch.Project = rec.Cluster == nil || rec.Cluster.Summary() != c.Summary()
 			ch.History = append(diffHistory(rec.Cluster, c), d.History...)
@@ -183,6 +180,7 @@ func sameState(prev, next *Cluster) bool {
 	a.Version, b.Version = 0, 0
 	a.ScheduledCheck, b.ScheduledCheck = time.Time{}, time.Time{}
 	a.AttentionAt, b.AttentionAt = time.Time{}, time.Time{}
+	a.Attention, b.Attention = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
@@ -194,6 +192,7 @@ func clone(c *Cluster) *Cluster {
 	n := *c
 	n.AppIdentities = slices.Clone(c.AppIdentities)
 	n.Notices = slices.Clone(c.Notices)
+	n.Attention = maps.Clone(c.Attention)
 	n.Nodes = slices.Clone(c.Nodes)
 	for i := range n.Nodes {
 		if r := n.Nodes[i].Reset; r != nil {

@@ -35,7 +35,8 @@ type Store struct {
 	subCounts  map[string]*domain.FleetCounts // by subscription, kept with summaries
 	index      map[indexKey]domain.IndexEntry
 	due        map[dueKey]domain.Due
-	outbox     []pendingEvent // commit order
+	attention  map[domain.AttentionRow]bool // At in UTC
+	outbox     []pendingEvent               // commit order
 	newestSync time.Time
 }
 
@@ -80,6 +81,7 @@ func New(opts *Options) *Store {
 		subCounts:  map[string]*domain.FleetCounts{},
 		index:      map[indexKey]domain.IndexEntry{},
 		due:        map[dueKey]domain.Due{},
+		attention:  map[domain.AttentionRow]bool{},
 	}
 }
 
@@ -556,6 +558,47 @@ func (s *Store) Unschedule(ctx context.Context, d domain.Due) error {
 	defer s.mu.Unlock()
 	delete(s.due, dueKey{d.ClusterID, d.At.UTC().UnixNano()})
 	return nil
+}
+
+// PutAttention implements domain.ScheduleStore.
+func (s *Store) PutAttention(ctx context.Context, rows []domain.AttentionRow) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rows {
+		r.At = r.At.UTC()
+		s.attention[r] = true
+	}
+	return nil
+}
+
+// DropAttention implements domain.ScheduleStore.
+func (s *Store) DropAttention(ctx context.Context, rows []domain.AttentionRow) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rows {
+		r.At = r.At.UTC()
+		delete(s.attention, r)
+	}
+	return nil
+}
+
+// AttentionBy implements domain.ScheduleStore.
+func (s *Store) AttentionBy(ctx context.Context, after domain.AttentionRow, until time.Time, limit int) ([]domain.AttentionRow, error) {
+	limit = limitOf(domain.Page{Limit: limit})
+	s.mu.Lock()
+	var out []domain.AttentionRow
+	for r := range s.attention {
+		if !r.At.After(until) && (after == (domain.AttentionRow{}) || compareAttention(r, after) > 0) {
+			out = append(out, r)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, compareAttention)
+	return out[:min(limit, len(out)):min(limit, len(out))], nil
+}
+
+func compareAttention(a, b domain.AttentionRow) int {
+	return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ClusterID, b.ClusterID), cmp.Compare(a.Slot, b.Slot))
 }
 
 // Pending implements domain.OutboxStore: the oldest committed, unpublished events. The

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -35,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"Schedule", testSchedule},
 		{"DueRidesOnCommit", testDueRidesOnCommit},
 		{"ScheduleExtremeTimes", testScheduleExtremeTimes},
+		{"AttentionRange", testAttentionRange},
 		{"Outbox", testOutbox},
 		{"PendingIn", testPendingIn},
 		{"LoadReadsPendingEvents", testLoadPending},
@@ -585,6 +589,49 @@ func testScheduleExtremeTimes(t *testing.T, s domain.Store) {
 	must(t, err)
 	if got := fmt.Sprint(ids(due)); got != "[c3]" {
 		t.Fatalf("after unscheduling, DueBy(9999) = %v, want [c3]", got)
+	}
+}
+
+// The deadline index is one range in (At, ClusterID, Slot) order: AttentionBy reads what sorts
+// after a position, up to a time, at most limit rows (docs/policy.md, "Upcoming").
+func testAttentionRange(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	const a, b = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+	row := func(h int, id, slot string) domain.AttentionRow {
+		return domain.AttentionRow{At: t0.Add(time.Duration(h) * time.Hour), ClusterID: id, Slot: slot}
+	}
+	all := []domain.AttentionRow{row(-50, b, "3Connection"), row(1, a, "1Registration"), row(1, a, "2Cluster"),
+		row(1, b, "1Registration"), row(2, a, "6ResetStall:node-1"), row(24*3650, b, "4Credential")}
+	must(t, s.PutAttention(ctx, []domain.AttentionRow{all[5], all[3], all[1]}))
+	must(t, s.PutAttention(ctx, []domain.AttentionRow{all[0], all[2], all[4], all[1]})) // idempotent
+	list := func(after domain.AttentionRow, until time.Time, limit int) []domain.AttentionRow {
+		t.Helper()
+		got, err := s.AttentionBy(ctx, after, until, limit)
+		must(t, err)
+		return got
+	}
+	for _, tc := range []struct {
+		name  string
+		after domain.AttentionRow
+		until time.Time
+		limit int
+		want  []domain.AttentionRow
+	}{
+		{"everything by 3h, overdue first", domain.AttentionRow{}, t0.Add(3 * time.Hour), 10, all[:5]},
+		{"limit", domain.AttentionRow{}, t0.Add(3 * time.Hour), 2, all[:2]},
+		{"after a position", all[1], t0.Add(3 * time.Hour), 2, all[2:4]},
+		{"until is inclusive", all[3], t0.Add(2 * time.Hour), 10, all[4:5]},
+		{"ten years on", all[4], t0.Add(24 * 3650 * time.Hour), 10, all[5:]},
+	} {
+		if diff := cmp.Diff(tc.want, list(tc.after, tc.until, tc.limit), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	must(t, s.DropAttention(ctx, []domain.AttentionRow{all[2], all[0]}))
+	must(t, s.DropAttention(ctx, []domain.AttentionRow{all[2], all[3]})) // one already gone
+	want := []domain.AttentionRow{all[1], all[4]}
+	if diff := cmp.Diff(want, list(domain.AttentionRow{}, t0.Add(3*time.Hour), 10)); diff != "" {
+		t.Errorf("after drops (-want +got):\n%s", diff)
 	}
 }
 

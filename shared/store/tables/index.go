@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -94,4 +96,72 @@ func (s *Store) Unschedule(ctx context.Context, d domain.Due) error {
 		rk = dueKey(d)
 	}
 	return s.remove(ctx, tableSchedule, schedulePK, rk, "")
+}
+
+// The deadline index lives in partition attentionPK of table Schedule, RowKey = fixed-width UTC
+// nanoseconds (as due rows) + "|" + cluster key + "|" + slot key, so AttentionBy is one range read
+// in (At, ClusterID, Slot) order: cluster IDs are GUIDs (fixed width), and slots are plain.
+const attentionPK = "attention"
+
+func attentionKey(r domain.AttentionRow) string {
+	return dueOrdinal(r.At) + "|" + key(r.ClusterID) + "|" + key(r.Slot)
+}
+
+// PutAttention implements domain.ScheduleStore: one transaction per 100 rows.
+func (s *Store) PutAttention(ctx context.Context, rows []domain.AttentionRow) error {
+	return s.attentionBatch(ctx, rows, aztables.TransactionTypeInsertReplace)
+}
+
+// DropAttention implements domain.ScheduleStore: one transaction per 100 rows; when one row was
+// already gone, the rows are deleted one by one.
+func (s *Store) DropAttention(ctx context.Context, rows []domain.AttentionRow) error {
+	err := s.attentionBatch(ctx, rows, aztables.TransactionTypeDelete)
+	if !isNotFound(err) {
+		return err
+	}
+	for _, r := range rows {
+		if err := s.remove(ctx, tableSchedule, attentionPK, attentionKey(r), ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) attentionBatch(ctx context.Context, rows []domain.AttentionRow, op aztables.TransactionType) error {
+	for len(rows) > 0 {
+		n := min(len(rows), maxOps)
+		acts := make([]aztables.TransactionAction, 0, n)
+		seen := map[string]bool{}
+		for _, r := range rows[:n] {
+			rk := attentionKey(r)
+			if seen[rk] { // a transaction may name a row once
+				continue
+			}
+			seen[rk] = true
+			raw, err := json.Marshal(domain.AttentionRow{At: r.At.UTC(), ClusterID: r.ClusterID, Slot: r.Slot})
+			if err != nil {
+				return fmt.Errorf("tables: deadline row of %s cannot be stored: %w", r.ClusterID, err)
+			}
+			acts = append(acts, aztables.TransactionAction{ActionType: op, Entity: row{PartitionKey: attentionPK, RowKey: rk, Data: string(raw)}.marshal()})
+		}
+		if _, err := s.transact(ctx, tableSchedule, acts); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// AttentionBy implements domain.ScheduleStore: one range read.
+func (s *Store) AttentionBy(ctx context.Context, after domain.AttentionRow, until time.Time, limit int) ([]domain.AttentionRow, error) {
+	filter := fmt.Sprintf("PartitionKey eq %s and RowKey lt %s", quote(attentionPK), quote(dueOrdinal(until)+"}"))
+	if after != (domain.AttentionRow{}) {
+		filter += " and RowKey gt " + quote(attentionKey(after))
+	}
+	rows, _, err := s.query(ctx, tableSchedule, filter, limitOf(limit), "")
+	if err != nil {
+		return nil, err
+	}
+	page, err := decodeRows[domain.AttentionRow](rows, "")
+	return page.Items, err
 }
