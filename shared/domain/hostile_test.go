@@ -236,3 +236,24 @@ func TestSweepSurvivesLegacyBrokenDueRow(t *testing.T) {
 		t.Errorf("due rows left: %+v (%v)", due, err)
 	}
 }
+
+// A standalone-machine record dated year 9999 by an earlier version (which did not check) no
+// longer fails the ClusterCreated that adopts the machine, nor a later install of it.
+func TestLegacyStandaloneRecordOutOfRange(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		for _, m := range []string{"node1", "node2"} {
+			e := domain.IndexEntry{Kind: "standalone", Name: m, Value: `{"installedAt":"9999-12-30T00:00:00Z"}`}
+			if err := h.st.PutIndex(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		expect(t, h.fact("", map[string]any{"type": "ClusterCreated", "clusterId": cA, "nodes": []string{"node1"}}), domain.Created, "")
+		expect(t, h.fact("", map[string]any{"type": "MachineInstalled", "machine": "node2", "installedAt": t0}), domain.Updated, "")
+		expect(t, h.fact("", map[string]any{"type": "ClusterCreated", "clusterId": cB, "nodes": []string{"node2"}}), domain.Created, "")
+		v := h.view(cB)
+		if len(v.Deadlines) == 0 || !v.Deadlines[0].Deadline.Equal(t0.Add(30*24*time.Hour)) {
+			t.Errorf("cB's deadlines %+v, want the registration window from the valid install (%v)", v.Deadlines, t0)
+		}
+	})
+}

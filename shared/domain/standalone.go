@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -51,11 +52,18 @@ type StandaloneMachine struct {
 
 const standaloneAction = "Create or join a cluster with this machine before the deadline."
 
+// readStandalone reads a standalone-machine record. One dated outside MinTime..MaxTime (written
+// by a version that did not check) is unreadable: adopting it would fail the cluster's every
+// later message (docs/messages.md, "Validation").
 func readStandalone(e IndexEntry) (standalone, error) {
 	var st standalone
 	err := json.Unmarshal([]byte(e.Value), &st)
 	if st.Machine == "" {
 		st.Machine = e.Name
+	}
+	if err == nil && !st.InstalledAt.IsZero() && !ValidTime(st.InstalledAt) {
+		err = fmt.Errorf("domain: standalone machine %s installed at %s, outside %s..%s", EscapeControl(e.Name),
+			st.InstalledAt.UTC().Format(time.RFC3339), MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
 	}
 	return st, err
 }
