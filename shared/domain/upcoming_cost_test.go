@@ -115,3 +115,44 @@ func TestUpcomingCostFollowsThePage(t *testing.T) {
 		})
 	}
 }
+
+// The cursor is a position in the deadline index, not an offset: a deadline listed on page 1 that
+// goes away, and one added before the cursor, neither repeat nor hide the deadlines after it.
+func TestUpcomingPagesSurviveChanges(t *testing.T) {
+	h := newSw(t, memory.New(nil))
+	ids := make([]string, 5)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i+1, i+1)
+		exp := t0.Add(time.Duration(10+i) * swDay).Format(time.RFC3339)
+		h.register(ids[i], fmt.Sprintf("hci-%d", i), "arcSpn", map[string]any{"appId": ten, "credentialExpiresAt": exp})
+	}
+	ctx := context.Background()
+	first, err := h.svc.UpcomingPage(ctx, 30*swDay, domain.Everywhere(), domain.Page{Limit: 2})
+	if err != nil || len(first.Items) != 2 || first.NextCursor == "" {
+		t.Fatalf("first page %+v, %v", first, err)
+	}
+	// The first cluster's credential is renewed (its deadline leaves the window) and a new
+	// cluster gets a deadline before the cursor.
+	h.send(domain.QueueRegistrationRequests, map[string]any{"type": "RepairRegistration", "clusterId": ids[0],
+		"arcSpn": map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(400 * swDay).Format(time.RFC3339)}})
+	h.installed(cA, "n1")
+	h.register(cB, "hci-b", "arcSpn", map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(swDay).Format(time.RFC3339)})
+	var rest []string
+	p := domain.Page{Limit: 2, Cursor: first.NextCursor}
+	for {
+		page, err := h.svc.UpcomingPage(ctx, 30*swDay, domain.Everywhere(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Items {
+			rest = append(rest, d.ClusterID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		p.Cursor = page.NextCursor
+	}
+	if diff := cmp.Diff([]string{ids[2], ids[3], ids[4], cA, cA}, rest); diff != "" {
+		t.Errorf("after the cursor (-want +got):\n%s", diff)
+	}
+}
