@@ -45,12 +45,17 @@ func accepted(t *testing.T, e *env, target, cursor, why string) {
 	}
 }
 
-// twoOfEach seeds e with two clusters of every list: registered, rejected, disconnected (so
-// each has an upcoming offline deadline), suspected orphans, with history.
+// twoOfEach seeds e with two items of every list: clusters registered, rejected, disconnected (so
+// each has an upcoming offline deadline), suspected orphans, with history; standalone machines.
 func twoOfEach(t *testing.T, e *env) {
 	t.Helper()
 	for i := 1; i <= 2; i++ {
 		e.register(clusterN(i), fmt.Sprint("hci-", i), "2508")
+		installed := fmt.Sprintf(`{"type":"MachineInstalled","machine":"loose-%d","installedAt":%q}`, i, e.clk.Now().Format(time.RFC3339))
+		if _, err := e.svc.HandleMessage(context.Background(), queueMachine, []byte(installed),
+			domain.Meta{MessageID: fmt.Sprint("loose-", i), EnqueuedAt: e.clk.Now(), Queue: queueMachine}); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := e.svc.HandleMessage(context.Background(), queueReq, []byte(`{"type":"Nope"}`),
 			domain.Meta{MessageID: fmt.Sprint("bad-", i), EnqueuedAt: e.clk.Now(), Queue: queueReq}); err != nil {
 			t.Fatal(err)
@@ -87,7 +92,8 @@ func TestCursorsAreAuthenticated(t *testing.T) {
 	twoOfEach(t, e)
 	twoOfEach(t, other)
 	lists := []string{"/api/v1/clusters?", "/api/v1/clusters?registrationStatus=Registered&", "/api/v1/clusters/" + clusterN(1) + "/history?",
-		"/api/v1/rejections?", "/api/v1/policy/upcoming?within=3650d&", "/api/v1/orphans?", "/api/v1/deadletters/" + queueReq + "?"}
+		"/api/v1/rejections?", "/api/v1/policy/upcoming?within=3650d&", "/api/v1/orphans?", "/api/v1/deadletters/" + queueReq + "?",
+		"/api/v1/machines/standalone?"}
 	own := map[string]string{}
 	for _, l := range lists {
 		own[l] = firstCursor(t, e, l)
