@@ -308,29 +308,38 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 	if err != nil {
 		return Result{}, err
 	}
-	if res.Outcome == Unchanged && held {
-		if err := s.hold(d.ClusterID)(ctx); err != nil {
-			return Result{}, err
+	if keep, err := s.settle(ctx, d.ClusterID, res.Outcome, read, next, held, now); err != nil {
+		return Result{}, err
+	} else if keep {
+		return res, nil // changed meanwhile: the due row stays and the next run evaluates again
+	}
+	return res, done(ctx)
+}
+
+// settle finishes an evaluation that committed outcome on the cluster read: parks it when held,
+// records an unchanged cluster's next check (keep: it changed meanwhile, leave its row), writes
+// the next due row (after the commit, so none for a commit that failed; the row being worked on
+// is removed only after it, so a crash in between loses no check) and prunes old markers.
+func (s *Service) settle(ctx context.Context, id string, outcome Outcome, read ClusterRecord, next time.Time, held bool, now time.Time) (keep bool, err error) {
+	if outcome == Unchanged && held {
+		if err := s.hold(id)(ctx); err != nil {
+			return false, err
 		}
 	}
-	if res.Outcome == Unchanged && read.Cluster != nil {
-		if ok, err := s.recordNextCheck(ctx, d.ClusterID, read, next, now); err != nil || !ok {
-			return res, err // !ok: changed meanwhile; the due row stays and the next run evaluates again
+	if outcome == Unchanged && read.Cluster != nil {
+		if ok, err := s.recordNextCheck(ctx, id, read, next, now); err != nil || !ok {
+			return !ok, err
 		}
 	}
 	if !next.IsZero() {
-		// After the commit, so no row is written for a commit that failed; the row being worked on
-		// is removed only after this one is written, so a crash in between loses no check.
-		if err := s.store.Schedule(ctx, Due{ClusterID: d.ClusterID, At: next}); err != nil {
-			return Result{}, err
+		if err := s.store.Schedule(ctx, Due{ClusterID: id, At: next}); err != nil {
+			return false, err
 		}
 	}
 	if read.Cluster != nil {
-		if err := s.store.PruneMarkers(ctx, d.ClusterID, now.Add(-MarkerRetention)); err != nil {
-			return Result{}, err
-		}
+		return false, s.store.PruneMarkers(ctx, id, now.Add(-MarkerRetention))
 	}
-	return res, done(ctx)
+	return false, nil
 }
 
 // recordNextCheck commits, for a cluster the sweep left unchanged, its next check and its

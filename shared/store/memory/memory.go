@@ -135,23 +135,9 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if ch.Partition == "" {
-		return "", fmt.Errorf("memory: commit without a partition")
-	}
-	if ch.Due != nil && ch.Cluster == nil {
-		return "", fmt.Errorf("memory: a due row is committed with a state only")
-	}
-	if ch.Due != nil {
-		if err := storable(*ch.Due); err != nil {
-			return "", err
-		}
-	}
-	var state []byte
-	if ch.Cluster != nil {
-		var err error
-		if state, err = json.Marshal(ch.Cluster); err != nil {
-			return "", fmt.Errorf("memory: encode cluster %s: %w", ch.Partition, err)
-		}
+	state, err := encodeChange(ch)
+	if err != nil {
+		return "", err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,16 +168,44 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if ch.Rejection != nil {
 		s.rejections = append(s.rejections, *ch.Rejection)
 	}
-	for i, e := range ch.Events {
+	s.enqueue(ch.Partition, ch.Events)
+	return p.etag, nil
+}
+
+// encodeChange checks ch and returns its state as stored (nil when it writes none).
+func encodeChange(ch domain.Change) ([]byte, error) {
+	switch {
+	case ch.Partition == "":
+		return nil, fmt.Errorf("memory: commit without a partition")
+	case ch.Due != nil && ch.Cluster == nil:
+		return nil, fmt.Errorf("memory: a due row is committed with a state only")
+	case ch.Due != nil:
+		if err := storable(*ch.Due); err != nil {
+			return nil, err
+		}
+	}
+	if ch.Cluster == nil {
+		return nil, nil
+	}
+	state, err := json.Marshal(ch.Cluster)
+	if err != nil {
+		return nil, fmt.Errorf("memory: encode cluster %s: %w", ch.Partition, err)
+	}
+	return state, nil
+}
+
+// enqueue appends committed events to the outbox, assigning each empty Key in place (the caller
+// flushes and marks these very events); s.mu is held.
+func (s *Store) enqueue(partition string, events []domain.Event) {
+	for i, e := range events {
 		s.seq++
 		if e.Key == "" {
 			e.Key = fmt.Sprintf("%020d", s.seq)
-			ch.Events[i].Key = e.Key // the caller flushes and marks these very events
+			events[i].Key = e.Key
 		}
 		e.Body = slices.Clone(e.Body)
-		s.outbox = append(s.outbox, pendingEvent{partition: ch.Partition, event: e})
+		s.outbox = append(s.outbox, pendingEvent{partition: partition, event: e})
 	}
-	return p.etag, nil
 }
 
 // project replaces a cluster's list row and moves it between its subscriptions' counts; s.mu is held.

@@ -98,16 +98,9 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if ch.Partition == "" {
 		return "", errors.New("tables: commit without a partition")
 	}
-	if ch.Due != nil && ch.Cluster == nil {
-		return "", errors.New("tables: a due row is committed with a state only")
-	}
-	var due string
-	if ch.Due != nil {
-		raw, err := dueData(*ch.Due)
-		if err != nil {
-			return "", err
-		}
-		due = string(raw)
+	due, err := dueOf(ch)
+	if err != nil {
+		return "", err
 	}
 	pk := key(ch.Partition)
 	now := s.now().UTC()
@@ -212,7 +205,7 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 		if err := s.remove(ctx, tableOutbox, outboxPK, marker.RowKey, ""); err != nil {
 			return etag, err
 		}
-	case marker.Project || marker.Rej != "" || marker.Due != "":
+	case marker.toRepair():
 		// The after-commit writes are done: the marker now only points at the events, and
 		// MarkPublished may delete it as soon as they are published.
 		marker.Project, marker.Rej, marker.Due, marker.Version = false, "", "", ""
@@ -221,6 +214,18 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 		}
 	}
 	return etag, nil
+}
+
+// dueOf is the Data of ch's due row ("" for none).
+func dueOf(ch domain.Change) (string, error) {
+	if ch.Due == nil {
+		return "", nil
+	}
+	if ch.Cluster == nil {
+		return "", errors.New("tables: a due row is committed with a state only")
+	}
+	raw, err := dueData(*ch.Due)
+	return string(raw), err
 }
 
 // landed tells a conflict of a transaction that in fact landed (the SDK retried it after a lost

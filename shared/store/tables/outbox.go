@@ -119,24 +119,8 @@ func (s *Store) repair(ctx context.Context, part string, marks []row) error {
 	project, dues := false, false
 	for _, m := range marks {
 		project, dues = project || m.Project, dues || m.Due != ""
-		if m.Rej == "" {
-			continue
-		}
-		r, err := s.get(ctx, tableClusters, key(part), m.Rej)
-		if isNotFound(err) {
-			continue // that commit never happened
-		}
-		if err != nil {
+		if err := s.repairRejection(ctx, part, m); err != nil {
 			return err
-		}
-		if r.Rej != "" {
-			var rj domain.Rejection
-			if err := json.Unmarshal([]byte(r.Rej), &rj); err != nil {
-				return fmt.Errorf("tables: decode rejection: %w", err)
-			}
-			if err := s.putRejection(ctx, rj); err != nil {
-				return err
-			}
 		}
 	}
 	if !project && !dues {
@@ -153,19 +137,44 @@ func (s *Store) repair(ctx context.Context, part string, marks []row) error {
 	if err := json.Unmarshal([]byte(st.Data), &c); err != nil {
 		return fmt.Errorf("tables: decode cluster %s: %w", part, err)
 	}
+	if err := s.repairDues(ctx, c.Version, marks); err != nil || !project {
+		return err
+	}
+	return s.project(ctx, c.Summary(), c.Version)
+}
+
+// repairDues writes the due rows of the marked commits that landed (the state's version is at
+// least the marker's).
+func (s *Store) repairDues(ctx context.Context, version int64, marks []row) error {
 	for _, m := range marks {
 		var d domain.Due
-		if m.Due == "" || json.Unmarshal([]byte(m.Due), &d) != nil || m.Version > ordinal(c.Version) {
+		if m.Due == "" || json.Unmarshal([]byte(m.Due), &d) != nil || m.Version > ordinal(version) {
 			continue // none, unreadable, or its commit did not land
 		}
 		if err := s.Schedule(ctx, d); err != nil {
 			return err
 		}
 	}
-	if !project {
+	return nil
+}
+
+// repairRejection rewrites the rejection row a marker points at, when its commit landed.
+func (s *Store) repairRejection(ctx context.Context, part string, m row) error {
+	if m.Rej == "" {
 		return nil
 	}
-	return s.project(ctx, c.Summary(), c.Version)
+	r, err := s.get(ctx, tableClusters, key(part), m.Rej)
+	if isNotFound(err) || err == nil && r.Rej == "" {
+		return nil // that commit never happened, or recorded no rejection
+	}
+	if err != nil {
+		return err
+	}
+	var rj domain.Rejection
+	if err := json.Unmarshal([]byte(r.Rej), &rj); err != nil {
+		return fmt.Errorf("tables: decode rejection: %w", err)
+	}
+	return s.putRejection(ctx, rj)
 }
 
 // dropMarkers deletes the markers older than the grace period. A younger marker may belong to
@@ -234,7 +243,7 @@ func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error 
 		var aged []row
 		for _, m := range marks {
 			switch {
-			case m.Project || m.Rej != "" || m.Due != "": // Pending repairs it first
+			case m.toRepair(): // Pending repairs it first
 			case landed[m.RowKey[:strings.LastIndexByte(m.RowKey, '.')+1]]:
 				if err := s.remove(ctx, tableOutbox, outboxPK, m.RowKey, m.ETag); err != nil && !isConflict(err) {
 					return err

@@ -34,6 +34,9 @@ type row struct {
 	CredentialExpired  *bool  `json:"CredentialExpired,omitempty"` // set on every projection row (false too)
 }
 
+// toRepair reports whether an outbox marker still names after-commit writes Pending must redo.
+func (r row) toRepair() bool { return r.Project || r.Rej != "" || r.Due != "" }
+
 func (r *row) setAt(t time.Time) {
 	r.At, r.AtType = t.UTC().Format(time.RFC3339Nano), "Edm.DateTime"
 }
