@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,11 +18,19 @@ import (
 // repository, the memory store) and returns its base URL; the runner stops with the test.
 func startDevhost(t *testing.T, args ...string) string {
 	t.Helper()
+	base, _ := startDevhostWith(t, os.Stderr, noEnv, args...)
+	return base
+}
+
+// startDevhostWith is startDevhost with the runner's log going to logs and the environment
+// getenv; stop stops the runner (the test's cleanup then only waits for it).
+func startDevhostWith(t *testing.T, logs io.Writer, getenv func(string) string, args ...string) (base string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw, noEnv)
+		err := run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw, logs, getenv)
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
@@ -29,7 +39,7 @@ func startDevhost(t *testing.T, args ...string) string {
 		t.Fatalf("devhost printed nothing: %v", <-done)
 	}
 	first := lines.Text()
-	base := first[strings.Index(first, "http://"):]
+	base = first[strings.Index(first, "http://"):]
 	banner := []string{first}
 	for lines.Scan() {
 		banner = append(banner, lines.Text())
@@ -44,13 +54,20 @@ func startDevhost(t *testing.T, args ...string) string {
 			t.Errorf("banner does not mention %q:\n%s", want, text)
 		}
 	}
+	var stopped error
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			stopped = <-done
+		})
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("devhost stopped with %v", err)
+		if stop(); stopped != nil {
+			t.Errorf("devhost stopped with %v", stopped)
 		}
 	})
-	return base
+	return base, stop
 }
 
 // eventually polls get until ok says the answer is the one awaited (delivery is asynchronous).

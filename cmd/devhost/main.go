@@ -27,12 +27,13 @@ import (
 	"github.com/azlocal/registrar/shared/app"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/devhost"
+	"github.com/azlocal/registrar/shared/telemetry"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Getenv); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "devhost:", err)
 		}
@@ -48,40 +49,89 @@ var defaults = map[string]string{
 	config.EnvEventsTopic:        "registration-events",
 }
 
-// run starts the runner and serves until ctx ends. It writes what it serves to out.
-func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
+// flags are the runner's command-line settings.
+type flags struct {
+	addr, root, storage, roles, principal, httpMode string
+	timers                                          bool
+}
+
+// parseFlags reads args; RegistrarStorage from the environment is -storage's default.
+func parseFlags(args []string, getenv func(string) string) (flags, error) {
+	var f flags
 	fs := flag.NewFlagSet("devhost", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:7071", "address to serve on (loopback by default)")
-	root := fs.String("root", "", "folder holding host.json and functions/ (default: found by walking up from the working directory)")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:7071", "address to serve on (loopback by default)")
+	fs.StringVar(&f.root, "root", "", "folder holding host.json and functions/ (default: found by walking up from the working directory)")
 	defStorage := getenv(config.EnvStorage) // the environment's, else memory (unless identity-based)
 	if defStorage == "" && getenv(config.EnvStorageServiceURI) == "" {
 		defStorage = "memory"
 	}
-	storage := fs.String("storage", defStorage, "RegistrarStorage: memory, UseDevelopmentStorage=true (Azurite) or a connection string (default: RegistrarStorage from the environment, else memory)")
-	roles := fs.String("roles", "Registrar.Admin", "comma-separated app roles of the local principal")
-	principal := fs.String("principal", "local-operator", "name of the local principal")
-	timers := fs.Bool("timers", true, "fire timers on their schedules and when the clock moves (false: only on POST /admin/functions/{name})")
-	httpMode := fs.String("http", "", "how HTTP requests reach the Admin function: proxy, forward or envelope, as a host that proxies, only forwards, or does neither (default: as host.json asks)")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&f.storage, "storage", defStorage, "RegistrarStorage: memory, UseDevelopmentStorage=true (Azurite) or a connection string (default: RegistrarStorage from the environment, else memory)")
+	fs.StringVar(&f.roles, "roles", "Registrar.Admin", "comma-separated app roles of the local principal")
+	fs.StringVar(&f.principal, "principal", "local-operator", "name of the local principal")
+	fs.BoolVar(&f.timers, "timers", true, "fire timers on their schedules and when the clock moves (false: only on POST /admin/functions/{name})")
+	fs.StringVar(&f.httpMode, "http", "", "how HTTP requests reach the Admin function: proxy, forward or envelope, as a host that proxies, only forwards, or does neither (default: as host.json asks)")
+	return f, fs.Parse(args)
+}
+
+// run starts the runner and serves until ctx ends. It writes what it serves to out and its
+// log (the runner's and the app's records, each once) to logs. Spans are exported over OTLP
+// when OTEL_EXPORTER_OTLP_ENDPOINT is set, as by cmd/handler (docs/operations.md).
+func run(ctx context.Context, args []string, out, logs io.Writer, getenv func(string) string) error {
+	f, err := parseFlags(args, getenv)
+	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if w := addrWarning(*addr); w != "" {
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	if w := addrWarning(f.addr); w != "" {
 		logger.Warn(w)
 		fmt.Fprintln(out, "devhost: warning:", w)
 	}
-
 	handlerLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen for the handler: %w", err)
 	}
 	defer handlerLn.Close()
-	env := func(k string) string {
+	env := appEnv(f, handlerLn, getenv)
+	cfg, err := config.Load(env)
+	if err != nil {
+		return err
+	}
+	tr, err := telemetry.New(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer func() { // after the app has closed: it flushes the app's spans
+		if err := tr.Shutdown(context.WithoutCancel(ctx)); err != nil {
+			logger.Warn("tracing shutdown", "error", err.Error())
+		}
+	}()
+	runner, opts, bus, err := newRunner(f, env, cfg, logger)
+	if err != nil {
+		return err
+	}
+	appOpts := &app.Options{Clock: runner.Clock(), Logger: logger, Tracing: tr}
+	if !cfg.ServiceBus.Configured() {
+		appOpts.Publisher, appOpts.DeadLetters = runner, runner
+	}
+	a, err := app.New(ctx, cfg, appOpts)
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.WithoutCancel(ctx))
+	return serve(ctx, f.addr, runner, a.Handler, handlerLn, func(base string) {
+		banner(out, base, runner.Functions(), storageName(cfg), bus, opts)
+	}, out)
+}
+
+// appEnv is the app's environment: the runner stands in for Easy Auth, -storage and the
+// handler's port replace the environment's, and the queue and topic names have defaults.
+func appEnv(f flags, handlerLn net.Listener, getenv func(string) string) func(string) string {
+	return func(k string) string {
 		switch k {
 		case config.EnvAuthEnabled:
 			return "True" // the runner stands in for Easy Auth
 		case config.EnvStorage:
-			return *storage
+			return f.storage
 		case config.EnvPort:
 			return strconv.Itoa(handlerLn.Addr().(*net.TCPAddr).Port)
 		}
@@ -90,26 +140,29 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		}
 		return defaults[k]
 	}
-	cfg, err := config.Load(env)
-	if err != nil {
-		return err
-	}
-	dir := *root
+}
+
+// newRunner loads the function app (-root, else found from the working directory) and builds
+// the runner; bus says where events go.
+func newRunner(f flags, env func(string) string, cfg config.Config, logger *slog.Logger) (*devhost.Runner, *devhost.Options, string, error) {
+	dir := f.root
 	if dir == "" {
 		wd, err := os.Getwd()
 		if err != nil {
-			return err
+			return nil, nil, "", err
 		}
 		if dir, err = devhost.FindRoot(wd); err != nil {
-			return err
+			return nil, nil, "", err
 		}
 	}
 	fns, err := devhost.LoadFunctions(dir, env)
 	if err != nil {
-		return err
+		return nil, nil, "", err
 	}
-	opts := &devhost.Options{Principal: *principal, ManualTimers: !*timers, Logger: logger, HTTPMode: devhost.HTTPMode(*httpMode)}
-	for _, r := range strings.Split(*roles, ",") {
+	// The app runs in this process and logs to the same logger: each record is printed once.
+	opts := &devhost.Options{Principal: f.principal, ManualTimers: !f.timers, Logger: logger,
+		HTTPMode: devhost.HTTPMode(f.httpMode), HandlerLogsHere: true}
+	for _, r := range strings.Split(f.roles, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			opts.Roles = append(opts.Roles, r)
 		}
@@ -120,29 +173,22 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		bus = "events to the configured Service Bus topic " + cfg.EventsTopic + "; queues in memory (POST /dev/servicebus)"
 	}
 	runner, err := devhost.New(fns, opts)
-	if err != nil {
-		return err
-	}
-	appOpts := &app.Options{Clock: runner.Clock(), Logger: logger}
-	if !cfg.ServiceBus.Configured() {
-		appOpts.Publisher, appOpts.DeadLetters = runner, runner
-	}
-	a, err := app.New(ctx, cfg, appOpts)
-	if err != nil {
-		return err
-	}
-	defer a.Close(context.WithoutCancel(ctx))
+	return runner, opts, bus, err
+}
 
-	ln, err := net.Listen("tcp", *addr)
+// serve starts the runner around handler (served on handlerLn), listens on addr, calls
+// started with the runner's base URL, and serves until ctx ends.
+func serve(ctx context.Context, addr string, runner *devhost.Runner, handler http.Handler, handlerLn net.Listener, started func(base string), out io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	if err := runner.Start(ctx, a.Handler, handlerLn); err != nil {
+	if err := runner.Start(ctx, handler, handlerLn); err != nil {
 		ln.Close()
 		return err
 	}
 	defer runner.Close()
-	banner(out, "http://"+ln.Addr().String(), runner.Functions(), storageName(cfg), bus, opts)
+	started("http://" + ln.Addr().String())
 
 	srv := newServer(runner)
 	served := make(chan error, 1)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func TestRunRefusesWhatItCannotServe(t *testing.T) {
 	cancel() // whatever starts stops at once
 	for _, c := range cases {
 		var out strings.Builder
-		err := run(ctx, append([]string{"-addr", "127.0.0.1:0"}, c.args...), &out, noEnv)
+		err := run(ctx, append([]string{"-addr", "127.0.0.1:0"}, c.args...), &out, io.Discard, noEnv)
 		if c.want == "" {
 			// A storage connection string is accepted or refused, but never echoed.
 			if (err != nil && strings.Contains(err.Error(), "secret-key-value")) || strings.Contains(out.String(), "secret-key-value") {
@@ -61,7 +62,7 @@ func TestRunStorageFromTheEnvironment(t *testing.T) {
 		{map[string]string{"RegistrarStorage__tableServiceUri": "https://acct.table.core.windows.net"}, "Table Storage https://acct.table.core.windows.net"},
 	} {
 		var out strings.Builder
-		err := run(ctx, []string{"-addr", "127.0.0.1:0"}, &out, func(k string) string { return c.env[k] })
+		err := run(ctx, []string{"-addr", "127.0.0.1:0"}, &out, io.Discard, func(k string) string { return c.env[k] })
 		if err != nil || !strings.Contains(out.String(), c.want) {
 			t.Errorf("env %v: %v, banner %q; want storage %q", c.env, err, out.String(), c.want)
 		}

@@ -53,6 +53,11 @@ type Options struct {
 	EventsElsewhere string
 	// Logger receives the runner's and the handler's log lines; nil means slog.Default().
 	Logger *slog.Logger
+	// HandlerLogsHere says the handler runs in this process and logs each record to Logger
+	// itself (cmd/devhost): the runner then does not print a 2xx reply's Logs again, which
+	// would show each record twice. The host records both, the handler's console lines and
+	// the Logs (docs/operations.md); one terminal needs each record once.
+	HandlerLogsHere bool
 	// HTTPMode, when set, replaces host.json's choice for the functions the host may forward or
 	// proxy: HTTPEnvelope plays a host that does neither, HTTPForward one that knows only
 	// forwarding, HTTPProxy one that proxies.
@@ -293,8 +298,10 @@ func (r *Runner) invoke(ctx context.Context, fn Function, env envelope) (reply, 
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		return reply{}, fmt.Errorf("%w: %s answered a body that is not the host protocol's JSON", errInvocation, fn.Name)
 	}
-	for _, line := range rep.Logs {
-		r.log.Info(line, "function", fn.Name, "invocationId", id)
+	if !r.opts.HandlerLogsHere {
+		for _, line := range rep.Logs {
+			r.log.Info(line, "function", fn.Name, "invocationId", id)
+		}
 	}
 	return rep, nil
 }
