@@ -329,6 +329,31 @@ func genBody(rng *rand.Rand, meta map[string]string) string {
 	return body
 }
 
+// genProperties is an ApplicationProperties value: an object of any JSON (repeated names, nested
+// values, numbers out of range now and then), or its encoded text.
+func genProperties(rng *rand.Rand) string {
+	var value func(depth int) string
+	value = func(depth int) string {
+		if depth > 2 {
+			return pick(rng, "1", "-2.5e3", "1e400", "true", "null", quote(rng, pick(rng, texts...)))
+		}
+		switch rng.IntN(6) {
+		case 0:
+			return "[" + value(depth+1) + "," + value(depth+1) + "]"
+		case 1:
+			return pick(rng, "[]", "{}")
+		case 2:
+			return "{" + quoteName(rng, pick(rng, "a", "b", "a")) + ":" + value(depth+1) + "," + quoteName(rng, pick(rng, "a", "c")) + ":" + value(depth+1) + "}"
+		}
+		return value(3)
+	}
+	obj := value(1)
+	if !strings.HasPrefix(obj, "{") {
+		obj = "{" + quoteName(rng, "source") + ":" + obj + "}"
+	}
+	return mostly(rng, obj, quote(rng, obj), quote(rng, quote(rng, obj)))
+}
+
 // genEnvelope is an envelope for kind, now and then broken.
 func genEnvelope(rng *rand.Rand, kind trigger) []byte {
 	meta := map[string]string{}
@@ -337,7 +362,11 @@ func genEnvelope(rng *rand.Rand, kind trigger) []byte {
 		key := mostly(rng, pick(rng, append(refSystemKeys, "sys", "Client", "type", "ExpiresAt")...), "MessageId", "DeliveryCount")
 		text := pick(rng, texts...)
 		meta[key] = text
-		metaFields = append(metaFields, quoteName(rng, caseOf(rng, key))+":"+hostValue(rng, text))
+		value := hostValue(rng, text)
+		if strings.HasSuffix(key, "Properties") && rng.IntN(4) > 0 {
+			value = genProperties(rng)
+		}
+		metaFields = append(metaFields, quoteName(rng, caseOf(rng, key))+":"+value)
 	}
 	var data string
 	switch kind {
