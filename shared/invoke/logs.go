@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // An envelope invocation's log records go to two places (docs/operations.md). The host attaches
@@ -132,13 +133,14 @@ type textLine struct {
 
 var textLines = sync.Pool{New: func() any {
 	t := new(textLine)
-	t.h = slog.NewTextHandler(&t.buf, &slog.HandlerOptions{ReplaceAttr: dropTime})
+	t.h = slog.NewTextHandler(&t.buf, nil)
 	return t
 }}
 
 // appendText appends r to dst as one logfmt line without the time (the host stamps each entry),
 // ended by a newline.
 func (h *logHandler) appendText(ctx context.Context, dst []byte, r slog.Record) []byte {
+	r.Time = time.Time{} // slog's handlers leave out a zero time
 	t := textLines.Get().(*textLine)
 	t.buf.Reset()
 	th := t.h
@@ -151,13 +153,6 @@ func (h *logHandler) appendText(ctx context.Context, dst []byte, r slog.Record) 
 		textLines.Put(t)
 	}
 	return dst
-}
-
-func dropTime(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) == 0 && a.Key == slog.TimeKey {
-		return slog.Attr{}
-	}
-	return a
 }
 
 // Outcome returns the outcome a reply's Logs state: the outcome= value of their last entry, the
