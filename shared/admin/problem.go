@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -21,27 +22,10 @@ const (
 )
 
 // Problem is an RFC 9457 problem details body with the stable code and, for InvalidField, the field.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	Code   string `json:"code"`
-	Field  string `json:"field,omitempty"`
-	Number int    `json:"number,omitempty"` // the numeric code of Azure Local's cmdlets, where it has one
-}
+type Problem = api.Problem
 
 // WriteProblem answers p as application/problem+json; Type defaults to about:blank.
-func WriteProblem(w http.ResponseWriter, p *Problem) {
-	if p.Type == "" {
-		p.Type = "about:blank"
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
-}
+func WriteProblem(w http.ResponseWriter, p *Problem) { api.WriteProblem(w, p) }
 
 // WriteJSON answers v as application/json with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {

@@ -1,14 +1,14 @@
 package admin
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/bus"
@@ -188,9 +188,7 @@ func (r *Router) history(w http.ResponseWriter, req *http.Request) {
 func (r *Router) meta(req *http.Request) domain.Meta {
 	id := invoke.InvocationID(req.Context())
 	if !domain.IsGUID(id) {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+		id = uuid.NewString()
 	}
 	p, _ := PrincipalFrom(req.Context())
 	return domain.Meta{MessageID: "admin-" + strings.ToLower(id), CorrelationID: traceID(req, id),

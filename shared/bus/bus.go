@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/identity"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
@@ -90,13 +90,8 @@ func New(cfg Config, opts *Options) (*Client, error) {
 	return &Client{cfg: cfg, sb: sb, tracer: tp.Tracer(tracerName), traced: !off, senders: map[string]*azservicebus.Sender{}}, nil
 }
 
-// credential is a user-assigned managed identity when clientID is set, else DefaultAzureCredential.
-func credential(clientID string) (azcore.TokenCredential, error) {
-	if clientID != "" {
-		return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(clientID)})
-	}
-	return azidentity.NewDefaultAzureCredential(nil)
-}
+// credential is the Entra ID credential of clientID (identity.Credential).
+var credential = identity.Credential
 
 // Close closes the senders and the connection.
 func (c *Client) Close(ctx context.Context) error {

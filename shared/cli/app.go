@@ -16,9 +16,10 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/azlocal/registrar/shared/identity"
 )
 
 // DefaultEndpoint is the local runner's address.
@@ -146,7 +147,7 @@ func (s *session) setup() error {
 	s.st = style{color: s.StdoutTerminal && !s.noColor && s.getenv("NO_COLOR") == ""}
 	opts := &ClientOptions{HTTP: s.HTTP, Scope: s.scope, Credential: s.Credential}
 	if s.scope != "" && opts.Credential == nil {
-		cred, err := azidentity.NewDefaultAzureCredential(nil)
+		cred, err := identity.Credential("")
 		if err != nil {
 			return &AuthError{Err: err}
 		}

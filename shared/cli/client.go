@@ -17,6 +17,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // Client calls the Admin API under {endpoint}/api/v1 through an azcore pipeline. With a scope,
@@ -160,15 +162,7 @@ func (c *Client) send(ctx context.Context, method, u string, body any, header ht
 }
 
 // Problem is an RFC 9457 problem details answer with the API's stable code.
-type Problem struct {
-	Type   string `json:"type,omitempty"`
-	Title  string `json:"title,omitempty"`
-	Status int    `json:"status,omitempty"`
-	Detail string `json:"detail,omitempty"`
-	Code   string `json:"code"`
-	Field  string `json:"field,omitempty"`
-	Number int    `json:"number,omitempty"` // the numeric code of Azure Local's cmdlets, where it has one
-}
+type Problem = api.Problem
 
 // APIError is a non-2xx answer of the Admin API.
 type APIError struct {

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/identity"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 )
@@ -203,7 +203,7 @@ func (s *session) sender(ctx context.Context, f *registerFlags) (send sendFunc, 
 	} else {
 		var cred azcore.TokenCredential = s.Credential
 		if cred == nil {
-			if cred, err = azidentity.NewDefaultAzureCredential(nil); err != nil {
+			if cred, err = identity.Credential(""); err != nil {
 				return nil, nil, &AuthError{Err: err}
 			}
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/devstorage"
 )
 
 // StorageKind says which store RegistrarStorage selects.
@@ -27,7 +28,7 @@ const (
 )
 
 // DevelopmentStorage is the connection string selecting Azurite's default endpoint.
-const DevelopmentStorage = "UseDevelopmentStorage=true"
+const DevelopmentStorage = devstorage.Setting
 
 // Storage is the RegistrarStorage setting.
 type Storage struct {
@@ -248,7 +249,7 @@ func (l *loader) storage() Storage {
 		s.Kind = StorageMemory
 	case conn != "":
 		s.Kind, s.ConnectionString = StorageConnection, conn
-		if !strings.EqualFold(strings.TrimSuffix(conn, ";"), DevelopmentStorage) {
+		if !devstorage.Is(conn) {
 			// What the Table client accepts: an account name with its key or a SAS.
 			kv, ok := parseConnectionString(conn)
 			if !ok || kv["accountname"] == "" || kv["accountkey"] == "" && kv["sharedaccesssignature"] == "" {

@@ -4,78 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
+	"github.com/azlocal/registrar/shared/store/storetest"
 )
 
-// countingStore counts the store calls made through it: on Table Storage each is one round
-// trip (paging aside).
-type countingStore struct {
-	domain.Store
-	n atomic.Int64
-}
-
-func (c *countingStore) Load(ctx context.Context, id, msg string) (domain.ClusterRecord, error) {
-	c.n.Add(1)
-	return c.Store.Load(ctx, id, msg)
-}
-
-func (c *countingStore) Rejections(ctx context.Context, p domain.Page) (domain.PageOf[domain.Rejection], error) {
-	c.n.Add(1)
-	return c.Store.Rejections(ctx, p)
-}
-
-func (c *countingStore) History(ctx context.Context, id string, p domain.Page) (domain.PageOf[domain.HistoryEntry], error) {
-	c.n.Add(1)
-	return c.Store.History(ctx, id, p)
-}
-
-func (c *countingStore) ListClusters(ctx context.Context, f domain.ClusterFilter, p domain.Page) (domain.PageOf[domain.ClusterSummary], error) {
-	c.n.Add(1)
-	return c.Store.ListClusters(ctx, f, p)
-}
-
-func (c *countingStore) Counts(ctx context.Context) (domain.FleetCounts, error) {
-	c.n.Add(1)
-	return c.Store.Counts(ctx)
-}
-
-// CountsIn is one read per subscription on Table Storage.
-func (c *countingStore) CountsIn(ctx context.Context, subs []string) (domain.FleetCounts, error) {
-	c.n.Add(int64(len(subs)))
-	return c.Store.CountsIn(ctx, subs)
-}
-
-// RejectionsIn is one range read per subscription on Table Storage.
-func (c *countingStore) RejectionsIn(ctx context.Context, subs []string, p domain.Page) (domain.PageOf[domain.Rejection], error) {
-	c.n.Add(int64(len(subs)))
-	return c.Store.RejectionsIn(ctx, subs, p)
-}
-
-func (c *countingStore) NewestSync(ctx context.Context) (time.Time, error) {
-	c.n.Add(1)
-	return c.Store.NewestSync(ctx)
-}
-
-func (c *countingStore) DueBy(ctx context.Context, until time.Time, limit int) ([]domain.Due, error) {
-	c.n.Add(1)
-	return c.Store.DueBy(ctx, until, limit)
-}
-
-func (c *countingStore) GetIndex(ctx context.Context, kind, group, name string) (domain.IndexEntry, error) {
-	c.n.Add(1)
-	return c.Store.GetIndex(ctx, kind, group, name)
-}
-
-func (c *countingStore) ListIndex(ctx context.Context, kind, group string) ([]domain.IndexEntry, error) {
-	c.n.Add(1)
-	return c.Store.ListIndex(ctx, kind, group)
-}
+// summaryReads are the store calls a summary is bounded by (each one round trip on Table
+// Storage, paging aside).
+var summaryReads = []string{"Load", "Rejections", "History", "ListClusters", "Counts", "CountsIn",
+	"RejectionsIn", "NewestSync", "DueBy", "GetIndex", "ListIndex"}
 
 // The subscriptions of fleetOf's clusters.
 const (
@@ -92,7 +33,7 @@ const attention = 60
 // registered through the domain in subscription fleetSub: cluster 0 has a reset in progress, the
 // others a credential expiring in 3 days. The rest are in subscription otherSub: cluster
 // `attention` is a suspected orphan, the others are healthy.
-func fleetOf(tb testing.TB, n int, now time.Time) *countingStore {
+func fleetOf(tb testing.TB, n int, now time.Time) *storetest.Counting {
 	tb.Helper()
 	ctx := context.Background()
 	st := memory.New(nil)
@@ -145,7 +86,7 @@ func fleetOf(tb testing.TB, n int, now time.Time) *countingStore {
 	if err := st.NoteSync(ctx, now.Add(-time.Minute)); err != nil {
 		tb.Fatal(err)
 	}
-	return &countingStore{Store: st}
+	return storetest.Count(st, summaryReads...)
 }
 
 // summaryCalls builds one summary over a fleet of n and returns the store calls it made.
@@ -155,12 +96,12 @@ func summaryCalls(tb testing.TB, n int) (int64, Summary) {
 	st := fleetOf(tb, n, now)
 	clk := clock.NewManual(now)
 	svc := domain.NewService(st, clk, nil)
-	st.n.Store(0)
+	st.Reset()
 	s, err := Build(context.Background(), Deps{Service: svc, Clock: clk, Syncs: st}, domain.Everywhere())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return st.n.Load(), s
+	return st.Calls(), s
 }
 
 // TestSummaryCostDoesNotGrowWithFleet proves /summary's bound: the same number of store
@@ -191,14 +132,14 @@ func BenchmarkSummary(b *testing.B) {
 			st := fleetOf(b, n, now)
 			clk := clock.NewManual(now)
 			svc := domain.NewService(st, clk, nil)
-			st.n.Store(0)
+			st.Reset()
 			b.ResetTimer()
 			for b.Loop() {
 				if _, err := Build(context.Background(), Deps{Service: svc, Clock: clk, Syncs: st}, domain.Everywhere()); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(st.n.Load())/float64(b.N), "storecalls/op")
+			b.ReportMetric(float64(st.Calls())/float64(b.N), "storecalls/op")
 		})
 	}
 }

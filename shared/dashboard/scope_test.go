@@ -111,12 +111,12 @@ func TestScopedSummaryCostDoesNotGrowWithFleet(t *testing.T) {
 		st := fleetOf(t, n, now)
 		clk := clock.NewManual(now)
 		svc := domain.NewService(st, clk, nil)
-		st.n.Store(0)
+		st.Reset()
 		s, err := Build(context.Background(), Deps{Service: svc, Clock: clk, Syncs: st}, scope)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return st.n.Load(), s
+		return st.Calls(), s
 	}
 	for _, sub := range []string{fleetSub, otherSub} {
 		scope := domain.InSubscriptions(sub)

@@ -3,13 +3,13 @@ package devhost
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/domain"
@@ -92,16 +92,7 @@ func (q *queue) settle(m *Message, reason, description string) {
 }
 
 // newID returns a random UUID (version 4) string.
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("devhost: crypto/rand: %v", err))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newID() string { return uuid.NewString() }
 
 // Enqueue puts a message on a queue, as POST /dev/servicebus/{queue}/messages does: its
 // enqueue time is the runner's clock and a MessageID is generated when m has none. It returns

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // Body limits of the runner's own endpoints.
@@ -56,15 +58,7 @@ func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // problem writes an RFC 9457 problem with a stable code.
 func problem(w http.ResponseWriter, status int, code, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Type   string `json:"type"`
-		Title  string `json:"title"`
-		Status int    `json:"status"`
-		Detail string `json:"detail"`
-		Code   string `json:"code"`
-	}{"about:blank", http.StatusText(status), status, detail, code})
+	api.WriteProblem(w, &api.Problem{Title: http.StatusText(status), Status: status, Detail: detail, Code: code})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/store/storetest"
 )
 
 func startReset(machine string, restart bool) map[string]any {
@@ -463,19 +464,6 @@ func TestViewSaysSilenceIsHeld(t *testing.T) {
 	})
 }
 
-// counted counts every store call a sweep makes (countingStore's, plus the index reads and writes).
-type counted struct{ countingStore }
-
-func (c *counted) PutIndex(ctx context.Context, e domain.IndexEntry) error {
-	c.n.Add(1)
-	return c.Store.PutIndex(ctx, e)
-}
-
-func (c *counted) DeleteIndexIf(ctx context.Context, kind, group, name, etag string) error {
-	c.n.Add(1)
-	return c.Store.DeleteIndexIf(ctx, kind, group, name, etag)
-}
-
 // While the mass-disconnect guard holds, a held cluster is looked at once and then parked: a run's
 // cost does not grow with the number of held clusters. The first run after syncs are heard again
 // judges every held cluster, not an hour later.
@@ -486,7 +474,7 @@ func TestGuardReleaseJudgesEveryHeldCluster(t *testing.T) {
 	}{{"memory", 5}, {"memory", 40}, {"tables", 5}, {"tables", 15}} {
 		fleet := tc.fleet
 		t.Run(fmt.Sprint(tc.store, "/", fleet, " clusters"), func(t *testing.T) {
-			st := &counted{countingStore{Store: storeFactories[tc.store](t)}}
+			st := storetest.Count(storeFactories[tc.store](t), slices.Concat(sweepCalls, []string{"PutIndex", "DeleteIndexIf"})...) // and the index writes
 			h := newSw(t, st)
 			id := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
 			for i := range fleet {
@@ -497,11 +485,11 @@ func TestGuardReleaseJudgesEveryHeldCluster(t *testing.T) {
 			var costs []int64
 			for minute := 5; minute <= 60; minute += 5 {
 				h.clk.Set(t0.Add(2*swDay + time.Duration(minute)*time.Minute))
-				st.n.Store(0)
+				st.Reset()
 				if rep := h.check(0); !rep.GuardActive || rep.Examined != 0 {
 					t.Fatalf("minute %d: %+v, want the guard active and nothing examined", minute, rep)
 				}
-				costs = append(costs, st.n.Load())
+				costs = append(costs, st.Calls())
 			}
 			if want := []int64{2}; !cmp.Equal(want, slices.Compact(costs)) {
 				t.Errorf("store calls per run while held: %v, want %v each (NewestSync, DueBy)", costs, want)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,66 +11,15 @@ import (
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
+	"github.com/azlocal/registrar/shared/store/storetest"
 	"github.com/azlocal/registrar/shared/store/tables"
 	"github.com/azlocal/registrar/shared/testkit/azurite"
 )
 
-// countingStore counts the store calls (one call is one round trip on Table Storage, paging
-// aside) made through it.
-type countingStore struct {
-	domain.Store
-	n atomic.Int64
-}
-
-func (c *countingStore) Load(ctx context.Context, id, msg string) (domain.ClusterRecord, error) {
-	c.n.Add(1)
-	return c.Store.Load(ctx, id, msg)
-}
-
-func (c *countingStore) Commit(ctx context.Context, ch domain.Change) (string, error) {
-	c.n.Add(1)
-	return c.Store.Commit(ctx, ch)
-}
-
-func (c *countingStore) PruneMarkers(ctx context.Context, id string, before time.Time) error {
-	c.n.Add(1)
-	return c.Store.PruneMarkers(ctx, id, before)
-}
-
-func (c *countingStore) NewestSync(ctx context.Context) (time.Time, error) {
-	c.n.Add(1)
-	return c.Store.NewestSync(ctx)
-}
-
-func (c *countingStore) Schedule(ctx context.Context, d domain.Due) error {
-	c.n.Add(1)
-	return c.Store.Schedule(ctx, d)
-}
-
-func (c *countingStore) DueBy(ctx context.Context, until time.Time, limit int) ([]domain.Due, error) {
-	c.n.Add(1)
-	return c.Store.DueBy(ctx, until, limit)
-}
-
-func (c *countingStore) Unschedule(ctx context.Context, d domain.Due) error {
-	c.n.Add(1)
-	return c.Store.Unschedule(ctx, d)
-}
-
-func (c *countingStore) ListIndex(ctx context.Context, kind, group string) ([]domain.IndexEntry, error) {
-	c.n.Add(1)
-	return c.Store.ListIndex(ctx, kind, group)
-}
-
-func (c *countingStore) ListIndexPage(ctx context.Context, kind, group string, p domain.Page) (domain.PageOf[domain.IndexEntry], error) {
-	c.n.Add(1)
-	return c.Store.ListIndexPage(ctx, kind, group, p)
-}
-
-func (c *countingStore) GetIndex(ctx context.Context, kind, group, name string) (domain.IndexEntry, error) {
-	c.n.Add(1)
-	return c.Store.GetIndex(ctx, kind, group, name)
-}
+// sweepCalls are the store calls a sweep is bounded by (each one round trip on Table Storage,
+// paging aside).
+var sweepCalls = []string{"Load", "Commit", "PruneMarkers", "NewestSync", "Schedule", "DueBy", "Unschedule",
+	"ListIndex", "ListIndexPage", "GetIndex"}
 
 // benchFleet fills st with n registered clusters that synced an hour ago (due in 23 hours)
 // and marks the first 10 silent for 25 hours (due an hour ago); reset re-arms those 10.
@@ -138,7 +86,7 @@ func BenchmarkCheckPoliciesRoundTrips(b *testing.B) {
 				inner, http = tc.store(b)
 			}
 			reset := benchFleet(b, inner, tc.fleet, now)
-			st := &countingStore{Store: inner}
+			st := storetest.Count(inner, sweepCalls...)
 			svc := domain.NewService(st, clock.NewManual(now), &domain.Options{Logger: slog.New(slog.DiscardHandler)})
 			var calls, requests int64
 			b.ResetTimer()
@@ -147,7 +95,7 @@ func BenchmarkCheckPoliciesRoundTrips(b *testing.B) {
 				if i > 0 {
 					reset()
 				}
-				c0 := st.n.Load()
+				c0 := st.Calls()
 				var h0 int64
 				if http != nil {
 					h0 = http()
@@ -158,7 +106,7 @@ func BenchmarkCheckPoliciesRoundTrips(b *testing.B) {
 				if err != nil || rep.Examined != 10 || rep.Changed != 10 || rep.More {
 					b.Fatalf("run %d: %+v %v", i, rep, err)
 				}
-				calls += st.n.Load() - c0
+				calls += st.Calls() - c0
 				if http != nil {
 					requests += http() - h0
 				}

@@ -1,6 +1,10 @@
 package functions
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/azlocal/registrar/shared/api"
+)
 
 // adminFunction is Admin: the admin API's handler, served for /api/v1/... (docs/admin-api.md). Without
 // one every request answers 503 problem details.
@@ -12,7 +16,5 @@ func adminFunction(d Deps) http.Handler {
 }
 
 func unavailable(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(`{"type":"about:blank","title":"The admin API is not available","status":503,"code":"Unavailable"}`))
+	api.WriteProblem(w, &api.Problem{Title: "The admin API is not available", Status: http.StatusServiceUnavailable, Code: "Unavailable"})
 }

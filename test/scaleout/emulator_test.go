@@ -3,13 +3,14 @@ package scaleout
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/azlocal/registrar/shared/devhost"
 	"github.com/azlocal/registrar/shared/invoke"
@@ -308,10 +309,4 @@ func (tk *ticker) close() {
 	<-tk.done
 }
 
-func newLockToken() string {
-	var b [16]byte
-	for i := range b {
-		b[i] = byte(rand.IntN(256))
-	}
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newLockToken() string { return uuid.NewString() }

@@ -6,17 +6,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/tracing"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/identity"
+	"github.com/azlocal/registrar/shared/store/devstorage"
 )
 
 // Table names.
@@ -36,12 +36,7 @@ const (
 )
 
 // DevelopmentStorage selects Azurite's well-known endpoint and published account key.
-const DevelopmentStorage = "UseDevelopmentStorage=true"
-
-// devConnString is what DevelopmentStorage maps to (Azurite's published, non-secret key).
-const devConnString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-	"TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+const DevelopmentStorage = devstorage.Setting
 
 // Config says where the tables are: a ConnectionString (or DevelopmentStorage), or a
 // ServiceURI reached with an Entra ID credential (ClientID selects a user-assigned managed identity).
@@ -101,8 +96,8 @@ func New(_ context.Context, cfg Config, opts *Options) (*Store, error) {
 		return nil, errors.New("tables: give a connection string or a service URI, not both")
 	case cfg.ConnectionString != "":
 		conn := cfg.ConnectionString
-		if strings.EqualFold(strings.TrimSpace(strings.TrimSuffix(conn, ";")), DevelopmentStorage) {
-			conn = devConnString
+		if devstorage.Is(conn) {
+			conn = devstorage.ConnString(devstorage.TablePort)
 		}
 		svc, err = aztables.NewServiceClientFromConnectionString(conn, copts)
 		if err != nil {
@@ -124,13 +119,8 @@ func New(_ context.Context, cfg Config, opts *Options) (*Store, error) {
 	return &Store{svc: svc, grace: o.MarkerGrace, now: o.Now, ready: map[string]bool{}, tables: map[string]*aztables.Client{}}, nil
 }
 
-// credential is the managed identity with clientID when given, otherwise the default chain.
-func credential(clientID string) (azcore.TokenCredential, error) {
-	if clientID != "" {
-		return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(clientID)})
-	}
-	return azidentity.NewDefaultAzureCredential(nil)
-}
+// credential is the Entra ID credential of clientID (identity.Credential).
+var credential = identity.Credential
 
 // table returns the client of name, creating the table on its first use in this process.
 func (s *Store) table(ctx context.Context, name string) (*aztables.Client, error) {

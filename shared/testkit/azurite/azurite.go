@@ -14,16 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/azlocal/registrar/shared/store/devstorage"
 	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 // Key is Azurite's published devstoreaccount1 key (public, not a secret).
-const Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+const Key = devstorage.Key
 
 // ConnString is the explicit connection string (docs/settings.md) of an Azurite Table endpoint on port.
-func ConnString(port int) string {
-	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;TableEndpoint=http://127.0.0.1:%d/devstoreaccount1;", Key, port)
-}
+func ConnString(port int) string { return devstorage.ConnString(port) }
 
 // Start starts an empty in-memory Azurite Table service and returns its connection string; it
 // is killed at test cleanup. A missing Azurite fails the test, it never skips.
