@@ -307,11 +307,7 @@ func (p Policy) assess(c *Cluster, now time.Time, g Guard) assessment {
 	if c == nil || c.Orphan == OrphanCleanedUp {
 		return a
 	}
-	violate := func(policy string) {
-		a.Events = append(a.Events, EventSpec{EvPolicyViolated, policyFields{Policy: policy}})
-	}
-	pend := p.pendingOf(c)
-	for _, d := range pend {
+	for _, d := range p.pendingOf(c) {
 		ref := now
 		if d.silence {
 			if g.Active {
@@ -320,77 +316,120 @@ func (p Policy) assess(c *Cluster, now time.Time, g Guard) assessment {
 			ref = g.Ref
 		}
 		if !ref.Before(d.Deadline.Deadline) {
-			switch d.Policy {
-			case PolicyRegistration:
-				c.RegistrationStatus = StatusOutOfPolicy
-				violate(PolicyRegistration)
-			case PolicyCluster:
-				c.ClusterStatus = StatusOutOfPolicy
-				violate(PolicyCluster)
-			case PolicyConnection:
-				if d.warn == nil { // the ConnectedWindow deadline
-					if c.ConnectionStatus == StatusConnected {
-						c.ConnectionStatus = StatusDisconnect
-						for i := range c.Nodes {
-							if c.Nodes[i].ConnectionStatus == StatusConnected {
-								c.Nodes[i].ConnectionStatus = StatusDisconnect
-							}
-						}
-					}
-				} else if c.ConnectionStatus != StatusOutOfPolicy {
-					c.ConnectionStatus = StatusOutOfPolicy
-					offlineNodes(c)
-					violate(PolicyConnection)
-				}
-			case PolicyCredential:
-				c.CredentialExpired = true
-				a.Events = append(a.Events, EventSpec{EvPolicyWarning, warningFields{PolicyCredential, d.Deadline.Deadline, 0,
-					"The Arc onboarding credential has expired: run RepairRegistration."}})
-			case DeadlineOrphanGrace:
-				a.Cleanup = true
-			case DeadlineResetStall:
-				for i := range c.Nodes {
-					if r := c.Nodes[i].Reset; r != nil && r.Status == ResetInProgress && !r.StallNoted &&
-						!now.Before(r.LastHeardAt.Add(p.ResetStallAfter)) {
-						r.StallNoted = true
-						a.Events = append(a.Events, EventSpec{EvMachineResetStalled, stallFields{r.OperationID, c.Nodes[i].Name, r.LastHeardAt}})
-					}
-				}
-			}
-			continue
-		}
-		// Not yet due: the most urgent lead time reached warns once; the others are marked sent.
-		var due []time.Duration
-		for _, w := range d.warn {
-			if !ref.Before(d.Deadline.Deadline.Add(-w)) && !slices.Contains(c.Notices, noticeKey(d.Deadline, w)) {
-				due = append(due, w)
-			}
-		}
-		if len(due) == 0 {
-			continue
-		}
-		for _, w := range due {
-			c.Notices = append(c.Notices, noticeKey(d.Deadline, w))
-		}
-		a.Events = append(a.Events, EventSpec{EvPolicyWarning, warningFields{d.Policy, d.Deadline.Deadline, daysLeft(d.Deadline.Deadline, ref), d.Action}})
-	}
-	if !g.Active { // a node silent while its cluster is connected (a status, no event)
-		idx, at := p.silentNodes(c)
-		for k, i := range idx {
-			if !g.Ref.Before(at[k]) {
-				c.Nodes[i].ConnectionStatus = StatusDisconnect
-			}
+			p.passDeadline(c, d, now, &a)
+		} else if ev, ok := warnAhead(c, d, ref); ok {
+			a.Events = append(a.Events, ev)
 		}
 	}
-	if ev, ok := p.suspectClaimed(c, now); ok {
+	if !g.Active {
+		p.silenceNodes(c, g.Ref)
+	}
+	if ev, ok := p.suspect(c, now, g); ok {
 		a.Events = append(a.Events, ev)
-	} else if registered(c) && c.Orphan != OrphanSuspected && !g.Active && !orphanSilenceBase(c).IsZero() &&
-		!g.Ref.Before(orphanSilenceBase(c).Add(p.OrphanSilence)) {
-		c.Orphan, c.OrphanReason, c.GraceUntil = OrphanSuspected, OrphanSilent, now.Add(p.OrphanGrace).UTC()
-		a.Events = append(a.Events, EventSpec{EvOrphanSuspected, suspectFields{OrphanSilent, c.GraceUntil}})
 	}
 	c.Notices = p.liveNotices(c)
 	return a
+}
+
+// passDeadline applies to c the transition of deadline d, passed at now, adding its events (or
+// the clean-up) to a.
+func (p Policy) passDeadline(c *Cluster, d pending, now time.Time, a *assessment) {
+	violated := EventSpec{EvPolicyViolated, policyFields{Policy: d.Policy}}
+	switch d.Policy {
+	case PolicyRegistration:
+		c.RegistrationStatus = StatusOutOfPolicy
+		a.Events = append(a.Events, violated)
+	case PolicyCluster:
+		c.ClusterStatus = StatusOutOfPolicy
+		a.Events = append(a.Events, violated)
+	case PolicyConnection:
+		if d.warn == nil { // the ConnectedWindow deadline
+			disconnect(c)
+		} else if c.ConnectionStatus != StatusOutOfPolicy {
+			c.ConnectionStatus = StatusOutOfPolicy
+			offlineNodes(c)
+			a.Events = append(a.Events, violated)
+		}
+	case PolicyCredential:
+		c.CredentialExpired = true
+		a.Events = append(a.Events, EventSpec{EvPolicyWarning, warningFields{PolicyCredential, d.Deadline.Deadline, 0,
+			"The Arc onboarding credential has expired: run RepairRegistration."}})
+	case DeadlineOrphanGrace:
+		a.Cleanup = true
+	case DeadlineResetStall:
+		a.Events = append(a.Events, p.noteStalls(c, now)...)
+	}
+}
+
+// disconnect turns a Connected cluster, and its Connected nodes, Disconnected (its
+// ConnectedWindow passed without a sync).
+func disconnect(c *Cluster) {
+	if c.ConnectionStatus != StatusConnected {
+		return
+	}
+	c.ConnectionStatus = StatusDisconnect
+	for i := range c.Nodes {
+		if c.Nodes[i].ConnectionStatus == StatusConnected {
+			c.Nodes[i].ConnectionStatus = StatusDisconnect
+		}
+	}
+}
+
+// noteStalls marks every reset of c silent for ResetStallAfter at now as stalled, once, and
+// returns their MachineResetStalled events.
+func (p Policy) noteStalls(c *Cluster, now time.Time) []EventSpec {
+	var evs []EventSpec
+	for i := range c.Nodes {
+		if r := c.Nodes[i].Reset; r != nil && r.Status == ResetInProgress && !r.StallNoted &&
+			!now.Before(r.LastHeardAt.Add(p.ResetStallAfter)) {
+			r.StallNoted = true
+			evs = append(evs, EventSpec{EvMachineResetStalled, stallFields{r.OperationID, c.Nodes[i].Name, r.LastHeardAt}})
+		}
+	}
+	return evs
+}
+
+// warnAhead is the warning of deadline d, not yet due at ref: the most urgent lead time reached
+// warns once, the others reached are marked sent (c.Notices); false when none is due.
+func warnAhead(c *Cluster, d pending, ref time.Time) (EventSpec, bool) {
+	var due []time.Duration
+	for _, w := range d.warn {
+		if !ref.Before(d.Deadline.Deadline.Add(-w)) && !slices.Contains(c.Notices, noticeKey(d.Deadline, w)) {
+			due = append(due, w)
+		}
+	}
+	if len(due) == 0 {
+		return EventSpec{}, false
+	}
+	for _, w := range due {
+		c.Notices = append(c.Notices, noticeKey(d.Deadline, w))
+	}
+	return EventSpec{EvPolicyWarning, warningFields{d.Policy, d.Deadline.Deadline, daysLeft(d.Deadline.Deadline, ref), d.Action}}, true
+}
+
+// silenceNodes turns Disconnected each node of c silent at ref while its cluster is connected (a
+// status, no event).
+func (p Policy) silenceNodes(c *Cluster, ref time.Time) {
+	idx, at := p.silentNodes(c)
+	for k, i := range idx {
+		if !ref.Before(at[k]) {
+			c.Nodes[i].ConnectionStatus = StatusDisconnect
+		}
+	}
+}
+
+// suspect suspects c an orphan when its machines are all claimed (suspectClaimed) or, the guard
+// inactive, it has been silent for OrphanSilence at g.Ref; it returns the OrphanSuspected event.
+func (p Policy) suspect(c *Cluster, now time.Time, g Guard) (EventSpec, bool) {
+	if ev, ok := p.suspectClaimed(c, now); ok {
+		return ev, true
+	}
+	base := orphanSilenceBase(c)
+	if !registered(c) || c.Orphan == OrphanSuspected || g.Active || base.IsZero() || g.Ref.Before(base.Add(p.OrphanSilence)) {
+		return EventSpec{}, false
+	}
+	c.Orphan, c.OrphanReason, c.GraceUntil = OrphanSuspected, OrphanSilent, now.Add(p.OrphanGrace).UTC()
+	return EventSpec{EvOrphanSuspected, suspectFields{OrphanSilent, c.GraceUntil}}, true
 }
 
 // offlineNodes turns the registered nodes of c, whose offline window just passed, OutOfPolicy

@@ -94,58 +94,82 @@ func (s *Service) decideRegister(ctx context.Context, rec ClusterRecord, m Regis
 	if c == nil {
 		c = newCluster(m.ClusterID)
 	}
-	added := 0
-	for _, n := range m.Nodes {
-		if c.node(n.Name) == nil {
-			added++
-		}
-	}
-	if len(c.Nodes)+added > MaxNodes {
-		return &Decision{Problem: Reject(CodeTooManyNodes, "the cluster would have %d nodes; at most %d are allowed", len(c.Nodes)+added, MaxNodes)}, nil, nil
+	if p := tooManyNodes(c, m.Nodes); p != nil {
+		return &Decision{Problem: p}, nil, nil
 	}
 	group := identityGroup(m.SubscriptionID, m.ArcResourceGroup)
-	// A cluster not yet registered first tries to insert its identity rows: when none exists, no
-	// machine is held elsewhere and no lookup is needed (docs/storage.md: one request, not two).
-	hinted := false
-	if !registered(rec.Cluster) {
-		switch err := s.store.AddIndexes(ctx, identityHints(group, m.ClusterID, c.Nodes, m.Nodes)); {
-		case err == nil:
-			hinted = true
-		case !errors.Is(err, ErrConflict):
-			return nil, nil, err
-		}
+	ids, err := s.registerIdentities(ctx, rec.Cluster, c, m, group)
+	if err != nil {
+		return nil, nil, err
 	}
-	claims := claimSet{}
-	if !hinted {
-		var held *heldMachines
-		var err error
-		if claims, held, err = s.holders(ctx, group, m.ClusterID, registerNames(m)); err != nil || held != nil {
-			return &Decision{Problem: held.problem()}, held, err
-		}
+	if ids.held != nil {
+		return &Decision{Problem: ids.held.problem()}, ids.held, nil
 	}
-	d := &Decision{Cluster: c}
-	d.Events = s.applyRegister(c, m, region, meta)
+	d := &Decision{Cluster: c, Events: s.applyRegister(c, m, region, meta)}
 	adopt, restored, err := s.adoptStandalone(ctx, c, registerNames(m))
 	if err != nil {
 		return nil, nil, err
 	}
 	d.Events = append(d.Events, restored...)
-	id := c.ID
-	// The index hints and the claims on other clusters are written before the commit: a failure
-	// is transient and the redelivery writes them again (claims are idempotent by MessageId), so
-	// none is lost once the message is committed.
-	d.Before = func(ctx context.Context) error {
-		if !hinted {
-			if err := s.store.PutIndexes(ctx, identityHints(group, id, registeredNodes(c), nil)); err != nil {
+	d.Before, d.After = s.registerWrites(c, group, ids, meta, made), adopt
+	return d, nil, nil
+}
+
+// tooManyNodes refuses a Register whose nodes would give c more than MaxNodes (nil: it fits).
+func tooManyNodes(c *Cluster, nodes []RegisterNode) *Problem {
+	added := 0
+	for _, n := range nodes {
+		if c.node(n.Name) == nil {
+			added++
+		}
+	}
+	if len(c.Nodes)+added > MaxNodes {
+		return Reject(CodeTooManyNodes, "the cluster would have %d nodes; at most %d are allowed", len(c.Nodes)+added, MaxNodes)
+	}
+	return nil
+}
+
+// identities is who holds the machines a Register names: hinted when its identity rows were
+// inserted at once (no other cluster holds any), else the claims it makes on suspected orphans
+// and the machines registered clusters hold (held, nil when none: then it is refused).
+type identities struct {
+	hinted bool
+	claims claimSet
+	held   *heldMachines
+}
+
+// registerIdentities finds who holds the machines m names in group. A cluster not yet registered
+// (old) first tries to insert its identity rows: when none exists, no machine is held elsewhere
+// and no lookup is needed (docs/storage.md: one request, not two). Otherwise the hints are read
+// and verified (holders).
+func (s *Service) registerIdentities(ctx context.Context, old, c *Cluster, m Register, group string) (identities, error) {
+	if !registered(old) {
+		switch err := s.store.AddIndexes(ctx, identityHints(group, m.ClusterID, c.Nodes, m.Nodes)); {
+		case err == nil:
+			return identities{hinted: true, claims: claimSet{}}, nil
+		case !errors.Is(err, ErrConflict):
+			return identities{}, err
+		}
+	}
+	claims, held, err := s.holders(ctx, group, m.ClusterID, registerNames(m))
+	return identities{claims: claims, held: held}, err
+}
+
+// registerWrites is what a Register writes just before its commit of c: the identity hints (unless
+// inserted already) and the claims on other clusters, whose commits are added to *made. A failure
+// is transient and the redelivery writes them again (claims are idempotent by MessageId), so none
+// is lost once the message is committed.
+func (s *Service) registerWrites(c *Cluster, group string, ids identities, meta Meta, made *claimed) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if !ids.hinted {
+			if err := s.store.PutIndexes(ctx, identityHints(group, c.ID, registeredNodes(c), nil)); err != nil {
 				return err
 			}
 		}
-		c, _, err := s.claimAll(ctx, claims, id, meta)
-		made.events, made.publish = append(made.events, c.events...), append(made.publish, c.publish...)
+		done, _, err := s.claimAll(ctx, ids.claims, c.ID, meta)
+		made.events, made.publish = append(made.events, done.events...), append(made.publish, done.publish...)
 		return err
 	}
-	d.After = adopt
-	return d, nil, nil
 }
 
 // identityHints are the identity rows of a registration in group: each node's machine row and
@@ -191,33 +215,13 @@ func registerNames(m Register) []string {
 // ClusterRegistered (when not registered before), PolicyRestored, OrphanCleared, ArcEnabled and
 // the BIOS majority's.
 func (s *Service) applyRegister(c *Cluster, m Register, region string, meta Meta) []EventSpec {
-	var evs []EventSpec
 	now := s.clock.Now().UTC()
 	wasRegistered := registered(c)
 	if !wasRegistered {
-		c.SubscriptionID, c.ResourceGroup, c.ResourceName, c.ArcResourceGroup = m.SubscriptionID, m.ResourceGroup, m.ResourceName, m.ArcResourceGroup
-		c.ResourceID = "/subscriptions/" + m.SubscriptionID + "/resourceGroups/" + m.ResourceGroup + "/providers/Microsoft.AzureStackHCI/clusters/" + m.ResourceName
-		c.Cloud, c.Region, c.OwnsResourceGroup, c.RegisteredAt = m.Cloud, region, m.CreateResourceGroup, now
-		c.AppIdentities = []string{m.ResourceName, m.ResourceName + ".arc"}
+		placeRegistration(c, m, region, now)
 	}
-	c.Name, c.TenantID = m.ClusterName, m.TenantID
-	if m.OSVersion != "" {
-		c.OSVersion = m.OSVersion
-	}
-	if m.ArcSPN != nil && (m.ArcSPN.AppID != c.ArcSPNAppID || !m.ArcSPN.CredentialExpiresAt.Equal(c.CredentialExpiresAt)) {
-		// A new credential; the same one again changes nothing (an expired one stays expired).
-		c.ArcSPNAppID, c.CredentialExpiresAt, c.CredentialExpired = m.ArcSPN.AppID, m.ArcSPN.CredentialExpiresAt, false
-	}
-	if c.RegistrationStatus == StatusOutOfPolicy {
-		evs = append(evs, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyRegistration}})
-	}
-	if c.ClusterStatus == StatusOutOfPolicy {
-		evs = append(evs, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyCluster}})
-	}
-	c.RegistrationStatus, c.ClusterStatus = StatusRegistered, StatusClustered
-	if c.ClusteredAt.IsZero() {
-		c.ClusteredAt = now
-	}
+	registerFacts(c, m)
+	evs := registerStatuses(c, now)
 	if !wasRegistered {
 		// Registering connects the cluster (docs/messages.md); a re-run for a registered one
 		// changes nothing already true, and its connection stays the syncs' to judge.
@@ -234,12 +238,7 @@ func (s *Service) applyRegister(c *Cluster, m Register, region string, meta Meta
 	c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
 	names := registerNodes(c, m.Nodes)
 	if !wasRegistered {
-		evs = append([]EventSpec{{EvClusterRegistered, struct {
-			ResourceID string   `json:"resourceId"`
-			Cloud      string   `json:"cloud"`
-			Region     string   `json:"region"`
-			Nodes      []string `json:"nodes"`
-		}{c.ResourceID, c.Cloud, c.Region, names}}}, evs...)
+		evs = append([]EventSpec{clusterRegistered(c, names)}, evs...)
 	}
 	if enabled := enableArc(c); len(enabled) > 0 {
 		evs = append(evs, EventSpec{EvArcEnabled, struct {
@@ -247,6 +246,55 @@ func (s *Service) applyRegister(c *Cluster, m Register, region string, meta Meta
 		}{enabled}})
 	}
 	return append(evs, applyBiosMajority(c)...)
+}
+
+// placeRegistration records where a cluster not registered before is registered by m: its
+// resource, cloud, region and app identities, at now.
+func placeRegistration(c *Cluster, m Register, region string, now time.Time) {
+	c.SubscriptionID, c.ResourceGroup, c.ResourceName, c.ArcResourceGroup = m.SubscriptionID, m.ResourceGroup, m.ResourceName, m.ArcResourceGroup
+	c.ResourceID = "/subscriptions/" + m.SubscriptionID + "/resourceGroups/" + m.ResourceGroup + "/providers/Microsoft.AzureStackHCI/clusters/" + m.ResourceName
+	c.Cloud, c.Region, c.OwnsResourceGroup, c.RegisteredAt = m.Cloud, region, m.CreateResourceGroup, now
+	c.AppIdentities = []string{m.ResourceName, m.ResourceName + ".arc"}
+}
+
+// registerFacts records what every Register says of c: its name, tenant, OS version and Arc
+// credential.
+func registerFacts(c *Cluster, m Register) {
+	c.Name, c.TenantID = m.ClusterName, m.TenantID
+	if m.OSVersion != "" {
+		c.OSVersion = m.OSVersion
+	}
+	if m.ArcSPN != nil && (m.ArcSPN.AppID != c.ArcSPNAppID || !m.ArcSPN.CredentialExpiresAt.Equal(c.CredentialExpiresAt)) {
+		// A new credential; the same one again changes nothing (an expired one stays expired).
+		c.ArcSPNAppID, c.CredentialExpiresAt, c.CredentialExpired = m.ArcSPN.AppID, m.ArcSPN.CredentialExpiresAt, false
+	}
+}
+
+// registerStatuses sets c Registered and Clustered (clustered at now if never before) and returns
+// a PolicyRestored for each of the two that was OutOfPolicy.
+func registerStatuses(c *Cluster, now time.Time) []EventSpec {
+	var evs []EventSpec
+	if c.RegistrationStatus == StatusOutOfPolicy {
+		evs = append(evs, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyRegistration}})
+	}
+	if c.ClusterStatus == StatusOutOfPolicy {
+		evs = append(evs, EventSpec{EvPolicyRestored, policyFields{Policy: PolicyCluster}})
+	}
+	c.RegistrationStatus, c.ClusterStatus = StatusRegistered, StatusClustered
+	if c.ClusteredAt.IsZero() {
+		c.ClusteredAt = now
+	}
+	return evs
+}
+
+// clusterRegistered is the ClusterRegistered event of c, registered with nodes names.
+func clusterRegistered(c *Cluster, names []string) EventSpec {
+	return EventSpec{EvClusterRegistered, struct {
+		ResourceID string   `json:"resourceId"`
+		Cloud      string   `json:"cloud"`
+		Region     string   `json:"region"`
+		Nodes      []string `json:"nodes"`
+	}{c.ResourceID, c.Cloud, c.Region, names}}
 }
 
 // registerNodes registers the named nodes of c (adding new ones) and returns their names as c
@@ -343,27 +391,9 @@ func (s *Service) decideUnregister(ctx context.Context, rec ClusterRecord, disab
 		return nil, err
 	}
 	d := &Decision{Cluster: c, Plan: &plan}
-	c.ArcIntegration = ArcDisabled
-	for i := range c.Nodes {
-		if c.Nodes[i].ArcStatus == ArcEnabled {
-			c.Nodes[i].ArcStatus = ArcDisabled
-		}
-	}
+	disableArc(c)
 	if !disableOnlyArc {
-		if reason == ReasonUnregister && c.Orphan == OrphanSuspected {
-			// Unregistered on purpose: no longer a suspect, never cleaned up as an orphan.
-			c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
-		}
-		c.RegistrationStatus, c.ConnectionStatus = StatusNotYet, StatusNotYet
-		for i := range c.Nodes {
-			c.Nodes[i].RegistrationStatus, c.Nodes[i].ConnectionStatus, c.Nodes[i].Offline = StatusNotYet, StatusNotYet, false
-		}
-		d.Events = append(d.Events, EventSpec{EvClusterUnregistered, struct {
-			ResourceID     string `json:"resourceId"`
-			DisableOnlyArc bool   `json:"disableOnlyArc"`
-			Reason         string `json:"reason"`
-			tenancy
-		}{c.ResourceID, false, reason, tenancyOf(c)}})
+		d.Events = append(d.Events, unregisterCluster(c, reason))
 	}
 	for _, st := range plan.Steps {
 		d.Events = append(d.Events, EventSpec{EvCleanupRequested, struct {
@@ -373,6 +403,43 @@ func (s *Service) decideUnregister(ctx context.Context, rec ClusterRecord, disab
 			tenancy
 		}{st.Step, st.Artifact, reason, tenancyOf(c)}})
 	}
+	stale := unregisteredHints(c, disableOnlyArc)
+	d.After = func(ctx context.Context) error { return s.dropHints(ctx, c, stale) }
+	return d, nil
+}
+
+// disableArc turns Arc integration off on c and its nodes.
+func disableArc(c *Cluster) {
+	c.ArcIntegration = ArcDisabled
+	for i := range c.Nodes {
+		if c.Nodes[i].ArcStatus == ArcEnabled {
+			c.Nodes[i].ArcStatus = ArcDisabled
+		}
+	}
+}
+
+// unregisterCluster sets c and its nodes NotYet registered and connected, and returns the
+// ClusterUnregistered event. Unregistered on purpose (reason Unregister), a suspected orphan is no
+// longer a suspect, never cleaned up as an orphan.
+func unregisterCluster(c *Cluster, reason string) EventSpec {
+	if reason == ReasonUnregister && c.Orphan == OrphanSuspected {
+		c.Orphan, c.OrphanReason, c.GraceUntil = OrphanNone, "", time.Time{}
+	}
+	c.RegistrationStatus, c.ConnectionStatus = StatusNotYet, StatusNotYet
+	for i := range c.Nodes {
+		c.Nodes[i].RegistrationStatus, c.Nodes[i].ConnectionStatus, c.Nodes[i].Offline = StatusNotYet, StatusNotYet, false
+	}
+	return EventSpec{EvClusterUnregistered, struct {
+		ResourceID     string `json:"resourceId"`
+		DisableOnlyArc bool   `json:"disableOnlyArc"`
+		Reason         string `json:"reason"`
+		tenancy
+	}{c.ResourceID, false, reason, tenancyOf(c)}}
+}
+
+// unregisteredHints are the index rows an unregister of c makes stale: its Arc group row, and
+// its machines' rows unless only Arc is disabled.
+func unregisteredHints(c *Cluster, disableOnlyArc bool) []IndexEntry {
 	group := identityGroup(c.SubscriptionID, c.ArcResourceGroup)
 	stale := []IndexEntry{{Kind: kindArcGroup, Group: group, Name: c.ID}}
 	if !disableOnlyArc {
@@ -380,8 +447,7 @@ func (s *Service) decideUnregister(ctx context.Context, rec ClusterRecord, disab
 			stale = append(stale, IndexEntry{Kind: kindMachine, Group: group, Name: strings.ToLower(n.Name)})
 		}
 	}
-	d.After = func(ctx context.Context) error { return s.dropHints(ctx, c, stale) }
-	return d, nil
+	return stale
 }
 
 // tenancy says where clean-up acts: the cluster's cloud, tenant and subscription (a sovereign
