@@ -83,8 +83,8 @@ func hostRequest(addr string, env []byte) []byte {
 
 // driveLoopback measures the two servers of loopbackAddrs alternately, loopbackSlice at a time
 // (so the load of a shared machine weighs on both alike), each on loopbackConns connections
-// waiting for each answer, and prints one line per slice: the server's index and the requests
-// per second it answered 200.
+// waiting for each answer, and prints one line per slice: the server's index, the requests per
+// second it answered 200 and their number. A warm-up's line has rate -1.
 func driveLoopback() int {
 	addrs := strings.Split(os.Getenv(loopbackAddrs), ",")
 	env, err := os.ReadFile("testdata/" + loopbackFixture)
@@ -92,25 +92,28 @@ func driveLoopback() int {
 		fmt.Fprintln(os.Stderr, "loopback driver:", err, addrs)
 		return 1
 	}
-	for _, addr := range addrs {
-		if _, err := driveFor(addr, env, loopbackWarmUp); err != nil {
+	for i, addr := range addrs {
+		_, n, err := driveFor(addr, env, loopbackWarmUp)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "loopback driver: warm-up of", addr, err)
 			return 1
 		}
+		fmt.Println(i, -1, n)
 	}
 	for i := range loopbackSlices {
-		rate, err := driveFor(addrs[i%2], env, loopbackSlice)
+		rate, n, err := driveFor(addrs[i%2], env, loopbackSlice)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loopback driver:", err)
 			return 1
 		}
-		fmt.Println(i%2, rate)
+		fmt.Println(i%2, rate, n)
 	}
 	return 0
 }
 
-// driveFor sends invocations to addr for d and returns the requests per second answered 200.
-func driveFor(addr string, env []byte, d time.Duration) (float64, error) {
+// driveFor sends invocations to addr for d and returns the requests per second answered 200 and
+// their number.
+func driveFor(addr string, env []byte, d time.Duration) (float64, int64, error) {
 	req := hostRequest(addr, env)
 	var done atomic.Int64
 	var failed atomic.Value
@@ -126,9 +129,9 @@ func driveFor(addr string, env []byte, d time.Duration) (float64, error) {
 	}
 	wg.Wait()
 	if err, ok := failed.Load().(error); ok {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(done.Load()) / time.Since(start).Seconds(), nil
+	return float64(done.Load()) / time.Since(start).Seconds(), done.Load(), nil
 }
 
 // invokeWhile sends req on one connection again and again while more(), counting 200 answers.
@@ -196,8 +199,9 @@ func pinned(b *testing.B, core int, env ...string) *exec.Cmd {
 	return cmd
 }
 
-// startLoopbackServer starts a server process on a listener of this process's choosing.
-func startLoopbackServer(b *testing.B, which string) string {
+// startLoopbackServer starts a server process on a listener of this process's choosing. stop
+// ends it and returns the CPU time it used.
+func startLoopbackServer(b *testing.B, which string) (addr string, stop func() time.Duration) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -211,43 +215,72 @@ func startLoopbackServer(b *testing.B, which string) string {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	addr = ln.Addr().String()
 	_ = f.Close()
 	_ = ln.Close() // the child has its own copy
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return addr
+	stop = sync.OnceValue(func() time.Duration {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return cpuTime(cmd)
+	})
+	b.Cleanup(func() { stop() })
+	return addr, stop
+}
+
+// cpuTime is the CPU time an ended process used.
+func cpuTime(cmd *exec.Cmd) time.Duration {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
 // BenchmarkLoopback runs the driver against Registrar's server and the floor's, and reports the
 // median requests per second of each over its slices (target: Registrar ≥ 0.9× the floor). Its
-// ns/op is Registrar's time per request.
+// ns/op is Registrar's time per request. It also logs the CPU time per request of each server
+// and of the driver: a figure the machine's load moves less, and a check that the driver is not
+// what limits the rates.
 func BenchmarkLoopback(b *testing.B) {
 	if _, err := exec.LookPath("taskset"); err != nil {
 		b.Log("taskset not found: the processes are not pinned to cores")
 	}
-	addrs := startLoopbackServer(b, "registrar") + "," + startLoopbackServer(b, "floor")
-	out, err := pinned(b, 1, loopbackRole+"=driver", loopbackAddrs+"="+addrs).Output()
+	regAddr, regStop := startLoopbackServer(b, "registrar")
+	floAddr, floStop := startLoopbackServer(b, "floor")
+	driver := pinned(b, 1, loopbackRole+"=driver", loopbackAddrs+"="+regAddr+","+floAddr)
+	out, err := driver.Output()
 	if err != nil {
 		b.Fatalf("driver: %v", err)
 	}
 	var rates [2][]float64
+	var served [2]int64
 	for line := range strings.Lines(string(out)) {
 		var side int
 		var rate float64
-		if _, err := fmt.Sscan(line, &side, &rate); err != nil || side < 0 || side > 1 {
+		var n int64
+		if _, err := fmt.Sscan(line, &side, &rate, &n); err != nil || side < 0 || side > 1 {
 			b.Fatalf("driver printed %q", line)
 		}
-		rates[side] = append(rates[side], rate)
+		served[side] += n
+		if rate >= 0 {
+			rates[side] = append(rates[side], rate)
+		}
 	}
+	perRequest := func(cpu time.Duration, n int64) time.Duration { return cpu / time.Duration(max(n, 1)) }
+	regCPU, floCPU := perRequest(regStop(), served[0]), perRequest(floStop(), served[1])
 	r, f := benchtable.Median(rates[0]), benchtable.Median(rates[1])
 	b.Logf("requests/s per slice: Registrar %.0f, floor %.0f", rates[0], rates[1])
+	b.Logf("CPU per request: Registrar's server %v, the floor's %v, the driver %v", regCPU, floCPU,
+		perRequest(cpuTime(driver), served[0]+served[1]))
 	b.ReportMetric(1e9/r, "ns/op")
 	b.ReportMetric(r, "req/s")
 	b.ReportMetric(f, "floor-req/s")
+	b.ReportMetric(float64(regCPU.Nanoseconds()), "cpu-ns/req")
+	b.ReportMetric(float64(floCPU.Nanoseconds()), "floor-cpu-ns/req")
 	benchtable.Report(b, benchtable.Row{Figure: "Loopback, Service Bus envelope (server and driver on separate cores)",
 		Unit: "req/s", Registrar: r, Floor: f, Target: benchtable.AtLeast(0.9)})
 }
 
+// The loopback driver sends what the host sends (a chunked POST of the envelope with the host's
 // headers) and counts only 200 answers: Registrar's server answers its request so.
 func TestLoopbackDriverSpeaksLikeTheHost(t *testing.T) {
 	env := fixture(t, loopbackFixture)
