@@ -41,6 +41,10 @@ type Deps struct {
 	// any opens (a rotation keeps the old one a while). None: the deployment's own key, generated
 	// once in the store and shared by every instance (docs/admin-api.md, "Cursors").
 	CursorKeys [][]byte
+	// RequestID is the id the platform gave a request (the Functions host's invocation ID,
+	// app: invoke.InvocationID); a command's MessageID is made of it. nil, or an id that is not a
+	// GUID: a random one.
+	RequestID func(ctx context.Context) string
 }
 
 // Flusher publishes committed events (relay.Relay).

@@ -18,6 +18,7 @@ import (
 	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/invoke"
 )
 
 // Roles used by the tests: the built-ins and a custom role that may do anything but unregister.
@@ -74,7 +75,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	svc := domain.NewService(o.store, clk, &domain.Options{Logger: quiet})
 	dl := &fakeDeadLetters{}
 	h := New(Deps{Service: svc, Auth: a, DeadLetters: dl, Queues: []string{queueReq, queueMachine}, Clock: clk, Logger: quiet, Relay: o.relay,
-		BulkBudget: o.bulkBudget, CursorKeys: o.cursorKeys})
+		BulkBudget: o.bulkBudget, CursorKeys: o.cursorKeys, RequestID: invoke.InvocationID})
 	return &env{t: t, h: h, svc: svc, clk: clk, dl: dl}
 }
 

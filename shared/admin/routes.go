@@ -13,7 +13,6 @@ import (
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/domain"
-	"github.com/azlocal/registrar/shared/invoke"
 )
 
 // Paths of the routes (relative to Prefix).
@@ -183,15 +182,18 @@ func (r *Router) history(w http.ResponseWriter, req *http.Request) {
 	writePage(r, w, req, list, res)
 }
 
-// meta describes an admin call to the domain: a request-unique MessageID (the host's
-// invocation ID, else random), the caller, and the route pattern as the history's cause.
+// meta describes an admin call to the domain: a request-unique MessageID (Deps.RequestID, else
+// random), the caller, and the route pattern as the history's cause.
 func (r *Router) meta(req *http.Request) domain.Meta {
-	id := invoke.InvocationID(req.Context())
+	var id string
+	if r.d.RequestID != nil {
+		id = r.d.RequestID(req.Context())
+	}
 	if !domain.IsGUID(id) {
 		id = uuid.NewString()
 	}
 	p, _ := PrincipalFrom(req.Context())
-	return domain.Meta{MessageID: "admin-" + strings.ToLower(id), CorrelationID: traceID(req, id),
+	return domain.Meta{Source: domain.SourceAdmin, MessageID: "admin-" + strings.ToLower(id), CorrelationID: traceID(req, id),
 		EnqueuedAt: r.d.Clock.Now().UTC(), Principal: p.Name, Cause: strings.Replace(req.Pattern, " "+Prefix, " ", 1),
 		Scope: scoped(req.Context())}
 }

@@ -142,7 +142,7 @@ func (a *App) adminAPI(cfg config.Config, opts Options) (http.Handler, error) {
 	queues := []string{cfg.RegistrationRequestsQueue, cfg.MachineEventsQueue}
 	a.Admin = admin.New(admin.Deps{
 		Service: a.Service, Auth: authz, DeadLetters: a.DeadLetters, Clock: opts.Clock, Logger: opts.Logger, Relay: a.Relay,
-		Queues: queues, CursorKeys: cfg.CursorKeys,
+		Queues: queues, CursorKeys: cfg.CursorKeys, RequestID: invoke.InvocationID,
 	})
 	dashboard.Register(a.Admin, dashboard.Deps{Service: a.Service, Clock: opts.Clock, DeadLetters: a.DeadLetters,
 		Queues: queues, Syncs: a.Store}, &dashboard.Options{Logger: opts.Logger})

@@ -29,7 +29,7 @@ func (s *session) addCompletions(root *cobra.Command) {
 		}
 		switch c.CommandPath() {
 		case "registrar deadletters":
-			c.ValidArgsFunction = firstArg(fixed(domain.QueueRegistrationRequests, domain.QueueMachineEvents))
+			c.ValidArgsFunction = firstArg(fixed(string(domain.QueueRegistrationRequests), string(domain.QueueMachineEvents)))
 		case "registrar config use-context", "registrar config delete-context", "registrar config set-context":
 			c.ValidArgsFunction = firstArg(s.completeContexts)
 		}

@@ -169,7 +169,7 @@ func (s *session) registerDefaults(f *registerFlags) {
 		f.queue = s.getenv("RegistrationRequestsQueue")
 	}
 	if f.queue == "" {
-		f.queue = domain.QueueRegistrationRequests
+		f.queue = string(domain.QueueRegistrationRequests)
 	}
 	if f.requestedBy == "" {
 		if u, err := user.Current(); err == nil {

@@ -104,8 +104,8 @@ func Load(getenv func(string) string) (Config, error) {
 
 	c.Storage = l.storage()
 	c.ServiceBus = l.serviceBus()
-	c.RegistrationRequestsQueue = l.name(EnvRegistrationQueue, domain.QueueRegistrationRequests)
-	c.MachineEventsQueue = l.name(EnvMachineEventsQueue, domain.QueueMachineEvents)
+	c.RegistrationRequestsQueue = l.name(EnvRegistrationQueue, string(domain.QueueRegistrationRequests))
+	c.MachineEventsQueue = l.name(EnvMachineEventsQueue, string(domain.QueueMachineEvents))
 	c.EventsTopic = l.name(EnvEventsTopic, "registration-events")
 
 	p := &c.Policy

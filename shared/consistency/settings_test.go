@@ -14,8 +14,8 @@ const eventsTopic = "registration-events"
 
 // defaultNames maps each entity-name setting to its SPEC default.
 var defaultNames = map[string]string{
-	config.EnvRegistrationQueue:  domain.QueueRegistrationRequests,
-	config.EnvMachineEventsQueue: domain.QueueMachineEvents,
+	config.EnvRegistrationQueue:  string(domain.QueueRegistrationRequests),
+	config.EnvMachineEventsQueue: string(domain.QueueMachineEvents),
 	config.EnvEventsTopic:        eventsTopic,
 }
 

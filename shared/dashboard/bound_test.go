@@ -38,7 +38,7 @@ func fleetOf(tb testing.TB, n int, now time.Time) *storetest.Counting {
 	ctx := context.Background()
 	st := memory.New(nil)
 	svc := domain.NewService(st, clock.NewManual(now.Add(-time.Hour)), nil)
-	send := func(queue string, msg map[string]any, messageID string) {
+	send := func(queue domain.QueueKind, msg map[string]any, messageID string) {
 		tb.Helper()
 		raw, err := json.Marshal(msg)
 		if err != nil {

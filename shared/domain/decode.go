@@ -11,7 +11,7 @@ import (
 )
 
 // queueTypes lists the message types each queue accepts (docs/messages.md).
-var queueTypes = map[string][]string{
+var queueTypes = map[QueueKind][]string{
 	QueueRegistrationRequests: {MsgRegister, MsgUnregister, MsgRepairRegistration, MsgStartMachineReset},
 	QueueMachineEvents:        {MsgMachineInstalled, MsgClusterCreated, MsgSync, MsgResetProgress, MsgResetCompleted},
 }
@@ -19,7 +19,7 @@ var queueTypes = map[string][]string{
 // Decode strictly decodes and validates one message body of the given queue (docs/messages.md). Unknown
 // fields are ignored; GUIDs come back lower case. Every failure is a *Problem with one of the
 // codes MessageTooLarge, MalformedMessage, UnknownMessageType, InvalidField or TooManyNodes.
-func Decode(queue string, body []byte) (Message, error) {
+func Decode(queue QueueKind, body []byte) (Message, error) {
 	if len(body) > MaxBodyBytes {
 		return nil, Reject(CodeMessageTooLarge, "the message body is %d bytes; at most %d are accepted", len(body), MaxBodyBytes)
 	}

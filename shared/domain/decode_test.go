@@ -16,7 +16,9 @@ const (
 func TestDecodeProblems(t *testing.T) {
 	reg := `{"type":"Register","clusterId":"` + tGUID + `","clusterName":"hci-01","tenantId":"` + tGUID2 + `","subscriptionId":"` + tGUID2 + `","region":"East US","nodes":[{"name":"node1"}]%s}`
 	cases := []struct {
-		name, queue, body, code, field string
+		name              string
+		queue             QueueKind
+		body, code, field string
 	}{
 		{"not json", QueueRegistrationRequests, `{"type":`, CodeMalformedMessage, ""},
 		{"array", QueueRegistrationRequests, `[1]`, CodeMalformedMessage, ""},
@@ -99,17 +101,17 @@ var knownCodes = map[string]bool{CodeMalformedMessage: true, CodeUnknownMessageT
 // properties and duplicate keys in the body; plain `go test` runs it, `go test -fuzz FuzzDecode`
 // explores from it.
 func FuzzDecode(f *testing.F) {
-	f.Add(QueueRegistrationRequests, `{"type":"Register","clusterId":"`+tGUID+`","clusterName":"c","tenantId":"`+tGUID+`","subscriptionId":"`+tGUID+`","region":"eastus","nodes":[{"name":"n1"}]}`)
-	f.Add(QueueMachineEvents, `{"type":"Sync","clusterId":"`+tGUID+`","machine":"n1"}`)
-	f.Add(QueueMachineEvents, `{"type":"ResetCompleted","operationId":"x","machine":"n1","result":"Failed"}`)
-	f.Add(QueueMachineEvents, `{"type":"ClusterCreated","clusterId":"`+tGUID+`","nodes":["a"]}`)
-	f.Add(QueueRegistrationRequests, `[]`)
+	f.Add(string(QueueRegistrationRequests), `{"type":"Register","clusterId":"`+tGUID+`","clusterName":"c","tenantId":"`+tGUID+`","subscriptionId":"`+tGUID+`","region":"eastus","nodes":[{"name":"n1"}]}`)
+	f.Add(string(QueueMachineEvents), `{"type":"Sync","clusterId":"`+tGUID+`","machine":"n1"}`)
+	f.Add(string(QueueMachineEvents), `{"type":"ResetCompleted","operationId":"x","machine":"n1","result":"Failed"}`)
+	f.Add(string(QueueMachineEvents), `{"type":"ClusterCreated","clusterId":"`+tGUID+`","nodes":["a"]}`)
+	f.Add(string(QueueRegistrationRequests), `[]`)
 	// Huge escaped bodies: just over the limit, and just under it with every character escaped.
-	f.Add(QueueMachineEvents, `{"type":"Sync","pad":"`+strings.Repeat(`\u0041`, MaxBodyBytes/6+1)+`"}`)
-	f.Add(QueueMachineEvents, `{"type":"Sync","clusterId":"`+tGUID+`","machine":"n1","biosConfigHash":"`+strings.Repeat(`\u0041`, 170)+`","pad":"`+strings.Repeat(`\"`, MaxBodyBytes/2-100)+`"}`)
-	f.Add(QueueMachineEvents, `{"type":"Sync","x":`+strings.Repeat("[", 20000)+strings.Repeat("]", 20000)+`}`)
+	f.Add(string(QueueMachineEvents), `{"type":"Sync","pad":"`+strings.Repeat(`\u0041`, MaxBodyBytes/6+1)+`"}`)
+	f.Add(string(QueueMachineEvents), `{"type":"Sync","clusterId":"`+tGUID+`","machine":"n1","biosConfigHash":"`+strings.Repeat(`\u0041`, 170)+`","pad":"`+strings.Repeat(`\"`, MaxBodyBytes/2-100)+`"}`)
+	f.Add(string(QueueMachineEvents), `{"type":"Sync","x":`+strings.Repeat("[", 20000)+strings.Repeat("]", 20000)+`}`)
 	f.Fuzz(func(t *testing.T, queue, body string) {
-		m, err := Decode(queue, []byte(body))
+		m, err := Decode(QueueKind(queue), []byte(body))
 		if err == nil {
 			if m == nil {
 				t.Fatal("nil message without error")

@@ -10,8 +10,8 @@ import (
 
 // Queues whose messages HandleMessage accepts (the setting names' defaults; the type sets differ).
 const (
-	QueueRegistrationRequests = "registration-requests"
-	QueueMachineEvents        = "machine-events"
+	QueueRegistrationRequests QueueKind = "registration-requests"
+	QueueMachineEvents        QueueKind = "machine-events"
 )
 
 // HandleMessage decodes, validates and applies one inbound Service Bus message of the given
@@ -20,9 +20,10 @@ const (
 // is the receive time, so such a Sync still counts. A permanent problem is recorded
 // as a rejection (with a RequestRejected event) and returned as Outcome Rejected with a nil
 // error; a returned error is transient.
-func (s *Service) HandleMessage(ctx context.Context, queue string, body []byte, meta Meta) (Result, error) {
+func (s *Service) HandleMessage(ctx context.Context, queue QueueKind, body []byte, meta Meta) (Result, error) {
+	meta.Source = SourceQueue
 	if meta.Queue == "" {
-		meta.Queue = queue
+		meta.Queue = QueueName(queue) // a queue's default name is its kind's
 	}
 	if !ValidTime(meta.EnqueuedAt) {
 		// The host's enqueue time could not be trusted (none, or shadowed by a body field), or
@@ -89,6 +90,10 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 	if meta.Cause == "" {
 		meta.Cause = msg.MessageType()
 	}
+	if meta.Source == "" {
+		meta.Source = SourceAdmin
+	}
+	admin := meta.Source == SourceAdmin
 	id := msg.ClusterKey()
 	command := func(decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
 		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
@@ -107,10 +112,10 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 		return s.register(ctx, m, meta)
 	case Unregister:
 		return command(func(rec ClusterRecord) (*Decision, error) {
-			return s.decideUnregister(ctx, rec, m.DisableOnlyArc, ReasonUnregister, meta.Queue == "")
+			return s.decideUnregister(ctx, rec, m.DisableOnlyArc, ReasonUnregister, admin)
 		})
 	case RepairRegistration:
-		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideRepair(rec, m, meta.Queue == "") })
+		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideRepair(rec, m, admin) })
 	case MachineInstalled:
 		if id == "" {
 			return s.installStandalone(ctx, m, meta)

@@ -21,8 +21,10 @@ func TestDecodeRefusesHostileTimesAndControls(t *testing.T) {
 	}
 	type want struct{ Code, Field string }
 	cases := []struct {
-		name, queue, body string
-		want              want
+		name  string
+		queue QueueKind
+		body  string
+		want  want
 	}{
 		{"year 9999", QueueMachineEvents, installed("9999-12-30T00:00:00Z"), want{CodeInvalidField, "installedAt"}},
 		{"year 1600", QueueMachineEvents, installed("1600-01-01T00:00:00Z"), want{CodeInvalidField, "installedAt"}},

@@ -29,15 +29,37 @@ type Message interface {
 	ClusterKey() string
 }
 
+// QueueKind is which of the inbound queues a message came by: it decides the message types
+// accepted (docs/messages.md), whatever the queue is named.
+type QueueKind string
+
+// QueueName is a queue's name in the Service Bus namespace (a setting), recorded with a
+// rejection.
+type QueueName string
+
+// Source says where a message or command comes from.
+type Source string
+
+const (
+	// SourceAdmin is an Admin API command (Apply): an unknown cluster is refused UnknownCluster.
+	SourceAdmin Source = "admin"
+	// SourceQueue is a Service Bus message (HandleMessage).
+	SourceQueue Source = "queue"
+	// SourceSweep is a timer's sweep.
+	SourceSweep Source = "sweep"
+)
+
 // Meta is what the transport says about a message.
 type Meta struct {
+	// Source is where the message comes from; Apply takes a Meta without one for SourceAdmin.
+	Source        Source
 	MessageID     string
 	CorrelationID string
 	EnqueuedAt    time.Time // server clock: LastConnected comes from here, never from the body
-	Queue         string
-	Principal     string // the admin caller (authenticated), recorded in history
-	RequestedBy   string // who a queue command says asked (Register's requestedBy: the sender's word), recorded in history
-	Cause         string // what is recorded as the history's cause when not the message type (e.g. "POST /clusters/{id}/unregister")
+	Queue         QueueName // the queue a message came by (SourceQueue)
+	Principal     string    // the admin caller (authenticated), recorded in history
+	RequestedBy   string    // who a queue command says asked (Register's requestedBy: the sender's word), recorded in history
+	Cause         string    // what is recorded as the history's cause when not the message type (e.g. "POST /clusters/{id}/unregister")
 	// Scope limits an admin command to the clusters its caller may act on: Apply refuses any
 	// other cluster (or an unknown one) with ErrOutOfScope before deciding. nil: no limit.
 	Scope *Scope

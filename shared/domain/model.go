@@ -160,7 +160,7 @@ type Rejection struct {
 	Number      int       `json:"number,omitempty"` // the numeric code of Azure Local's cmdlets (9104, ...), where it has one
 	Field       string    `json:"field,omitempty"`
 	Reason      string    `json:"reason"`
-	Queue       string    `json:"queue,omitempty"`
+	Queue       QueueName `json:"queue,omitempty"`
 	// SubscriptionID is the subscription of the cluster the message named, else the message's own
 	// subscriptionId; "" when neither is known (only unscoped callers see such a rejection).
 	SubscriptionID string `json:"subscriptionId,omitempty"`

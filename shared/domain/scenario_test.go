@@ -54,7 +54,7 @@ func newHarness(t testing.TB, mk func(testing.TB) domain.Store) *harness {
 }
 
 // send delivers body on queue with messageID (a fresh one when "").
-func (h *harness) send(queue, messageID string, body any) domain.Result {
+func (h *harness) send(queue domain.QueueKind, messageID string, body any) domain.Result {
 	h.t.Helper()
 	if messageID == "" {
 		h.seq++

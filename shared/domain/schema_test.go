@@ -138,7 +138,7 @@ func TestMessageSchemaExamples(t *testing.T) {
 				t.Errorf("%s example %d: invalid by its own schema: %v", typ, i, err)
 			}
 			body, _ := json.Marshal(ex)
-			m, err := domain.Decode(doc["x-queue"].(string), body)
+			m, err := domain.Decode(domain.QueueKind(doc["x-queue"].(string)), body)
 			if err != nil {
 				t.Errorf("%s example %d: Decode refuses it: %v", typ, i, err)
 			} else if m.MessageType() != typ {
@@ -177,7 +177,7 @@ func TestInvalidMessagesRefusedByBoth(t *testing.T) {
 		}
 		doc, _ := jsonschema.UnmarshalJSON(bytes.NewReader(tc.Body))
 		schemaErr := s.Validate(doc)
-		_, decodeErr := domain.Decode(c.raw[head.Type]["x-queue"].(string), tc.Body)
+		_, decodeErr := domain.Decode(domain.QueueKind(c.raw[head.Type]["x-queue"].(string)), tc.Body)
 		p, _ := domain.AsProblem(decodeErr)
 		got := struct{ Schema, Decode string }{"accepted", "accepted"}
 		if schemaErr != nil {

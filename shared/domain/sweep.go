@@ -155,7 +155,7 @@ func (s *Service) sweepRows(ctx context.Context, rows []sweepItem, run SweepRun,
 	for range min(sweepWorkers, len(rows)) {
 		wg.Go(func() {
 			for it := range work {
-				res, err := s.handleRow(ctx, it, Meta{MessageID: run.ID, Cause: name}, now, g)
+				res, err := s.handleRow(ctx, it, Meta{Source: SourceSweep, MessageID: run.ID, Cause: name}, now, g)
 				mu.Lock()
 				switch {
 				case transient(ctx, err):

@@ -43,7 +43,7 @@ func eachSweepStore(t *testing.T, fn func(t *testing.T, h *sw)) {
 
 func (h *sw) at(days float64) { h.clk.Set(t0.Add(time.Duration(days * float64(swDay)))) }
 
-func (h *sw) send(queue string, body map[string]any) domain.Result {
+func (h *sw) send(queue domain.QueueKind, body map[string]any) domain.Result {
 	h.t.Helper()
 	h.seq++
 	raw, _ := json.Marshal(body)

@@ -51,8 +51,8 @@ func TestEveryEventIsCommittedWithItsCausesTraceparent(t *testing.T) {
 			// Another cluster's sync shows the fleet is heard (no mass-disconnect guard).
 			for i, b := range []map[string]any{register(cB, "hci-02", "n1"), {"type": "Sync", "clusterId": cB, "machine": "n1"}} {
 				raw, _ := json.Marshal(b)
-				q := []string{domain.QueueRegistrationRequests, domain.QueueMachineEvents}[i]
-				if _, err := svc.HandleMessage(context.Background(), q, raw, domain.Meta{MessageID: "b" + q, EnqueuedAt: clk.Now()}); err != nil {
+				q := []domain.QueueKind{domain.QueueRegistrationRequests, domain.QueueMachineEvents}[i]
+				if _, err := svc.HandleMessage(context.Background(), q, raw, domain.Meta{MessageID: "b" + string(q), EnqueuedAt: clk.Now()}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -24,7 +24,7 @@ const (
 
 // Domain is the part of *domain.Service the functions call.
 type Domain interface {
-	HandleMessage(ctx context.Context, queue string, body []byte, meta domain.Meta) (domain.Result, error)
+	HandleMessage(ctx context.Context, queue domain.QueueKind, body []byte, meta domain.Meta) (domain.Result, error)
 	CheckPolicies(ctx context.Context, run domain.SweepRun) (domain.SweepReport, error)
 	SweepOrphans(ctx context.Context, run domain.SweepRun) (domain.SweepReport, error)
 }
@@ -60,10 +60,10 @@ func New(d Deps) invoke.Functions {
 		d.Logger = slog.Default()
 	}
 	if d.RegistrationRequestsQueue == "" {
-		d.RegistrationRequestsQueue = domain.QueueRegistrationRequests
+		d.RegistrationRequestsQueue = string(domain.QueueRegistrationRequests)
 	}
 	if d.MachineEventsQueue == "" {
-		d.MachineEventsQueue = domain.QueueMachineEvents
+		d.MachineEventsQueue = string(domain.QueueMachineEvents)
 	}
 	if d.RelayBatch <= 0 {
 		d.RelayBatch = DefaultRelayBatch

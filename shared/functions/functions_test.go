@@ -21,7 +21,7 @@ import (
 )
 
 type fakeDomain struct {
-	queue string
+	queue domain.QueueKind
 	body  string
 	meta  domain.Meta
 	run   domain.SweepRun
@@ -30,7 +30,7 @@ type fakeDomain struct {
 	err   error
 }
 
-func (f *fakeDomain) HandleMessage(_ context.Context, queue string, body []byte, meta domain.Meta) (domain.Result, error) {
+func (f *fakeDomain) HandleMessage(_ context.Context, queue domain.QueueKind, body []byte, meta domain.Meta) (domain.Result, error) {
 	f.queue, f.body, f.meta = queue, string(body), meta
 	return f.res, f.err
 }

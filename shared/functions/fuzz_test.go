@@ -123,7 +123,7 @@ func seedFromDecodeCorpus(f *testing.F) {
 			f.Fatalf("%s: unreadable corpus entry", name)
 		}
 		for _, twice := range []bool{true, false} {
-			f.Add(queue == domain.QueueRegistrationRequests, body, twice)
+			f.Add(queue == string(domain.QueueRegistrationRequests), body, twice)
 		}
 	}
 }

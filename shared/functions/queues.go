@@ -25,7 +25,7 @@ func machineEvents(d Deps) invoke.QueueHandler {
 // outcome (the host completes the message); a domain error is transient (the host abandons it).
 // A publish failure is logged, not returned: the events are committed in the outbox and the
 // OutboxRelay timer publishes them.
-func queueFunction(d Deps, kind, queueName string) invoke.QueueHandler {
+func queueFunction(d Deps, kind domain.QueueKind, queueName string) invoke.QueueHandler {
 	return func(ctx context.Context, m invoke.Message) (string, error) {
 		id := idempotencyKey(m, queueName)
 		if id != m.MessageID {
@@ -36,7 +36,7 @@ func queueFunction(d Deps, kind, queueName string) invoke.QueueHandler {
 			MessageID:     id,
 			CorrelationID: m.CorrelationID,
 			EnqueuedAt:    m.EnqueuedTime,
-			Queue:         queueName,
+			Queue:         domain.QueueName(queueName),
 		})
 		if err != nil {
 			return "", err

@@ -37,7 +37,7 @@ func TestSweepPublishesItsOwnEvents(t *testing.T) {
 	pub := &recordingPublisher{}
 	srv := invoke.NewServer(New(Deps{Domain: svc, Relay: relay.New(store, pub, &relay.Options{Logger: quiet}), Logger: quiet}), &invoke.ServerOptions{Logger: quiet})
 	seq := 0
-	send := func(queue string, body map[string]any) {
+	send := func(queue domain.QueueKind, body map[string]any) {
 		t.Helper()
 		seq++
 		raw, _ := json.Marshal(body)

@@ -139,7 +139,7 @@ func concurrentRegisters(t *testing.T, f *fleet, id, name string, spread []*inst
 	base := epoch.Add(-time.Hour).Truncate(time.Second)
 	mk := func(k int, nodes ...string) message {
 		raw, _ := json.Marshal(registerBody(id, name, "2508", nodes...))
-		return message{Queue: domain.QueueRegistrationRequests, MessageID: fmt.Sprintf("%s-r%d", name, k), Body: raw, EnqueuedAt: base.Add(time.Duration(k) * time.Second)}
+		return message{Queue: string(domain.QueueRegistrationRequests), MessageID: fmt.Sprintf("%s-r%d", name, k), Body: raw, EnqueuedAt: base.Add(time.Duration(k) * time.Second)}
 	}
 	if r := f.emu.send(ctx, mk(0, "n0"), nil); !r.Completed {
 		t.Fatalf("registering %s: %+v", name, r)

@@ -59,7 +59,7 @@ func testEmulator(t *testing.T) *emulator {
 	return newEmulator(fns, 1)
 }
 
-var testMessage = message{Queue: domain.QueueRegistrationRequests, MessageID: "m-1", Body: []byte(`{"type":"Register"}`), EnqueuedAt: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+var testMessage = message{Queue: string(domain.QueueRegistrationRequests), MessageID: "m-1", Body: []byte(`{"type":"Register"}`), EnqueuedAt: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
 
 // The emulator redelivers after a non-2xx with DeliveryCount+1 (sent as the host sends it, a
 // string) and dead-letters after the 10th delivery.

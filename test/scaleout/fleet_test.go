@@ -106,8 +106,8 @@ func newFleet(t testing.TB, instances int, o fleetOptions) *fleet {
 // settings are the app settings every place the app runs sets (queue and topic names).
 func settings(k string) string {
 	return map[string]string{
-		"RegistrationRequestsQueue": domain.QueueRegistrationRequests,
-		"MachineEventsQueue":        domain.QueueMachineEvents,
+		"RegistrationRequestsQueue": string(domain.QueueRegistrationRequests),
+		"MachineEventsQueue":        string(domain.QueueMachineEvents),
 		"EventsTopic":               eventsTopic,
 	}[k]
 }

@@ -76,7 +76,7 @@ func killBetweenCommitAndPublish(t *testing.T, f *fleet, relay *ticker) {
 	ctx := context.Background()
 	id := clusterID(0xe0000001, 0)
 	raw, _ := json.Marshal(registerBody(id, "hci-e0000001", "2508", "n1", "n2"))
-	m := message{Queue: domain.QueueRegistrationRequests, MessageID: "hci-e0000001-m0", Body: raw, EnqueuedAt: epoch.Add(-time.Hour).Truncate(time.Second)}
+	m := message{Queue: string(domain.QueueRegistrationRequests), MessageID: "hci-e0000001-m0", Body: raw, EnqueuedAt: epoch.Add(-time.Hour).Truncate(time.Second)}
 	hooked := f.start([]string{"REGISTRAR_TESTHOOK_KILL_BEFORE_PUBLISH=" + m.MessageID})
 	relay.setPaused(true)
 	res := f.emu.send(ctx, m, hooked)

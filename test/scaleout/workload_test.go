@@ -47,27 +47,30 @@ func syncBody(id, node string) map[string]any {
 		"arcAgentVersion": "1.45", "osVersion": "2508"}
 }
 
+// The queues of the workload's messages, as the emulator names them.
+const qRequests, qEvents = string(domain.QueueRegistrationRequests), string(domain.QueueMachineEvents)
+
 // lifecycle is one cluster's life through Register, Syncs and a machine reset: register 3 nodes,
 // each syncs, node n2 is reset (start, progress, completion), the cluster is registered again
 // (re-enabling Arc on n2) and n2 syncs. op is the reset's operation ID (known after step 4).
 func lifecycle(id, name string) []func(op string) (queue string, body map[string]any) {
 	reg := func(string) (string, map[string]any) {
-		return domain.QueueRegistrationRequests, registerBody(id, name, "2508", "n1", "n2", "n3")
+		return qRequests, registerBody(id, name, "2508", "n1", "n2", "n3")
 	}
 	sync := func(node string) func(string) (string, map[string]any) {
-		return func(string) (string, map[string]any) { return domain.QueueMachineEvents, syncBody(id, node) }
+		return func(string) (string, map[string]any) { return qEvents, syncBody(id, node) }
 	}
 	return []func(string) (string, map[string]any){
 		reg, sync("n1"), sync("n2"), sync("n3"),
 		func(string) (string, map[string]any) {
-			return domain.QueueRegistrationRequests, map[string]any{"type": "StartMachineReset", "clusterId": id, "machine": "n2"}
+			return qRequests, map[string]any{"type": "StartMachineReset", "clusterId": id, "machine": "n2"}
 		},
 		func(op string) (string, map[string]any) {
-			return domain.QueueMachineEvents, map[string]any{"type": "ResetProgress", "clusterId": id, "operationId": op,
+			return qEvents, map[string]any{"type": "ResetProgress", "clusterId": id, "operationId": op,
 				"machine": "n2", "stage": "GatewayCleanup", "status": "InProgress"}
 		},
 		func(op string) (string, map[string]any) {
-			return domain.QueueMachineEvents, map[string]any{"type": "ResetCompleted", "clusterId": id, "operationId": op,
+			return qEvents, map[string]any{"type": "ResetCompleted", "clusterId": id, "operationId": op,
 				"machine": "n2", "result": "Succeeded"}
 		},
 		reg, sync("n2"),
@@ -99,7 +102,7 @@ func newWorkload(t testing.TB, prefix uint32, n int) *workload {
 			raw, _ := json.Marshal(body)
 			m := message{Queue: queue, MessageID: fmt.Sprintf("%s-m%d", name, k), Body: raw,
 				EnqueuedAt: base.Add(time.Duration(k)*time.Minute + time.Duration(i)*time.Second)}
-			res, err := svc.HandleMessage(context.Background(), queue, raw, domain.Meta{MessageID: m.MessageID, EnqueuedAt: m.EnqueuedAt, Queue: queue})
+			res, err := svc.HandleMessage(context.Background(), domain.QueueKind(queue), raw, domain.Meta{MessageID: m.MessageID, EnqueuedAt: m.EnqueuedAt, Queue: domain.QueueName(queue)})
 			if err != nil || res.Outcome == domain.Rejected || res.Outcome == domain.Duplicate {
 				t.Fatalf("reference run: %s %s: outcome %s, problem %v, err %v", name, body["type"], res.Outcome, res.Problem, err)
 			}
