@@ -384,18 +384,7 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 	d := &Decision{Cluster: c}
 	at := meta.EnqueuedAt.UTC()
 	c.LastConnected = later(c.LastConnected, at)
-	if !n.LastSync.After(at) { // a stale sync does not overwrite newer node facts
-		n.LastSync = at
-		if m.BiosConfigHash != "" {
-			n.BiosConfigHash = m.BiosConfigHash
-		}
-		if m.ArcAgentVersion != "" {
-			n.ArcAgentVersion = m.ArcAgentVersion
-		}
-		if m.OSVersion != "" && !at.Before(n.OSVersionAt) {
-			n.OSVersion, n.OSVersionAt = m.OSVersion, at
-		}
-	}
+	syncFacts(n, m, at)
 	// A sync enqueued longer ago than the connected window (a backlog drained late) changes no
 	// status, or the sweep would flip it back; it keeps its facts. One sent during the grace period
 	// still clears a suspicion: the cluster was there (docs/policy.md#orphans).
@@ -424,6 +413,24 @@ func (s *Service) decideSync(rec ClusterRecord, m Sync, meta Meta) (*Decision, e
 	}
 	d.Events = append(d.Events, applyBiosMajority(c)...)
 	return d, nil
+}
+
+// syncFacts records what a Sync enqueued at says of its node, unless the node heard a later one
+// (a stale sync does not overwrite newer node facts).
+func syncFacts(n *Node, m Sync, at time.Time) {
+	if n.LastSync.After(at) {
+		return
+	}
+	n.LastSync = at
+	if m.BiosConfigHash != "" {
+		n.BiosConfigHash = m.BiosConfigHash
+	}
+	if m.ArcAgentVersion != "" {
+		n.ArcAgentVersion = m.ArcAgentVersion
+	}
+	if m.OSVersion != "" && !at.Before(n.OSVersionAt) {
+		n.OSVersion, n.OSVersionAt = m.OSVersion, at
+	}
 }
 
 // clearSuspicion ends c's orphan suspicion and returns its OrphanCleared event.
