@@ -255,9 +255,9 @@ func (f *bulkFilter) check() *Problem {
 		field, v string
 		choices  []string
 	}{
-		{"filter.registrationStatus", f.RegistrationStatus, []string{domain.StatusNotYet, domain.StatusRegistered, domain.StatusOutOfPolicy}},
-		{"filter.connectionStatus", f.ConnectionStatus, []string{domain.StatusNotYet, domain.StatusConnected, domain.StatusDisconnect, domain.StatusOutOfPolicy}},
-		{"filter.orphan", f.Orphan, []string{domain.OrphanNone, domain.OrphanSuspected, domain.OrphanCleanedUp}},
+		{"filter.registrationStatus", f.RegistrationStatus, domain.RegistrationStatuses()},
+		{"filter.connectionStatus", f.ConnectionStatus, domain.ConnectionStatuses()},
+		{"filter.orphan", f.Orphan, domain.OrphanStatuses()},
 	} {
 		if c.v != "" && !slices.Contains(c.choices, c.v) {
 			return invalid(c.field, "Must be one of "+strings.Join(c.choices, ", ")+".")

@@ -93,13 +93,13 @@ func (r *Router) listClusters(w http.ResponseWriter, req *http.Request) {
 	q, pr := parseQuery(req, "registrationStatus", "connectionStatus", "orphan", "credentialExpired", "limit", "cursor")
 	var f domain.ClusterFilter
 	if pr == nil {
-		f.RegistrationStatus, pr = q.oneOf("registrationStatus", domain.StatusNotYet, domain.StatusRegistered, domain.StatusOutOfPolicy)
+		f.RegistrationStatus, pr = q.oneOf("registrationStatus", domain.RegistrationStatuses()...)
 	}
 	if pr == nil {
-		f.ConnectionStatus, pr = q.oneOf("connectionStatus", domain.StatusNotYet, domain.StatusConnected, domain.StatusDisconnect, domain.StatusOutOfPolicy)
+		f.ConnectionStatus, pr = q.oneOf("connectionStatus", domain.ConnectionStatuses()...)
 	}
 	if pr == nil {
-		f.Orphan, pr = q.oneOf("orphan", domain.OrphanNone, domain.OrphanSuspected, domain.OrphanCleanedUp)
+		f.Orphan, pr = q.oneOf("orphan", domain.OrphanStatuses()...)
 	}
 	expired := ""
 	if pr == nil {

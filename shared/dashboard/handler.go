@@ -92,6 +92,9 @@ func (h *handler) asset(w http.ResponseWriter, req *http.Request) {
 	}
 	ct, known := contentTypes[path.Ext(name)]
 	b, err := fs.ReadFile(assets, "assets/"+name)
+	if name == namesAsset {
+		b, err = namesJS(), nil
+	}
 	if !known || err != nil || strings.HasPrefix(name, ".") {
 		admin.WriteProblem(w, &admin.Problem{Status: http.StatusNotFound, Code: admin.CodeNotFound,
 			Title: "No such asset", Detail: "The dashboard has no such file."})

@@ -91,12 +91,8 @@ function setNav(which) {
 
 // ---- Overview ----
 
-const ORDER = {
-  registrationStatus: ["Registered", "NotYet", "OutOfPolicy"],
-  connectionStatus: ["Connected", "Disconnected", "OutOfPolicy", "NotYet"],
-  clusterStatus: ["Clustered", "NotYet", "OutOfPolicy"],
-  orphan: ["None", "Suspected", "CleanedUp"],
-};
+// The status names come from names.js (NAMES), generated from the Go constants.
+const ORDER = NAMES.overview;
 
 function countGroup(title, key, counts) {
   const m = counts[key] || {};
@@ -180,12 +176,7 @@ async function overview() {
 
 // ---- Clusters ----
 
-const FILTERS = {
-  registrationStatus: ["NotYet", "Registered", "OutOfPolicy"],
-  connectionStatus: ["NotYet", "Connected", "Disconnected", "OutOfPolicy"],
-  orphan: ["None", "Suspected", "CleanedUp"],
-  credentialExpired: ["true", "false"],
-};
+const FILTERS = NAMES.filters;
 
 // cursors remembers the cursor of each page shown, per filter, for "previous".
 let cursors = { key: "", stack: [""] };
