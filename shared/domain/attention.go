@@ -24,10 +24,6 @@ func attentionRow(at time.Time, clusterID, slot string) AttentionRow {
 	return AttentionRow{At: at.UTC(), ClusterID: clusterID, Slot: slot}
 }
 
-// legacyDeadlineKind is the Lookup kind of the per-cluster, per-day rows of an earlier layout
-// (Cluster.AttentionAt); a cluster's is deleted at its next write.
-const legacyDeadlineKind = "deadline"
-
 // attention lists c's deadlines that Upcoming lists, by slot: every pending deadline except the
 // routine daily check, and the offline one only once c is not Connected or has been silent for
 // ConnectedWindow at now.

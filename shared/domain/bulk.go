@@ -17,8 +17,6 @@ const (
 	CodeIdempotencyKeyReused = "IdempotencyKeyReused"
 )
 
-const kindBulk = "bulk"
-
 // bulkAttempts bounds BeginBulk's re-reads: its record conflicts only with another request
 // carrying the same key at the same moment.
 const bulkAttempts = 5

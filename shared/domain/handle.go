@@ -200,13 +200,6 @@ func identityGroup(sub, arcRG string) string {
 	return strings.ToLower(sub) + "|" + strings.ToLower(arcRG)
 }
 
-const (
-	kindMachine    = "machine"
-	kindArcGroup   = "arcgroup"
-	kindOperation  = "operation"
-	kindStandalone = "standalone"
-)
-
 // loadOther reads another cluster named by an index hint (nil if it has none).
 func (s *Service) loadOther(ctx context.Context, id string) (*Cluster, error) {
 	rec, err := s.store.Load(ctx, id, "")

@@ -8,9 +8,6 @@ import (
 	"fmt"
 )
 
-// kindSecret is the index kind of the deployment's generated keys.
-const kindSecret = "secret"
-
 // DeploymentKey returns the deployment's random 32-byte key named name, generating it on first
 // use. The first instance's conditional insert wins and every instance reads that one, so
 // instances scaled out share it (the Admin API's cursor key: docs/admin-api.md, "Cursors").

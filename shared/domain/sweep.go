@@ -370,10 +370,6 @@ func (s *Service) recordNextCheck(ctx context.Context, id string, read ClusterRe
 	return true, nil
 }
 
-// kindHeld is the held index: one row per cluster whose silence the mass-disconnect guard held
-// back, read by the first run after syncs are heard again.
-const kindHeld = "held"
-
 // hold parks cluster id in the held index.
 func (s *Service) hold(id string) func(context.Context) error {
 	return func(ctx context.Context) error {
