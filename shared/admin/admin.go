@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
-	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -26,7 +26,7 @@ type Deps struct {
 	Service *domain.Service
 	Auth    *auth.Authorizer
 	// DeadLetters lists and replays dead letters; nil answers the dead-letter routes 503.
-	DeadLetters bus.DeadLetterQueue
+	DeadLetters DeadLetterQueue
 	// Queues are the configured queue names the dead-letter routes accept.
 	Queues []string
 	Clock  domain.Clock
@@ -173,4 +173,15 @@ func (r *Router) wrongMethod(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Allow", strings.Join(methods, ", "))
 	WriteProblem(w, &Problem{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Title: "Method not allowed",
 		Detail: "This path answers " + strings.Join(methods, ", ") + "."})
+}
+
+// DeadLetterQueue lists and replays the dead letters of Registrar's queues.
+type DeadLetterQueue interface {
+	// DeadLetters lists up to max (1..1000; <= 0 means 100) dead letters of queue whose
+	// sequence number is at least from (0: from the oldest), in sequence-number order, without
+	// locking them. The next page starts at the last one's SequenceNumber + 1.
+	DeadLetters(ctx context.Context, queue string, from int64, max int) ([]api.DeadLetter, error)
+	// Replay re-sends the dead letters with the given MessageIds (empty = all) to queue, each
+	// completed in the dead-letter queue only after its re-send succeeded.
+	Replay(ctx context.Context, queue string, messageIDs []string) (api.ReplayReport, error)
 }

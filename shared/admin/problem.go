@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/azlocal/registrar/shared/api"
+	"github.com/azlocal/registrar/shared/api/apihttp"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -25,7 +26,7 @@ const (
 type Problem = api.Problem
 
 // WriteProblem answers p as application/problem+json; Type defaults to about:blank.
-func WriteProblem(w http.ResponseWriter, p *Problem) { api.WriteProblem(w, p) }
+func WriteProblem(w http.ResponseWriter, p *Problem) { apihttp.WriteProblem(w, p) }
 
 // WriteJSON answers v as application/json with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
-	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -542,11 +542,11 @@ func (r *Router) deadLetters(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	dl, err := r.d.DeadLetters.DeadLetters(req.Context(), queue, from, p.Limit)
-	res := domain.PageOf[bus.DeadLetter]{Items: dl}
+	res := domain.PageOf[api.DeadLetter]{Items: dl}
 	if err == nil && len(dl) == p.Limit {
 		// a full page: one more peek says whether more remain
 		next := dl[len(dl)-1].SequenceNumber + 1
-		var more []bus.DeadLetter
+		var more []api.DeadLetter
 		if more, err = r.d.DeadLetters.DeadLetters(req.Context(), queue, next, 1); err == nil && len(more) > 0 {
 			res.NextCursor, err = r.seqCursorOf(req.Context(), queue, next)
 		}

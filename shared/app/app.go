@@ -12,7 +12,6 @@ import (
 
 	"github.com/azlocal/registrar/shared/admin"
 	"github.com/azlocal/registrar/shared/auth"
-	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/dashboard"
@@ -34,7 +33,7 @@ type Options struct {
 	WrapPublisher func(relay.Publisher) relay.Publisher
 	// DeadLetters lists and replays dead letters for the admin API; nil: the Service Bus client
 	// built from cfg.ServiceBus (none configured: no dead-letter access).
-	DeadLetters bus.DeadLetterQueue
+	DeadLetters admin.DeadLetterQueue
 	Admin       http.Handler // nil: from the admin API package
 	// Logger: nil is slog.Default(). It is wrapped with invoke.LogHandler, so what is logged about
 	// an envelope invocation also goes into its reply's Logs (docs/operations.md).
@@ -54,7 +53,7 @@ type App struct {
 	// Admin is the Admin API's router (nil when Options.Admin replaced it).
 	Admin *admin.Router
 	// DeadLetters is the dead-letter access for the admin API; nil without Service Bus.
-	DeadLetters bus.DeadLetterQueue
+	DeadLetters admin.DeadLetterQueue
 	closers     []func(context.Context) error
 }
 

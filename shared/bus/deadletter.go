@@ -4,49 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// DeadLetter is one dead-lettered message as the admin API shows it (docs/admin-api.md).
-type DeadLetter struct {
-	MessageID      string    `json:"messageId"`
-	CorrelationID  string    `json:"correlationId,omitempty"`
-	Subject        string    `json:"subject,omitempty"`
-	ContentType    string    `json:"contentType,omitempty"`
-	Reason         string    `json:"reason"`
-	Description    string    `json:"description,omitempty"`
-	DeliveryCount  int       `json:"deliveryCount"`
-	EnqueuedTime   time.Time `json:"enqueuedTime"`
-	SequenceNumber int64     `json:"sequenceNumber"`
-	Preview        string    `json:"preview"` // first 200 characters of the body, control characters stripped, valid UTF-8
-}
-
-// ReplayReport says which dead letters were re-sent and which asked-for MessageIds were absent.
-type ReplayReport struct {
-	Replayed []string `json:"replayed"`
-	NotFound []string `json:"notFound,omitempty"`
-}
-
-// DeadLetterQueue lists and replays the dead letters of Registrar's queues.
-type DeadLetterQueue interface {
-	// DeadLetters lists up to max (1..1000; <= 0 means 100) dead letters of queue whose
-	// sequence number is at least from (0: from the oldest), in sequence-number order, without
-	// locking them. The next page starts at the last one's SequenceNumber + 1.
-	DeadLetters(ctx context.Context, queue string, from int64, max int) ([]DeadLetter, error)
-	// Replay re-sends the dead letters with the given MessageIds (empty = all) to queue, each
-	// completed in the dead-letter queue only after its re-send succeeded.
-	Replay(ctx context.Context, queue string, messageIDs []string) (ReplayReport, error)
-}
-
-var _ DeadLetterQueue = (*Client)(nil)
+// DeadLetter and ReplayReport are the Admin API's dead-letter answers (shared/api).
+type (
+	DeadLetter   = api.DeadLetter
+	ReplayReport = api.ReplayReport
+)
 
 const (
-	previewLen    = 200
 	maxDeadLetter = 1000
 	// receiveWait bounds one wait for more dead letters once some were expected.
 	receiveWait = 5 * time.Second
@@ -234,24 +206,8 @@ func deadLetter(m *azservicebus.ReceivedMessage) DeadLetter {
 	return d
 }
 
-// Preview is a safe preview of a body: valid UTF-8, control characters removed, at most 200
-// characters.
-func Preview(body []byte) string {
-	s := strings.ToValidUTF8(string(body), "\uFFFD")
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			continue
-		}
-		if n == previewLen {
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
-}
+// Preview is a safe preview of a body (api.Preview).
+func Preview(body []byte) string { return api.Preview(body) }
 
 func deref(s *string) string {
 	if s == nil {

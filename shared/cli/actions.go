@@ -10,8 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/azlocal/registrar/shared/domain"
 	"github.com/spf13/cobra"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // confirm asks on the terminal before a destructive action; without a terminal it refuses
@@ -35,11 +36,11 @@ func (s *session) confirm(what string, yes bool) error {
 type result struct {
 	Outcome   string          `json:"outcome"`
 	ClusterID string          `json:"clusterId"`
-	Plan      *domain.Plan    `json:"plan"`
+	Plan      *api.Plan       `json:"plan"`
 	Detail    json.RawMessage `json:"detail"`
 }
 
-func (s *session) showPlan(p domain.Plan) {
+func (s *session) showPlan(p api.Plan) {
 	fmt.Fprintf(s.Stdout, "Clean-up plan for %s (reason %s, disableOnlyArc %t):\n", p.ClusterID, p.Reason, p.DisableOnlyArc)
 	rows := [][]string{}
 	for _, st := range p.Steps {
@@ -152,7 +153,7 @@ func (s *session) orphansCmd() *cobra.Command {
 			if s.json() {
 				return s.printItems(raw)
 			}
-			os, err := decodeItems[domain.OrphanView](raw)
+			os, err := decodeItems[api.OrphanView](raw)
 			if err != nil {
 				return err
 			}
@@ -210,10 +211,10 @@ func (s *session) orphansCmd() *cobra.Command {
 	return c
 }
 
-func (s *session) orphanTable(os []domain.OrphanView) {
+func (s *session) orphanTable(os []api.OrphanView) {
 	now := s.now()
 	os = slices.Clone(os) // the API lists them by cluster ID: show the soonest grace end first
-	slices.SortStableFunc(os, func(a, b domain.OrphanView) int { return a.GraceUntil.Compare(b.GraceUntil) })
+	slices.SortStableFunc(os, func(a, b api.OrphanView) int { return a.GraceUntil.Compare(b.GraceUntil) })
 	rows := [][]string{}
 	for _, o := range os {
 		steps := []string{}
@@ -228,9 +229,9 @@ func (s *session) orphanTable(os []domain.OrphanView) {
 // showCleanup prints an orphans/cleanup answer: the plans carried out (or, dry, that would be).
 func (s *session) showCleanup(b []byte) error {
 	var r struct {
-		Outcome string        `json:"outcome"`
-		DryRun  bool          `json:"dryRun"`
-		Items   []domain.Plan `json:"items"`
+		Outcome string     `json:"outcome"`
+		DryRun  bool       `json:"dryRun"`
+		Items   []api.Plan `json:"items"`
 	}
 	if err := decode(b, &r); err != nil {
 		return err

@@ -3,7 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // exampleGUID is shown in messages about malformed GUIDs.
@@ -11,7 +11,7 @@ const exampleGUID = "6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11"
 
 // checkGUID is a usage error unless v (the value of what) is a GUID.
 func checkGUID(what, v string) error {
-	if !domain.IsGUID(v) {
+	if !api.IsGUID(v) {
 		return usagef("%s %q is not a GUID (expected 8-4-4-4-12 hex digits, e.g. %s)", what, v, exampleGUID)
 	}
 	return nil
@@ -19,7 +19,7 @@ func checkGUID(what, v string) error {
 
 // checkMachine is a usage error unless v is a machine name.
 func checkMachine(what, v string) error {
-	if !domain.IsMachineName(v) {
+	if !api.IsMachineName(v) {
 		return usagef("%s %q is not a machine name (1–63 characters of A-Z, a-z, 0-9 and -)", what, v)
 	}
 	return nil

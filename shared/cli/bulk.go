@@ -241,13 +241,13 @@ func (s *session) bulkChunkSend(ctx context.Context, u string, op bulkOp, chunk 
 
 // mayPass says whether a failed request may succeed when sent again unchanged.
 func mayPass(err error) bool {
-	var api *APIError
+	var apiErr *APIError
 	var unr *UnreachableError
 	switch {
 	case errors.As(err, &unr):
 		return true
-	case errors.As(err, &api):
-		return api.Status == http.StatusServiceUnavailable || api.Problem.Code == "RequestInProgress"
+	case errors.As(err, &apiErr):
+		return apiErr.Status == http.StatusServiceUnavailable || apiErr.Problem.Code == "RequestInProgress"
 	}
 	return false
 }

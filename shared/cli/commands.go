@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azlocal/registrar/shared/domain"
 	"github.com/spf13/cobra"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // root builds the command tree for one session.
@@ -103,7 +104,7 @@ func (s *session) statusCmd() *cobra.Command {
 				s.printRaw(b)
 				return nil
 			}
-			var v domain.ClusterView
+			var v api.ClusterView
 			if err := decode(b, &v); err != nil {
 				return err
 			}
@@ -113,8 +114,8 @@ func (s *session) statusCmd() *cobra.Command {
 	}
 }
 
-// showCluster prints the §3 view: a field list, the deadlines and the nodes.
-func (s *session) showCluster(v domain.ClusterView) {
+// showCluster prints the cluster view (docs/admin-api.md#the-cluster-view): a field list, the deadlines and the nodes.
+func (s *session) showCluster(v api.ClusterView) {
 	now := s.now()
 	cred := when(v.CredentialExpiresAt, now)
 	if v.CredentialExpired {
@@ -164,7 +165,7 @@ func (s *session) showCluster(v domain.ClusterView) {
 	table(s.Stdout, []string{"NAME", "REGISTRATION", "CONNECTION", "ARC", "AGENT", "OS", "BIOS", "LAST SYNC", "RESET"}, rows, s.st.status)
 }
 
-func (s *session) deadlineTable(ds []domain.Deadline, withCluster bool) {
+func (s *session) deadlineTable(ds []api.Deadline, withCluster bool) {
 	now := s.now()
 	rows := [][]string{}
 	for _, d := range ds {
@@ -202,7 +203,7 @@ func (s *session) listCmd() *cobra.Command {
 			if s.json() {
 				return s.printItems(raw)
 			}
-			cs, err := decodeItems[domain.ClusterSummary](raw)
+			cs, err := decodeItems[api.ClusterSummary](raw)
 			if err != nil {
 				return err
 			}
@@ -245,11 +246,11 @@ func (s *session) historyCmd() *cobra.Command {
 			if s.json() {
 				return s.printItems(raw)
 			}
-			hs, err := decodeItems[domain.HistoryEntry](raw)
+			hs, err := decodeItems[api.HistoryEntry](raw)
 			if err != nil {
 				return err
 			}
-			slices.SortStableFunc(hs, func(a, b domain.HistoryEntry) int { return b.At.Compare(a.At) })
+			slices.SortStableFunc(hs, func(a, b api.HistoryEntry) int { return b.At.Compare(a.At) })
 			now := s.now()
 			rows := [][]string{}
 			for _, h := range hs {
@@ -276,7 +277,7 @@ func (s *session) upcomingCmd() *cobra.Command {
 			if s.json() {
 				return s.printItems(raw)
 			}
-			ds, err := decodeItems[domain.Deadline](raw)
+			ds, err := decodeItems[api.Deadline](raw)
 			if err != nil {
 				return err
 			}
@@ -302,7 +303,7 @@ func (s *session) rejectionsCmd() *cobra.Command {
 			if s.json() {
 				return s.printItems(raw)
 			}
-			rs, err := decodeItems[domain.Rejection](raw)
+			rs, err := decodeItems[api.Rejection](raw)
 			if err != nil {
 				return err
 			}

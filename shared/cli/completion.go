@@ -3,8 +3,9 @@ package cli
 import (
 	"slices"
 
-	"github.com/azlocal/registrar/shared/domain"
 	"github.com/spf13/cobra"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // addCompletions gives shell completion (registrar completion bash|zsh|fish|powershell, cobra's
@@ -17,9 +18,9 @@ func (s *session) addCompletions(root *cobra.Command) {
 	_ = root.RegisterFlagCompletionFunc("output", fixed("table", "json"))
 	_ = root.RegisterFlagCompletionFunc("context", s.completeContexts)
 	filters := map[string][]string{
-		"registration-status": {domain.StatusNotYet, domain.StatusRegistered, domain.StatusOutOfPolicy},
-		"connection-status":   {domain.StatusNotYet, domain.StatusConnected, domain.StatusDisconnect, domain.StatusOutOfPolicy},
-		"orphan":              {domain.OrphanNone, domain.OrphanSuspected, domain.OrphanCleanedUp},
+		"registration-status": {api.StatusNotYet, api.StatusRegistered, api.StatusOutOfPolicy},
+		"connection-status":   {api.StatusNotYet, api.StatusConnected, api.StatusDisconnect, api.StatusOutOfPolicy},
+		"orphan":              {api.OrphanNone, api.OrphanSuspected, api.OrphanCleanedUp},
 	}
 	visit(root, func(c *cobra.Command) {
 		for flag, values := range filters {
@@ -29,7 +30,7 @@ func (s *session) addCompletions(root *cobra.Command) {
 		}
 		switch c.CommandPath() {
 		case "registrar deadletters":
-			c.ValidArgsFunction = firstArg(fixed(string(domain.QueueRegistrationRequests), string(domain.QueueMachineEvents)))
+			c.ValidArgsFunction = firstArg(fixed(string(api.QueueRegistrationRequests), string(api.QueueMachineEvents)))
 		case "registrar config use-context", "registrar config delete-context", "registrar config set-context":
 			c.ValidArgsFunction = firstArg(s.completeContexts)
 		}

@@ -29,7 +29,7 @@ func devPost(t *testing.T, base, path, body string) []byte {
 	return b
 }
 
-// clusterOf reads the cluster's §3 view from the Admin API.
+// clusterOf reads the cluster's view (docs/admin-api.md#the-cluster-view) from the Admin API.
 func clusterOf(t *testing.T, base, id string) domain.ClusterView {
 	t.Helper()
 	var v domain.ClusterView

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/azlocal/registrar/shared/domain"
 	"github.com/spf13/cobra"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // machinesCmd groups commands about machines that are not a cluster's node.
@@ -29,7 +30,7 @@ func (s *session) machinesCmd() *cobra.Command {
 			if s.json() {
 				return s.printItems(raw)
 			}
-			ms, err := decodeItems[domain.StandaloneMachine](raw)
+			ms, err := decodeItems[api.StandaloneMachine](raw)
 			if err != nil {
 				return err
 			}

@@ -11,10 +11,11 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
-	"github.com/azlocal/registrar/shared/domain"
-	"github.com/azlocal/registrar/shared/identity"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+
+	"github.com/azlocal/registrar/shared/api"
+	"github.com/azlocal/registrar/shared/identity"
 )
 
 // registerFlags are the fields of a Register message (docs/messages.md) taken from the command line.
@@ -77,7 +78,7 @@ type registerNode struct {
 
 // message is the Register body of the flags.
 func (f *registerFlags) message() registerMessage {
-	m := registerMessage{Type: domain.MsgRegister, ClusterID: f.clusterID, ClusterName: f.clusterName, Region: f.region,
+	m := registerMessage{Type: api.MsgRegister, ClusterID: f.clusterID, ClusterName: f.clusterName, Region: f.region,
 		SubscriptionID: f.subscriptionID, TenantID: f.tenantID, Cloud: f.cloud, ResourceName: f.resourceName,
 		ResourceGroup: f.resourceGroup, ArcResourceGroup: f.arcResourceGroup, OSVersion: f.osVersion,
 		RequestedBy: f.requestedBy, CreateResourceGroup: f.createResourceGroup, Nodes: []registerNode{}, ArcSPN: f.spn.body()}
@@ -272,8 +273,8 @@ func (s *session) markBefore(ctx context.Context, clusterID string) (mark, error
 // not found.
 func (s *session) newest(ctx context.Context, path string) (time.Time, error) {
 	b, err := s.client.do(ctx, call{method: "GET", path: path, query: url.Values{"limit": {"1"}}, perm: "clusters/read"})
-	var api *APIError
-	if errors.As(err, &api) && api.Status == http.StatusNotFound {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 		return time.Time{}, nil
 	} else if err != nil {
 		return time.Time{}, err
@@ -293,8 +294,8 @@ func (s *session) findMessage(ctx context.Context, path, messageID string, since
 	seen := map[string]bool{}
 	for {
 		b, err := s.client.do(ctx, call{method: "GET", path: path, query: q, perm: "clusters/read"})
-		var api *APIError
-		if errors.As(err, &api) && api.Status == http.StatusNotFound {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 			return nil, nil
 		} else if err != nil {
 			return nil, err
@@ -326,16 +327,16 @@ func (s *session) findMessage(ctx context.Context, path, messageID string, since
 	}
 }
 
-// clusterView reads the §3 view of a cluster; nil when it is not known (404).
-func (s *session) clusterView(ctx context.Context, clusterID string) (*domain.ClusterView, []byte, error) {
+// clusterView reads the view (docs/admin-api.md#the-cluster-view) of a cluster; nil when it is not known (404).
+func (s *session) clusterView(ctx context.Context, clusterID string) (*api.ClusterView, []byte, error) {
 	b, err := s.client.do(ctx, call{method: "GET", path: clusterPath(clusterID), perm: "clusters/read"})
-	var api *APIError
-	if errors.As(err, &api) && api.Status == http.StatusNotFound {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 		return nil, nil, nil
 	} else if err != nil {
 		return nil, nil, err
 	}
-	var v domain.ClusterView
+	var v api.ClusterView
 	if err := decode(b, &v); err != nil {
 		return nil, nil, err
 	}
@@ -353,7 +354,7 @@ func (s *session) waitRegistered(ctx context.Context, clusterID, messageID strin
 			return err
 		}
 		if raw != nil {
-			var r domain.Rejection
+			var r api.Rejection
 			if err := decode(raw, &r); err != nil {
 				return err
 			}
@@ -372,7 +373,7 @@ func (s *session) waitRegistered(ctx context.Context, clusterID, messageID strin
 			return err
 		case v == nil:
 			s.registerProgress(&last, "not known yet", start)
-		case v.RegistrationStatus == domain.StatusRegistered && hist != nil:
+		case v.RegistrationStatus == api.StatusRegistered && hist != nil:
 			if s.json() {
 				s.printRaw(b)
 			} else {

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // registerColumns are a register CSV's columns (the Register fields of docs/messages.md); the
@@ -169,7 +169,7 @@ func (s *session) registerDefaults(f *registerFlags) {
 		f.queue = s.getenv("RegistrationRequestsQueue")
 	}
 	if f.queue == "" {
-		f.queue = string(domain.QueueRegistrationRequests)
+		f.queue = string(api.QueueRegistrationRequests)
 	}
 	if f.requestedBy == "" {
 		if u, err := user.Current(); err == nil {

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azlocal/registrar/shared/domain"
 	"github.com/spf13/cobra"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 func machinePath(cluster, machine string) string {
@@ -98,12 +99,12 @@ func (s *session) resetStatusCmd() *cobra.Command {
 				s.printRaw(b)
 				return nil
 			}
-			var v domain.ResetStatusView
+			var v api.ResetStatusView
 			if err := decode(b, &v); err != nil {
 				return err
 			}
 			s.showReset(v)
-			if v.Status == domain.ResetSucceeded {
+			if v.Status == api.ResetSucceeded {
 				s.reregisterHint(ctx, args[0], v.Machine)
 			}
 			return nil
@@ -115,26 +116,26 @@ func (s *session) resetStatusCmd() *cobra.Command {
 // already there, its status and what to do about it.
 func (s *session) showResetStart(b []byte, args []string) error {
 	var r struct {
-		Outcome string                `json:"outcome"`
-		Detail  domain.ResetOperation `json:"detail"`
+		Outcome string             `json:"outcome"`
+		Detail  api.ResetOperation `json:"detail"`
 	}
 	if err := decode(b, &r); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Stdout, "reset start %s: %s (operation %s %s)\n", args[1], r.Outcome, r.Detail.OperationID, s.st.status(r.Detail.Status))
 	switch {
-	case r.Outcome != string(domain.Unchanged):
-	case r.Detail.Status == domain.ResetStalled:
+	case r.Outcome != string(api.Unchanged):
+	case r.Detail.Status == api.ResetStalled:
 		fmt.Fprintf(s.Stdout, "It reported nothing for a while: replace it with registrar reset start %s %s --restart, or cancel it with registrar reset cancel %s %s\n",
 			args[0], args[1], args[0], args[1])
-	case r.Detail.Status == domain.ResetFailed:
+	case r.Detail.Status == api.ResetFailed:
 		fmt.Fprintf(s.Stdout, "It failed (%s): start a new one with registrar reset start %s %s --restart\n", r.Detail.Error, args[0], args[1])
 	}
 	return nil
 }
 
 // showReset prints the Get-ArcBootstrapResetStatus view.
-func (s *session) showReset(v domain.ResetStatusView) {
+func (s *session) showReset(v api.ResetStatusView) {
 	now := s.now()
 	fmt.Fprintf(s.Stdout, "Reset of %s in %s (operation %s): %s, elapsed %s\n", v.Machine, v.ClusterID, v.OperationID, s.st.status(v.Status), v.Elapsed)
 	fmt.Fprintf(s.Stdout, "Started %s; last heard %s\n", when(&v.StartedAt, now), when(&v.LastHeardAt, now))
@@ -144,7 +145,7 @@ func (s *session) showReset(v domain.ResetStatusView) {
 	s.stageTable(v)
 }
 
-func (s *session) stageTable(v domain.ResetStatusView) {
+func (s *session) stageTable(v api.ResetStatusView) {
 	now := s.now()
 	rows := [][]string{}
 	for _, st := range v.Stages {
@@ -166,11 +167,11 @@ func (s *session) waitReset(ctx context.Context, cluster, machine string) error 
 		if err != nil {
 			return err
 		}
-		var v domain.ResetStatusView
+		var v api.ResetStatusView
 		if err := decode(b, &v); err != nil {
 			return err
 		}
-		done := v.Status != domain.ResetInProgress
+		done := v.Status != api.ResetInProgress
 		s.waitState = resetState(v)
 		switch {
 		case s.json():
@@ -198,7 +199,7 @@ func (s *session) waitReset(ctx context.Context, cluster, machine string) error 
 			if !s.json() {
 				fmt.Fprintf(s.Stdout, "reset %s: %s after %s\n", v.Machine, s.st.status(v.Status), v.Elapsed)
 			}
-			if v.Status == domain.ResetSucceeded {
+			if v.Status == api.ResetSucceeded {
 				if !s.json() {
 					s.reregisterHint(ctx, cluster, v.Machine)
 				}
@@ -217,7 +218,7 @@ func (s *session) waitReset(ctx context.Context, cluster, machine string) error 
 }
 
 // resetState is a reset's state in one line: its status and its stages'.
-func resetState(v domain.ResetStatusView) string {
+func resetState(v api.ResetStatusView) string {
 	st := v.Status
 	for _, g := range v.Stages {
 		st += fmt.Sprintf(", %s %s", g.Name, g.Status)
@@ -230,14 +231,14 @@ func resetState(v domain.ResetStatusView) string {
 func (s *session) reregisterHint(ctx context.Context, clusterID, machine string) {
 	fmt.Fprintf(s.Stdout, "Machine %s unregistered successfully.\n", machine)
 	v, _, err := s.clusterView(ctx, clusterID)
-	if err != nil || v == nil || v.RegistrationStatus != domain.StatusRegistered {
+	if err != nil || v == nil || v.RegistrationStatus != api.StatusRegistered {
 		fmt.Fprintf(s.Stdout, "To register it again, send a Register naming it (registrar register … --node %s).\n", machine)
 		return
 	}
 	args := []string{"registrar register", "--cluster-id " + v.ClusterID, "--cluster-name " + v.ClusterName, "--region " + v.Region,
 		"--subscription-id " + v.SubscriptionID, "--tenant-id " + v.TenantID, "--resource-name " + v.ResourceName,
 		"--resource-group " + v.ResourceGroup, "--arc-resource-group " + v.ArcResourceGroup}
-	if v.Cloud != "" && v.Cloud != domain.CloudPublic {
+	if v.Cloud != "" && v.Cloud != api.CloudPublic {
 		args = append(args, "--cloud "+v.Cloud)
 	}
 	args = append(args, "--node "+machine, "--wait")

@@ -17,7 +17,7 @@ import (
 var docRef = regexp.MustCompile(`docs/[A-Za-z0-9_./-]*[A-Za-z0-9_/-](#[a-z0-9-]+)?`)
 
 // outsideRef is a reference to a document that is not in this repository.
-var outsideRef = regexp.MustCompile(`SPEC §|(?i)\bthe seed\b|\bseed's\b|\(seed\)`)
+var outsideRef = regexp.MustCompile(`§|(?i)\bthe seed\b|\bseed's\b|\(seed\)`)
 
 // goFiles returns every .go file of the repository (slash paths from the root), leaving out
 // testdata, node_modules and dot folders.

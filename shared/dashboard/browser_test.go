@@ -383,7 +383,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("the filtered list's command-line hint: %q", hint)
 	}
 
-	// A cluster page: the §3 view, nodes, the hostile BIOS hash as text, history.
+	// A cluster page: the cluster view, nodes, the hostile BIOS hash as text, history.
 	run(t, ctx, chromedp.Evaluate[any](`location.hash = "#/clusters/`+f.hostileNode+`"`))
 	poll(t, ctx, "the nodes", `document.querySelectorAll('#nodes tr[data-node]').length === 2`)
 	poll(t, ctx, "the history", `document.querySelectorAll('#history .timeline li').length > 0`)

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/azlocal/registrar/shared/bus"
+	"github.com/azlocal/registrar/shared/admin"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -87,7 +87,7 @@ type Deps struct {
 	Service *domain.Service
 	Clock   domain.Clock
 	// DeadLetters counts dead letters of Queues; nil leaves Summary.DeadLetters nil.
-	DeadLetters bus.DeadLetterQueue
+	DeadLetters admin.DeadLetterQueue
 	Queues      []string
 	// Syncs gives the guard's state; nil leaves Summary.Guard nil.
 	Syncs SyncSource

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/azlocal/registrar/shared/bus"
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -153,11 +153,10 @@ func (r *Runner) deliver(q *queue) {
 	}
 }
 
-var _ bus.DeadLetterQueue = (*Runner)(nil)
-
 // DeadLetters lists up to max (<= 0: 100) of a queue's dead letters with a sequence number of
-// at least from (0: all), in sequence-number order.
-func (r *Runner) DeadLetters(_ context.Context, queueName string, from int64, max int) ([]bus.DeadLetter, error) {
+// at least from (0: all), in sequence-number order. With Replay, the Runner is the local
+// admin.DeadLetterQueue.
+func (r *Runner) DeadLetters(_ context.Context, queueName string, from int64, max int) ([]api.DeadLetter, error) {
 	q, ok := r.queues[queueName]
 	if !ok {
 		return nil, fmt.Errorf("devhost: unknown queue %q: %w", queueName, domain.ErrNotFound)
@@ -174,12 +173,12 @@ func (r *Runner) DeadLetters(_ context.Context, queueName string, from int64, ma
 		}
 	}
 	slices.SortFunc(dead, func(a, b *Message) int { return cmp.Compare(a.SequenceNumber, b.SequenceNumber) })
-	out := []bus.DeadLetter{}
+	out := []api.DeadLetter{}
 	for _, m := range dead[:min(max, len(dead))] {
-		out = append(out, bus.DeadLetter{
+		out = append(out, api.DeadLetter{
 			MessageID: m.MessageID, CorrelationID: m.CorrelationID, Subject: m.Subject, ContentType: m.ContentType,
 			Reason: m.DeadLetterReason, Description: m.DeadLetterDescription, DeliveryCount: m.DeliveryCount,
-			EnqueuedTime: m.EnqueuedTime, SequenceNumber: m.SequenceNumber, Preview: bus.Preview(m.Body),
+			EnqueuedTime: m.EnqueuedTime, SequenceNumber: m.SequenceNumber, Preview: api.Preview(m.Body),
 		})
 	}
 	return out, nil
@@ -188,16 +187,16 @@ func (r *Runner) DeadLetters(_ context.Context, queueName string, from int64, ma
 // Replay sends the dead letters with the given MessageIDs (none: all of them) back to their
 // queue as new messages with the same MessageID, properties and body, and removes them from
 // the dead-letter queue.
-func (r *Runner) Replay(_ context.Context, queueName string, ids []string) (bus.ReplayReport, error) {
+func (r *Runner) Replay(_ context.Context, queueName string, ids []string) (api.ReplayReport, error) {
 	q, ok := r.queues[queueName]
 	if !ok {
-		return bus.ReplayReport{}, fmt.Errorf("devhost: unknown queue %q: %w", queueName, domain.ErrNotFound)
+		return api.ReplayReport{}, fmt.Errorf("devhost: unknown queue %q: %w", queueName, domain.ErrNotFound)
 	}
 	want := map[string]bool{}
 	for _, id := range ids {
 		want[id] = true
 	}
-	rep := bus.ReplayReport{Replayed: []string{}}
+	rep := api.ReplayReport{Replayed: []string{}}
 	var again []*Message
 	q.mu.Lock()
 	kept := q.dead[:0]

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/azlocal/registrar/shared/admin"
 	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
@@ -498,3 +499,6 @@ func TestDeadLettersPageBySequenceNumber(t *testing.T) {
 		t.Fatalf("pages %v of %v, want [3 3 1] of m1 m2 m3 m5 m7 m8 m9", sizes, got)
 	}
 }
+
+// The runner is the Admin API's dead-letter queue locally.
+var _ admin.DeadLetterQueue = (*Runner)(nil)

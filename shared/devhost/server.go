@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/azlocal/registrar/shared/api"
+	"github.com/azlocal/registrar/shared/api/apihttp"
 )
 
 // Body limits of the runner's own endpoints.
@@ -58,7 +59,7 @@ func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // problem writes an RFC 9457 problem with a stable code.
 func problem(w http.ResponseWriter, status int, code, detail string) {
-	api.WriteProblem(w, &api.Problem{Title: http.StatusText(status), Status: status, Detail: detail, Code: code})
+	apihttp.WriteProblem(w, &api.Problem{Title: http.StatusText(status), Status: status, Detail: detail, Code: code})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,12 +1,16 @@
 package domain
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/azlocal/registrar/shared/api"
+)
 
 // Clouds accepted by Register (docs/messages.md).
 const (
-	CloudPublic = "AzureCloud"
-	CloudChina  = "AzureChinaCloud"
-	CloudUSGov  = "AzureUSGovernment"
+	CloudPublic = api.CloudPublic
+	CloudChina  = api.CloudChina
+	CloudUSGov  = api.CloudUSGov
 )
 
 // CanonicalCloud spells a known cloud name as above whatever its letter case ("azurechinacloud"

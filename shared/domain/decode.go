@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // queueTypes lists the message types each queue accepts (docs/messages.md).
@@ -402,39 +404,11 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// IsMachineName reports whether s is 1-63 characters of [A-Za-z0-9-].
-func IsMachineName(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) && s[i] != '-' {
-			return false
-		}
-	}
-	return true
-}
+// IsMachineName reports whether s is 1-63 characters of [A-Za-z0-9-] (api.IsMachineName).
+func IsMachineName(s string) bool { return api.IsMachineName(s) }
 
-// IsGUID reports whether s is a GUID in 8-4-4-4-12 hex form, the form every ID of docs/messages.md takes.
-func IsGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// IsGUID reports whether s is a GUID in 8-4-4-4-12 hex form (api.IsGUID).
+func IsGUID(s string) bool { return api.IsGUID(s) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // Queues whose messages HandleMessage accepts (the setting names' defaults; the type sets differ).
 const (
-	QueueRegistrationRequests QueueKind = "registration-requests"
-	QueueMachineEvents        QueueKind = "machine-events"
+	QueueRegistrationRequests = api.QueueRegistrationRequests
+	QueueMachineEvents        = api.QueueMachineEvents
 )
 
 // HandleMessage decodes, validates and applies one inbound Service Bus message of the given

@@ -1,10 +1,14 @@
 package domain
 
-import "time"
+import (
+	"time"
+
+	"github.com/azlocal/registrar/shared/api"
+)
 
 // Inbound message types (docs/messages.md).
 const (
-	MsgRegister           = "Register"
+	MsgRegister           = api.MsgRegister
 	MsgUnregister         = "Unregister"
 	MsgRepairRegistration = "RepairRegistration"
 	MsgStartMachineReset  = "StartMachineReset"
@@ -29,13 +33,11 @@ type Message interface {
 	ClusterKey() string
 }
 
-// QueueKind is which of the inbound queues a message came by: it decides the message types
-// accepted (docs/messages.md), whatever the queue is named.
-type QueueKind string
+// QueueKind is which of the inbound queues a message came by (api.QueueKind).
+type QueueKind = api.QueueKind
 
-// QueueName is a queue's name in the Service Bus namespace (a setting), recorded with a
-// rejection.
-type QueueName string
+// QueueName is a queue's name in the Service Bus namespace (api.QueueName).
+type QueueName = api.QueueName
 
 // Source says where a message or command comes from.
 type Source string

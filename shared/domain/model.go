@@ -1,42 +1,46 @@
 package domain
 
-import "time"
+import (
+	"time"
+
+	"github.com/azlocal/registrar/shared/api"
+)
 
 // Registration, cluster and connection statuses of docs/admin-api.md#the-cluster-view.
 const (
-	StatusNotYet      = "NotYet"
-	StatusRegistered  = "Registered"
-	StatusClustered   = "Clustered"
-	StatusConnected   = "Connected"
-	StatusDisconnect  = "Disconnected"
-	StatusOutOfPolicy = "OutOfPolicy"
+	StatusNotYet      = api.StatusNotYet
+	StatusRegistered  = api.StatusRegistered
+	StatusClustered   = api.StatusClustered
+	StatusConnected   = api.StatusConnected
+	StatusDisconnect  = api.StatusDisconnect
+	StatusOutOfPolicy = api.StatusOutOfPolicy
 )
 
 // Arc integration statuses (cluster and node).
 const (
-	ArcEnabled           = "Enabled"
-	ArcPartiallyEnabled  = "PartiallyEnabled" // a cluster some of whose nodes are Enabled
-	ArcDisabled          = "Disabled"
-	ArcDisableInProgress = "DisableInProgress"
-	ArcNotSupported      = "NotSupported"
+	ArcEnabled           = api.ArcEnabled
+	ArcPartiallyEnabled  = api.ArcPartiallyEnabled
+	ArcDisabled          = api.ArcDisabled
+	ArcDisableInProgress = api.ArcDisableInProgress
+	ArcNotSupported      = api.ArcNotSupported
 )
 
 // Orphan statuses of docs/policy.md#orphans.
 const (
-	OrphanNone      = "None"
-	OrphanSuspected = "Suspected"
-	OrphanCleanedUp = "CleanedUp"
+	OrphanNone      = api.OrphanNone
+	OrphanSuspected = api.OrphanSuspected
+	OrphanCleanedUp = api.OrphanCleanedUp
 )
 
 // Reset operation and stage statuses (docs/messages.md, StartMachineReset).
 const (
-	ResetNotStarted = "NotStarted"
-	ResetInProgress = "InProgress"
-	ResetSucceeded  = "Succeeded"
-	ResetFailed     = "Failed"
-	ResetStalled    = "Stalled"
-	ResetCancelled  = "Cancelled"  // a Stalled reset an operator cancelled
-	ResetSuperseded = "Superseded" // a Stalled or Failed reset a restart replaced
+	ResetNotStarted = api.ResetNotStarted
+	ResetInProgress = api.ResetInProgress
+	ResetSucceeded  = api.ResetSucceeded
+	ResetFailed     = api.ResetFailed
+	ResetStalled    = api.ResetStalled
+	ResetCancelled  = api.ResetCancelled
+	ResetSuperseded = api.ResetSuperseded
 )
 
 // ResetStages are the stages of a bootstrap reset, in order.
@@ -114,73 +118,6 @@ type Node struct {
 	// window passed; its own next sync clears it (docs/policy.md).
 	Offline bool            `json:"offline,omitempty"`
 	Reset   *ResetOperation `json:"reset,omitempty"` // current or last reset operation
-}
-
-// ResetOperation is one bootstrap reset of a machine (Start-ArcBootstrapReset).
-type ResetOperation struct {
-	OperationID string       `json:"operationId"`
-	Machine     string       `json:"machine"`
-	Status      string       `json:"status"`
-	Stages      []ResetStage `json:"stages"`
-	StartedAt   time.Time    `json:"startedAt"`
-	LastHeardAt time.Time    `json:"lastHeardAt"`
-	CompletedAt time.Time    `json:"completedAt,omitzero"`
-	Error       string       `json:"error,omitempty"`
-	StallNoted  bool         `json:"stallNoted,omitempty"`
-	Supersedes  string       `json:"supersedes,omitempty"` // the Stalled or Failed operation this one replaced
-}
-
-// ResetStage is one stage of a reset operation.
-type ResetStage struct {
-	Name      string    `json:"name"`
-	Status    string    `json:"status"`
-	UpdatedAt time.Time `json:"updatedAt,omitzero"`
-}
-
-// HistoryEntry is one recorded change of a cluster's state.
-type HistoryEntry struct {
-	At        time.Time `json:"at"`
-	What      string    `json:"what"` // e.g. "registrationStatus", "node node1 arcStatus", "Registered"
-	Before    string    `json:"before,omitempty"`
-	After     string    `json:"after,omitempty"`
-	Cause     string    `json:"cause"` // message type, admin route or sweep name
-	MessageID string    `json:"messageId,omitempty"`
-	Principal string    `json:"principal,omitempty"` // the authenticated admin caller
-	// RequestedBy is who a queue command says asked (the sender's word, not authenticated).
-	RequestedBy string `json:"requestedBy,omitempty"`
-}
-
-// Rejection is a recorded permanent rejection of an inbound message (docs/messages.md#outcomes).
-type Rejection struct {
-	At          time.Time `json:"at"`
-	MessageID   string    `json:"messageId"`
-	MessageType string    `json:"messageType,omitempty"`
-	ClusterID   string    `json:"clusterId,omitempty"`
-	Code        string    `json:"code"`
-	Number      int       `json:"number,omitempty"` // the numeric code of Azure Local's cmdlets (9104, ...), where it has one
-	Field       string    `json:"field,omitempty"`
-	Reason      string    `json:"reason"`
-	Queue       QueueName `json:"queue,omitempty"`
-	// SubscriptionID is the subscription of the cluster the message named, else the message's own
-	// subscriptionId; "" when neither is known (only unscoped callers see such a rejection).
-	SubscriptionID string `json:"subscriptionId,omitempty"`
-}
-
-// ClusterSummary is a cluster's row in the fleet list and in the status counts: only fields
-// that change with a status transition (never lastConnected), so a Sync does not rewrite it.
-type ClusterSummary struct {
-	ClusterID          string    `json:"clusterId"`
-	ClusterName        string    `json:"clusterName,omitempty"`
-	SubscriptionID     string    `json:"subscriptionId,omitempty"` // what a caller's Scope is matched against
-	Region             string    `json:"region,omitempty"`
-	ResourceID         string    `json:"resourceId,omitempty"`
-	RegistrationStatus string    `json:"registrationStatus"`
-	ClusterStatus      string    `json:"clusterStatus"`
-	ConnectionStatus   string    `json:"connectionStatus"`
-	ArcIntegration     string    `json:"arcIntegration,omitempty"`
-	Orphan             string    `json:"orphan"`
-	CredentialExpired  bool      `json:"credentialExpired,omitempty"`
-	RegisteredAt       time.Time `json:"registeredAt,omitzero"`
 }
 
 // version is c.Version, 0 for no cluster.

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Deadline policies that are not §4 policies (they appear in Deadline.Policy only).
+// Deadline policies that are not policy windows (docs/policy.md) (they appear in Deadline.Policy only).
 const (
 	DeadlineOrphanGrace = "OrphanGrace"
 	DeadlineResetStall  = "ResetStall"

@@ -11,22 +11,6 @@ import (
 	"time"
 )
 
-// ResetStatusView is what Get-ArcBootstrapResetStatus shows: the overall status, each stage
-// and the elapsed time.
-type ResetStatusView struct {
-	ClusterID   string       `json:"clusterId"`
-	Machine     string       `json:"machine"`
-	OperationID string       `json:"operationId"`
-	Status      string       `json:"status"` // InProgress | Succeeded | Failed | Stalled
-	Stages      []ResetStage `json:"stages"`
-	StartedAt   time.Time    `json:"startedAt"`
-	LastHeardAt time.Time    `json:"lastHeardAt"`
-	CompletedAt *time.Time   `json:"completedAt,omitempty"`
-	Elapsed     string       `json:"elapsed"` // Go duration, e.g. "1h2m3s"
-	ElapsedSecs float64      `json:"elapsedSeconds"`
-	Error       string       `json:"error,omitempty"`
-}
-
 // resetStatus is the operation's status as shown: Stalled while InProgress with nothing heard for
 // ResetStallAfter.
 func (p Policy) resetStatus(op *ResetOperation, now time.Time) string {

@@ -5,18 +5,20 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // Outcome is how one message, command or sweep item ended (docs/messages.md#outcomes).
-type Outcome string
+type Outcome = api.Outcome
 
 // Outcomes.
 const (
-	Created   Outcome = "created"
-	Updated   Outcome = "updated"
-	Unchanged Outcome = "unchanged"
-	Duplicate Outcome = "duplicate"
-	Rejected  Outcome = "rejected"
+	Created   = api.Created
+	Updated   = api.Updated
+	Unchanged = api.Unchanged
+	Duplicate = api.Duplicate
+	Rejected  = api.Rejected
 )
 
 // Clock tells the time; inject a fake in tests and in the local runner.

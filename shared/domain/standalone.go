@@ -40,16 +40,6 @@ const StandalonePartition = "standalone"
 // standalonePrefix starts the due-index IDs and the partitions (SessionIds) of standalone machines.
 const standalonePrefix = "machine:"
 
-// StandaloneMachine is a standalone machine as GET /machines/standalone lists it.
-type StandaloneMachine struct {
-	Machine       string    `json:"machine"`
-	InstalledAt   time.Time `json:"installedAt"`
-	OSVersion     string    `json:"osVersion,omitempty"`
-	ClusterStatus string    `json:"clusterStatus"` // NotYet | OutOfPolicy
-	Deadline      time.Time `json:"deadline"`      // to create or join a cluster
-	Action        string    `json:"action"`
-}
-
 const standaloneAction = "Create or join a cluster with this machine before the deadline."
 
 // readStandalone reads a standalone-machine record. One dated outside MinTime..MaxTime (written

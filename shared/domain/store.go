@@ -37,12 +37,6 @@ func pageLimit(n int) int {
 	return min(n, maxPageLimit)
 }
 
-// PageOf is one page of a list; NextCursor is empty on the last page.
-type PageOf[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"nextCursor,omitempty"`
-}
-
 // ClusterRecord is what Load read from one cluster's partition.
 type ClusterRecord struct {
 	Cluster *Cluster // nil when the partition holds no cluster yet

@@ -21,15 +21,6 @@ const (
 	PolicyBios         = "BiosConfig"
 )
 
-// Deadline is one upcoming deadline of a cluster.
-type Deadline struct {
-	ClusterID   string    `json:"clusterId"`
-	ClusterName string    `json:"clusterName,omitempty"`
-	Policy      string    `json:"policy"` // Registration | Cluster | Connection | Credential | OrphanGrace | ResetStall
-	Deadline    time.Time `json:"deadline"`
-	Action      string    `json:"action"` // a sentence: what to do
-}
-
 // SweepRun identifies one timer run.
 type SweepRun struct {
 	ID      string // the invocation ID: the cause of the events it emits
@@ -52,15 +43,6 @@ type SweepReport struct {
 	Committed []Event `json:"-"`
 }
 
-// OrphanView is a suspected orphan with its grace deadline and the clean-up it would request.
-type OrphanView struct {
-	ClusterID   string    `json:"clusterId"`
-	ClusterName string    `json:"clusterName,omitempty"`
-	Reason      string    `json:"reason"` // Silent | MachinesClaimed
-	GraceUntil  time.Time `json:"graceUntil"`
-	Plan        Plan      `json:"plan"`
-}
-
 // Sweep defaults.
 const (
 	// DefaultSweepLimit is how many due rows one run handles when SweepRun.Limit is <= 0. A
@@ -80,7 +62,7 @@ const (
 )
 
 // CheckPolicies is the PolicyExpiryCheck run (docs/policy.md). Both sweeps share one due index (one
-// row per cluster and check time) and one evaluation: every due cluster gets all §4 and §5
+// row per cluster and check time) and one evaluation: every due cluster gets all policy and orphan
 // transitions at once, so either timer may run first, twice, late or concurrently with message
 // handlers. See sweep.
 func (s *Service) CheckPolicies(ctx context.Context, run SweepRun) (SweepReport, error) {

@@ -6,53 +6,7 @@ import (
 	"time"
 )
 
-// ClusterView is what an operator sees of one cluster (docs/admin-api.md#the-cluster-view, Get-AzureStackHCI).
-type ClusterView struct {
-	ClusterID   string `json:"clusterId"`
-	ClusterName string `json:"clusterName"`
-	ResourceID  string `json:"resourceId,omitempty"`
-	Cloud       string `json:"cloud,omitempty"`
-	Region      string `json:"region,omitempty"`
-	// The values a re-run Register must repeat (Get-AzureStackHCI displays them).
-	SubscriptionID     string   `json:"subscriptionId,omitempty"`
-	TenantID           string   `json:"tenantId,omitempty"`
-	ResourceGroup      string   `json:"resourceGroup,omitempty"`
-	ResourceName       string   `json:"resourceName,omitempty"`
-	ArcResourceGroup   string   `json:"arcResourceGroup,omitempty"`
-	AppIdentities      []string `json:"appIdentities"`
-	RegistrationStatus string   `json:"registrationStatus"`
-	ClusterStatus      string   `json:"clusterStatus"`
-	ConnectionStatus   string   `json:"connectionStatus"`
-	// SilenceHeld: the mass-disconnect guard holds back this cluster's silence-based transitions
-	// (docs/policy.md): by the clock it would be Disconnected or OutOfPolicy.
-	SilenceHeld         bool       `json:"silenceHeld"`
-	LastConnected       *time.Time `json:"lastConnected"`
-	RegisteredAt        *time.Time `json:"registeredAt"`
-	ArcIntegration      string     `json:"arcIntegration"`
-	CredentialExpiresAt *time.Time `json:"credentialExpiresAt"`
-	CredentialExpired   bool       `json:"credentialExpired"`
-	RepairedAt          *time.Time `json:"repairedAt"`
-	Orphan              string     `json:"orphan"`
-	OrphanGraceUntil    *time.Time `json:"orphanGraceUntil,omitempty"`
-	Deadlines           []Deadline `json:"deadlines"` // upcoming, soonest first
-	Nodes               []NodeView `json:"nodes"`
-}
-
-// NodeView is one node in a ClusterView.
-type NodeView struct {
-	Name               string          `json:"name"`
-	RegistrationStatus string          `json:"registrationStatus"`
-	ConnectionStatus   string          `json:"connectionStatus"`
-	ArcStatus          string          `json:"arcStatus"`
-	ArcAgentVersion    string          `json:"arcAgentVersion,omitempty"`
-	OSVersion          string          `json:"osVersion,omitempty"`
-	OSRelease          string          `json:"osRelease,omitempty"` // the release of an OS build string, where known
-	BiosConfigHash     string          `json:"biosConfigHash,omitempty"`
-	LastSync           *time.Time      `json:"lastSync"`
-	Reset              *ResetOperation `json:"reset,omitempty"` // current (or last) reset operation
-}
-
-// Cluster returns the §3 view of one cluster, or ErrNotFound.
+// Cluster returns the cluster view (docs/admin-api.md#the-cluster-view) of one cluster, or ErrNotFound.
 func (s *Service) Cluster(ctx context.Context, clusterID string) (ClusterView, error) {
 	rec, err := s.store.Load(ctx, strings.ToLower(clusterID), "")
 	if err != nil {

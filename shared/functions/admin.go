@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/azlocal/registrar/shared/api"
+	"github.com/azlocal/registrar/shared/api/apihttp"
 )
 
 // adminFunction is Admin: the admin API's handler, served for /api/v1/... (docs/admin-api.md). Without
@@ -16,5 +17,5 @@ func adminFunction(d Deps) http.Handler {
 }
 
 func unavailable(w http.ResponseWriter, _ *http.Request) {
-	api.WriteProblem(w, &api.Problem{Title: "The admin API is not available", Status: http.StatusServiceUnavailable, Code: "Unavailable"})
+	apihttp.WriteProblem(w, &api.Problem{Title: "The admin API is not available", Status: http.StatusServiceUnavailable, Code: "Unavailable"})
 }
