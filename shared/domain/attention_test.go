@@ -34,7 +34,7 @@ func TestUpcomingListsWhatNeedsAttention(t *testing.T) {
 	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) {
 			st := &countingIndex{Store: mk(t), cluster: cA}
-			h := newSw(t, st)
+			h := harnessOn(t, st)
 			h.register(cA, "hci-a")
 			h.register(cB, "hci-b")
 			for day := 1; day <= 40; day++ {
@@ -78,7 +78,7 @@ func TestUpcomingKeepsAClusterHeldByTheGuard(t *testing.T) {
 	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) {
 			st := &countingIndex{Store: mk(t), cluster: cA}
-			h := newSw(t, st)
+			h := harnessOn(t, st)
 			h.register(cA, "hci-a", "arcSpn", map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(38 * swDay).Format(time.RFC3339)})
 			h.register(cB, "hci-b")
 			for day := 1; day <= 28; day++ { // cA never syncs; the fleet (cB) stops on day 28

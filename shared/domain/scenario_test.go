@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
 	"github.com/azlocal/registrar/shared/store/tables"
@@ -38,58 +37,6 @@ const (
 )
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-
-type harness struct {
-	t   testing.TB
-	st  domain.Store
-	clk *clock.Manual
-	svc *domain.Service
-	seq int
-}
-
-func newHarness(t testing.TB, mk func(testing.TB) domain.Store) *harness {
-	st := mk(t)
-	clk := clock.NewManual(t0)
-	return &harness{t: t, st: st, clk: clk, svc: domain.NewService(st, clk, nil)}
-}
-
-// send delivers body on queue with messageID (a fresh one when "").
-func (h *harness) send(queue domain.QueueKind, messageID string, body any) domain.Result {
-	h.t.Helper()
-	if messageID == "" {
-		h.seq++
-		messageID = fmt.Sprintf("msg-%d", h.seq)
-	}
-	raw, ok := body.(string)
-	if !ok {
-		b, _ := json.Marshal(body)
-		raw = string(b)
-	}
-	res, err := h.svc.HandleMessage(context.Background(), queue, []byte(raw), domain.Meta{MessageID: messageID, EnqueuedAt: h.clk.Now()})
-	if err != nil {
-		h.t.Fatalf("HandleMessage(%s): %v", raw, err)
-	}
-	return res
-}
-
-func (h *harness) cmd(messageID string, body map[string]any) domain.Result {
-	h.t.Helper()
-	return h.send(domain.QueueRegistrationRequests, messageID, body)
-}
-
-func (h *harness) fact(messageID string, body map[string]any) domain.Result {
-	h.t.Helper()
-	return h.send(domain.QueueMachineEvents, messageID, body)
-}
-
-func (h *harness) view(id string) domain.ClusterView {
-	h.t.Helper()
-	v, err := h.svc.Cluster(context.Background(), id)
-	if err != nil {
-		h.t.Fatalf("Cluster(%s): %v", id, err)
-	}
-	return v
-}
 
 func register(id, name string, nodes ...string) map[string]any {
 	var ns []map[string]any
@@ -139,12 +86,6 @@ func field(t *testing.T, e domain.Event, name string) any {
 		t.Fatal(err)
 	}
 	return m[name]
-}
-
-func forEachStore(t *testing.T, fn func(t *testing.T, h *harness)) {
-	for name, mk := range storeFactories {
-		t.Run(name, func(t *testing.T) { fn(t, newHarness(t, mk)) })
-	}
 }
 
 func TestRegisterJourney(t *testing.T) {

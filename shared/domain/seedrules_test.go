@@ -407,7 +407,7 @@ func TestCleanupNamesItsCloudAndTenant(t *testing.T) {
 // When the offline window passes, the silent nodes turn OutOfPolicy with the cluster; a node's own
 // sync brings it back (no BIOS event), the others stay OutOfPolicy until they sync.
 func TestSilentNodesTurnOutOfPolicy(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a", "nodes", []map[string]any{{"name": "a-n1"}, {"name": "a-n2"}})
 		h.register(cB, "b")
 		for d := 1; d <= 31; d++ {
@@ -442,7 +442,7 @@ func TestSilentNodesTurnOutOfPolicy(t *testing.T) {
 // While the mass-disconnect guard holds, the view says so (silenceHeld) for a cluster that the
 // clock would have turned Disconnected; once syncs are heard again it does not.
 func TestViewSaysSilenceIsHeld(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a")
 		h.register(cB, "b")
 		h.at(0.5)
@@ -475,7 +475,7 @@ func TestGuardReleaseJudgesEveryHeldCluster(t *testing.T) {
 		fleet := tc.fleet
 		t.Run(fmt.Sprint(tc.store, "/", fleet, " clusters"), func(t *testing.T) {
 			st := storetest.Count(storeFactories[tc.store](t), slices.Concat(sweepCalls, []string{"PutIndex", "DeleteIndexIf"})...) // and the index writes
-			h := newSw(t, st)
+			h := harnessOn(t, st)
 			id := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
 			for i := range fleet {
 				h.register(id(i), fmt.Sprint("c", i))
@@ -517,10 +517,10 @@ func TestGuardReleaseJudgesEveryHeldCluster(t *testing.T) {
 // machine set, clusterId empty, SessionId machine:<name>); a cluster that names it adopts it
 // (PolicyRestored). The sweeps look at it only when something is due.
 func TestStandaloneMachineAgesOut(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		ctx := context.Background()
 		install := func(machine string) {
-			h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "machine": machine, "installedAt": h.clk.Now().Format(time.RFC3339), "osVersion": "2508"})
+			h.accept(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "machine": machine, "installedAt": h.clk.Now().Format(time.RFC3339), "osVersion": "2508"})
 		}
 		install("Edge-01")
 		for i := range 3 {
@@ -587,7 +587,7 @@ func TestStandaloneMachineAgesOut(t *testing.T) {
 		if len(page.Items) != 4 || page.Items[0].ClusterStatus != domain.StatusOutOfPolicy {
 			t.Fatalf("after the window: %+v", page.Items)
 		}
-		h.send(domain.QueueMachineEvents, map[string]any{"type": "ClusterCreated", "clusterId": cA, "nodes": []string{"edge-01"}})
+		h.accept(domain.QueueMachineEvents, map[string]any{"type": "ClusterCreated", "clusterId": cA, "nodes": []string{"edge-01"}})
 		if diff := cmp.Diff([]event{{domain.EvPolicyRestored, cA, cA, "edge-01", domain.PolicyCluster, nil}}, events()); diff != "" {
 			t.Errorf("adopted: events (-want +got):\n%s", diff)
 		}

@@ -5,80 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
 )
 
-const swDay = 24 * time.Hour
-
-// sw drives the domain API on one store with a manual clock, reading emitted events from the
-// store's outbox.
-type sw struct {
-	t   testing.TB
-	st  domain.Store
-	clk *clock.Manual
-	svc *domain.Service
-	seq int
-	run int
-}
-
-func newSw(t testing.TB, st domain.Store) *sw {
-	clk := clock.NewManual(t0)
-	return &sw{t: t, st: st, clk: clk, svc: domain.NewService(st, clk, &domain.Options{Logger: slog.New(slog.DiscardHandler)})}
-}
-
-func eachSweepStore(t *testing.T, fn func(t *testing.T, h *sw)) {
-	for name, mk := range storeFactories {
-		t.Run(name, func(t *testing.T) { fn(t, newSw(t, mk(t))) })
-	}
-}
-
-func (h *sw) at(days float64) { h.clk.Set(t0.Add(time.Duration(days * float64(swDay)))) }
-
-func (h *sw) send(queue domain.QueueKind, body map[string]any) domain.Result {
-	h.t.Helper()
-	h.seq++
-	raw, _ := json.Marshal(body)
-	res, err := h.svc.HandleMessage(context.Background(), queue, raw,
-		domain.Meta{MessageID: fmt.Sprintf("m%d", h.seq), EnqueuedAt: h.clk.Now()})
-	if err != nil || res.Outcome == domain.Rejected {
-		h.t.Fatalf("%s: %v %+v", raw, err, res.Problem)
-	}
-	return res
-}
-
-func (h *sw) register(id, name string, extra ...any) {
-	h.t.Helper()
-	m := map[string]any{"type": "Register", "clusterId": id, "clusterName": name, "tenantId": ten,
-		"subscriptionId": sub, "region": "eastus", "createResourceGroup": true, "osVersion": "23H2",
-		"nodes": []map[string]any{{"name": name + "-n1"}}}
-	for i := 0; i < len(extra); i += 2 {
-		m[extra[i].(string)] = extra[i+1]
-	}
-	h.send(domain.QueueRegistrationRequests, m)
-}
-
-func (h *sw) sync(id, name string) {
-	h.t.Helper()
-	h.send(domain.QueueMachineEvents, map[string]any{"type": "Sync", "clusterId": id, "machine": name + "-n1"})
-}
-
-func (h *sw) installed(id, machine string) {
-	h.t.Helper()
-	h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": id, "machine": machine,
-		"installedAt": t0.Format(time.RFC3339), "osVersion": "2508"})
-}
-
 // check runs CheckPolicies with a fresh run ID.
-func (h *sw) check(limit int) domain.SweepReport {
+func (h *harness) check(limit int) domain.SweepReport {
 	h.t.Helper()
 	h.run++
 	rep, err := h.svc.CheckPolicies(context.Background(), domain.SweepRun{ID: fmt.Sprintf("run-%d", h.run), Limit: limit})
@@ -106,7 +44,7 @@ func (d drained) String() string {
 }
 
 // drain returns the events committed since the last drain (all clusters, or those of ids).
-func (h *sw) drain(ids ...string) []drained {
+func (h *harness) drain(ids ...string) []drained {
 	h.t.Helper()
 	ctx := context.Background()
 	evs, err := h.st.Pending(ctx, 1000)
@@ -139,17 +77,8 @@ func names(ds []drained) string {
 	return strings.Join(s, " ")
 }
 
-func (h *sw) view(id string) domain.ClusterView {
-	h.t.Helper()
-	v, err := h.svc.Cluster(context.Background(), id)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return v
-}
-
 func TestSweepRegistrationJourney(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.installed(cA, "n1")
 		h.drain()
 		up, err := h.svc.Upcoming(context.Background(), 31*swDay)
@@ -194,7 +123,7 @@ func TestSweepRegistrationJourney(t *testing.T) {
 }
 
 func TestSweepOfflineJourney(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a")
 		h.register(cB, "b")
 		h.drain()
@@ -231,7 +160,7 @@ func TestSweepOfflineJourney(t *testing.T) {
 }
 
 func TestSweepCredentialLadder(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a", "arcSpn", map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(40 * swDay).Format(time.RFC3339)})
 		h.drain()
 		var got []string
@@ -255,7 +184,7 @@ func TestSweepCredentialLadder(t *testing.T) {
 }
 
 // silentOrphan registers a and b at t0 and advances to day 90 with only b syncing, then runs.
-func silentOrphan(t *testing.T, h *sw) {
+func silentOrphan(t *testing.T, h *harness) {
 	h.register(cA, "a")
 	h.register(cB, "b")
 	h.drain()
@@ -281,7 +210,7 @@ func silentOrphan(t *testing.T, h *sw) {
 }
 
 func TestSweepOrphanClearedBySyncDuringGrace(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		silentOrphan(t, h)
 		h.at(92)
 		h.sync(cA, "a")
@@ -302,7 +231,7 @@ func TestSweepOrphanClearedBySyncDuringGrace(t *testing.T) {
 }
 
 func TestSweepOrphanCleanedUpAfterGrace(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		silentOrphan(t, h)
 		h.at(96.9)
 		h.sync(cB, "b")
@@ -347,7 +276,7 @@ func TestSweepOrphanCleanedUpAfterGrace(t *testing.T) {
 }
 
 func TestSweepGuardFlagsNobodyWithoutSyncs(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a")
 		h.register(cB, "b")
 		h.drain()
@@ -377,7 +306,7 @@ func TestSweepGuardFlagsNobodyWithoutSyncs(t *testing.T) {
 }
 
 func TestSweepInterruptedRunContinuesWithoutDuplicates(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		ids := []string{cA, cB, "cccccccc-0000-4000-8000-000000000003"}
 		for _, id := range ids {
 			h.installed(id, "n1")
@@ -446,7 +375,7 @@ func TestSweepCrashAfterCommitRepeatsNothing(t *testing.T) {
 	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) {
 			hs := &hookStore{Store: mk(t)}
-			h := newSw(t, hs)
+			h := harnessOn(t, hs)
 			h.installed(cA, "n1")
 			h.drain()
 			h.at(23)
@@ -474,7 +403,7 @@ func TestSweepConcurrentSyncWinsOverDisconnect(t *testing.T) {
 	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) {
 			hs := &hookStore{Store: mk(t)}
-			h := newSw(t, hs)
+			h := harnessOn(t, hs)
 			h.register(cA, "a")
 			h.register(cB, "b")
 			h.at(1)
@@ -508,10 +437,10 @@ func TestSweepConcurrentSyncWinsOverDisconnect(t *testing.T) {
 }
 
 func TestSweepOrphanMachinesClaimed(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a", "arcResourceGroup", "arc")
 		h.register(cB, "b", "arcResourceGroup", "arc")
-		h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cB, "machine": "a-n1",
+		h.accept(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cB, "machine": "a-n1",
 			"installedAt": t0.Format(time.RFC3339)}) // a's only machine re-imaged into b
 		h.drain()
 		h.at(0.5)
@@ -550,9 +479,9 @@ func TestSweepOrphanMachinesClaimed(t *testing.T) {
 }
 
 func TestSweepResetStalledOnce(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a", "osVersion", "2508")
-		h.send(domain.QueueRegistrationRequests, map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "a-n1"})
+		h.accept(domain.QueueRegistrationRequests, map[string]any{"type": "StartMachineReset", "clusterId": cA, "machine": "a-n1"})
 		h.drain()
 		var got []string
 		for _, d := range []float64{0.9, 1, 1.5, 3} {
@@ -571,7 +500,7 @@ func TestSweepResetStalledOnce(t *testing.T) {
 }
 
 func TestCleanupOrphansAdmin(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		silentOrphan(t, h)
 		h.at(97)
 		h.sync(cB, "b")
@@ -601,11 +530,11 @@ func TestCleanupOrphansAdmin(t *testing.T) {
 }
 
 // claimedOrphan makes cA a MachinesClaimed suspect: its only machine re-imaged into cB.
-func claimedOrphan(t *testing.T, h *sw) {
+func claimedOrphan(t *testing.T, h *harness) {
 	t.Helper()
 	h.register(cA, "a", "arcResourceGroup", "arc")
 	h.register(cB, "b", "arcResourceGroup", "arc")
-	h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cB, "machine": "a-n1",
+	h.accept(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cB, "machine": "a-n1",
 		"installedAt": t0.Format(time.RFC3339)})
 	h.drain()
 	h.at(1.01) // silent for ConnectedWindow
@@ -618,9 +547,9 @@ func claimedOrphan(t *testing.T, h *sw) {
 // A suspect unregistered on purpose is no longer a suspect: not listed, never cleaned up as an
 // orphan when its grace would have ended.
 func TestSweepUnregisteredSuspectIsNotCleanedUp(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		claimedOrphan(t, h)
-		h.send(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cA})
+		h.accept(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cA})
 		h.drain()
 		if v := h.view(cA); v.Orphan != domain.OrphanNone {
 			t.Fatalf("after unregister: orphan %s", v.Orphan)
@@ -642,7 +571,7 @@ func TestSweepUnregisteredSuspectIsNotCleanedUp(t *testing.T) {
 // A sync from a suspect's machine clears the suspicion and the stale claim with it: the next
 // sweeps do not suspect it again.
 func TestSweepSyncClearsAClaimForGood(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		claimedOrphan(t, h)
 		h.at(1.5)
 		h.sync(cA, "a")
@@ -664,7 +593,7 @@ func TestSweepSyncClearsAClaimForGood(t *testing.T) {
 // A sync enqueued longer ago than the connected window (a drained backlog) changes no status:
 // no false PolicyRestored, no flapping.
 func TestStaleSyncRestoresNothing(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a")
 		h.register(cB, "b")
 		for day := 1.0; day <= 31; day++ {
@@ -691,7 +620,7 @@ func TestStaleSyncRestoresNothing(t *testing.T) {
 // A sync that brings a Disconnected cluster back moves its next check forward: silent again, it
 // is Disconnected one day after that sync, not at the later check planned while it was away.
 func TestSweepReconnectedThenSilentAgain(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a")
 		h.register(cB, "b")
 		status := map[int]string{}
@@ -716,7 +645,7 @@ func TestSweepReconnectedThenSilentAgain(t *testing.T) {
 // A machine in no cluster yet: a redelivered MachineInstalled is a duplicate, and an older message
 // arriving late (another MessageId) keeps the newer OS version.
 func TestStandaloneInstallIdempotent(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		install := func(id, os string, enqueued time.Time) domain.Outcome {
 			t.Helper()
 			body := `{"type":"MachineInstalled","machine":"Lone1","installedAt":"2026-01-01T00:00:00Z"`
@@ -760,7 +689,7 @@ func (p *pruneRecorder) PruneMarkers(ctx context.Context, partition string, befo
 // The OrphanSweep prunes the markers of the partitions no cluster's due row visits.
 func TestSweepOrphansPrunesMarkersOfNoCluster(t *testing.T) {
 	rec := &pruneRecorder{Store: memory.New(nil)}
-	h := newSw(t, rec)
+	h := harnessOn(t, rec)
 	h.at(30)
 	if _, err := h.svc.SweepOrphans(context.Background(), domain.SweepRun{ID: "prune"}); err != nil {
 		t.Fatal(err)
@@ -775,9 +704,9 @@ func TestSweepOrphansPrunesMarkersOfNoCluster(t *testing.T) {
 // A machine tracked on its own is adopted by the MachineInstalled that names its cluster: the
 // earlier standalone install time starts the cluster's windows and the standalone row goes.
 func TestInstalledInAClusterAdoptsTheStandaloneRecord(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
-		h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "machine": "n1", "installedAt": "2026-01-01T00:00:00Z"})
-		h.send(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cA, "machine": "N1", "installedAt": "2026-01-05T00:00:00Z"})
+	forEachStore(t, func(t *testing.T, h *harness) {
+		h.accept(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "machine": "n1", "installedAt": "2026-01-01T00:00:00Z"})
+		h.accept(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": cA, "machine": "N1", "installedAt": "2026-01-05T00:00:00Z"})
 		rec, err := h.st.Load(context.Background(), cA, "")
 		if err != nil || !rec.Cluster.InstalledAt.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
 			t.Fatalf("cluster installedAt %v (%v), want the standalone 2026-01-01", rec.Cluster.InstalledAt, err)
@@ -792,7 +721,7 @@ func TestInstalledInAClusterAdoptsTheStandaloneRecord(t *testing.T) {
 // connection (a Disconnected cluster stays so, with no PolicyRestored; syncs judge it) nor its
 // lastConnected. Registering it again after an Unregister connects it.
 func TestRegisterRerunLeavesTheConnectionToSyncs(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a")
 		h.register(cB, "b")
 		h.drain()
@@ -812,7 +741,7 @@ func TestRegisterRerunLeavesTheConnectionToSyncs(t *testing.T) {
 		if got := names(h.drain(cA)); got != "" {
 			t.Errorf("re-run events %q, want none", got)
 		}
-		h.send(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cA})
+		h.accept(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cA})
 		h.at(3)
 		h.register(cA, "a")
 		if v := h.view(cA); v.ConnectionStatus != domain.StatusConnected || v.LastConnected == nil || !v.LastConnected.Equal(h.clk.Now()) {
@@ -840,7 +769,7 @@ func (f *failOnce) Commit(ctx context.Context, ch domain.Change) (string, error)
 // redelivery makes the claim.
 func TestFailedClaimIsRetriedWithTheMessage(t *testing.T) {
 	st := &failOnce{Store: memory.New(nil), partition: cA}
-	h := newSw(t, st)
+	h := harnessOn(t, st)
 	h.register(cA, "a", "arcResourceGroup", "arc")
 	h.register(cB, "b", "arcResourceGroup", "arc")
 	st.armed = true
@@ -862,7 +791,7 @@ func TestFailedClaimIsRetriedWithTheMessage(t *testing.T) {
 // A sync sent during the grace period clears the suspicion even when it is processed days
 // later (a backlog): the cluster is not cleaned up at the grace's end.
 func TestSweepBackloggedSyncDuringGraceClears(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		silentOrphan(t, h)
 		h.at(95)
 		h.sync(cB, "b")
@@ -889,7 +818,7 @@ func TestSweepBackloggedSyncDuringGraceClears(t *testing.T) {
 // A Register during the grace period clears the suspicion for good: silence counts from it,
 // although a re-run leaves lastConnected to the syncs.
 func TestSweepRegisterDuringGraceClearsForGood(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		silentOrphan(t, h)
 		h.at(92)
 		h.sync(cB, "b")
@@ -915,7 +844,7 @@ func TestSweepRegisterDuringGraceClearsForGood(t *testing.T) {
 // when it never synced) while its cluster, synced by its other node, stays Connected; its next
 // sync connects it again. No event: a node's status is not a policy violation.
 func TestSweepSilentNodeDisconnects(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		h.register(cA, "a", "nodes", []map[string]any{{"name": "a-n1"}, {"name": "a-n2"}, {"name": "a-n3"}})
 		h.drain()
 		node := func(name string) string {
@@ -931,7 +860,7 @@ func TestSweepSilentNodeDisconnects(t *testing.T) {
 			if hour%12 == 0 {
 				h.sync(cA, "a") // a-n1
 				if hour <= 12 {
-					h.send(domain.QueueMachineEvents, map[string]any{"type": "Sync", "clusterId": cA, "machine": "a-n3"})
+					h.accept(domain.QueueMachineEvents, map[string]any{"type": "Sync", "clusterId": cA, "machine": "a-n3"})
 				}
 			}
 			h.check(0)
@@ -954,7 +883,7 @@ func TestSweepSilentNodeDisconnects(t *testing.T) {
 		if got := names(h.drain(cA)); got != "" {
 			t.Errorf("events %q, want none", got)
 		}
-		h.send(domain.QueueMachineEvents, map[string]any{"type": "Sync", "clusterId": cA, "machine": "a-n2"})
+		h.accept(domain.QueueMachineEvents, map[string]any{"type": "Sync", "clusterId": cA, "machine": "a-n2"})
 		if got := node("a-n2"); got != domain.StatusConnected {
 			t.Errorf("a-n2 after its sync: %s", got)
 		}
@@ -964,7 +893,7 @@ func TestSweepSilentNodeDisconnects(t *testing.T) {
 // An expired credential stays expired when a re-run Register repeats it (one expiry warning);
 // a RepairRegistration without a new expiry clears it for good (no second expiry warning).
 func TestCredentialExpiryWarnsOnce(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		spn := map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(5 * swDay).Format(time.RFC3339)}
 		h.register(cA, "a", "arcSpn", spn)
 		expired := 0
@@ -990,7 +919,7 @@ func TestCredentialExpiryWarnsOnce(t *testing.T) {
 		if v := h.view(cA); !v.CredentialExpired || expired != 1 {
 			t.Fatalf("after the re-run: credentialExpired %v, %d expiry warnings; want true and 1", v.CredentialExpired, expired)
 		}
-		h.send(domain.QueueRegistrationRequests, map[string]any{"type": "RepairRegistration", "clusterId": cA})
+		h.accept(domain.QueueRegistrationRequests, map[string]any{"type": "RepairRegistration", "clusterId": cA})
 		for day := 8.0; day <= 9; day++ {
 			h.at(day)
 			h.sync(cA, "a")
@@ -1035,17 +964,17 @@ func TestUnregisterCleanupKeepsAReRegistrationsRows(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			const cC = "cccccccc-0000-4000-8000-000000000003"
 			st := &hookOnce{Store: mk(t), kind: "arcgroup"}
-			h := newSw(t, st)
+			h := harnessOn(t, st)
 			h.register(cA, "a", "arcResourceGroup", "arc")
 			st.hook = func() { h.register(cA, "a", "arcResourceGroup", "arc") } // before the Unregister's clean-up reads
 			st.armed = true
-			h.send(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cA})
+			h.accept(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cA})
 			if v := h.view(cA); v.RegistrationStatus != domain.StatusRegistered {
 				t.Fatalf("after the re-registration: %s", v.RegistrationStatus)
 			}
 			h.register(cB, "b", "arcResourceGroup", "arc")
 			h.drain()
-			h.send(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cB})
+			h.accept(domain.QueueRegistrationRequests, map[string]any{"type": "Unregister", "clusterId": cB})
 			for _, e := range h.drain(cB) {
 				if e.Type == domain.EvCleanupRequested && e.Body["step"] == float64(2) {
 					t.Errorf("b's clean-up removes the Arc role assignment a still uses: %v", e.Body)
@@ -1064,7 +993,7 @@ func TestUnregisterCleanupKeepsAReRegistrationsRows(t *testing.T) {
 // Concurrent MachineInstalled messages of one machine in no cluster keep the earliest install
 // time: the standalone record is read-modify-written with its ETag.
 func TestStandaloneConcurrentInstallsKeepTheEarliest(t *testing.T) {
-	eachSweepStore(t, func(t *testing.T, h *sw) {
+	forEachStore(t, func(t *testing.T, h *harness) {
 		for round := range 5 {
 			machine := fmt.Sprint("lone-", round)
 			var wg sync.WaitGroup

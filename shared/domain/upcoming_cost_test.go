@@ -58,7 +58,7 @@ func TestUpcomingCostFollowsThePage(t *testing.T) {
 	for name, mk := range stores {
 		t.Run(name, func(t *testing.T) {
 			cs := &callCounter{Store: mk(t)}
-			h := newSw(t, cs)
+			h := harnessOn(t, cs)
 			h.svc = domain.NewService(cs, h.clk, &domain.Options{Logger: slog.New(slog.DiscardHandler)})
 			for i := range 40 {
 				id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
@@ -119,7 +119,7 @@ func TestUpcomingCostFollowsThePage(t *testing.T) {
 // The cursor is a position in the deadline index, not an offset: a deadline listed on page 1 that
 // goes away, and one added before the cursor, neither repeat nor hide the deadlines after it.
 func TestUpcomingPagesSurviveChanges(t *testing.T) {
-	h := newSw(t, memory.New(nil))
+	h := harnessOn(t, memory.New(nil))
 	ids := make([]string, 5)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i+1, i+1)
@@ -133,7 +133,7 @@ func TestUpcomingPagesSurviveChanges(t *testing.T) {
 	}
 	// The first cluster's credential is renewed (its deadline leaves the window) and a new
 	// cluster gets a deadline before the cursor.
-	h.send(domain.QueueRegistrationRequests, map[string]any{"type": "RepairRegistration", "clusterId": ids[0],
+	h.accept(domain.QueueRegistrationRequests, map[string]any{"type": "RepairRegistration", "clusterId": ids[0],
 		"arcSpn": map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(400 * swDay).Format(time.RFC3339)}})
 	h.installed(cA, "n1")
 	h.register(cB, "hci-b", "arcSpn", map[string]any{"appId": ten, "credentialExpiresAt": t0.Add(swDay).Format(time.RFC3339)})
