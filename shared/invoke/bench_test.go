@@ -72,9 +72,10 @@ func benchFunctions() Functions {
 }
 
 // BenchmarkAdapter measures the adapter's cost per envelope (decode, dispatch, reply, the log
-// line as JSON and in the reply's Logs; the function itself answers at once) against its floor (floor_test.go) in the same run, and
-// reports the targets of docs/performance.md: a Service Bus envelope the host encoded twice at
-// ≤ 0.6× the floor's time and ≤ 0.5× its heap; a timer and an HTTP envelope at ≤ 1.0×.
+// line as JSON and in the reply's Logs; the function itself answers at once) against its floor
+// (floor_test.go) in the same run, and reports the targets of docs/performance.md: a Service Bus
+// envelope the host encoded twice at ≤ 0.6× the floor's time and ≤ 0.5× its heap; a timer and
+// an HTTP envelope at ≤ 1.0×.
 func BenchmarkAdapter(b *testing.B) {
 	fns := benchFunctions()
 	// The per-invocation line is formatted as in production (JSON), then dropped.
