@@ -175,7 +175,7 @@ func TestSummaryContent(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil || rec.Code != http.StatusOK {
 		t.Fatalf("%d %v: %s", rec.Code, err, rec.Body)
 	}
-	if len(s.Rejections) != 1 || s.Rejections[0].MessageID != "m1" || s.Guard == nil || !s.Guard.Active ||
+	if len(s.Rejections) != 1 || s.Rejections[0].MessageID != "m1" || s.Guard == nil || s.Guard.Active ||
 		s.Upcoming == nil || s.Resets == nil || s.Orphans == nil || s.DeadLetters != nil || !s.GeneratedAt.Equal(testNow) {
 		t.Errorf("summary: %s", rec.Body)
 	}

@@ -70,8 +70,8 @@ type DeadLetterCount struct {
 	AtLeast bool   `json:"atLeast,omitempty"`
 }
 
-// GuardState is the mass-disconnect guard's reading: Active means no sync was heard within the
-// sync interval, so silence-based transitions are held back.
+// GuardState is the mass-disconnect guard (domain.Service.FleetGuard): Active means the sweeps
+// hold silence-based transitions back; NewestSync is nil before the fleet's first sync.
 type GuardState struct {
 	Active     bool       `json:"active"`
 	NewestSync *time.Time `json:"newestSync"`
@@ -89,7 +89,7 @@ type Deps struct {
 	// DeadLetters counts dead letters of Queues; nil leaves Summary.DeadLetters nil.
 	DeadLetters admin.DeadLetterQueue
 	Queues      []string
-	// Syncs gives the guard's state; nil leaves Summary.Guard nil.
+	// Syncs, when set, shows the guard (read through Service); nil leaves Summary.Guard nil.
 	Syncs SyncSource
 }
 
@@ -114,7 +114,7 @@ func Build(ctx context.Context, d Deps, scope domain.Scope) (Summary, error) {
 		func() error { return sum.addAttention(ctx, s, scope, now) },
 		func() error { return sum.addLists(ctx, s, scope) },
 		func() error { return sum.addDeadLetters(ctx, d, scope) },
-		func() error { return sum.addGuard(ctx, d, now) },
+		func() error { return sum.addGuard(ctx, d) },
 	} {
 		if err := step(); err != nil {
 			return Summary{}, err
@@ -184,18 +184,19 @@ func (sum *Summary) addDeadLetters(ctx context.Context, d Deps, scope domain.Sco
 	return nil
 }
 
-// addGuard adds the mass-disconnect guard's state (fleet-wide: it names no cluster).
-func (sum *Summary) addGuard(ctx context.Context, d Deps, now time.Time) error {
+// addGuard adds the mass-disconnect guard's state (fleet-wide: it names no cluster), as
+// domain.Service.FleetGuard reads it.
+func (sum *Summary) addGuard(ctx context.Context, d Deps) error {
 	if d.Syncs == nil {
 		return nil
 	}
-	newest, err := d.Syncs.NewestSync(ctx)
+	g, err := d.Service.FleetGuard(ctx)
 	if err != nil {
 		return err
 	}
-	sum.Guard = &GuardState{Active: d.Service.Policy().Guard(newest, now).Active}
-	if !newest.IsZero() {
-		t := newest.UTC()
+	sum.Guard = &GuardState{Active: g.Active}
+	if !g.NewestSync.IsZero() {
+		t := g.NewestSync.UTC()
 		sum.Guard.NewestSync = &t
 	}
 	return nil

@@ -305,6 +305,37 @@ func TestSweepGuardFlagsNobodyWithoutSyncs(t *testing.T) {
 	})
 }
 
+// The fleet guard /summary shows: nothing held right after the first Register (no sync is due yet),
+// active once a silence check is parked with no sync ever heard, released by a sync.
+func TestFleetGuardBeforeTheFirstSync(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		guard := func() domain.FleetGuard {
+			t.Helper()
+			g, err := h.svc.FleetGuard(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		h.register(cA, "a")
+		h.check(0)
+		if g := guard(); g != (domain.FleetGuard{}) {
+			t.Fatalf("right after the first Register: %+v, want nothing held", g)
+		}
+		h.at(2)
+		if rep := h.check(0); !rep.GuardActive {
+			t.Fatalf("a silence check due with no sync heard: %+v", rep)
+		}
+		if g := guard(); g != (domain.FleetGuard{Active: true}) {
+			t.Fatalf("a cluster held: %+v, want active", g)
+		}
+		h.sync(cA, "a")
+		if g := guard(); g != (domain.FleetGuard{NewestSync: h.clk.Now()}) {
+			t.Fatalf("after a sync: %+v", g)
+		}
+	})
+}
+
 func TestSweepInterruptedRunContinuesWithoutDuplicates(t *testing.T) {
 	forEachStore(t, func(t *testing.T, h *harness) {
 		ids := []string{cA, cB, "cccccccc-0000-4000-8000-000000000003"}

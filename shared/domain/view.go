@@ -62,3 +62,29 @@ func (s *Service) silenceHeld(ctx context.Context, c *Cluster, now time.Time) (b
 	newest, err := s.store.NewestSync(ctx)
 	return err == nil && s.policy.Guard(newest, now).Active, err
 }
+
+// FleetGuard is the mass-disconnect guard as the fleet summary shows it
+// (docs/policy.md#the-mass-disconnect-guard).
+type FleetGuard struct {
+	Active     bool      // the sweeps hold silence-based transitions back
+	NewestSync time.Time // the newest sync heard fleet-wide; zero: none yet
+}
+
+// FleetGuard reads the guard now. Once a sync was heard it is active while none came within
+// SyncInterval. Before the first sync it is active only while it holds a cluster back (a row in
+// the held index): right after a fleet's first Register no sync is due yet and nothing is held.
+func (s *Service) FleetGuard(ctx context.Context) (FleetGuard, error) {
+	newest, err := s.store.NewestSync(ctx)
+	if err != nil {
+		return FleetGuard{}, err
+	}
+	g := FleetGuard{Active: s.policy.Guard(newest, s.clock.Now().UTC()).Active, NewestSync: newest}
+	if g.Active && newest.IsZero() {
+		held, err := s.store.ListIndexPage(ctx, kindHeld, "", Page{Limit: 1})
+		if err != nil {
+			return FleetGuard{}, err
+		}
+		g.Active = len(held.Items) > 0
+	}
+	return g, nil
+}

@@ -116,8 +116,9 @@ function renderOverview(s) {
       (s.subscriptions.length === 1 ? "it" : "them") + " (AssignableScopes)."));
   }
   if (s.guard && s.guard.active) {
-    parts.push(el("div", { class: "banner", id: "guard" }, "Mass-disconnect guard active: no sync heard fleet-wide since " +
-      when(s.guard.newestSync) + ". Silence-based transitions are held back."));
+    parts.push(el("div", { class: "banner", id: "guard" }, "Mass-disconnect guard active: " +
+      (s.guard.newestSync ? "no sync heard fleet-wide since " + when(s.guard.newestSync) : "no sync heard yet from any cluster") +
+      ". Silence-based transitions are held back."));
   }
   parts.push(section("At a glance", "glance",
     el("div", { class: "total" }, el("span", { class: "big", "data-count": "clusters" }, String(c.clusters || 0)), " clusters",
