@@ -129,11 +129,15 @@ type CleanupStep struct {
 	Artifact Artifact `json:"artifact"`
 }
 
-// Plan is what an unregister or orphan clean-up requests, shown by dry runs without acting.
+// Plan is what an unregister or orphan clean-up requests, shown by dry runs without acting: the
+// steps, and the cloud, tenant and subscription they act in (as CleanupRequested carries them).
 type Plan struct {
 	ClusterID      string        `json:"clusterId"`
 	Reason         string        `json:"reason"`
 	DisableOnlyArc bool          `json:"disableOnlyArc"`
+	Cloud          string        `json:"cloud,omitempty"`
+	TenantID       string        `json:"tenantId,omitempty"`
+	SubscriptionID string        `json:"subscriptionId,omitempty"`
 	Steps          []CleanupStep `json:"steps"`
 }
 

@@ -42,6 +42,9 @@ type result struct {
 
 func (s *session) showPlan(p api.Plan) {
 	fmt.Fprintf(s.Stdout, "Clean-up plan for %s (reason %s, disableOnlyArc %t):\n", p.ClusterID, p.Reason, p.DisableOnlyArc)
+	if p.Cloud != "" {
+		fmt.Fprintf(s.Stdout, "Acts in cloud %s, tenant %s, subscription %s.\n", text(p.Cloud), text(p.TenantID), text(p.SubscriptionID))
+	}
 	rows := [][]string{}
 	for _, st := range p.Steps {
 		rows = append(rows, []string{strconv.Itoa(st.Step), st.Artifact.Kind, st.Artifact.Name, st.Artifact.Condition})

@@ -247,6 +247,9 @@ func TestJourneySovereignCloud(t *testing.T) {
 	if _, stderr := cli(t, base, 1, east...); !strings.Contains(stderr, "error: ResourceExistsInDifferentRegion (9104): ") {
 		t.Errorf("re-run in another region: %q", stderr)
 	}
+	if out, _ := cli(t, base, 0, "unregister", cA, "--dry-run"); !strings.Contains(out, "Acts in cloud AzureChinaCloud, tenant 0d3c6f5e-1b2a-4c3d-8e9f-112233445566, subscription a1b2c3d4-e5f6-4a5b-8c7d-9e0f1a2b3c4d.") {
+		t.Errorf("the dry run does not say where the clean-up acts:\n%s", out)
+	}
 	cli(t, base, 0, "unregister", cA, "--yes")
 	var p struct {
 		Items []struct {

@@ -498,7 +498,7 @@ func (s *Service) dropHints(ctx context.Context, c *Cluster, keys []IndexEntry) 
 // plan computes the ordered clean-up of docs/events.md (CleanupRequested) for c; Unregister, PlanUnregister and the
 // orphan clean-up all use it.
 func (s *Service) plan(ctx context.Context, c *Cluster, disableOnlyArc bool, reason string) (Plan, error) {
-	p := Plan{ClusterID: c.ID, Reason: reason, DisableOnlyArc: disableOnlyArc}
+	p := Plan{ClusterID: c.ID, Reason: reason, DisableOnlyArc: disableOnlyArc, Cloud: c.Cloud, TenantID: c.TenantID, SubscriptionID: c.SubscriptionID}
 	add := func(step int, kind, name, cond string) {
 		p.Steps = append(p.Steps, CleanupStep{Step: step, Artifact: Artifact{Kind: kind, Name: name, Condition: cond}})
 	}

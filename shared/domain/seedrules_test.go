@@ -392,9 +392,16 @@ func TestReimagedClusterFlow(t *testing.T) {
 func TestCleanupNamesItsCloudAndTenant(t *testing.T) {
 	forEachStore(t, func(t *testing.T, h *harness) {
 		expect(t, h.cmd("", with(register(cA, "hci-a", "n1"), "cloud", "azurechinacloud", "region", "ChinaEast2")), domain.Created, "")
+		type where struct{ Cloud, Tenant, Subscription any }
+		plan, err := h.svc.PlanUnregister(context.Background(), cA, false) // the dry run shows the same
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(where{domain.CloudChina, ten, sub}, where{plan.Cloud, plan.TenantID, plan.SubscriptionID}); diff != "" {
+			t.Errorf("dry-run plan (-want +got):\n%s", diff)
+		}
 		res := h.cmd("", map[string]any{"type": "Unregister", "clusterId": cA})
 		expect(t, res, domain.Updated, "")
-		type where struct{ Cloud, Tenant, Subscription any }
 		for _, e := range res.Events {
 			got := where{field(t, e, "cloud"), field(t, e, "tenantId"), field(t, e, "subscriptionId")}
 			if diff := cmp.Diff(where{domain.CloudChina, ten, sub}, got); diff != "" {
