@@ -169,6 +169,11 @@ func TestReRegisterAfterReset(t *testing.T) {
 	if f := strings.Fields(line); code != 0 || len(f) < 4 || f[1] != domain.StatusRegistered || f[3] != domain.ArcEnabled {
 		t.Errorf("status: exit %d, node1 %q; want Registered and Arc Enabled\n%s", code, line, out)
 	}
+	// reset status no longer tells to register a machine that is registered again.
+	if code, out, _ := runCLI(t, App{}, base, "reset", "status", e2eCluster, "node1"); code != 0 ||
+		strings.Contains(out, "To register it again") || !strings.Contains(out, "Machine node1 has been registered again since.") {
+		t.Errorf("reset status after the re-registration: exit %d\n%s", code, out)
+	}
 	evs := machineEvents(t, base, "node1")
 	ready := slices.Index(evs, "MachineReadyForRegistration")
 	if ready < 0 || !slices.Contains(evs[ready+1:], "ArcEnabled") {

@@ -227,10 +227,15 @@ func resetState(v api.ResetStatusView) string {
 }
 
 // reregisterHint says, as Start-ArcBootstrapReset does, that the machine is unregistered and how
-// to register it again: a Register naming it, with the values its cluster was registered with.
+// to register it again: a Register naming it, with the values its cluster was registered with
+// (or, once a Register named it again, that it is registered again).
 func (s *session) reregisterHint(ctx context.Context, clusterID, machine string) {
 	fmt.Fprintf(s.Stdout, "Machine %s unregistered successfully.\n", machine)
 	v, _, err := s.clusterView(ctx, clusterID)
+	if err == nil && v != nil && registeredNode(*v, machine) {
+		fmt.Fprintf(s.Stdout, "Machine %s has been registered again since.\n", machine)
+		return
+	}
 	if err != nil || v == nil || v.RegistrationStatus != api.StatusRegistered {
 		fmt.Fprintf(s.Stdout, "To register it again, send a Register naming it (registrar register … --node %s).\n", machine)
 		return
@@ -243,6 +248,16 @@ func (s *session) reregisterHint(ctx context.Context, clusterID, machine string)
 	}
 	args = append(args, "--node "+machine, "--wait")
 	fmt.Fprintf(s.Stdout, "To register it again, run:\n  %s\n", strings.Join(args, " "))
+}
+
+// registeredNode reports whether machine is a Registered node of the cluster v shows.
+func registeredNode(v api.ClusterView, machine string) bool {
+	for _, n := range v.Nodes {
+		if strings.EqualFold(n.Name, machine) {
+			return n.RegistrationStatus == api.StatusRegistered
+		}
+	}
+	return false
 }
 
 // sleep waits d or until ctx ends.
