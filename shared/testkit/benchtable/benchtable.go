@@ -55,14 +55,34 @@ type Row struct {
 	Registrar float64 // Registrar's figure
 	Floor     float64 // the floor's figure from the same run; 0: Target bounds Registrar itself
 	Target    Target
+	// Paired, when not 0, is the ratio measured pair by pair (PairedRatio), which a changing
+	// load moves less than Registrar / Floor; Registrar and Floor are then each side's median.
+	Paired float64
 }
 
-// Ratio is Registrar / Floor (Registrar itself for a row without a floor).
+// Ratio is Paired when set, else Registrar / Floor (Registrar itself for a row without a floor).
 func (r Row) Ratio() float64 {
-	if r.Floor == 0 {
+	switch {
+	case r.Floor == 0:
 		return r.Registrar
+	case r.Paired != 0:
+		return r.Paired
 	}
 	return r.Registrar / r.Floor
+}
+
+// PairedRatio is the median of the ratios of Registrar's samples to the floor's taken beside
+// them, for samples taken alternately: registrar[0], floor[0], registrar[1], floor[1], ... Each
+// floor sample is compared with the Registrar samples just before and just after it, so a load
+// that changes between samples weighs on both sides of each ratio alike. 0 for no pair.
+func PairedRatio(registrar, floor []float64) float64 {
+	var ratios []float64
+	for i, f := range floor {
+		for j := i; j <= i+1 && j < len(registrar) && f > 0; j++ {
+			ratios = append(ratios, registrar[j]/f)
+		}
+	}
+	return Median(ratios)
 }
 
 // Met reports whether the row's target holds.

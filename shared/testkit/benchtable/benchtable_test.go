@@ -12,14 +12,16 @@ func TestRowLine(t *testing.T) {
 		row  Row
 		want []string
 	}{
-		{Row{"Adapter, Service Bus envelope: time", "ns/op", 8_123, 16_240, AtMost(0.6)},
+		{Row{"Adapter, Service Bus envelope: time", "ns/op", 8_123, 16_240, AtMost(0.6), 0},
 			[]string{"benchtable", "Adapter, Service Bus envelope: time", "8.12µs", "16.2µs", "0.50", "≤ 0.6", "yes"}},
-		{Row{"Adapter, Service Bus envelope: heap", "B/op", 12_000, 20_480, AtMost(0.5)},
+		{Row{"Adapter, Service Bus envelope: heap", "B/op", 12_000, 20_480, AtMost(0.5), 0},
 			[]string{"benchtable", "Adapter, Service Bus envelope: heap", "11.7 KiB", "20 KiB", "0.59", "≤ 0.5", "NO"}},
-		{Row{"Loopback", "req/s", 9_000, 10_000, AtLeast(0.9)},
+		{Row{"Loopback", "req/s", 9_000, 10_000, AtLeast(0.9), 0},
 			[]string{"benchtable", "Loopback", "9000 req/s", "10000 req/s", "0.90", "≥ 0.9", "yes"}},
-		{Row{"Table requests, Register of 3 nodes", "requests", 9, 0, AtMost(8)},
+		{Row{"Table requests, Register of 3 nodes", "requests", 9, 0, AtMost(8), 0},
 			[]string{"benchtable", "Table requests, Register of 3 nodes", "9 requests", "—", "—", "≤ 8", "NO"}},
+		{Row{Figure: "Loopback, paired", Unit: "req/s", Registrar: 8_000, Floor: 10_000, Target: AtLeast(0.9), Paired: 0.95},
+			[]string{"benchtable", "Loopback, paired", "8000 req/s", "10000 req/s", "0.95", "≥ 0.9", "yes"}},
 	}
 	for _, c := range cases {
 		got := strings.Split(c.row.Line(), "\t")
@@ -29,6 +31,19 @@ func TestRowLine(t *testing.T) {
 		if !strings.HasPrefix(c.row.Line(), Marker) {
 			t.Errorf("%q does not start with the marker make bench looks for", c.row.Line())
 		}
+	}
+}
+
+// Registrar is twice as fast as the floor throughout, and the machine gets ten times faster after
+// the fifth sample: the ratio of the medians says 0.36, the paired ratio 2.
+func TestPairedRatioFollowsALoadThatChanges(t *testing.T) {
+	registrar := []float64{1, 1, 1, 10, 10}
+	floor := []float64{0.5, 0.5, 5, 5}
+	if got := PairedRatio(registrar, floor); got != 2 {
+		t.Errorf("PairedRatio = %v, want 2 (Median/Median = %.2f)", got, Median(registrar)/Median(floor))
+	}
+	if got := PairedRatio(nil, floor); got != 0 {
+		t.Errorf("PairedRatio of no Registrar samples = %v, want 0", got)
 	}
 }
 
