@@ -62,9 +62,8 @@ func TestDryRunChangesNothing(t *testing.T) {
 		before := h.view(id)
 		meta := domain.Meta{MessageID: "dry-1", EnqueuedAt: h.clk.Now(), Principal: "ann"}
 		res, err := h.svc.DryRun().Apply(context.Background(), domain.Unregister{ClusterID: id}, meta)
-		if err != nil || res.Outcome != domain.Updated || res.Plan == nil {
-			t.Fatalf("dry unregister: %+v %v", res, err)
-		}
+		noErr(t, "dry unregister", err)
+		wantFields(t, "dry unregister", fields{"outcome": domain.Updated, "plan": true}, fields{"outcome": res.Outcome, "plan": res.Plan != nil})
 		if after := h.view(id); after.RegistrationStatus != before.RegistrationStatus || after.ArcIntegration != before.ArcIntegration {
 			t.Fatalf("the dry run changed the cluster: %+v", after)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/google/go-cmp/cmp"
 )
 
 // harness drives the domain API on one store with a manual clock from t0, the one harness of the
@@ -118,4 +119,81 @@ func (h *harness) installed(id, machine string) {
 	h.t.Helper()
 	h.accept(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "clusterId": id, "machine": machine,
 		"installedAt": t0.Format(time.RFC3339), "osVersion": "2508"})
+}
+
+// fields are the values a step checks, by name.
+type fields map[string]any
+
+// wantFields fails t unless got has want's values, printing only the fields that differ.
+func wantFields(t testing.TB, what string, want, got fields) {
+	t.Helper()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("%s (-want +got):\n%s", what, d)
+	}
+}
+
+// noErr fails t when err is set.
+func noErr(t testing.TB, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// timeOrNone is *at in RFC 3339 (UTC), "none" for nil.
+func timeOrNone(at *time.Time) string {
+	if at == nil {
+		return "none"
+	}
+	return at.UTC().Format(time.RFC3339)
+}
+
+// deadlinePolicies are the policies of ds, in order.
+func deadlinePolicies(ds []domain.Deadline) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Policy)
+	}
+	return out
+}
+
+// firstDeadline is the first of ds' deadlines, zero for none.
+func firstDeadline(ds []domain.Deadline) time.Time {
+	if len(ds) == 0 {
+		return time.Time{}
+	}
+	return ds[0].Deadline
+}
+
+// orphanIDs are the clusters of os, in order.
+func orphanIDs(os []domain.OrphanView) []string {
+	var out []string
+	for _, o := range os {
+		out = append(out, o.ClusterID)
+	}
+	return out
+}
+
+// planIDs are the clusters of plans, in order.
+func planIDs(plans []domain.Plan) []string {
+	var out []string
+	for _, p := range plans {
+		out = append(out, p.ClusterID)
+	}
+	return out
+}
+
+// step runs one step of a journey as a subtest of t, with h reporting to it; a failed step ends
+// the journey.
+func (h *harness) step(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Helper()
+	parent := h.t
+	ok := t.Run(name, func(t *testing.T) {
+		h.t = t
+		defer func() { h.t = parent }()
+		fn(t)
+	})
+	if !ok {
+		t.FailNow()
+	}
 }

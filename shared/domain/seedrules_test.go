@@ -273,9 +273,9 @@ func TestArcOnEveryNode(t *testing.T) {
 		// A node added later and not yet registered shows as such.
 		expect(t, h.fact("", map[string]any{"type": "ClusterCreated", "clusterId": cA, "nodes": []string{"n1", "n2", "n3", "n4"}}), domain.Updated, "")
 		v := h.view(cA)
-		if n4 := nodeOf(t, v, "n4"); v.ArcIntegration != domain.ArcPartiallyEnabled || n4.ArcStatus != domain.ArcDisabled || n4.RegistrationStatus != domain.StatusNotYet {
-			t.Errorf("a node added later: cluster %s, node %+v", v.ArcIntegration, n4)
-		}
+		n4 := nodeOf(t, v, "n4")
+		wantFields(t, "a node added later", fields{"cluster arc": domain.ArcPartiallyEnabled, "n4 arc": domain.ArcDisabled, "n4 registration": domain.StatusNotYet},
+			fields{"cluster arc": v.ArcIntegration, "n4 arc": n4.ArcStatus, "n4 registration": n4.RegistrationStatus})
 	})
 }
 

@@ -82,9 +82,9 @@ func TestSweepRegistrationJourney(t *testing.T) {
 		h.installed(cA, "n1")
 		h.drain()
 		up, err := h.svc.Upcoming(context.Background(), 31*swDay)
-		if err != nil || len(up) != 2 || !up[0].Deadline.Equal(t0.Add(30*swDay)) || up[0].Policy != domain.PolicyRegistration || up[1].Policy != domain.PolicyCluster {
-			t.Fatalf("Upcoming(31d) = %+v, %v", up, err)
-		}
+		noErr(t, "Upcoming(31d)", err)
+		wantFields(t, "Upcoming(31d)", fields{"policies": []string{domain.PolicyRegistration, domain.PolicyCluster}, "first": t0.Add(30 * swDay)},
+			fields{"policies": deadlinePolicies(up), "first": firstDeadline(up)})
 		if v := h.view(cA); len(v.Deadlines) != 2 || !v.Deadlines[0].Deadline.Equal(up[0].Deadline) {
 			t.Fatalf("view deadlines %+v", v.Deadlines)
 		}
@@ -201,9 +201,10 @@ func silentOrphan(t *testing.T, h *harness) {
 		}
 	}
 	os, err := h.svc.Orphans(context.Background(), domain.Everywhere())
-	if err != nil || len(os) != 1 || os[0].ClusterID != cA || len(os[0].Plan.Steps) != 5 || os[0].Plan.Reason != domain.ReasonOrphanCleanup {
-		t.Fatalf("Orphans = %+v, %v", os, err)
-	}
+	noErr(t, "Orphans", err)
+	wantFields(t, "Orphans", fields{"suspects": []string{cA}}, fields{"suspects": orphanIDs(os)})
+	wantFields(t, "the suspect's plan", fields{"steps": 5, "reason": domain.ReasonOrphanCleanup},
+		fields{"steps": len(os[0].Plan.Steps), "reason": os[0].Plan.Reason})
 	if plans, evs, err := h.svc.CleanupOrphans(context.Background(), false, domain.Meta{}); err != nil || len(plans) != 0 || len(evs) != 0 {
 		t.Fatalf("CleanupOrphans during grace = %v, %d events, %v", plans, len(evs), err)
 	}
@@ -345,9 +346,8 @@ func TestSweepInterruptedRunContinuesWithoutDuplicates(t *testing.T) {
 		h.drain()
 		h.at(23)
 		rep := h.check(1)
-		if rep.Examined != 1 || !rep.More || rep.Events != 2 {
-			t.Fatalf("first run: %+v", rep)
-		}
+		wantFields(t, "first run", fields{"examined": 1, "more": true, "events": 2},
+			fields{"examined": rep.Examined, "more": rep.More, "events": rep.Events})
 		rep = h.check(1)
 		if rep.Examined != 1 || !rep.More {
 			t.Fatalf("second run: %+v", rep)
@@ -537,16 +537,17 @@ func TestCleanupOrphansAdmin(t *testing.T) {
 		h.sync(cB, "b")
 		ctx := context.Background()
 		plans, committed, err := h.svc.CleanupOrphans(ctx, true, domain.Meta{})
-		if err != nil || len(committed) != 0 || len(plans) != 1 || plans[0].ClusterID != cA || len(plans[0].Steps) != 5 || h.view(cA).Orphan != domain.OrphanSuspected {
-			t.Fatalf("dry run: %+v %v (orphan %s)", plans, err, h.view(cA).Orphan)
-		}
+		noErr(t, "dry run", err)
+		wantFields(t, "dry run", fields{"committed": 0, "plans": []string{cA}, "orphan": domain.OrphanSuspected},
+			fields{"committed": len(committed), "plans": planIDs(plans), "orphan": h.view(cA).Orphan})
+		wantFields(t, "dry run's plan", fields{"steps": 5}, fields{"steps": len(plans[0].Steps)})
 		if got := names(h.drain()); got != "" {
 			t.Fatalf("dry run emitted %q", got)
 		}
 		plans, committed, err = h.svc.CleanupOrphans(ctx, false, domain.Meta{Cause: "POST /api/v1/orphans/cleanup", Principal: "ops"})
-		if err != nil || len(plans) != 1 || h.view(cA).Orphan != domain.OrphanCleanedUp {
-			t.Fatalf("clean-up: %+v %v", plans, err)
-		}
+		noErr(t, "clean-up", err)
+		wantFields(t, "clean-up", fields{"plans": []string{cA}, "orphan": domain.OrphanCleanedUp},
+			fields{"plans": planIDs(plans), "orphan": h.view(cA).Orphan})
 		evs := h.drain(cA)
 		if len(committed) != len(evs) || committed[len(committed)-1].Type != domain.EvOrphanCleanedUp {
 			t.Fatalf("clean-up returned %d committed events, want the %d it committed", len(committed), len(evs))
