@@ -104,7 +104,7 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 			}
 			d, err := decide(rec)
 			if d != nil {
-				d.Command = true
+				d.Mode |= ModeCommand
 			}
 			return d, err
 		})

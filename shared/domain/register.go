@@ -17,7 +17,7 @@ func (s *Service) register(ctx context.Context, m Register, meta Meta) (Result, 
 	res, err := s.update(ctx, m.ClusterID, meta, func(rec ClusterRecord) (*Decision, error) {
 		d, h, err := s.decideRegister(ctx, rec, m, meta, &made)
 		if d != nil {
-			d.Command = true
+			d.Mode |= ModeCommand
 		}
 		held = h
 		return d, err

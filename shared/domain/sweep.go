@@ -281,7 +281,8 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 			return nil, err
 		}
 		next, held = s.policy.nextCheck(dec.Cluster, now, g.Active)
-		dec.Cluster.ScheduledCheck, dec.OwnSchedule = next, true
+		dec.Cluster.ScheduledCheck = next
+		dec.Mode |= ModeOwnSchedule
 		if held {
 			dec.Before = chain(s.hold(d.ClusterID), dec.Before)
 		}

@@ -14,35 +14,6 @@ import (
 	"time"
 )
 
-// Decision is what a decide function concluded from one read of a cluster's partition.
-type Decision struct {
-	// Cluster is the new state (a modified copy of the record's, see clone); nil or an unchanged
-	// copy means nothing changes (outcome unchanged; the idempotency marker is still committed).
-	Cluster *Cluster
-	Problem *Problem // a refusal: nothing is committed by update
-	History []HistoryEntry
-	Events  []EventSpec // emitted only when the state changed
-	// Before runs just before the commit, only when the state changes (index hints readers
-	// verify, claims on other clusters); its error is transient, so the message is retried.
-	Before func(ctx context.Context) error
-	// After runs after a successful commit (removing stale hints); its error is logged only,
-	// because the message is already committed and a redelivery would be a duplicate.
-	After  func(ctx context.Context) error
-	Plan   *Plan
-	Detail any
-	// Outcome overrides the computed outcome (created/updated/unchanged) when set.
-	Outcome Outcome
-	// OwnSchedule says the caller writes the due row of Cluster.ScheduledCheck itself, after the
-	// commit (a sweep: the due row it is working on guards a crash until then); otherwise update
-	// schedules the next check with the commit when it moved earlier.
-	OwnSchedule bool
-	// Command marks an operator's or another system's command (Register, Unregister,
-	// RepairRegistration, StartMachineReset): applied without a recorded change (nothing changed,
-	// or only untracked fields such as lastConnected) it still leaves one history entry, What
-	// "accepted" and After its outcome, so who asked what, and that it was applied, can be seen.
-	Command bool
-}
-
 // EventSpec is an event to emit: its type and its body fields.
 type EventSpec struct {
 	Type   string
@@ -84,7 +55,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 				outcome = Created
 			}
 			c.Version++
-			if next := s.policy.NextCheck(c, now); !d.OwnSchedule && !next.IsZero() &&
+			if next := s.policy.NextCheck(c, now); !d.Mode.has(ModeOwnSchedule) && !next.IsZero() &&
 				(c.ScheduledCheck.IsZero() || next.Before(c.ScheduledCheck)) {
 				ch.Due = &Due{ClusterID: clusterID, At: next} // written with the commit, never without it
 				c.ScheduledCheck = next
@@ -108,7 +79,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 		if d.Outcome != "" {
 			outcome = d.Outcome
 		}
-		if d.Command && rec.Cluster != nil && len(ch.History) == 0 {
+		if d.Mode.has(ModeCommand) && rec.Cluster != nil && len(ch.History) == 0 {
 			ch.History = []HistoryEntry{{At: now, What: "accepted", After: string(outcome), Cause: meta.Cause, MessageID: meta.MessageID,
 				Principal: meta.Principal, RequestedBy: meta.RequestedBy}}
 		}
