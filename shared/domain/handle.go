@@ -87,7 +87,7 @@ func (s *Service) reject(ctx context.Context, msgType, clusterID, subscription s
 // Apply applies an admin command (Unregister, RepairRegistration, StartMachineReset) through the
 // same rules as queue messages. A refusal comes back as Outcome Rejected with Problem set (it is
 // not recorded as a message rejection); a command on a cluster outside meta.Scope is
-// ErrOutOfScope; any other returned error is transient.
+// ErrOutOfScope; any other returned error is transient. A meta without a Source is SourceAdmin.
 func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, error) {
 	if meta.Cause == "" {
 		meta.Cause = msg.MessageType()
@@ -95,29 +95,52 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 	if meta.Source == "" {
 		meta.Source = SourceAdmin
 	}
-	admin := meta.Source == SourceAdmin
-	id := msg.ClusterKey()
-	command := func(decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
-		return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
-			if !meta.Scope.allowsCluster(rec.Cluster) {
-				return nil, ErrOutOfScope
-			}
-			d, err := decide(rec)
-			if d != nil {
-				d.Mode |= ModeCommand
-			}
-			return d, err
-		})
-	}
-	switch m := msg.(type) {
-	case Register:
+	if m, ok := msg.(Register); ok {
 		return s.register(ctx, m, meta)
+	}
+	if decide := s.commandDecision(ctx, msg, meta); decide != nil {
+		return s.command(ctx, msg.ClusterKey(), meta, decide)
+	}
+	return s.applyFact(ctx, msg, meta)
+}
+
+// commandDecision is the decide function of a command other than Register; nil for a fact.
+func (s *Service) commandDecision(ctx context.Context, msg Message, meta Meta) func(rec ClusterRecord) (*Decision, error) {
+	admin := meta.Source == SourceAdmin
+	switch m := msg.(type) {
 	case Unregister:
-		return command(func(rec ClusterRecord) (*Decision, error) {
+		return func(rec ClusterRecord) (*Decision, error) {
 			return s.decideUnregister(ctx, rec, m.DisableOnlyArc, ReasonUnregister, admin)
-		})
+		}
 	case RepairRegistration:
-		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideRepair(rec, m, admin) })
+		return func(rec ClusterRecord) (*Decision, error) { return s.decideRepair(rec, m, admin) }
+	case StartMachineReset:
+		return func(rec ClusterRecord) (*Decision, error) { return s.decideStartReset(ctx, rec, m, meta) }
+	case CancelMachineReset:
+		return func(rec ClusterRecord) (*Decision, error) { return s.decideCancelReset(rec, m) }
+	}
+	return nil
+}
+
+// command commits decide's decision on cluster id as a command (ModeCommand); a cluster outside
+// meta.Scope is ErrOutOfScope.
+func (s *Service) command(ctx context.Context, id string, meta Meta, decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
+	return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
+		if !meta.Scope.allowsCluster(rec.Cluster) {
+			return nil, ErrOutOfScope
+		}
+		d, err := decide(rec)
+		if d != nil {
+			d.Mode |= ModeCommand
+		}
+		return d, err
+	})
+}
+
+// applyFact applies a fact from machines and deployment tooling (docs/messages.md).
+func (s *Service) applyFact(ctx context.Context, msg Message, meta Meta) (Result, error) {
+	id := msg.ClusterKey()
+	switch m := msg.(type) {
 	case MachineInstalled:
 		if id == "" {
 			return s.installStandalone(ctx, m, meta)
@@ -135,10 +158,6 @@ func (s *Service) Apply(ctx context.Context, msg Message, meta Meta) (Result, er
 			err = s.noteSync(ctx, meta.EnqueuedAt)
 		}
 		return res, err
-	case StartMachineReset:
-		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideStartReset(ctx, rec, m, meta) })
-	case CancelMachineReset:
-		return command(func(rec ClusterRecord) (*Decision, error) { return s.decideCancelReset(rec, m) })
 	case ResetProgress:
 		return s.resetMessage(ctx, id, m.OperationID, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideProgress(rec, m, meta) })
 	case ResetCompleted:
