@@ -175,3 +175,18 @@ func (c *Counting) MarkPublished(ctx context.Context, events []domain.Event) err
 	c.add("MarkPublished", 1)
 	return c.Store.MarkPublished(ctx, events)
 }
+
+func (c *Counting) PutAttention(ctx context.Context, rows []domain.AttentionRow) error {
+	c.add("PutAttention", 1)
+	return c.Store.PutAttention(ctx, rows)
+}
+
+func (c *Counting) DropAttention(ctx context.Context, rows []domain.AttentionRow) error {
+	c.add("DropAttention", 1)
+	return c.Store.DropAttention(ctx, rows)
+}
+
+func (c *Counting) AttentionBy(ctx context.Context, after domain.AttentionRow, until time.Time, limit int) ([]domain.AttentionRow, error) {
+	c.add("AttentionBy", 1)
+	return c.Store.AttentionBy(ctx, after, until, limit)
+}
