@@ -107,42 +107,61 @@ func (p Policy) pendingOf(c *Cluster) []pending {
 	if c == nil || c.Orphan == OrphanCleanedUp {
 		return nil
 	}
-	var out []pending
-	add := func(policy string, at time.Time, action string, warn []time.Duration, silence bool) {
-		out = append(out, pending{Deadline: Deadline{ClusterID: c.ID, ClusterName: c.Name, Policy: policy, Deadline: at.UTC(), Action: action},
-			warn: warn, silence: silence, slot: slotRank[policy] + policy})
-	}
+	l := pendingList{c: c}
 	if c.RegistrationStatus == StatusNotYet && c.RegisteredAt.IsZero() && !c.InstalledAt.IsZero() {
-		add(PolicyRegistration, c.InstalledAt.Add(p.RegisterWindow), "Register the cluster (Register-AzStackHCI) before the deadline.", p.WarnBefore, false)
+		l.add(PolicyRegistration, c.InstalledAt.Add(p.RegisterWindow), "Register the cluster (Register-AzStackHCI) before the deadline.", p.WarnBefore, false)
 	}
 	if c.ClusterStatus == StatusNotYet && !c.InstalledAt.IsZero() {
-		add(PolicyCluster, c.InstalledAt.Add(p.ClusterWindow), "Create or join a cluster before the deadline.", p.WarnBefore, false)
+		l.add(PolicyCluster, c.InstalledAt.Add(p.ClusterWindow), "Create or join a cluster before the deadline.", p.WarnBefore, false)
 	}
 	if registered(c) {
-		base := silenceBase(c)
-		if c.ConnectionStatus == StatusConnected && !base.IsZero() {
-			add(PolicyConnection, base.Add(p.ConnectedWindow), "Restore the cluster's connectivity to Azure so it syncs.", nil, true)
-			out[len(out)-1].routine = true
-		}
-		if (c.ConnectionStatus == StatusConnected || c.ConnectionStatus == StatusDisconnect) && !base.IsZero() {
-			add(PolicyConnection, base.Add(p.OfflineWindow), "Reconnect the cluster to Azure before the offline limit.", p.WarnBefore, true)
-		}
-		if !c.CredentialExpiresAt.IsZero() && !c.CredentialExpired {
-			add(PolicyCredential, c.CredentialExpiresAt, "Run RepairRegistration to renew the Arc onboarding credential before it expires.", p.CredentialWarnBefore, false)
-		}
+		p.registeredDeadlines(&l)
 	}
 	if c.Orphan == OrphanSuspected && !c.GraceUntil.IsZero() && registered(c) {
-		add(DeadlineOrphanGrace, c.GraceUntil, "Sync or register the cluster before the grace ends, or it is cleaned up as an orphan.", nil, c.OrphanReason == OrphanSilent)
+		l.add(DeadlineOrphanGrace, c.GraceUntil, "Sync or register the cluster before the grace ends, or it is cleaned up as an orphan.", nil, c.OrphanReason == OrphanSilent)
 	}
 	for _, n := range c.Nodes {
 		if r := n.Reset; r != nil && r.Status == ResetInProgress {
-			add(DeadlineResetStall, r.LastHeardAt.Add(p.ResetStallAfter), "Check the reset of machine "+n.Name+": it reported no progress.", nil, false)
-			out[len(out)-1].noted = r.StallNoted
-			out[len(out)-1].slot += ":" + strings.ToLower(n.Name)
+			l.add(DeadlineResetStall, r.LastHeardAt.Add(p.ResetStallAfter), "Check the reset of machine "+n.Name+": it reported no progress.", nil, false)
+			l.last().noted = r.StallNoted
+			l.last().slot += ":" + strings.ToLower(n.Name)
 		}
 	}
-	return out
+	return l.out
 }
+
+// registeredDeadlines adds a registered cluster's deadlines to l: its connection's (the routine
+// ConnectedWindow one while Connected, the offline one) and its credential's.
+func (p Policy) registeredDeadlines(l *pendingList) {
+	c := l.c
+	base := silenceBase(c)
+	if c.ConnectionStatus == StatusConnected && !base.IsZero() {
+		l.add(PolicyConnection, base.Add(p.ConnectedWindow), "Restore the cluster's connectivity to Azure so it syncs.", nil, true)
+		l.last().routine = true
+	}
+	if (c.ConnectionStatus == StatusConnected || c.ConnectionStatus == StatusDisconnect) && !base.IsZero() {
+		l.add(PolicyConnection, base.Add(p.OfflineWindow), "Reconnect the cluster to Azure before the offline limit.", p.WarnBefore, true)
+	}
+	if !c.CredentialExpiresAt.IsZero() && !c.CredentialExpired {
+		l.add(PolicyCredential, c.CredentialExpiresAt, "Run RepairRegistration to renew the Arc onboarding credential before it expires.", p.CredentialWarnBefore, false)
+	}
+}
+
+// pendingList collects a cluster's pending deadlines.
+type pendingList struct {
+	c   *Cluster
+	out []pending
+}
+
+// add lists the deadline of policy at at: its action, the lead times it warns at and whether it
+// is judged by silence.
+func (l *pendingList) add(policy string, at time.Time, action string, warn []time.Duration, silence bool) {
+	l.out = append(l.out, pending{Deadline: Deadline{ClusterID: l.c.ID, ClusterName: l.c.Name, Policy: policy, Deadline: at.UTC(), Action: action},
+		warn: warn, silence: silence, slot: slotRank[policy] + policy})
+}
+
+// last is the deadline listed last.
+func (l *pendingList) last() *pending { return &l.out[len(l.out)-1] }
 
 // Deadlines lists c's pending deadlines, soonest first (overdue ones included: the next sweep
 // applies them). They are clock times: the guard may hold back the silence-based ones.
