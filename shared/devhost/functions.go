@@ -187,6 +187,8 @@ type bindingJSON struct {
 	Methods   []string `json:"methods"`
 }
 
+// loadFunction reads the function.json at path: the function named after its folder, with its
+// one trigger (settings resolved by getenv) and its HTTP output.
 func loadFunction(path string, getenv func(string) string) (Function, error) {
 	name := filepath.Base(filepath.Dir(path))
 	raw, err := os.ReadFile(path)
@@ -201,50 +203,68 @@ func loadFunction(path string, getenv func(string) string) (Function, error) {
 	}
 	fn := Function{Name: name}
 	for _, b := range doc.Bindings {
-		switch {
-		case strings.EqualFold(b.Direction, "in"):
-			fn.inputs++
-		case strings.EqualFold(b.Direction, "out"):
-			fn.outputs++
-		}
-		switch {
-		case b.Type == "http" && strings.EqualFold(b.Direction, "out"):
-			fn.Output, fn.OutputDataType = b.Name, b.DataType
-		case b.Type == HTTPTrigger || b.Type == ServiceBusTrigger || b.Type == TimerTrigger:
-			if fn.Trigger != "" {
-				return Function{}, fmt.Errorf("devhost: %s has more than one trigger", name)
-			}
-			fn.Trigger, fn.Binding = b.Type, b.Name
-			fn.Route, fn.Schedule = b.Route, b.Schedule
-			for _, m := range b.Methods {
-				fn.Methods = append(fn.Methods, strings.ToUpper(m))
-			}
-			q, err := resolve(b.QueueName, getenv)
-			if err != nil {
-				return Function{}, fmt.Errorf("devhost: %s queueName: %w", name, err)
-			}
-			fn.Queue = q
+		if err := fn.bind(b, getenv); err != nil {
+			return Function{}, err
 		}
 	}
+	if err := fn.checkTrigger(); err != nil {
+		return Function{}, err
+	}
+	return fn, nil
+}
+
+// bind adds binding b to fn: it counts as an input or an output, and is fn's HTTP output or its
+// trigger (one at most).
+func (fn *Function) bind(b bindingJSON, getenv func(string) string) error {
+	switch {
+	case strings.EqualFold(b.Direction, "in"):
+		fn.inputs++
+	case strings.EqualFold(b.Direction, "out"):
+		fn.outputs++
+	}
+	switch {
+	case b.Type == "http" && strings.EqualFold(b.Direction, "out"):
+		fn.Output, fn.OutputDataType = b.Name, b.DataType
+	case b.Type == HTTPTrigger || b.Type == ServiceBusTrigger || b.Type == TimerTrigger:
+		if fn.Trigger != "" {
+			return fmt.Errorf("devhost: %s has more than one trigger", fn.Name)
+		}
+		fn.Trigger, fn.Binding = b.Type, b.Name
+		fn.Route, fn.Schedule = b.Route, b.Schedule
+		for _, m := range b.Methods {
+			fn.Methods = append(fn.Methods, strings.ToUpper(m))
+		}
+		q, err := resolve(b.QueueName, getenv)
+		if err != nil {
+			return fmt.Errorf("devhost: %s queueName: %w", fn.Name, err)
+		}
+		fn.Queue = q
+	}
+	return nil
+}
+
+// checkTrigger checks fn's trigger is one the runner supports and complete: a queue names its
+// queue, a timer's schedule parses; an HTTP route defaults to the function's name.
+func (fn *Function) checkTrigger() error {
 	switch fn.Trigger {
 	case "":
-		return Function{}, fmt.Errorf("devhost: %s has no trigger the runner supports", name)
+		return fmt.Errorf("devhost: %s has no trigger the runner supports", fn.Name)
 	case ServiceBusTrigger:
 		if fn.Queue == "" {
-			return Function{}, fmt.Errorf("devhost: %s names no queue", name)
+			return fmt.Errorf("devhost: %s names no queue", fn.Name)
 		}
 	case TimerTrigger:
 		s, err := ParseSchedule(fn.Schedule)
 		if err != nil {
-			return Function{}, fmt.Errorf("devhost: %s: %w", name, err)
+			return fmt.Errorf("devhost: %s: %w", fn.Name, err)
 		}
 		fn.schedule = s
 	case HTTPTrigger:
 		if fn.Route == "" {
-			fn.Route = name
+			fn.Route = fn.Name
 		}
 	}
-	return fn, nil
+	return nil
 }
 
 // resolve replaces %Setting% references with their values; an unset setting is an error.

@@ -2,6 +2,7 @@ package devhost
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,67 +98,81 @@ func New(fns []Function, opts *Options) (*Runner, error) {
 	if opts != nil {
 		r.opts = *opts
 	}
-	if r.opts.Clock == nil {
-		r.opts.Clock = NewClock()
+	if err := r.opts.defaults(); err != nil {
+		return nil, err
 	}
-	if len(r.opts.Roles) == 0 {
-		r.opts.Roles = []string{"Registrar.Admin"}
-	}
-	if r.opts.Principal == "" {
-		r.opts.Principal = "local-operator"
-	}
-	if r.opts.MaxDeliveryCount <= 0 {
-		r.opts.MaxDeliveryCount = MaxDeliveryCount
-	}
-	if r.opts.RetryDelay <= 0 {
-		r.opts.RetryDelay = 200 * time.Millisecond
-	}
-	if r.opts.Tick <= 0 {
-		r.opts.Tick = time.Second
-	}
-	switch r.opts.HTTPMode {
-	case "", HTTPEnvelope, HTTPForward, HTTPProxy:
-	default:
-		return nil, fmt.Errorf("devhost: HTTP mode %q: want %s, %s or %s", r.opts.HTTPMode, HTTPProxy, HTTPForward, HTTPEnvelope)
-	}
-	r.log = r.opts.Logger
-	if r.log == nil {
-		r.log = slog.Default()
-	}
-	r.clock = r.opts.Clock
+	r.log, r.clock = r.opts.Logger, r.opts.Clock
 	now := r.clock.Now()
 	for _, fn := range fns {
-		switch {
-		case fn.Trigger != HTTPTrigger:
-		case r.opts.HTTPMode != "" && fn.direct():
-			fn.HTTPMode = r.opts.HTTPMode // Options.HTTPMode replaces host.json's choice
-		case fn.HTTPMode == "":
-			fn.HTTPMode = HTTPEnvelope
-		}
-		if _, dup := r.byName[fn.Name]; dup {
-			return nil, fmt.Errorf("devhost: function %s is defined twice", fn.Name)
-		}
-		r.byName[fn.Name] = fn
-		r.fns = append(r.fns, fn)
-		switch fn.Trigger {
-		case ServiceBusTrigger:
-			if other, dup := r.queues[fn.Queue]; dup {
-				return nil, fmt.Errorf("devhost: functions %s and %s both listen on queue %s", other.fn.Name, fn.Name, fn.Queue)
-			}
-			r.queues[fn.Queue] = newQueue(fn.Queue, fn)
-		case TimerTrigger:
-			if fn.schedule == nil {
-				s, err := ParseSchedule(fn.Schedule)
-				if err != nil {
-					return nil, fmt.Errorf("devhost: %s: %w", fn.Name, err)
-				}
-				fn.schedule = s
-			}
-			r.timers[fn.Name] = newTimer(fn, now)
+		if err := r.add(fn, now); err != nil {
+			return nil, err
 		}
 	}
 	r.routes()
 	return r, nil
+}
+
+// defaults fills o's zero fields with their defaults; an unknown HTTPMode is an error.
+func (o *Options) defaults() error {
+	switch o.HTTPMode {
+	case "", HTTPEnvelope, HTTPForward, HTTPProxy:
+	default:
+		return fmt.Errorf("devhost: HTTP mode %q: want %s, %s or %s", o.HTTPMode, HTTPProxy, HTTPForward, HTTPEnvelope)
+	}
+	if o.Clock == nil {
+		o.Clock = NewClock()
+	}
+	if len(o.Roles) == 0 {
+		o.Roles = []string{"Registrar.Admin"}
+	}
+	o.Principal = cmp.Or(o.Principal, "local-operator")
+	if o.MaxDeliveryCount <= 0 {
+		o.MaxDeliveryCount = MaxDeliveryCount
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = 200 * time.Millisecond
+	}
+	if o.Tick <= 0 {
+		o.Tick = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return nil
+}
+
+// add adds fn to the runner: its HTTP mode (Options.HTTPMode replaces host.json's choice), its
+// queue or its timer (first due after now). A name or a queue used twice is an error.
+func (r *Runner) add(fn Function, now time.Time) error {
+	switch {
+	case fn.Trigger != HTTPTrigger:
+	case r.opts.HTTPMode != "" && fn.direct():
+		fn.HTTPMode = r.opts.HTTPMode
+	case fn.HTTPMode == "":
+		fn.HTTPMode = HTTPEnvelope
+	}
+	if _, dup := r.byName[fn.Name]; dup {
+		return fmt.Errorf("devhost: function %s is defined twice", fn.Name)
+	}
+	r.byName[fn.Name] = fn
+	r.fns = append(r.fns, fn)
+	switch fn.Trigger {
+	case ServiceBusTrigger:
+		if other, dup := r.queues[fn.Queue]; dup {
+			return fmt.Errorf("devhost: functions %s and %s both listen on queue %s", other.fn.Name, fn.Name, fn.Queue)
+		}
+		r.queues[fn.Queue] = newQueue(fn.Queue, fn)
+	case TimerTrigger:
+		if fn.schedule == nil {
+			s, err := ParseSchedule(fn.Schedule)
+			if err != nil {
+				return fmt.Errorf("devhost: %s: %w", fn.Name, err)
+			}
+			fn.schedule = s
+		}
+		r.timers[fn.Name] = newTimer(fn, now)
+	}
+	return nil
 }
 
 // Functions lists the runner's functions, by name.
