@@ -111,43 +111,9 @@ func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, met
 		return Result{Outcome: Duplicate}, nil
 	}
 	name := strings.ToLower(m.Machine)
-	outcome := Unchanged
-	retry := s.retry.start()
-	for {
-		var prev standalone
-		e, err := s.store.GetIndex(ctx, kindStandalone, "", name)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			outcome = Created
-		case err != nil:
-			return Result{}, err
-		default:
-			outcome = Updated
-			if prev, err = readStandalone(e); err != nil {
-				// A record this service wrote; an unreadable one is replaced, not fatal.
-				s.log.WarnContext(ctx, "unreadable standalone-machine record replaced", "machine", name, "error", err.Error())
-				prev = standalone{}
-			}
-		}
-		next := prev.merged(m, meta.EnqueuedAt.UTC())
-		if outcome == Updated && reflect.DeepEqual(prev, next) {
-			outcome = Unchanged
-			break
-		}
-		if err := s.scheduleStandalone(ctx, name, &next); err != nil {
-			return Result{}, err
-		}
-		raw, _ := json.Marshal(next)
-		err = s.store.PutIndexIf(ctx, IndexEntry{Kind: kindStandalone, Name: name, Value: string(raw)}, e.ETag)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, ErrConflict) {
-			return Result{}, err
-		}
-		if !retry.again(ctx) {
-			return Result{}, retry.spent("standalone machine " + name)
-		}
+	outcome, err := s.writeStandalone(ctx, name, m, meta)
+	if err != nil {
+		return Result{}, err
 	}
 	if meta.MessageID != "" {
 		if _, err := s.store.Commit(ctx, Change{Partition: StandalonePartition, MessageID: meta.MessageID}); errors.Is(err, ErrConflict) {
@@ -157,6 +123,56 @@ func (s *Service) installStandalone(ctx context.Context, m MachineInstalled, met
 		}
 	}
 	return Result{Outcome: outcome}, nil
+}
+
+// writeStandalone merges m into the record of machine name, re-read on a conflict after the
+// service's Retry backoff, and returns the outcome: Created, Updated, or Unchanged (nothing
+// written).
+func (s *Service) writeStandalone(ctx context.Context, name string, m MachineInstalled, meta Meta) (Outcome, error) {
+	retry := s.retry.start()
+	for {
+		prev, e, outcome, err := s.readStandaloneRow(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		next := prev.merged(m, meta.EnqueuedAt.UTC())
+		if outcome == Updated && reflect.DeepEqual(prev, next) {
+			return Unchanged, nil
+		}
+		if err := s.scheduleStandalone(ctx, name, &next); err != nil {
+			return "", err
+		}
+		raw, _ := json.Marshal(next)
+		err = s.store.PutIndexIf(ctx, IndexEntry{Kind: kindStandalone, Name: name, Value: string(raw)}, e.ETag)
+		if err == nil {
+			return outcome, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return "", err
+		}
+		if !retry.again(ctx) {
+			return "", retry.spent("standalone machine " + name)
+		}
+	}
+}
+
+// readStandaloneRow reads machine name's record and its row: Created when there is none (zero
+// record), Updated when there is one (an unreadable one, which this service wrote, is logged and
+// replaced, not fatal).
+func (s *Service) readStandaloneRow(ctx context.Context, name string) (standalone, IndexEntry, Outcome, error) {
+	e, err := s.store.GetIndex(ctx, kindStandalone, "", name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return standalone{}, e, Created, nil
+	case err != nil:
+		return standalone{}, e, "", err
+	}
+	prev, err := readStandalone(e)
+	if err != nil {
+		s.log.WarnContext(ctx, "unreadable standalone-machine record replaced", "machine", name, "error", err.Error())
+		prev = standalone{}
+	}
+	return prev, e, Updated, nil
 }
 
 // scheduleStandalone writes st's due-index row when its next check is earlier than the one
