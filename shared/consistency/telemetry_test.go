@@ -15,7 +15,11 @@ import (
 )
 
 // host.json keeps requests and exceptions out of Application Insights' adaptive sampling, so a
-// failed invocation is never sampled away (docs/operations.md).
+// failed invocation is never sampled away (docs/operations.md). The host reads the types from
+// logging.applicationInsights.samplingSettings.excludedTypes, a ";"-separated list, and samples
+// unless isEnabled is false (Functions docs, "host.json reference for Azure Functions 2.x and
+// later", applicationInsights.samplingSettings; host: the WebJobs Application Insights options
+// set-up moves samplingSettings:ExcludedTypes into ApplicationInsightsLoggerOptions.SamplingExcludedTypes).
 func TestHostJSONKeepsRequestsAndExceptionsOutOfSampling(t *testing.T) {
 	var h struct {
 		Logging struct {
