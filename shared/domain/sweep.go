@@ -522,17 +522,7 @@ func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([
 			plans = append(plans, plan)
 			continue
 		}
-		res, err := s.update(ctx, c.ID, meta, func(rec ClusterRecord) (*Decision, error) {
-			if !meta.Scope.allowsCluster(rec.Cluster) {
-				return &Decision{}, nil // moved out of the caller's subscriptions meanwhile
-			}
-			d, err := s.decideSweep(ctx, rec, now, g, cause)
-			if err != nil || d.Cluster == nil || d.Cluster.Orphan != OrphanCleanedUp {
-				return d, err
-			}
-			d.Cluster.ScheduledCheck = s.policy.NextCheck(d.Cluster, now)
-			return d, nil
-		})
+		res, err := s.cleanUp(ctx, c.ID, meta, now, g, cause)
 		if err != nil {
 			return nil, events, err
 		}
@@ -542,4 +532,20 @@ func (s *Service) CleanupOrphans(ctx context.Context, dryRun bool, meta Meta) ([
 		}
 	}
 	return plans, events, nil
+}
+
+// cleanUp commits the clean-up of suspect id, its grace over at now, when it is still in
+// meta.Scope (the sweep's rules: decideSweep with the guard's reading g).
+func (s *Service) cleanUp(ctx context.Context, id string, meta Meta, now time.Time, g Guard, cause string) (Result, error) {
+	return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) {
+		if !meta.Scope.allowsCluster(rec.Cluster) {
+			return &Decision{}, nil // moved out of the caller's subscriptions meanwhile
+		}
+		d, err := s.decideSweep(ctx, rec, now, g, cause)
+		if err != nil || d.Cluster == nil || d.Cluster.Orphan != OrphanCleanedUp {
+			return d, err
+		}
+		d.Cluster.ScheduledCheck = s.policy.NextCheck(d.Cluster, now)
+		return d, nil
+	})
 }
