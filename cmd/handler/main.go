@@ -24,6 +24,7 @@ import (
 	"github.com/azlocal/registrar/shared/app"
 	"github.com/azlocal/registrar/shared/config"
 	"github.com/azlocal/registrar/shared/invoke"
+	"github.com/azlocal/registrar/shared/logs"
 	"github.com/azlocal/registrar/shared/telemetry"
 )
 
@@ -76,14 +77,14 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 
 	select {
 	case err := <-served:
-		log.Error("server stopped", "error", err.Error())
+		log.Error("server stopped", logs.Err(err))
 		return 1
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("shutdown", "error", err.Error())
+		log.Error("shutdown", logs.Err(err))
 		return 1
 	}
 	log.Info("stopped")
@@ -95,6 +96,6 @@ func closing(log *slog.Logger, what string, level slog.Level, close func(context
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := close(ctx); err != nil {
-		log.Log(ctx, level, what, "error", err.Error())
+		log.Log(ctx, level, what, logs.Err(err))
 	}
 }

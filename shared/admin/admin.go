@@ -16,6 +16,7 @@ import (
 	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Prefix is where the API is served (the Admin function's route v1/{*path} under /api).
@@ -59,7 +60,7 @@ func (r *Router) publish(ctx context.Context, events []domain.Event) {
 	}
 	if err := r.d.Relay.Flush(ctx, events); err != nil {
 		r.d.Logger.WarnContext(ctx, "publish after commit failed; the outbox relay will retry",
-			"events", len(events), "error", err.Error())
+			"events", len(events), logs.Err(err))
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Paths of the bulk routes (relative to Prefix).
@@ -345,7 +346,7 @@ func (r *Router) endBulk(req *http.Request, run bulkRun) {
 		return
 	}
 	if err := r.d.Service.EndBulk(context.WithoutCancel(req.Context()), run.scope, run.digest); err != nil {
-		r.d.Logger.WarnContext(req.Context(), "admin bulk: could not record the end of the request", "err", err)
+		r.d.Logger.WarnContext(req.Context(), "admin bulk: could not record the end of the request", logs.Err(err))
 	}
 }
 

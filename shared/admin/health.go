@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // PathHealthz is the availability probe (docs/admin-api.md): public, no fleet data.
@@ -23,7 +25,7 @@ func (r *Router) healthz(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := context.WithTimeout(req.Context(), healthTimeout)
 	defer cancel()
 	if err := r.d.Service.Ping(ctx); err != nil {
-		r.d.Logger.WarnContext(ctx, "healthz: the store does not answer", "error", err.Error())
+		r.d.Logger.WarnContext(ctx, "healthz: the store does not answer", logs.Err(err))
 		w.Header().Set("Retry-After", "5")
 		WriteProblem(w, &Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 			Title: "Temporarily unavailable", Detail: "The store does not answer; retry shortly."})

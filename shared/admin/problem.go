@@ -10,6 +10,7 @@ import (
 	"github.com/azlocal/registrar/shared/api/apihttp"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Problem codes the API adds to the domain's (domain.Code*) and auth's (auth.Code*).
@@ -111,11 +112,11 @@ func (r *Router) problemOf(req *http.Request, err error, notFound *Problem) *Pro
 		return invalid("cursor", "Not a cursor this API gave out; pass back nextCursor unchanged.")
 	case errors.Is(err, domain.ErrTransient), errors.Is(err, domain.ErrConflict),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		r.d.Logger.WarnContext(req.Context(), "admin: transient failure", "route", req.Pattern, "err", err)
+		r.d.Logger.WarnContext(req.Context(), "admin: transient failure", "route", req.Pattern, logs.Err(err))
 		return &Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Title: "Temporarily unavailable",
 			Detail: "A dependency is temporarily unavailable; retry shortly."}
 	}
-	r.d.Logger.ErrorContext(req.Context(), "admin: request failed", "route", req.Pattern, "err", err)
+	r.d.Logger.ErrorContext(req.Context(), "admin: request failed", "route", req.Pattern, logs.Err(err))
 	return &Problem{Status: http.StatusInternalServerError, Code: CodeInternal, Title: "Internal error",
 		Detail: "The request failed; the error is logged."}
 }

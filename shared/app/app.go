@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg config.Config, o *Options) (*App, error) {
 	a.Relay = relay.New(a.Store, pub, &relay.Options{Logger: opts.Logger, Now: opts.Clock.Now})
 	policy := cfg.Policy
 	a.Service = domain.NewService(a.Store, opts.Clock, &domain.Options{Policy: &policy, Logger: opts.Logger,
-		Traceparent: telemetry.Traceparent})
+		Traceparent: telemetry.Traceparent, InvocationID: invoke.InvocationID})
 	adminAPI := opts.Admin
 	if adminAPI == nil {
 		if adminAPI, err = a.adminAPI(cfg, opts); err != nil {

@@ -126,3 +126,26 @@ func TestDocRefCheckCatchesBadCitations(t *testing.T) {
 		}
 	}
 }
+
+// errKey is a log call's error under another key than the schema's "error" (shared/logs).
+var errKey = regexp.MustCompile(`"(err|errMsg|cause_error|failure)",\s*\w*[eE]rr\b`)
+
+// TestOneKeyForErrors: every log line names its error "error" (logs.Err), never "err".
+func TestOneKeyForErrors(t *testing.T) {
+	root := repo.Root(t)
+	for _, rel := range goFiles(t, root) {
+		if strings.HasSuffix(rel, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(root, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := errKey.Find(src); m != nil {
+			t.Errorf("%s logs an error as %q: use logs.Err(err) (key \"error\")", rel, m)
+		}
+	}
+	if !errKey.MatchString(`log.Warn("x", "err", err)`) {
+		t.Error(`errKey misses "err", err`)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/azlocal/registrar/shared/admin"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Paths served, relative to admin.Prefix.
@@ -116,13 +117,13 @@ func (h *handler) asset(w http.ResponseWriter, req *http.Request) {
 func (h *handler) failure(w http.ResponseWriter, req *http.Request, err error) {
 	if errors.Is(err, domain.ErrTransient) || errors.Is(err, domain.ErrConflict) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		h.log.WarnContext(req.Context(), "dashboard: transient failure", "route", req.Pattern, "err", err)
+		h.log.WarnContext(req.Context(), "dashboard: transient failure", "route", req.Pattern, logs.Err(err))
 		w.Header().Set("Retry-After", "5")
 		admin.WriteProblem(w, &admin.Problem{Status: http.StatusServiceUnavailable, Code: admin.CodeUnavailable,
 			Title: "Temporarily unavailable", Detail: "A dependency is temporarily unavailable; retry shortly."})
 		return
 	}
-	h.log.ErrorContext(req.Context(), "dashboard: request failed", "route", req.Pattern, "err", err)
+	h.log.ErrorContext(req.Context(), "dashboard: request failed", "route", req.Pattern, logs.Err(err))
 	admin.WriteProblem(w, &admin.Problem{Status: http.StatusInternalServerError, Code: admin.CodeInternal,
 		Title: "Internal error", Detail: "The request failed; the error is logged."})
 }

@@ -6,6 +6,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // HostVersion is the version the runner gives as the host's (X-Azure-Functions-HostVersion,
@@ -37,7 +39,7 @@ func (r *Runner) newProxy(target *url.URL, transport http.RoundTripper) *httputi
 		},
 		Transport: transport,
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
-			r.log.Warn("devhost: proxied HTTP invocation failed", "path", req.URL.Path, "err", err)
+			r.log.Warn("devhost: proxied HTTP invocation failed", "path", req.URL.Path, logs.Err(err))
 			w.WriteHeader(http.StatusInternalServerError)
 		},
 	}
@@ -78,7 +80,7 @@ func (r *Runner) forward(w http.ResponseWriter, req *http.Request, fn Function) 
 	out.Header.Set("User-Agent", strings.TrimSpace(req.Header.Get("User-Agent")+" "+userAgent))
 	res, err := r.forwarder.Do(out)
 	if err != nil {
-		r.log.Warn("devhost: forwarded HTTP invocation failed", "function", fn.Name, "err", err)
+		r.log.Warn("devhost: forwarded HTTP invocation failed", "function", fn.Name, logs.Err(err))
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // MaxDeliveryCount is how many deliveries a message gets before it is dead-lettered, as the
@@ -138,7 +139,7 @@ func (r *Runner) deliver(q *queue) {
 		if r.ctx.Err() != nil {
 			return
 		}
-		r.log.Warn("devhost: delivery failed, message abandoned", "queue", q.name, "messageId", m.MessageID, "deliveryCount", count, "err", err)
+		r.log.Warn("devhost: delivery failed, message abandoned", "queue", q.name, "messageId", m.MessageID, "deliveryCount", count, logs.Err(err))
 		if count >= r.opts.MaxDeliveryCount {
 			q.settle(m, ReasonMaxDelivery, fmt.Sprintf("Message could not be consumed after %d delivery attempts.", count))
 			r.log.Warn("devhost: message dead-lettered", "queue", q.name, "messageId", m.MessageID, "reason", ReasonMaxDelivery)

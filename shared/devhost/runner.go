@@ -20,6 +20,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/invoke"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // MovableClock is the runner's clock, shared with the app: it tells the time and POST
@@ -213,11 +214,11 @@ func (r *Runner) Start(ctx context.Context, handler http.Handler, ln net.Listene
 	go func() {
 		defer close(r.served)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			r.log.Error("devhost: handler server stopped", "err", err)
+			r.log.Error("devhost: handler server stopped", logs.Err(err))
 		}
 	}()
 	if err := r.waitReady(r.ctx); err != nil {
-		r.log.Warn("devhost: the handler did not answer GET /", "err", err)
+		r.log.Warn("devhost: the handler did not answer GET /", logs.Err(err))
 	}
 	for _, q := range r.queues {
 		r.wg.Add(1)

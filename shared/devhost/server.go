@@ -13,6 +13,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/api/apihttp"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Body limits of the runner's own endpoints.
@@ -144,13 +145,13 @@ func (r *Runner) envelopeHTTP(w http.ResponseWriter, req *http.Request, fn Funct
 	}
 	rep, err := r.invoke(req.Context(), fn, httpEnvelope(fn, req, body, params, r.clock.Now()))
 	if err != nil {
-		r.log.Warn("devhost: HTTP invocation failed", "function", fn.Name, "err", err)
+		r.log.Warn("devhost: HTTP invocation failed", "function", fn.Name, logs.Err(err))
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
 	res, err := hostResponse(fn, rep)
 	if err != nil {
-		r.log.Warn("devhost: the host could not write the HTTP output", "function", fn.Name, "err", err)
+		r.log.Warn("devhost: the host could not write the HTTP output", "function", fn.Name, logs.Err(err))
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // timer is one timer function's schedule state.
@@ -74,7 +76,7 @@ func (r *Runner) runTimer(t *timer) {
 		select {
 		case info := <-t.run:
 			if _, err := r.invoke(r.ctx, t.fn, timerEnvelope(t.fn, info, r.clock.Now())); err != nil && r.ctx.Err() == nil {
-				r.log.Warn("devhost: timer run failed", "function", t.fn.Name, "err", err)
+				r.log.Warn("devhost: timer run failed", "function", t.fn.Name, logs.Err(err))
 			}
 		case <-r.ctx.Done():
 			return

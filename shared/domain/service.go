@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/azlocal/registrar/shared/api"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Outcome is how one message, command or sweep item ended (docs/messages.md#outcomes).
@@ -87,6 +88,9 @@ type Options struct {
 	// event committed under ctx is stored with it and published with it (docs/events.md).
 	// nil: events carry none.
 	Traceparent func(ctx context.Context) string
+	// InvocationID returns the id of the invocation ctx belongs to ("" for none); every line the
+	// domain logs under ctx carries it as invocationId (docs/operations.md). nil: none.
+	InvocationID func(ctx context.Context) string
 }
 
 // NewService returns a Service over store and clock.
@@ -105,6 +109,7 @@ func NewService(store Store, clock Clock, opts *Options) *Service {
 		if opts.Logger != nil {
 			s.log = opts.Logger
 		}
+		s.log = slog.New(logs.WithInvocationID(s.log.Handler(), opts.InvocationID))
 	}
 	return s
 }

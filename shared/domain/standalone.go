@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Standalone machines (docs/policy.md): a machine installed before any cluster names it is
@@ -69,7 +71,7 @@ func (s *Service) StandaloneMachines(ctx context.Context, p Page) (PageOf[Standa
 	for _, e := range rows.Items {
 		st, err := readStandalone(e)
 		if err != nil {
-			s.log.WarnContext(ctx, "unreadable standalone-machine record skipped", "machine", e.Name, "error", err.Error())
+			s.log.WarnContext(ctx, "unreadable standalone-machine record skipped", "machine", e.Name, logs.Err(err))
 			continue
 		}
 		out.Items = append(out.Items, StandaloneMachine{Machine: st.Machine, InstalledAt: st.InstalledAt, OSVersion: st.OSVersion,
@@ -169,7 +171,7 @@ func (s *Service) readStandaloneRow(ctx context.Context, name string) (standalon
 	}
 	prev, err := readStandalone(e)
 	if err != nil {
-		s.log.WarnContext(ctx, "unreadable standalone-machine record replaced", "machine", name, "error", err.Error())
+		s.log.WarnContext(ctx, "unreadable standalone-machine record replaced", "machine", name, logs.Err(err))
 		prev = standalone{}
 	}
 	return prev, e, Updated, nil
@@ -207,7 +209,7 @@ func (s *Service) adoptStandalone(ctx context.Context, c *Cluster, names []strin
 	for _, e := range rows {
 		st, err := readStandalone(e)
 		if err != nil {
-			s.log.WarnContext(ctx, "unreadable standalone-machine record ignored", "machine", e.Name, "error", err.Error())
+			s.log.WarnContext(ctx, "unreadable standalone-machine record ignored", "machine", e.Name, logs.Err(err))
 			continue
 		}
 		name := e.Name
@@ -312,7 +314,7 @@ func (s *Service) evaluateStandalone(ctx context.Context, d Due, name string, no
 		}
 		st, err := readStandalone(e)
 		if err != nil {
-			s.log.WarnContext(ctx, "unreadable standalone-machine record not evaluated", "machine", name, "error", err.Error())
+			s.log.WarnContext(ctx, "unreadable standalone-machine record not evaluated", "machine", name, logs.Err(err))
 			return res, done(ctx)
 		}
 		next, ev, key := s.policy.assessStandalone(st, now)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Policies named in PolicyWarning, PolicyViolated and PolicyRestored events.
@@ -145,7 +147,7 @@ func (s *Service) sweepRows(ctx context.Context, rows []sweepItem, run SweepRun,
 				case err != nil:
 					rep.Skipped++
 					s.log.ErrorContext(ctx, "due row skipped: evaluating it failed; retried later, the run goes on",
-						"sweep", name, "run", run.ID, "clusterId", EscapeControl(it.due.ClusterID), "due", it.due.At, "err", err.Error())
+						"sweep", name, "run", run.ID, "clusterId", EscapeControl(it.due.ClusterID), "due", it.due.At, logs.Err(err))
 				default:
 					rep.Examined++
 					if res.Outcome == Updated || res.Outcome == Created {
@@ -347,7 +349,7 @@ func (s *Service) recordNextCheck(ctx context.Context, id string, read ClusterRe
 	}
 	if drop != nil {
 		if err := drop(ctx); err != nil {
-			s.log.WarnContext(ctx, "removing an old deadline-index row failed", "clusterId", id, "err", err)
+			s.log.WarnContext(ctx, "removing an old deadline-index row failed", "clusterId", id, logs.Err(err))
 		}
 	}
 	return true, nil

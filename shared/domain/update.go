@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // EventSpec is an event to emit: its type and its body fields.
@@ -110,7 +112,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 					continue
 				}
 				if err := after(ctx); err != nil {
-					s.log.WarnContext(ctx, "post-commit index update failed", "clusterId", clusterID, "messageId", meta.MessageID, "err", err)
+					s.log.WarnContext(ctx, "post-commit index update failed", "clusterId", clusterID, "messageId", meta.MessageID, logs.Err(err))
 				}
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/invoke"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // registrationRequests is RegistrationRequests: commands (docs/messages.md).
@@ -57,7 +58,7 @@ func publish(ctx context.Context, d Deps, events []domain.Event) {
 	}
 	if err := d.Relay.Flush(ctx, events); err != nil {
 		d.Logger.WarnContext(ctx, "publish after commit failed; the outbox relay will retry",
-			"events", len(events), "error", err.Error())
+			"events", len(events), logs.Err(err))
 	}
 }
 

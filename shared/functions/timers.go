@@ -2,7 +2,6 @@ package functions
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/invoke"
@@ -33,7 +32,7 @@ func sweepFunction(d Deps, name string, sweep func(context.Context, domain.Sweep
 		if rep.GuardActive {
 			d.Logger.WarnContext(ctx, "no syncs heard fleet-wide: silence-based transitions held back", "function", name)
 		}
-		return fmt.Sprintf("examined=%d changed=%d events=%d more=%t", rep.Examined, rep.Changed, rep.Events, rep.More), nil
+		return string(invoke.OutcomeCompleted), nil // the domain logged the run's summary ("sweep done")
 	}
 }
 
@@ -42,12 +41,12 @@ func sweepFunction(d Deps, name string, sweep func(context.Context, domain.Sweep
 func outboxRelay(d Deps) invoke.TimerHandler {
 	return func(ctx context.Context, _ invoke.Timer) (string, error) {
 		if d.Relay == nil {
-			return "no-publisher", nil
+			return string(invoke.OutcomeNoPublisher), nil
 		}
-		n, err := d.Relay.Run(ctx, d.RelayBatch)
+		_, err := d.Relay.Run(ctx, d.RelayBatch)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("published=%d", n), nil
+		return string(invoke.OutcomeCompleted), nil
 	}
 }

@@ -3,7 +3,6 @@ package invoke
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -27,14 +26,14 @@ func (s *server) direct(name string, h http.Handler) http.Handler {
 		case rec.err != nil && tw.status == 0:
 			// As a failed envelope invocation: the host answers 500 without a body.
 			tw.WriteHeader(http.StatusInternalServerError)
-			rec.outcome = "transient"
+			rec.outcome = OutcomeTransient
 		case rec.err != nil:
-			rec.outcome = "transient"
+			rec.outcome = OutcomeTransient
 		default:
 			if tw.status == 0 {
 				tw.WriteHeader(http.StatusOK)
 			}
-			rec.outcome = strconv.Itoa(tw.status)
+			rec.outcome, rec.status = OutcomeAnswered, tw.status
 		}
 		s.logLine(r.Context(), &rec)
 	})

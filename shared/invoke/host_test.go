@@ -146,7 +146,7 @@ func TestDirectRequestIsServedByTheHTTPFunction(t *testing.T) {
 	if err := json.Unmarshal(bytes.TrimSpace([]byte(logs.String())), &line); err != nil {
 		t.Fatalf("want one JSON log line, got %q", logs.String())
 	}
-	if line["function"] != "Admin" || line["invocationId"] != want.Invocation || line["outcome"] != "202" {
+	if line["function"] != "Admin" || line["invocationId"] != want.Invocation || line["outcome"] != "answered" || line["status"] != 202.0 {
 		t.Errorf("log line %v", line)
 	}
 }

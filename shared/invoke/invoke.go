@@ -23,13 +23,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Binding names the adapter reads; every functions/*/function.json must use them.
@@ -220,12 +221,30 @@ type failure struct {
 	Code  string `json:"code"`
 }
 
+// InvocationOutcome is how an invocation ended: the invocation line's outcome (docs/operations.md). A
+// function's handler returns its own (the domain's created, updated, unchanged, duplicate or
+// rejected; a timer's completed or no-publisher); the adapter's are below. An HTTP invocation's
+// status code is the line's status, never its outcome.
+type InvocationOutcome string
+
+// The adapter's outcomes, and those its functions share.
+const (
+	OutcomeTransient         InvocationOutcome = "transient" // failed: answered non-2xx, the platform retries
+	OutcomeUnknownFunction   InvocationOutcome = "unknown-function"
+	OutcomeMalformedEnvelope InvocationOutcome = "malformed-envelope"
+	OutcomeEnvelopeTooLarge  InvocationOutcome = "envelope-too-large"
+	OutcomeAnswered          InvocationOutcome = "answered"     // an HTTP invocation answered: see its status
+	OutcomeCompleted         InvocationOutcome = "completed"    // a timer run finished
+	OutcomeNoPublisher       InvocationOutcome = "no-publisher" // OutboxRelay without a Service Bus: nothing to do
+)
+
 // record is what the per-invocation log line says.
 type record struct {
 	function, invocationID string
 	start                  time.Time
 	msg                    Message
-	outcome                string
+	outcome                InvocationOutcome
+	status                 int // an HTTP invocation's status code
 	err                    error
 	logged                 bool
 }
@@ -251,7 +270,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request, name string) {
 
 	fn, ok := s.fns[name]
 	if !ok {
-		rec.outcome = "unknown-function"
+		rec.outcome = OutcomeUnknownFunction
 		writeJSON(w, http.StatusNotFound, failure{Error: "no such function", Code: "UnknownFunction"})
 		return
 	}
@@ -267,10 +286,10 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request, name string) {
 	res, envelErr, err := s.run(inv, d, &env, fn, &rec)
 	switch {
 	case envelErr != nil:
-		rec.outcome, rec.err = "malformed-envelope", envelErr
+		rec.outcome, rec.err = OutcomeMalformedEnvelope, envelErr
 		writeJSON(w, http.StatusBadRequest, failure{Error: envelErr.Error(), Code: "MalformedEnvelope"})
 	case err != nil:
-		rec.outcome, rec.err = "transient", err
+		rec.outcome, rec.err = OutcomeTransient, err
 		writeJSON(w, http.StatusInternalServerError, failure{Error: "transient failure: the invocation will be retried", Code: "Transient"})
 	default:
 		s.logLine(inv, &rec) // the last Logs entry: only a 2xx reply's Logs reach the host
@@ -283,7 +302,7 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request, name string) {
 func (s *server) envelope(w http.ResponseWriter, r *http.Request, d *decoder, fn function, rec *record) (envelope, bool) {
 	err := d.read(http.MaxBytesReader(w, r.Body, s.max))
 	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
-		rec.outcome, rec.err = "envelope-too-large", err
+		rec.outcome, rec.err = OutcomeEnvelopeTooLarge, err
 		writeJSON(w, http.StatusRequestEntityTooLarge, failure{Error: "envelope too large", Code: "EnvelopeTooLarge"})
 		return envelope{}, false
 	}
@@ -292,7 +311,7 @@ func (s *server) envelope(w http.ResponseWriter, r *http.Request, d *decoder, fn
 		env, err = d.parse(fn.binding(), fn.queue != nil)
 	}
 	if err != nil {
-		rec.outcome, rec.err = "malformed-envelope", fmt.Errorf("%w: %v", errNotObject, err)
+		rec.outcome, rec.err = OutcomeMalformedEnvelope, fmt.Errorf("%w: %v", errNotObject, err)
 		writeJSON(w, http.StatusBadRequest, failure{Error: errNotObject.Error(), Code: "MalformedEnvelope"})
 		return envelope{}, false
 	}
@@ -330,7 +349,7 @@ func (s *server) run(ctx context.Context, d *decoder, env *envelope, fn function
 		if err == nil {
 			var status int
 			status, rec.err = res.result()
-			rec.outcome = strconv.Itoa(status)
+			rec.outcome, rec.status = OutcomeAnswered, status
 		}
 	}
 	return res, nil, err
@@ -347,13 +366,14 @@ func invocationID(h http.Header) string {
 }
 
 // guard runs fn, turning a panic into an error (a transient failure).
-func guard(fn func() (string, error)) (outcome string, err error) {
+func guard(fn func() (string, error)) (outcome InvocationOutcome, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			outcome, err = "", fmt.Errorf("panic: %v", p)
 		}
 	}()
-	return fn()
+	o, err := fn()
+	return InvocationOutcome(o), err
 }
 
 // logLine writes the invocation's line (at Error for a failure, which answers non-2xx) and marks
@@ -367,7 +387,7 @@ func (s *server) logLine(ctx context.Context, rec *record) {
 	var buf [10]slog.Attr
 	attrs := append(buf[:0],
 		slog.String("function", rec.function),
-		slog.String("invocationId", rec.invocationID),
+		slog.String(logs.InvocationIDKey, rec.invocationID),
 		slog.String("traceId", trace.SpanContextFromContext(ctx).TraceID().String()))
 	if rec.msg.MessageID != "" || rec.msg.DeliveryCount != 0 {
 		attrs = append(attrs,
@@ -376,16 +396,20 @@ func (s *server) logLine(ctx context.Context, rec *record) {
 			slog.Int("deliveryCount", rec.msg.DeliveryCount))
 	}
 	d := time.Since(rec.start)
-	attrs = append(attrs, slog.String("outcome", rec.outcome), slog.Float64("durationMs", float64(d.Microseconds())/1000))
+	attrs = append(attrs, slog.String(logs.OutcomeKey, string(rec.outcome)))
+	if rec.status != 0 {
+		attrs = append(attrs, slog.Int(logs.StatusKey, rec.status))
+	}
+	attrs = append(attrs, slog.Float64("durationMs", float64(d.Microseconds())/1000))
 	level := slog.LevelInfo
 	if rec.err != nil {
 		level = slog.LevelError
-		attrs = append(attrs, slog.String("error", rec.err.Error()))
+		attrs = append(attrs, logs.Err(rec.err))
 	}
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
-		span.SetAttributes(attributeOutcome.String(rec.outcome))
+		span.SetAttributes(attributeOutcome.String(string(rec.outcome)))
 		if rec.err != nil {
-			span.SetStatus(codes.Error, rec.outcome)
+			span.SetStatus(codes.Error, string(rec.outcome))
 		}
 	}
 	// As Logger.LogAttrs, without the caller's PC: the line always comes from here.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/azlocal/registrar/shared/domain"
+	"github.com/azlocal/registrar/shared/logs"
 )
 
 // Publisher publishes events in the order given. On failure it stops, so no event is sent after
@@ -175,7 +176,7 @@ func (r *Relay) publish(ctx context.Context, events []domain.Event) (int, error)
 		}
 		r.mu.Unlock()
 		r.log.WarnContext(ctx, "relay: publish failed; the rest stay in the outbox", "sent", len(sent), "pending", len(events)-len(sent),
-			LogEventIDs, eventIDs(events[len(sent):]), "err", pubErr)
+			LogEventIDs, eventIDs(events[len(sent):]), logs.Err(pubErr))
 	}
 	if len(sent) > 0 {
 		r.log.LogAttrs(ctx, slog.LevelInfo, "relay: published", slog.Int("events", len(sent)), slog.String(LogEventIDs, eventIDs(sent)))
