@@ -162,8 +162,9 @@ type StandaloneMachine struct {
 	Machine       string    `json:"machine"`
 	InstalledAt   time.Time `json:"installedAt"`
 	OSVersion     string    `json:"osVersion,omitempty"`
-	ClusterStatus string    `json:"clusterStatus"` // NotYet | OutOfPolicy
-	Deadline      time.Time `json:"deadline"`      // to create or join a cluster
+	OSRelease     string    `json:"osRelease,omitempty"` // the release of an OS build string, where known
+	ClusterStatus string    `json:"clusterStatus"`       // NotYet | OutOfPolicy
+	Deadline      time.Time `json:"deadline"`            // to create or join a cluster
 	Action        string    `json:"action"`
 }
 

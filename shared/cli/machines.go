@@ -37,7 +37,11 @@ func (s *session) machinesCmd() *cobra.Command {
 			now := s.now()
 			rows := [][]string{}
 			for _, m := range ms {
-				rows = append(rows, []string{m.Machine, when(&m.InstalledAt, now), orDash(m.OSVersion), m.ClusterStatus, when(&m.Deadline, now)})
+				os := orDash(m.OSVersion)
+				if m.OSRelease != "" {
+					os += " (" + m.OSRelease + ")"
+				}
+				rows = append(rows, []string{m.Machine, when(&m.InstalledAt, now), os, m.ClusterStatus, when(&m.Deadline, now)})
 			}
 			table(s.Stdout, []string{"MACHINE", "INSTALLED", "OS", "CLUSTER STATUS", "CREATE OR JOIN A CLUSTER BY"}, rows, s.st.status)
 			fmt.Fprintf(s.Stdout, "%d standalone machine(s)\n", len(ms))

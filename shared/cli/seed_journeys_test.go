@@ -322,11 +322,17 @@ func TestJourneyStandaloneMachineAgesOut(t *testing.T) {
 		return out
 	}
 	post(t, base, "machine-events", "install-1", `{"type":"MachineInstalled","machine":"edge-01","installedAt":"2026-01-01T00:00:00Z","osVersion":"2508"}`)
+	post(t, base, "machine-events", "install-2", `{"type":"MachineInstalled","machine":"edge-02","installedAt":"2026-02-01T00:00:00Z","osVersion":"10.0.26100.4946"}`)
 	t.Run("listed as standalone", func(t *testing.T) {
-		waitUntil(t, "edge-01 listed", func() bool { return strings.Contains(string(apiGet(t, base, "/machines/standalone")), "edge-01") })
+		waitUntil(t, "edge-01 and edge-02 listed", func() bool {
+			return strings.Contains(string(apiGet(t, base, "/machines/standalone")), "edge-02")
+		})
 		out, _ := cli(t, base, 0, "machines", "standalone")
 		if !strings.Contains(out, "edge-01") || !strings.Contains(out, "NotYet") || !strings.Contains(out, "2026-01-31T00:00:00Z") {
 			t.Errorf("machines standalone:\n%s", out)
+		}
+		if !strings.Contains(line(out, "edge-02 "), "10.0.26100.4946 (24H2)") { // a build string shows its release, as status does
+			t.Errorf("edge-02's OS:\n%s", out)
 		}
 	})
 	t.Run("warned 7 and 1 days before, then OutOfPolicy", func(t *testing.T) {

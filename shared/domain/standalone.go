@@ -74,8 +74,12 @@ func (s *Service) StandaloneMachines(ctx context.Context, p Page) (PageOf[Standa
 			s.log.WarnContext(ctx, "unreadable standalone-machine record skipped", "machine", e.Name, logs.Err(err))
 			continue
 		}
-		out.Items = append(out.Items, StandaloneMachine{Machine: st.Machine, InstalledAt: st.InstalledAt, OSVersion: st.OSVersion,
-			ClusterStatus: cmpOr(st.ClusterStatus, StatusNotYet), Deadline: s.policy.standaloneDeadline(st), Action: standaloneAction})
+		m := StandaloneMachine{Machine: st.Machine, InstalledAt: st.InstalledAt, OSVersion: st.OSVersion,
+			ClusterStatus: cmpOr(st.ClusterStatus, StatusNotYet), Deadline: s.policy.standaloneDeadline(st), Action: standaloneAction}
+		if r := Release(m.OSVersion); r != m.OSVersion {
+			m.OSRelease = r
+		}
+		out.Items = append(out.Items, m)
 	}
 	return out, nil
 }
