@@ -23,11 +23,15 @@ func TestDirectRequestLineCarriesTheTraceID(t *testing.T) {
 	r.Header.Set(HeaderInvocationID, "5f0c1e2d-3b4a-4c5d-9e6f-708192a3b4c5")
 	r.Header.Set("traceparent", "00-"+hostTraceID+"-b7ad6b7169203331-01")
 	h.ServeHTTP(httptest.NewRecorder(), r)
-	var line struct{ Function, InvocationID, TraceID, Outcome string }
+	type record struct {
+		Function, InvocationID, TraceID, Outcome string
+		Status                                   int
+	}
+	var line record
 	if err := json.Unmarshal(bytes.TrimSpace([]byte(logs.String())), &line); err != nil {
 		t.Fatalf("want one JSON log line, got %q", logs.String())
 	}
-	want := struct{ Function, InvocationID, TraceID, Outcome string }{"Admin", "5f0c1e2d-3b4a-4c5d-9e6f-708192a3b4c5", hostTraceID, "200"}
+	want := record{"Admin", "5f0c1e2d-3b4a-4c5d-9e6f-708192a3b4c5", hostTraceID, "answered", http.StatusOK}
 	if d := cmp.Diff(want, line); d != "" {
 		t.Errorf("proxied request's log line (-want +got):\n%s", d)
 	}
