@@ -79,46 +79,52 @@ func names(ds []drained) string {
 
 func TestSweepRegistrationJourney(t *testing.T) {
 	forEachStore(t, func(t *testing.T, h *harness) {
-		h.installed(cA, "n1")
-		h.drain()
-		up, err := h.svc.Upcoming(context.Background(), 31*swDay)
-		noErr(t, "Upcoming(31d)", err)
-		wantFields(t, "Upcoming(31d)", fields{"policies": []string{domain.PolicyRegistration, domain.PolicyCluster}, "first": t0.Add(30 * swDay)},
-			fields{"policies": deadlinePolicies(up), "first": firstDeadline(up)})
-		if v := h.view(cA); len(v.Deadlines) != 2 || !v.Deadlines[0].Deadline.Equal(up[0].Deadline) {
-			t.Fatalf("view deadlines %+v", v.Deadlines)
-		}
-		if up, _ := h.svc.Upcoming(context.Background(), 7*swDay); len(up) != 0 {
-			t.Fatalf("Upcoming(7d) = %+v", up)
-		}
-		for _, step := range []struct {
-			day  float64
-			want string
-		}{
-			{22.9, ""},
-			{23, "PolicyWarning/Cluster/7 PolicyWarning/Registration/7"},
-			{23.5, ""},
-			{29, "PolicyWarning/Cluster/1 PolicyWarning/Registration/1"},
-			{29, ""},
-			{30, "PolicyViolated/Cluster PolicyViolated/Registration"},
-			{31, ""},
-		} {
-			h.at(step.day)
-			h.check(0)
-			if got := names(h.drain()); got != step.want {
-				t.Fatalf("day %v: events %q, want %q", step.day, got, step.want)
+		h.step(t, "installed", func(t *testing.T) {
+			h.installed(cA, "n1")
+			h.drain()
+			up, err := h.svc.Upcoming(context.Background(), 31*swDay)
+			noErr(t, "Upcoming(31d)", err)
+			wantFields(t, "Upcoming(31d)", fields{"policies": []string{domain.PolicyRegistration, domain.PolicyCluster}, "first": t0.Add(30 * swDay)},
+				fields{"policies": deadlinePolicies(up), "first": firstDeadline(up)})
+			if v := h.view(cA); len(v.Deadlines) != 2 || !v.Deadlines[0].Deadline.Equal(up[0].Deadline) {
+				t.Fatalf("view deadlines %+v", v.Deadlines)
 			}
-		}
-		if v := h.view(cA); v.RegistrationStatus != domain.StatusOutOfPolicy || v.ClusterStatus != domain.StatusOutOfPolicy {
-			t.Fatalf("day 31: %s/%s", v.RegistrationStatus, v.ClusterStatus)
-		}
-		h.register(cA, "n") // late registration of the installed machine's cluster
-		if got := names(h.drain(cA)); !strings.Contains(got, "PolicyRestored/Cluster PolicyRestored/Registration") {
-			t.Fatalf("late register events %q", got)
-		}
-		if v := h.view(cA); v.RegistrationStatus != domain.StatusRegistered || v.ClusterStatus != domain.StatusClustered {
-			t.Fatalf("after register: %s/%s", v.RegistrationStatus, v.ClusterStatus)
-		}
+			if up, _ := h.svc.Upcoming(context.Background(), 7*swDay); len(up) != 0 {
+				t.Fatalf("Upcoming(7d) = %+v", up)
+			}
+		})
+		h.step(t, "warnings then violations", func(t *testing.T) {
+			for _, day := range []struct {
+				day  float64
+				want string
+			}{
+				{22.9, ""},
+				{23, "PolicyWarning/Cluster/7 PolicyWarning/Registration/7"},
+				{23.5, ""},
+				{29, "PolicyWarning/Cluster/1 PolicyWarning/Registration/1"},
+				{29, ""},
+				{30, "PolicyViolated/Cluster PolicyViolated/Registration"},
+				{31, ""},
+			} {
+				h.at(day.day)
+				h.check(0)
+				if got := names(h.drain()); got != day.want {
+					t.Fatalf("day %v: events %q, want %q", day.day, got, day.want)
+				}
+			}
+			if v := h.view(cA); v.RegistrationStatus != domain.StatusOutOfPolicy || v.ClusterStatus != domain.StatusOutOfPolicy {
+				t.Fatalf("day 31: %s/%s", v.RegistrationStatus, v.ClusterStatus)
+			}
+		})
+		h.step(t, "late register restores", func(t *testing.T) {
+			h.register(cA, "n") // late registration of the installed machine's cluster
+			if got := names(h.drain(cA)); !strings.Contains(got, "PolicyRestored/Cluster PolicyRestored/Registration") {
+				t.Fatalf("late register events %q", got)
+			}
+			if v := h.view(cA); v.RegistrationStatus != domain.StatusRegistered || v.ClusterStatus != domain.StatusClustered {
+				t.Fatalf("after register: %s/%s", v.RegistrationStatus, v.ClusterStatus)
+			}
+		})
 	})
 }
 
