@@ -149,15 +149,8 @@ func (s *session) orphansCmd() *cobra.Command {
 		Example: "  registrar orphans\n  registrar orphans cleanup --dry-run",
 		Args:    nArgs(0, "no arguments (or the subcommand cleanup)"),
 		RunE: s.run(func(ctx context.Context, _ []string) error {
-			raw, err := s.pages(ctx, "/orphans", nil, "clusters/read")
-			if err != nil {
-				return err
-			}
-			if s.json() {
-				return s.printItems(raw)
-			}
-			os, err := decodeItems[api.OrphanView](raw)
-			if err != nil {
+			os, printed, err := listAll[api.OrphanView](ctx, s, "/orphans", nil)
+			if printed || err != nil {
 				return err
 			}
 			s.orphanTable(os)

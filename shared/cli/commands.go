@@ -87,6 +87,20 @@ func decodeItems[T any](raw []json.RawMessage) ([]T, error) {
 	return out, nil
 }
 
+// listAll reads every page of a list the caller reads with clusters/read. With -o json it prints
+// the items as the API sent them and says so (printed); otherwise it returns them decoded.
+func listAll[T any](ctx context.Context, s *session, path string, q url.Values) (items []T, printed bool, err error) {
+	raw, err := s.pages(ctx, path, q, "clusters/read")
+	if err != nil {
+		return nil, false, err
+	}
+	if s.json() {
+		return nil, true, s.printItems(raw)
+	}
+	items, err = decodeItems[T](raw)
+	return items, false, err
+}
+
 func clusterPath(id string) string { return "/clusters/" + url.PathEscape(id) }
 
 func (s *session) statusCmd() *cobra.Command {
@@ -196,15 +210,8 @@ func (s *session) listCmd() *cobra.Command {
 					q.Set(k, v)
 				}
 			}
-			raw, err := s.pages(ctx, "/clusters", q, "clusters/read")
-			if err != nil {
-				return err
-			}
-			if s.json() {
-				return s.printItems(raw)
-			}
-			cs, err := decodeItems[api.ClusterSummary](raw)
-			if err != nil {
+			cs, printed, err := listAll[api.ClusterSummary](ctx, s, "/clusters", q)
+			if printed || err != nil {
 				return err
 			}
 			now := s.now()
@@ -239,15 +246,8 @@ func (s *session) historyCmd() *cobra.Command {
 		Example: "  registrar history 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11",
 		Args:    clusterArgs(false),
 		RunE: s.run(func(ctx context.Context, args []string) error {
-			raw, err := s.pages(ctx, clusterPath(args[0])+"/history", nil, "clusters/read")
-			if err != nil {
-				return err
-			}
-			if s.json() {
-				return s.printItems(raw)
-			}
-			hs, err := decodeItems[api.HistoryEntry](raw)
-			if err != nil {
+			hs, printed, err := listAll[api.HistoryEntry](ctx, s, clusterPath(args[0])+"/history", nil)
+			if printed || err != nil {
 				return err
 			}
 			slices.SortStableFunc(hs, func(a, b api.HistoryEntry) int { return b.At.Compare(a.At) })
@@ -270,15 +270,8 @@ func (s *session) upcomingCmd() *cobra.Command {
 		Example: "  registrar upcoming\n  registrar upcoming --within 30d",
 		Args:    nArgs(0, "no arguments"),
 		RunE: s.run(func(ctx context.Context, _ []string) error {
-			raw, err := s.pages(ctx, "/policy/upcoming", url.Values{"within": {within}}, "clusters/read")
-			if err != nil {
-				return err
-			}
-			if s.json() {
-				return s.printItems(raw)
-			}
-			ds, err := decodeItems[api.Deadline](raw)
-			if err != nil {
+			ds, printed, err := listAll[api.Deadline](ctx, s, "/policy/upcoming", url.Values{"within": {within}})
+			if printed || err != nil {
 				return err
 			}
 			s.deadlineTable(ds, true)
@@ -296,15 +289,8 @@ func (s *session) rejectionsCmd() *cobra.Command {
 		Example: "  registrar rejections\n  registrar rejections -o json | jq '.items[] | select(.code==\"RegionNotSupported\")'",
 		Args:    nArgs(0, "no arguments"),
 		RunE: s.run(func(ctx context.Context, _ []string) error {
-			raw, err := s.pages(ctx, "/rejections", nil, "clusters/read")
-			if err != nil {
-				return err
-			}
-			if s.json() {
-				return s.printItems(raw)
-			}
-			rs, err := decodeItems[api.Rejection](raw)
-			if err != nil {
+			rs, printed, err := listAll[api.Rejection](ctx, s, "/rejections", nil)
+			if printed || err != nil {
 				return err
 			}
 			now := s.now()
@@ -323,15 +309,6 @@ func (s *session) rejectionsCmd() *cobra.Command {
 }
 
 // deadLetter is a dead-lettered message as GET /deadletters/{queue} lists it.
-type deadLetter struct {
-	MessageID     string    `json:"messageId"`
-	Reason        string    `json:"reason"`
-	Description   string    `json:"description"`
-	DeliveryCount int       `json:"deliveryCount"`
-	EnqueuedTime  time.Time `json:"enqueuedTime"`
-	Preview       string    `json:"preview"`
-}
-
 func (s *session) deadlettersCmd() *cobra.Command {
 	var ids []string
 	var yes bool
@@ -393,15 +370,8 @@ func (s *session) deadlettersCmd() *cobra.Command {
 }
 
 func (s *session) listDeadLetters(ctx context.Context, path string) error {
-	raw, err := s.pages(ctx, path, nil, "clusters/read")
-	if err != nil {
-		return err
-	}
-	if s.json() {
-		return s.printItems(raw)
-	}
-	ds, err := decodeItems[deadLetter](raw)
-	if err != nil {
+	ds, printed, err := listAll[api.DeadLetter](ctx, s, path, nil)
+	if printed || err != nil {
 		return err
 	}
 	now := s.now()

@@ -23,15 +23,8 @@ func (s *session) machinesCmd() *cobra.Command {
 		Example: "  registrar machines standalone\n  registrar machines standalone -o json | jq '.items[] | select(.clusterStatus==\"OutOfPolicy\")'",
 		Args:    nArgs(0, "no arguments"),
 		RunE: s.run(func(ctx context.Context, _ []string) error {
-			raw, err := s.pages(ctx, "/machines/standalone", nil, "clusters/read")
-			if err != nil {
-				return err
-			}
-			if s.json() {
-				return s.printItems(raw)
-			}
-			ms, err := decodeItems[api.StandaloneMachine](raw)
-			if err != nil {
+			ms, printed, err := listAll[api.StandaloneMachine](ctx, s, "/machines/standalone", nil)
+			if printed || err != nil {
 				return err
 			}
 			now := s.now()

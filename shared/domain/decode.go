@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,17 +103,25 @@ func Decode(queue QueueKind, body []byte) (Message, error) {
 }
 
 // peekCluster reads the cluster ID of a body that failed validation, when it is a valid GUID.
-func peekCluster(body []byte) string {
+func peekCluster(body []byte) string { return peekGUID(body, "clusterId") }
+
+// peekGUID reads the top-level string field of a body that failed validation: a GUID, lower
+// case, or "" (not JSON, too large, absent, not a string, not a GUID).
+func peekGUID(body []byte, field string) string {
 	if len(body) > MaxBodyBytes {
 		return ""
 	}
-	var v struct {
-		ClusterID any `json:"clusterId"`
-	}
+	var v map[string]any
 	if json.Unmarshal(body, &v) != nil {
 		return ""
 	}
-	s, _ := v.ClusterID.(string)
+	val, ok := v[field]
+	for _, k := range slices.Sorted(maps.Keys(v)) { // as encoding/json matches a field: any case
+		if !ok && strings.EqualFold(k, field) {
+			val, ok = v[k], true
+		}
+	}
+	s, _ := val.(string)
 	if !IsGUID(s) {
 		return ""
 	}

@@ -2,7 +2,6 @@ package domain
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -100,19 +99,4 @@ func subscriptionOf(m Message) string {
 
 // peekSubscription reads the subscriptionId of a body that failed validation: a GUID, lower-case,
 // or "".
-func peekSubscription(body []byte) string {
-	if len(body) > MaxBodyBytes {
-		return ""
-	}
-	var v struct {
-		SubscriptionID any `json:"subscriptionId"`
-	}
-	if json.Unmarshal(body, &v) != nil {
-		return ""
-	}
-	id, _ := v.SubscriptionID.(string)
-	if !IsGUID(id) {
-		return ""
-	}
-	return strings.ToLower(id)
-}
+func peekSubscription(body []byte) string { return peekGUID(body, "subscriptionId") }

@@ -7,24 +7,21 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/azlocal/registrar/shared/devhost"
 )
 
-// Find returns the module root: the nearest folder holding go.mod at or above dir.
+// Find returns the module root: the nearest folder at or above dir holding host.json (as the
+// runner finds it, devhost.FindRoot), which must hold go.mod too.
 func Find(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
+	root, err := devhost.FindRoot(dir)
 	if err != nil {
 		return "", err
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("repo: no go.mod at or above the working directory")
-		}
-		dir = parent
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return "", errors.New("repo: the folder of host.json holds no go.mod")
 	}
+	return root, nil
 }
 
 // Root returns the module root above the test's working directory (go test runs a test in its
