@@ -157,6 +157,12 @@ func (s *session) orphansCmd() *cobra.Command {
 			return nil
 		}),
 	}
+	c.AddCommand(s.orphansCleanupCmd())
+	return c
+}
+
+// orphansCleanupCmd is `orphans cleanup`: the plan (a dry run), then, confirmed, the clean-up.
+func (s *session) orphansCleanupCmd() *cobra.Command {
 	var dry, yes bool
 	cleanup := &cobra.Command{
 		Use:     "cleanup",
@@ -203,8 +209,7 @@ func (s *session) orphansCmd() *cobra.Command {
 	}
 	cleanup.Flags().BoolVar(&dry, "dry-run", false, "show what would be cleaned up only")
 	cleanup.Flags().BoolVar(&yes, "yes", false, "clean up without asking")
-	c.AddCommand(cleanup)
-	return c
+	return cleanup
 }
 
 func (s *session) orphanTable(os []api.OrphanView) {

@@ -193,19 +193,10 @@ func (s *session) useContextCmd() *cobra.Command {
 		Example: "  registrar config use-context prod",
 		Args:    nArgs(1, "a context name"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			cfg, err := s.loadConfig()
-			if err != nil {
-				return err
-			}
-			if _, ok := cfg.Contexts[args[0]]; !ok {
-				return usagef("no context %q (registrar config get-contexts lists them)", args[0])
-			}
-			cfg.CurrentContext = args[0]
-			if err := s.saveConfig(cfg); err != nil {
-				return err
-			}
-			fmt.Fprintf(s.Stdout, "switched to context %q\n", args[0])
-			return nil
+			return s.editContext(args[0], " (registrar config get-contexts lists them)", func(cfg *Config) string {
+				cfg.CurrentContext = args[0]
+				return fmt.Sprintf("switched to context %q", args[0])
+			})
 		},
 	}
 }
@@ -273,22 +264,31 @@ func (s *session) deleteContextCmd() *cobra.Command {
 		Example: "  registrar config delete-context lab",
 		Args:    nArgs(1, "a context name"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			cfg, err := s.loadConfig()
-			if err != nil {
-				return err
-			}
-			if _, ok := cfg.Contexts[args[0]]; !ok {
-				return usagef("no context %q", args[0])
-			}
-			delete(cfg.Contexts, args[0])
-			if cfg.CurrentContext == args[0] {
-				cfg.CurrentContext = ""
-			}
-			if err := s.saveConfig(cfg); err != nil {
-				return err
-			}
-			fmt.Fprintf(s.Stdout, "context %q deleted\n", args[0])
-			return nil
+			return s.editContext(args[0], "", func(cfg *Config) string {
+				delete(cfg.Contexts, args[0])
+				if cfg.CurrentContext == args[0] {
+					cfg.CurrentContext = ""
+				}
+				return fmt.Sprintf("context %q deleted", args[0])
+			})
 		},
 	}
+}
+
+// editContext loads the configuration, refuses a context name it does not hold (a usage error,
+// hint appended), applies edit, saves, and prints what edit says it did.
+func (s *session) editContext(name, hint string, edit func(*Config) string) error {
+	cfg, err := s.loadConfig()
+	if err != nil {
+		return err
+	}
+	if _, ok := cfg.Contexts[name]; !ok {
+		return usagef("no context %q%s", name, hint)
+	}
+	done := edit(cfg)
+	if err := s.saveConfig(cfg); err != nil {
+		return err
+	}
+	fmt.Fprintln(s.Stdout, done)
+	return nil
 }
