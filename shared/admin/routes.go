@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"regexp"
@@ -380,25 +381,9 @@ func (r *Router) standalone(w http.ResponseWriter, req *http.Request) {
 		WriteProblem(w, pr)
 		return
 	}
-	q, pr := parseQuery(req, "limit", "cursor")
-	var p domain.Page
-	if pr == nil {
-		p, pr = q.page()
-	}
-	const list = storeList("standalone")
-	if pr == nil {
-		p, pr = r.after(req, list, p)
-	}
-	if pr != nil {
-		WriteProblem(w, pr)
-		return
-	}
-	res, err := r.d.Service.StandaloneMachines(req.Context(), p)
-	if err != nil {
-		r.failure(w, req, err, nil)
-		return
-	}
-	writePage(r, w, req, list, res)
+	servePage(r, w, req, storeList("standalone"), func(ctx context.Context, p domain.Page) (domain.PageOf[domain.StandaloneMachine], error) {
+		return r.d.Service.StandaloneMachines(ctx, p)
+	})
 }
 
 func (r *Router) upcoming(w http.ResponseWriter, req *http.Request) {
@@ -428,25 +413,9 @@ func (r *Router) upcoming(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Router) orphans(w http.ResponseWriter, req *http.Request) {
-	q, pr := parseQuery(req, "limit", "cursor")
-	var p domain.Page
-	if pr == nil {
-		p, pr = q.page()
-	}
-	list := storeList("orphans" + scopeTag(req.Context()))
-	if pr == nil {
-		p, pr = r.after(req, list, p)
-	}
-	if pr != nil {
-		WriteProblem(w, pr)
-		return
-	}
-	res, err := r.d.Service.OrphansPage(req.Context(), ScopeFrom(req.Context()), p)
-	if err != nil {
-		r.failure(w, req, err, nil)
-		return
-	}
-	writePage(r, w, req, list, res)
+	servePage(r, w, req, storeList("orphans"+scopeTag(req.Context())), func(ctx context.Context, p domain.Page) (domain.PageOf[domain.OrphanView], error) {
+		return r.d.Service.OrphansPage(ctx, ScopeFrom(ctx), p)
+	})
 }
 
 // cleanup is POST /orphans/cleanup's answer: the plans carried out (or, dry, that would be).
@@ -486,25 +455,9 @@ func (r *Router) cleanupOrphans(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Router) rejections(w http.ResponseWriter, req *http.Request) {
-	q, pr := parseQuery(req, "limit", "cursor")
-	var p domain.Page
-	if pr == nil {
-		p, pr = q.page()
-	}
-	list := storeList("rejections" + scopeTag(req.Context()))
-	if pr == nil {
-		p, pr = r.after(req, list, p)
-	}
-	if pr != nil {
-		WriteProblem(w, pr)
-		return
-	}
-	res, err := r.d.Service.Rejections(req.Context(), ScopeFrom(req.Context()), p)
-	if err != nil {
-		r.failure(w, req, err, nil)
-		return
-	}
-	writePage(r, w, req, list, res)
+	servePage(r, w, req, storeList("rejections"+scopeTag(req.Context())), func(ctx context.Context, p domain.Page) (domain.PageOf[domain.Rejection], error) {
+		return r.d.Service.Rejections(ctx, ScopeFrom(ctx), p)
+	})
 }
 
 // queue validates {queue} against the configured queues and that dead letters are reachable.
@@ -598,4 +551,38 @@ func (r *Router) replay(w http.ResponseWriter, req *http.Request) {
 		rep.Replayed = []string{}
 	}
 	WriteJSON(w, http.StatusOK, rep)
+}
+
+// servePage answers a list route that takes only limit and cursor: it reads the page (the cursor
+// checked against list), fetches it and writes it with its sealed next cursor.
+func servePage[T any](r *Router, w http.ResponseWriter, req *http.Request, list storeList,
+	fetch func(context.Context, domain.Page) (domain.PageOf[T], error)) {
+	p, ok := r.plainPage(w, req, list)
+	if !ok {
+		return
+	}
+	res, err := fetch(req.Context(), p)
+	if err != nil {
+		r.failure(w, req, err, nil)
+		return
+	}
+	writePage(r, w, req, list, res)
+}
+
+// plainPage reads the page of a list route that takes only limit and cursor (the cursor checked
+// against list); on bad input it answers the problem and returns false.
+func (r *Router) plainPage(w http.ResponseWriter, req *http.Request, list storeList) (domain.Page, bool) {
+	q, pr := parseQuery(req, "limit", "cursor")
+	var p domain.Page
+	if pr == nil {
+		p, pr = q.page()
+	}
+	if pr == nil {
+		p, pr = r.after(req, list, p)
+	}
+	if pr != nil {
+		WriteProblem(w, pr)
+		return p, false
+	}
+	return p, true
 }
