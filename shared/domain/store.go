@@ -75,6 +75,9 @@ type Change struct {
 	Rejection *Rejection // also made visible to ListRejections
 	// Project says the cluster's ClusterSummary (list row and status counts) may have changed.
 	Project bool
+	// Replaces is, with Project, the summary of the state this change replaces (nil: none), so
+	// the store drops what only the old one listed (its row under a subscription it left).
+	Replaces *ClusterSummary
 	// Due is a due-index row the new state needs (with Cluster only). The store writes it if and
 	// only if the commit lands, and a crash right after the commit does not lose it: never a
 	// row for a change that failed, never a committed check without its row.

@@ -64,7 +64,7 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 			}
 			putAttention, dropAttention = s.placeAttention(c, now)
 			ch.Cluster = c
-			ch.Project = rec.Cluster == nil || rec.Cluster.Summary() != c.Summary()
+			ch.Project, ch.Replaces = projection(rec.Cluster, c)
 			ch.History = append(diffHistory(rec.Cluster, c), d.History...)
 			cause, corr := eventCause(meta, now), correlation(meta)
 			for i, e := range d.Events {
@@ -127,6 +127,15 @@ func publishable(rec ClusterRecord, committed []Event) []Event {
 		return nil
 	}
 	return append(slices.Clip(rec.Pending), committed...)
+}
+
+// projection is Change.Project and Change.Replaces for a commit of next over prev (nil: none).
+func projection(prev, next *Cluster) (project bool, replaces *ClusterSummary) {
+	if prev == nil {
+		return true, nil
+	}
+	sum := prev.Summary()
+	return sum != next.Summary(), &sum
 }
 
 // eventCause is a context-free cause for meta without a MessageID (an admin call).
