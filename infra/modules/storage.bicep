@@ -7,7 +7,7 @@ param tags object
 param principalId string
 
 @description('Tables the app uses (it also creates them lazily).')
-param tableNames array = ['Clusters', 'Rejections', 'Fleet', 'Schedule', 'Lookup', 'Outbox']
+param tableNames array = ['Clusters', 'Rejections', 'Fleet', 'Lookup']
 
 var deploymentContainerName = 'app-package'
 

@@ -216,8 +216,8 @@ func TestSweepSurvivesLegacyBrokenDueRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The table and layout of docs/storage.md's due index; this row is what the old Schedule wrote.
-	entity := `{"PartitionKey":"due","RowKey":"-4850301831933722624|` + cA + `"}`
-	if _, err := svc.NewClient("Schedule").UpsertEntity(ctx, []byte(entity), nil); err != nil {
+	entity := `{"PartitionKey":"summary","RowKey":"d|-4850301831933722624|` + cA + `"}`
+	if _, err := svc.NewClient("Fleet").UpsertEntity(ctx, []byte(entity), nil); err != nil {
 		t.Fatal(err)
 	}
 	h.clk.Advance(31 * 24 * time.Hour)

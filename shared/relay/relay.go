@@ -119,13 +119,15 @@ func (r *Relay) Flush(ctx context.Context, events []domain.Event) error {
 // Run publishes up to limit pending events (OutboxRelay); its cost is proportional to what is
 // pending. It returns how many were published and marked.
 func (r *Relay) Run(ctx context.Context, limit int) (int, error) {
-	if r.pub == nil {
-		r.log.DebugContext(ctx, "relay: no Service Bus configured; events stay in the outbox")
-		return 0, nil
-	}
+	// Pending also settles interrupted commits and brings the fleet counts up to date
+	// (docs/storage.md), so it runs without a publisher too.
 	pending, err := r.store.Pending(ctx, limit)
 	if err != nil {
 		return 0, err
+	}
+	if r.pub == nil {
+		r.log.DebugContext(ctx, "relay: no Service Bus configured; events stay in the outbox", "events", len(pending))
+		return 0, nil
 	}
 	r.report(ctx, pending)
 	n, err := r.publish(ctx, pending)

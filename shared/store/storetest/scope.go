@@ -52,9 +52,11 @@ func listAll(t *testing.T, s domain.Store, f domain.ClusterFilter, limit int) []
 // cluster ID, with the status filters, paged without repeats or gaps; a cluster that moves to
 // another subscription leaves the first one's list.
 func testScopedList(t *testing.T, s domain.Store) {
-	etags := map[string]string{}
+	etags, prev := map[string]string{}, map[string]*domain.ClusterSummary{}
 	put := func(c *domain.Cluster) {
-		etags[c.ID] = commit(t, s, domain.Change{Partition: c.ID, Cluster: c, ETag: etags[c.ID], Project: true})
+		etags[c.ID] = commit(t, s, domain.Change{Partition: c.ID, Cluster: c, ETag: etags[c.ID], Project: true, Replaces: prev[c.ID]})
+		sum := c.Summary()
+		prev[c.ID] = &sum
 	}
 	for i, sub := range []string{subB, subA, "", subB, subA, subC, subA} {
 		c := inSub(fmt.Sprintf("c%02d", i), sub, 1)
@@ -102,9 +104,11 @@ func testScopedList(t *testing.T, s domain.Store) {
 // sum as the fleet's do, and count nothing twice when a projection repeats.
 func testScopedCounts(t *testing.T, s domain.Store) {
 	ctx := context.Background()
-	etags := map[string]string{}
+	etags, prev := map[string]string{}, map[string]*domain.ClusterSummary{}
 	put := func(c *domain.Cluster) {
-		etags[c.ID] = commit(t, s, domain.Change{Partition: c.ID, Cluster: c, ETag: etags[c.ID], Project: true})
+		etags[c.ID] = commit(t, s, domain.Change{Partition: c.ID, Cluster: c, ETag: etags[c.ID], Project: true, Replaces: prev[c.ID]})
+		sum := c.Summary()
+		prev[c.ID] = &sum
 	}
 	for i, sub := range []string{subA, subA, subB, ""} {
 		put(inSub(fmt.Sprintf("k%d", i), sub, 1))

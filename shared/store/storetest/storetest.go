@@ -212,43 +212,58 @@ func ev(clusterID, cause string, i int) domain.Event {
 	return domain.NewEvent(cause, i, domain.EvPolicyWarning, clusterID, "", t0, nil)
 }
 
+// counts reads the fleet's counts after a Pending run: they include every projected commit once
+// Pending (the OutboxRelay) has run after it; the list rows do at once.
 func counts(t *testing.T, s domain.Store) domain.FleetCounts {
 	t.Helper()
+	_, err := s.Pending(context.Background(), 1000)
+	must(t, err)
 	c, err := s.Counts(context.Background())
 	must(t, err)
 	return c
 }
 
+// listed is the number of clusters ListClusters lists (one page of up to 1000).
+func listed(t *testing.T, s domain.Store) int {
+	t.Helper()
+	pg, err := s.ListClusters(context.Background(), domain.ClusterFilter{}, domain.Page{Limit: 1000})
+	must(t, err)
+	return len(pg.Items)
+}
+
 func testProjection(t *testing.T, s domain.Store) {
 	ctx := context.Background()
-	if c := counts(t, s); c.Clusters != 0 {
-		t.Fatalf("empty store counts %+v", c)
+	wantCounts := func(when string, want domain.FleetCounts) {
+		t.Helper()
+		if diff := cmp.Diff(want, counts(t, s), cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("counts %s (-want +got):\n%s", when, diff)
+		}
 	}
+	notYet := func(n int) map[string]int { return map[string]int{domain.StatusNotYet: n} }
+	wantCounts("of an empty store", domain.FleetCounts{})
 	e1 := commit(t, s, domain.Change{Partition: "a", Cluster: cluster("a", 1), Project: true})
 	commit(t, s, domain.Change{Partition: "b", Cluster: cluster("b", 1), Project: true})
-	c := counts(t, s)
-	if c.Clusters != 2 || c.RegistrationStatus[domain.StatusNotYet] != 2 || c.Orphan[domain.OrphanNone] != 2 {
-		t.Fatalf("counts after two inserts: %+v", c)
+	if n := listed(t, s); n != 2 {
+		t.Fatalf("list right after two inserts: %d clusters, want both at once", n)
 	}
+	wantCounts("after two inserts", domain.FleetCounts{Clusters: 2, RegistrationStatus: notYet(2), ClusterStatus: notYet(2),
+		ConnectionStatus: notYet(2), Orphan: map[string]int{domain.OrphanNone: 2}})
 	// A transition moves one cluster between buckets.
 	a2 := cluster("a", 2)
 	a2.RegistrationStatus, a2.ConnectionStatus, a2.CredentialExpired = domain.StatusRegistered, domain.StatusConnected, true
-	e2 := commit(t, s, domain.Change{Partition: "a", Cluster: a2, ETag: e1, Project: true})
-	c = counts(t, s)
-	if c.Clusters != 2 || c.RegistrationStatus[domain.StatusNotYet] != 1 || c.RegistrationStatus[domain.StatusRegistered] != 1 ||
-		c.ConnectionStatus[domain.StatusConnected] != 1 || c.CredentialExpired != 1 {
-		t.Fatalf("counts after transition: %+v", c)
-	}
+	s1 := cluster("a", 1).Summary()
+	e2 := commit(t, s, domain.Change{Partition: "a", Cluster: a2, ETag: e1, Project: true, Replaces: &s1})
+	after := domain.FleetCounts{Clusters: 2, RegistrationStatus: map[string]int{domain.StatusNotYet: 1, domain.StatusRegistered: 1},
+		ClusterStatus: notYet(2), ConnectionStatus: map[string]int{domain.StatusNotYet: 1, domain.StatusConnected: 1},
+		Orphan: map[string]int{domain.OrphanNone: 2}, CredentialExpired: 1}
+	wantCounts("after a transition", after)
 	// Re-projecting the same state (a repeat, or Pending's repair) counts nothing twice.
 	a3 := *a2
 	a3.Version = 3
 	commit(t, s, domain.Change{Partition: "a", Cluster: &a3, ETag: e2, Project: true})
-	if _, err := s.Pending(ctx, 10); err != nil {
-		t.Fatal(err)
-	}
-	if c2 := counts(t, s); c2.Clusters != 2 || c2.RegistrationStatus[domain.StatusRegistered] != 1 || c2.CredentialExpired != 1 {
-		t.Fatalf("counts after repeat projection: %+v", c2)
-	}
+	_, err := s.Pending(ctx, 10)
+	must(t, err)
+	wantCounts("after a repeated projection", after)
 	pg, err := s.ListClusters(ctx, domain.ClusterFilter{RegistrationStatus: domain.StatusRegistered}, domain.Page{})
 	must(t, err)
 	if len(pg.Items) != 1 || pg.Items[0].ClusterID != "a" || !pg.Items[0].CredentialExpired {
@@ -770,26 +785,32 @@ func testLoadPending(t *testing.T, s domain.Store) {
 	}
 	rec, err := s.Load(ctx, "c1", "m3")
 	must(t, err)
-	var got []string
-	for _, e := range rec.Pending {
-		if e.Key == "" || len(e.Body) == 0 || e.ClusterID != "c1" {
-			t.Fatalf("pending event read by Load: %+v", e)
-		}
-		got = append(got, e.ID)
-	}
-	if !rec.Seen || rec.ETag != etag || !rec.PendingMore || fmt.Sprint(got) != fmt.Sprint(want[:domain.MaxLoadPending]) {
+	if got := pendingIDs(t, rec, "c1"); !rec.Seen || rec.ETag != etag || !rec.PendingMore || fmt.Sprint(got) != fmt.Sprint(want[:domain.MaxLoadPending]) {
 		t.Fatalf("Load(c1): seen %v, etag ok %v, more %v, %d pending; want seen, the state's etag, more, the oldest %d in commit order",
 			rec.Seen, rec.ETag == etag, rec.PendingMore, len(got), domain.MaxLoadPending)
 	}
 	must(t, s.MarkPublished(ctx, rec.Pending[:90]))
 	rec, err = s.Load(ctx, "c1", "")
 	must(t, err)
-	if rec.PendingMore || len(rec.Pending) != 30 || rec.Pending[0].ID != want[90] || rec.Cluster == nil || rec.Cluster.Version != 3 {
-		t.Fatalf("after publishing 90: more %v, %d pending (first %v); want 30 from %s", rec.PendingMore, len(rec.Pending), rec.Pending, want[90])
+	if got := pendingIDs(t, rec, "c1"); rec.PendingMore || fmt.Sprint(got) != fmt.Sprint(want[90:]) || rec.Cluster == nil || rec.Cluster.Version != 3 {
+		t.Fatalf("after publishing 90: more %v, %d pending; want the last 30 of version 3", rec.PendingMore, len(got))
 	}
 	if rec, err := s.Load(ctx, "nobody", "m1"); err != nil || rec.Cluster != nil || rec.Seen || len(rec.Pending) != 0 {
 		t.Fatalf("Load of an empty partition = %+v, %v", rec, err)
 	}
+}
+
+// pendingIDs are the IDs of rec's pending events, each checked to be whole and cluster's.
+func pendingIDs(t *testing.T, rec domain.ClusterRecord, cluster string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range rec.Pending {
+		if e.Key == "" || len(e.Body) == 0 || e.ClusterID != cluster {
+			t.Fatalf("pending event read by Load: %+v", e)
+		}
+		out = append(out, e.ID)
+	}
+	return out
 }
 
 func testNoteSync(t *testing.T, s domain.Store) {

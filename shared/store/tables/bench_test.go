@@ -85,7 +85,7 @@ func BenchmarkDueBy(b *testing.B) {
 func seedSchedule(b *testing.B, s *Store, now time.Time, n int) {
 	b.Helper()
 	ctx := context.Background()
-	if _, err := s.table(ctx, tableSchedule); err != nil {
+	if _, err := s.table(ctx, tableFleet); err != nil {
 		b.Fatal(err)
 	}
 	var acts []aztables.TransactionAction
@@ -94,9 +94,9 @@ func seedSchedule(b *testing.B, s *Store, now time.Time, n int) {
 		d := domain.Due{ClusterID: fmt.Sprintf("c%06d", i), At: at}
 		raw, _ := json.Marshal(d)
 		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd,
-			Entity: row{PartitionKey: schedulePK, RowKey: dueKey(d), Data: string(raw)}.marshal()})
+			Entity: row{PartitionKey: fleetPK, RowKey: dueKey(d), Data: string(raw)}.marshal()})
 		if len(acts) == maxOps || i == n-1 {
-			if _, err := s.transact(ctx, tableSchedule, acts); err != nil {
+			if _, err := s.transact(ctx, tableFleet, acts); err != nil {
 				b.Fatal(err)
 			}
 			acts = acts[:0]

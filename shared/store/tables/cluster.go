@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
@@ -87,96 +84,31 @@ func loadRow(rec *domain.ClusterRecord, r row) error {
 	return nil
 }
 
-// Commit implements domain.ClusterStore. Order of writes: (1) the outbox marker, when the
-// change has events, a projection, a rejection or a due row; (2) the partition's transaction
-// (state with If-Match or insert, marker, history, events); (3) the rejection row, the fleet
-// projection and the due row, (4) the outbox marker again: deleted when nothing is left to
-// publish, else rewritten as pointing at the events only. A crash after (1) leaves a marker that
-// Pending follows to repair (3) (the due row only once the state shows the commit landed) and to
-// find the events; MarkPublished never deletes a marker whose (3) is not known done.
+// Commit implements domain.ClusterStore (docs/storage.md, "Commit: order of writes"): the commit
+// marker, when anything is left to do once the transaction landed; the partition's transaction;
+// the rejection row; then the landed batch, which also removes the marker. A crash after the
+// marker leaves it for Pending, which redoes the landed work from the committed state.
 func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
-	if ch.Partition == "" {
-		return "", errors.New("tables: commit without a partition")
-	}
-	due, err := dueOf(ch)
+	p, err := planCommit(ch, s.now().UTC())
 	if err != nil {
 		return "", err
 	}
-	pk := key(ch.Partition)
-	now := s.now().UTC()
-	ord := now.UnixNano()
-	// History and events are keyed by the version they belong to, then by whether the change wrote
-	// it (0) or followed it without writing state (1), then by the clock: commits of one
-	// partition are serialised by the state row's ETag, so their order does not depend on the
-	// instances' clocks agreeing.
-	ver, follows := ch.Follows, 1
-	if ch.Cluster != nil {
-		ver, follows = ch.Cluster.Version, 0
-	}
-	var acts []aztables.TransactionAction
-	if ch.Cluster != nil {
-		data, err := json.Marshal(ch.Cluster)
-		if err != nil {
-			return "", fmt.Errorf("tables: encode cluster %s: %w", ch.Partition, err)
-		}
-		r := row{PartitionKey: pk, RowKey: rkState, Data: string(data), Version: ordinal(ch.Cluster.Version)}
-		if ch.ETag == "" {
-			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
-		} else {
-			e := azcore.ETag(ch.ETag)
-			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeUpdateReplace, Entity: r.marshal(), IfMatch: &e})
-		}
-	}
-	nonce := ordinal(ord) + "." + strconv.Itoa(rand.IntN(1e9))
-	if ch.MessageID != "" {
-		r := row{PartitionKey: pk, RowKey: preMarker + key(ch.MessageID), Nonce: nonce}
-		r.setAt(now)
-		if ch.Rejection != nil {
-			raw, _ := json.Marshal(ch.Rejection)
-			r.Rej = string(raw)
-		}
-		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
-	}
-	for i, h := range ch.History {
-		raw, _ := json.Marshal(h)
-		r := row{PartitionKey: pk, RowKey: fmt.Sprintf("%s%s|%d|%s|%03d", preHist, inverted(ver), 1-follows, inverted(ord), 999-i), Data: string(raw)}
-		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
-	}
-	for i, e := range ch.Events {
-		if e.Key == "" {
-			// Plain digits and dots, so key() keeps the order; set in ch too: the caller flushes
-			// and marks these very events.
-			e.Key = fmt.Sprintf("%s.%d.%s.%03d", ordinal(ver), follows, ordinal(ord), i)
-			ch.Events[i].Key = e.Key
-		}
-		raw, _ := json.Marshal(e)
-		r := row{PartitionKey: pk, RowKey: preEvent + key(e.Key), Data: string(raw)}
-		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
-	}
-	if len(acts) > maxOps || len(ch.History) > 999 {
-		return "", ErrTooLarge
-	}
-	if len(acts) == 0 {
+	if len(p.acts) == 0 {
 		return ch.ETag, nil
 	}
-	project := ch.Project && ch.Cluster != nil
-	var marker row
-	if len(ch.Events) > 0 || project || ch.Rejection != nil || due != "" {
-		marker = row{PartitionKey: outboxPK, RowKey: pk + "|" + ordinal(ord) + "." + strconv.Itoa(rand.IntN(1e6)), Partition: ch.Partition, Project: project, Due: due}
-		if ch.Rejection != nil && ch.MessageID != "" {
-			marker.Rej = preMarker + key(ch.MessageID)
-		}
-		if due != "" {
-			marker.Version = ordinal(ch.Cluster.Version)
-		}
-		marker.setAt(now)
-		if err := s.upsert(ctx, tableOutbox, marker); err != nil {
+	if p.marker.RowKey != "" {
+		if err := s.upsert(ctx, tableFleet, p.marker); err != nil {
 			return "", err
 		}
 	}
-	etag, err := s.transact(ctx, tableClusters, acts)
+	etag, err := s.transact(ctx, tableClusters, p.acts)
 	if errors.Is(err, domain.ErrConflict) && ch.MessageID != "" {
-		etag, err = s.landed(ctx, pk, ch, nonce, err)
+		etag, err = s.landed(ctx, p.pk, ch, p.nonce, err)
+		if errors.Is(err, domain.ErrConflict) && p.marker.RowKey != "" {
+			// It did not land, so its marker leads nowhere: removed now rather than by Pending
+			// after its grace (a failure here is harmless, Pending still does).
+			_ = s.remove(ctx, tableFleet, fleetPK, p.marker.RowKey, "")
+		}
 	}
 	if err != nil {
 		return "", err
@@ -189,43 +121,7 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 			return etag, err
 		}
 	}
-	if project {
-		if err := s.project(ctx, ch.Cluster.Summary(), ch.Cluster.Version); err != nil {
-			return etag, err
-		}
-	}
-	if ch.Due != nil {
-		if err := s.Schedule(ctx, *ch.Due); err != nil {
-			return etag, err
-		}
-	}
-	switch {
-	case marker.RowKey == "":
-	case len(ch.Events) == 0:
-		if err := s.remove(ctx, tableOutbox, outboxPK, marker.RowKey, ""); err != nil {
-			return etag, err
-		}
-	case marker.toRepair():
-		// The after-commit writes are done: the marker now only points at the events, and
-		// MarkPublished may delete it as soon as they are published.
-		marker.Project, marker.Rej, marker.Due, marker.Version = false, "", "", ""
-		if err := s.upsert(ctx, tableOutbox, marker); err != nil {
-			return etag, err
-		}
-	}
-	return etag, nil
-}
-
-// dueOf is the Data of ch's due row ("" for none).
-func dueOf(ch domain.Change) (string, error) {
-	if ch.Due == nil {
-		return "", nil
-	}
-	if ch.Cluster == nil {
-		return "", errors.New("tables: a due row is committed with a state only")
-	}
-	raw, err := dueData(*ch.Due)
-	return string(raw), err
+	return etag, s.afterLanding(ctx, p)
 }
 
 // landed tells a conflict of a transaction that in fact landed (the SDK retried it after a lost

@@ -16,28 +16,29 @@ import (
 	"github.com/azlocal/registrar/shared/testkit/azurite"
 )
 
-// A commit whose due row was not written (the Schedule table down right after the transaction,
-// as a crash there would leave it) gets it from Pending's repair: the check is not lost.
+// A commit whose due row was not written (the process died right after the transaction) gets it
+// from Pending's repair once its commit marker is past the grace period: the check is not lost.
 func TestDueRowRepairedAfterInterruptedCommit(t *testing.T) {
 	ctx := context.Background()
-	o := &outage{tables: []string{"Schedule"}}
-	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerCallPolicies: []policy.Policy{o}})
+	cr, clk := &crash{}, &skew{}
+	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerRetryPolicies: []policy.Policy{cr}, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusNotYet, Orphan: domain.OrphanNone, Version: 1}
-	o.on.Store(true)
-	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: c, MessageID: "m1", Due: &domain.Due{ClusterID: "c1", At: at}}); !errors.Is(err, domain.ErrTransient) {
-		t.Fatalf("Commit with the Schedule table down = %v, want transient", err)
+	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusNotYet, Orphan: domain.OrphanNone, Version: 1, ScheduledCheck: at}
+	cr.armed.Store(true)
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: c, MessageID: "m1", Due: &domain.Due{ClusterID: "c1", At: at}}); err == nil {
+		t.Fatal("Commit succeeded through the crash")
 	}
-	o.on.Store(false)
+	cr.recover()
 	if rec, err := s.Load(ctx, "c1", "m1"); err != nil || !rec.Seen {
 		t.Fatalf("the transaction did not land (%+v, %v): the test needs it to", rec, err)
 	}
 	if due, err := s.DueBy(ctx, at, 10); err != nil || len(due) != 0 {
 		t.Fatalf("DueBy before the repair = %+v, %v; want nothing", due, err)
 	}
+	clk.advance(3 * time.Minute)
 	if _, err := s.Pending(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +49,33 @@ func TestDueRowRepairedAfterInterruptedCommit(t *testing.T) {
 	want := []domain.Due{{ClusterID: "c1", At: at}}
 	if diff := cmp.Diff(want, due, cmpopts.IgnoreFields(domain.Due{}, "Row")); diff != "" {
 		t.Fatalf("DueBy after Pending (-want +got):\n%s", diff)
+	}
+}
+
+// A commit that fails (its transaction conflicts) writes no due row, also not after Pending.
+func TestNoDueRowForAFailedCommit(t *testing.T) {
+	ctx := context.Background()
+	clk := &skew{}
+	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusNotYet, Orphan: domain.OrphanNone, Version: 1}
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: c, MessageID: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	late := *c
+	late.ScheduledCheck = at
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: &late, MessageID: "m2", Due: &domain.Due{ClusterID: "c1", At: at}}); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("a second insert of the state = %v, want ErrConflict", err)
+	}
+	clk.advance(3 * time.Minute)
+	if _, err := s.Pending(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := s.DueBy(ctx, at.Add(time.Hour), 10); err != nil || len(due) != 0 {
+		t.Fatalf("DueBy = %+v, %v; want no row for the failed commit", due, err)
 	}
 }
 
@@ -72,7 +100,7 @@ func TestLegacyBrokenDueRow(t *testing.T) {
 		t.Fatalf("DueBy with a broken row: %v", err)
 	}
 	want := []domain.Due{
-		{ClusterID: cluster, At: time.Unix(0, -4850301831933722624).UTC(), Row: "-4850301831933722624|" + cluster},
+		{ClusterID: cluster, At: time.Unix(0, -4850301831933722624).UTC(), Row: "d|-4850301831933722624|" + cluster},
 		{ClusterID: "bbbbbbbb-0000-4000-8000-000000000002", At: now},
 	}
 	if diff := cmp.Diff(want, due, cmpopts.IgnoreFields(domain.Due{}, "Row")); diff != "" || due[0].Row != want[0].Row {
@@ -87,18 +115,18 @@ func TestLegacyBrokenDueRow(t *testing.T) {
 }
 
 // PutLegacyDueRow writes a due row as versions before docs/storage.md's "Due index" rules did
-// for a time past 2262: RowKey rk, no Data.
+// for a time past 2262: RowKey "d|" + rk (the due index's prefix in the Fleet partition), no Data.
 func PutLegacyDueRow(t testing.TB, conn, rk string) {
 	t.Helper()
 	svc, err := aztables.NewServiceClientFromConnectionString(conn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := svc.NewClient("Schedule")
+	c := svc.NewClient("Fleet")
 	if _, err := c.CreateTable(context.Background(), nil); err != nil {
 		t.Logf("create table: %v (it may exist)", err)
 	}
-	if _, err := c.UpsertEntity(context.Background(), []byte(`{"PartitionKey":"due","RowKey":"`+rk+`"}`), nil); err != nil {
+	if _, err := c.UpsertEntity(context.Background(), []byte(`{"PartitionKey":"summary","RowKey":"d|`+rk+`"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 }

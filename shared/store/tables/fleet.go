@@ -14,8 +14,8 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// Rows of table Fleet, all in partition "summary" so a projection and the counts change in one
-// transaction.
+// Rows of table Fleet, partition "summary": every row that is about more than one cluster's
+// partition (docs/storage.md), so a commit's landed work is one transaction.
 const (
 	fleetPK    = "summary"
 	rkCounts   = "counts"
@@ -26,70 +26,20 @@ const (
 // maxRetries bounds every ETag retry loop; after it the conflict is reported as transient.
 const maxRetries = 30
 
-// project writes the cluster's list row and adjusts the counts by the difference from the row
-// it replaces, with its subscription's rows (subscriptionActs), in one transaction conditional on
-// the rows' ETags. It is level-based (the delta comes from the stored row), so a repeat never
-// counts twice; an older version never replaces a newer one.
-func (s *Store) project(ctx context.Context, sum domain.ClusterSummary, version int64) error {
-	rk := preSummary + key(sum.ClusterID)
-	for range maxRetries {
-		old, err := s.get(ctx, tableFleet, fleetPK, rk)
-		if err != nil && !isNotFound(err) {
-			return err
-		}
-		exists := err == nil
-		data, _ := json.Marshal(sum)
-		if exists && (old.Version > ordinal(version) || old.Version == ordinal(version) && old.Data == string(data)) {
-			return nil // a newer state is projected, or this one already is
-		}
-		var prev *domain.ClusterSummary
-		if exists {
-			prev = &domain.ClusterSummary{}
-			if err := json.Unmarshal([]byte(old.Data), prev); err != nil {
-				return fmt.Errorf("tables: decode summary %s: %w", sum.ClusterID, err)
-			}
-		}
-		acts := []aztables.TransactionAction{conditional(summaryRow(rk, sum, ordinal(version)), old.ETag)}
-		if prev == nil || !domain.SameCounts(*prev, sum) { // a change the counts do not see leaves them alone
-			ca, err := s.countsAct(ctx, prev, sum)
-			if err != nil {
-				return err
-			}
-			acts = append(acts, ca)
-		}
-		subActs, err := s.subscriptionActs(ctx, prev, sum)
-		if err != nil {
-			return err
-		}
-		_, err = s.transact(ctx, tableFleet, append(acts, subActs...))
-		if !errors.Is(err, domain.ErrConflict) {
-			return err
-		}
-		backoff(ctx)
+// listActs are a landed commit's list rows of sum at version: the fleet list row `c|`, merged so
+// that its Counted column (what the counts include, set by fold) is kept; the row under its
+// subscription `s|`; and a fold pointer `f|` telling fold the counts may lag. No read: the counts
+// are not touched on a commit, so no row is contended there.
+func listActs(sum domain.ClusterSummary, version int64) []aztables.TransactionAction {
+	ck := key(sum.ClusterID)
+	acts := []aztables.TransactionAction{{ActionType: aztables.TransactionTypeInsertMerge,
+		Entity: summaryRow(preSummary+ck, sum, ordinal(version)).marshal()}}
+	if sum.SubscriptionID != "" {
+		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace,
+			Entity: summaryRow(subSummaryPrefix(sum.SubscriptionID)+ck, sum, "").marshal()})
 	}
-	// Not ErrConflict: the commit it follows has succeeded, and a caller re-deciding on a conflict
-	// would take its own change for another's. The outbox marker repairs the projection.
-	return fmt.Errorf("tables: projection of %s: still conflicting after %d attempts: %w", sum.ClusterID, maxRetries, domain.ErrTransient)
-}
-
-// countsAct is the counts row adjusted from prev (nil: none) to sum, conditional on the row read.
-func (s *Store) countsAct(ctx context.Context, prev *domain.ClusterSummary, sum domain.ClusterSummary) (aztables.TransactionAction, error) {
-	cr, err := s.get(ctx, tableFleet, fleetPK, rkCounts)
-	if err != nil && !isNotFound(err) {
-		return aztables.TransactionAction{}, err
-	}
-	var c domain.FleetCounts
-	if err == nil {
-		if err := json.Unmarshal([]byte(cr.Data), &c); err != nil {
-			return aztables.TransactionAction{}, fmt.Errorf("tables: decode counts: %w", err)
-		}
-	}
-	if prev != nil {
-		c.Add(*prev, -1)
-	}
-	c.Add(sum, 1)
-	cdata, _ := json.Marshal(c)
-	return conditional(row{PartitionKey: fleetPK, RowKey: rkCounts, Data: string(cdata)}, cr.ETag), nil
+	ptr := row{PartitionKey: fleetPK, RowKey: preFold + ck + "|" + ordinal(version)}
+	return append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace, Entity: ptr.marshal()})
 }
 
 // conditional inserts r when etag is empty (conflict if it exists), else replaces it If-Match.

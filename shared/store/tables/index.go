@@ -15,13 +15,14 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// The due index lives in one partition of table Schedule, RowKey = fixed-width UTC nanoseconds
-// + "|" + cluster key, so DueBy is a range read of exactly what is due, earliest first.
-const schedulePK = "due"
+// The due index lives in the Fleet partition (so a commit's due row goes in its landed batch),
+// RowKey = preDue + fixed-width UTC nanoseconds + "|" + cluster key, so DueBy is a range read of
+// exactly what is due, earliest first.
+const preDue = "d|"
 
 // dueKey is d's RowKey. Times outside what nanoseconds since 1970 hold (1678..2262) are clamped
 // to the ends, so no time gives a negative or overflowed key (one that would sort first).
-func dueKey(d domain.Due) string { return dueOrdinal(d.At) + "|" + key(d.ClusterID) }
+func dueKey(d domain.Due) string { return preDue + dueOrdinal(d.At) + "|" + key(d.ClusterID) }
 
 func dueOrdinal(t time.Time) string {
 	switch {
@@ -43,20 +44,29 @@ func dueData(d domain.Due) ([]byte, error) {
 	return raw, nil
 }
 
+// dueRow is d's row.
+func dueRow(d domain.Due) (row, error) {
+	raw, err := dueData(d)
+	if err != nil {
+		return row{}, err
+	}
+	return row{PartitionKey: fleetPK, RowKey: dueKey(d), Data: string(raw)}, nil
+}
+
 // Schedule implements domain.ScheduleStore.
 func (s *Store) Schedule(ctx context.Context, d domain.Due) error {
-	raw, err := dueData(d)
+	r, err := dueRow(d)
 	if err != nil {
 		return err
 	}
-	return s.upsert(ctx, tableSchedule, row{PartitionKey: schedulePK, RowKey: dueKey(d), Data: string(raw)})
+	return s.upsert(ctx, tableFleet, r)
 }
 
 // DueBy implements domain.ScheduleStore. A row whose Data is unreadable (written by an older
 // version, or by hand) is listed with what its key says, for the caller to judge and remove.
 func (s *Store) DueBy(ctx context.Context, until time.Time, limit int) ([]domain.Due, error) {
-	filter := fmt.Sprintf("PartitionKey eq %s and RowKey lt %s", quote(schedulePK), quote(dueOrdinal(until)+"}"))
-	rows, _, err := s.query(ctx, tableSchedule, filter, limitOf(limit), "")
+	filter := fmt.Sprintf("PartitionKey eq %s and RowKey ge %s and RowKey lt %s", quote(fleetPK), quote(preDue), quote(preDue+dueOrdinal(until)+"}"))
+	rows, _, err := s.query(ctx, tableFleet, filter, limitOf(limit), "")
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +85,7 @@ func (s *Store) DueBy(ctx context.Context, until time.Time, limit int) ([]domain
 // dueFromKey reads a due row's key: its time (zero if unreadable) and its cluster ID (the raw
 // key part when it does not decode).
 func dueFromKey(rk string) domain.Due {
-	ord, cluster, _ := strings.Cut(rk, "|")
+	ord, cluster, _ := strings.Cut(strings.TrimPrefix(rk, preDue), "|")
 	var d domain.Due
 	if n, err := strconv.ParseInt(ord, 10, 64); err == nil {
 		d.At = time.Unix(0, n).UTC()
@@ -95,16 +105,16 @@ func (s *Store) Unschedule(ctx context.Context, d domain.Due) error {
 	if rk == "" {
 		rk = dueKey(d)
 	}
-	return s.remove(ctx, tableSchedule, schedulePK, rk, "")
+	return s.remove(ctx, tableFleet, fleetPK, rk, "")
 }
 
-// The deadline index lives in partition attentionPK of table Schedule, RowKey = fixed-width UTC
+// The deadline index lives in the Fleet partition too, RowKey = preAttention + fixed-width UTC
 // nanoseconds (as due rows) + "|" + cluster key + "|" + slot key, so AttentionBy is one range read
 // in (At, ClusterID, Slot) order: cluster IDs are GUIDs (fixed width), and slots are plain.
-const attentionPK = "attention"
+const preAttention = "a|"
 
 func attentionKey(r domain.AttentionRow) string {
-	return dueOrdinal(r.At) + "|" + key(r.ClusterID) + "|" + key(r.Slot)
+	return preAttention + dueOrdinal(r.At) + "|" + key(r.ClusterID) + "|" + key(r.Slot)
 }
 
 // PutAttention implements domain.ScheduleStore: one transaction per 100 rows.
@@ -120,7 +130,7 @@ func (s *Store) DropAttention(ctx context.Context, rows []domain.AttentionRow) e
 		return err
 	}
 	for _, r := range rows {
-		if err := s.remove(ctx, tableSchedule, attentionPK, attentionKey(r), ""); err != nil {
+		if err := s.remove(ctx, tableFleet, fleetPK, attentionKey(r), ""); err != nil {
 			return err
 		}
 	}
@@ -142,9 +152,9 @@ func (s *Store) attentionBatch(ctx context.Context, rows []domain.AttentionRow, 
 			if err != nil {
 				return fmt.Errorf("tables: deadline row of %s cannot be stored: %w", r.ClusterID, err)
 			}
-			acts = append(acts, aztables.TransactionAction{ActionType: op, Entity: row{PartitionKey: attentionPK, RowKey: rk, Data: string(raw)}.marshal()})
+			acts = append(acts, aztables.TransactionAction{ActionType: op, Entity: row{PartitionKey: fleetPK, RowKey: rk, Data: string(raw)}.marshal()})
 		}
-		if _, err := s.transact(ctx, tableSchedule, acts); err != nil {
+		if _, err := s.transact(ctx, tableFleet, acts); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -154,11 +164,11 @@ func (s *Store) attentionBatch(ctx context.Context, rows []domain.AttentionRow, 
 
 // AttentionBy implements domain.ScheduleStore: one range read.
 func (s *Store) AttentionBy(ctx context.Context, after domain.AttentionRow, until time.Time, limit int) ([]domain.AttentionRow, error) {
-	filter := fmt.Sprintf("PartitionKey eq %s and RowKey lt %s", quote(attentionPK), quote(dueOrdinal(until)+"}"))
+	filter := fmt.Sprintf("PartitionKey eq %s and RowKey ge %s and RowKey lt %s", quote(fleetPK), quote(preAttention), quote(preAttention+dueOrdinal(until)+"}"))
 	if after != (domain.AttentionRow{}) {
 		filter += " and RowKey gt " + quote(attentionKey(after))
 	}
-	rows, _, err := s.query(ctx, tableSchedule, filter, limitOf(limit), "")
+	rows, _, err := s.query(ctx, tableFleet, filter, limitOf(limit), "")
 	if err != nil {
 		return nil, err
 	}

@@ -5,31 +5,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// Outbox markers: table Outbox, one partition, RowKey = partition key + "|" + commit ordinal.
-// Commit writes its marker before its transaction, so every committed event, projection and
-// rejection has a marker until Pending/MarkPublished find nothing left to do for it.
-const outboxPK = "o"
+// The outbox (docs/storage.md, "Outbox"): a partition's pending events are its evt| rows; what
+// leads the relay to them are the commit markers (preCommit: a commit whose landed batch may not
+// have run) and the publish markers (prePublish: a landed commit with unpublished events), both
+// in the Fleet partition, so Pending reads one key range and its cost follows what is pending.
 
-// Pending implements domain.OutboxStore. It reads the markers (cost ∝ pending commits), repairs
-// each marked partition's projection and rejection (idempotent), and returns its evt| rows in
-// key (commit) order. A partition with nothing pending loses its markers once they are older
-// than the grace period.
+// Pending implements domain.OutboxStore. It reads the markers, settles each marked partition
+// (settle: the landed work of an interrupted commit redone from the committed state; markers
+// with nothing left removed) and returns its evt| rows in key (commit) order, at most limit. It
+// then brings the counts up to date (fold).
 func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) {
 	limit = limitOf(limit)
-	markers, err := s.markers(ctx, "")
+	marks, err := s.markers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var order []string
 	byPart := map[string][]row{}
-	for _, m := range markers {
+	for _, m := range marks {
 		if _, ok := byPart[m.Partition]; !ok {
 			order = append(order, m.Partition)
 		}
@@ -40,26 +42,16 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) 
 		if len(out) >= limit {
 			break
 		}
-		if err := s.repair(ctx, part, byPart[part]); err != nil {
-			return nil, err
-		}
-		rows, _, err := s.query(ctx, tableClusters, prefixFilter(key(part), preEvent), limit-len(out), "")
+		evs, err := s.PendingIn(ctx, part, maxLimit)
 		if err != nil {
 			return nil, err
 		}
-		if len(rows) == 0 {
-			if err := s.dropMarkers(ctx, byPart[part]); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		page, err := decodeRows[domain.Event](rows, "")
-		if err != nil {
+		if err := s.settle(ctx, part, byPart[part], evs); err != nil {
 			return nil, err
 		}
-		out = append(out, page.Items...)
+		out = append(out, evs[:min(len(evs), limit-len(out))]...)
 	}
-	return out, nil
+	return out, s.fold(ctx)
 }
 
 // PendingIn implements domain.OutboxStore: one page request on the partition's evt| range,
@@ -91,16 +83,13 @@ func (s *Store) PendingIn(ctx context.Context, partition string, limit int) ([]d
 	return out.Items, nil
 }
 
-// markers lists the outbox markers, of one partition when part is not "".
-func (s *Store) markers(ctx context.Context, part string) ([]row, error) {
-	filter := "PartitionKey eq " + quote(outboxPK)
-	if part != "" {
-		filter = prefixFilter(outboxPK, key(part)+"|")
-	}
+// markers lists the commit and publish markers: one key range (nothing else sorts between them).
+func (s *Store) markers(ctx context.Context) ([]row, error) {
+	filter := fmt.Sprintf("PartitionKey eq %s and RowKey ge %s and RowKey lt %s", quote(fleetPK), quote(preCommit), quote(prefixEnd(prePublish)))
 	var all []row
 	cur := ""
 	for {
-		rows, next, err := s.query(ctx, tableOutbox, filter, maxLimit, cur)
+		rows, next, err := s.query(ctx, tableFleet, filter, maxLimit, cur)
 		if err != nil {
 			return nil, err
 		}
@@ -112,148 +101,170 @@ func (s *Store) markers(ctx context.Context, part string) ([]row, error) {
 	}
 }
 
-// repair redoes the after-commit writes of the marked commits: the projection and the due rows
-// from the committed state (a due row only when the state's version shows its commit landed),
-// and rejections recorded on committed idempotency markers.
-func (s *Store) repair(ctx context.Context, part string, marks []row) error {
-	project, dues := false, false
-	for _, m := range marks {
-		project, dues = project || m.Project, dues || m.Due != ""
-		if err := s.repairRejection(ctx, part, m); err != nil {
+// settle finishes what a partition's markers leave to do, given its pending events evs. A commit
+// marker belongs to a commit interrupted before its landed batch, or still in flight: its landed
+// work is redone from the committed state (repair, level-based, so doing it for a commit in
+// flight is harmless) with publish markers for the pending events' commits, and it is removed
+// once older than the grace period (a younger one may belong to a commit in flight: its writer
+// upserts it before its transaction), in one transaction. With no event pending, the publish
+// markers are removed.
+func (s *Store) settle(ctx context.Context, part string, marks []row, evs []domain.Event) error {
+	commits, stale, published := s.sortMarkers(marks, evs)
+	if len(commits) > 0 {
+		acts, err := s.repair(ctx, part, commits, evs)
+		if err != nil {
 			return err
 		}
-	}
-	if !project && !dues {
-		return nil
-	}
-	st, err := s.get(ctx, tableClusters, key(part), rkState)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var c domain.Cluster
-	if err := json.Unmarshal([]byte(st.Data), &c); err != nil {
-		return fmt.Errorf("tables: decode cluster %s: %w", part, err)
-	}
-	if err := s.repairDues(ctx, c.Version, marks); err != nil || !project {
-		return err
-	}
-	return s.project(ctx, c.Summary(), c.Version)
-}
-
-// repairDues writes the due rows of the marked commits that landed (the state's version is at
-// least the marker's).
-func (s *Store) repairDues(ctx context.Context, version int64, marks []row) error {
-	for _, m := range marks {
-		var d domain.Due
-		if m.Due == "" || json.Unmarshal([]byte(m.Due), &d) != nil || m.Version > ordinal(version) {
-			continue // none, unreadable, or its commit did not land
+		for _, m := range stale {
+			e := azcore.ETag(m.ETag)
+			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: m.marshal(), IfMatch: &e})
 		}
-		if err := s.Schedule(ctx, d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// repairRejection rewrites the rejection row a marker points at, when its commit landed.
-func (s *Store) repairRejection(ctx context.Context, part string, m row) error {
-	if m.Rej == "" {
-		return nil
-	}
-	r, err := s.get(ctx, tableClusters, key(part), m.Rej)
-	if isNotFound(err) || err == nil && r.Rej == "" {
-		return nil // that commit never happened, or recorded no rejection
-	}
-	if err != nil {
-		return err
-	}
-	var rj domain.Rejection
-	if err := json.Unmarshal([]byte(r.Rej), &rj); err != nil {
-		return fmt.Errorf("tables: decode rejection: %w", err)
-	}
-	return s.putRejection(ctx, rj)
-}
-
-// dropMarkers deletes the markers older than the grace period. A younger marker may belong to
-// a commit still in flight: its writer upserts the marker and only then submits the
-// transaction, so deleting it now could leave that transaction's events without a marker, and
-// a crash before their publication would lose them for ever.
-func (s *Store) dropMarkers(ctx context.Context, marks []row) error {
-	cutoff := s.now().Add(-s.grace)
-	for _, m := range marks {
-		if at, err := m.at(); err == nil && at.Before(cutoff) { // an unreadable marker is kept
-			if err := s.remove(ctx, tableOutbox, outboxPK, m.RowKey, m.ETag); err != nil && !isConflict(err) {
+		for chunk := range slices.Chunk(acts, maxOps) {
+			if _, err := s.transact(ctx, tableFleet, chunk); err != nil && !isConflict(err) && !isNotFound(err) {
 				return err
 			}
 		}
 	}
+	for _, m := range published {
+		if err := s.remove(ctx, tableFleet, fleetPK, m.RowKey, m.ETag); err != nil && !isConflict(err) {
+			return err
+		}
+	}
 	return nil
 }
 
+// sortMarkers sorts a partition's markers given its pending events: its commit markers, those of
+// them past the grace period (kept while a backlog hides some of the partition's events, and when
+// unreadable), and the publish markers left with no event pending.
+func (s *Store) sortMarkers(marks []row, evs []domain.Event) (commits, stale, published []row) {
+	cutoff := s.now().Add(-s.grace)
+	for _, m := range marks {
+		if strings.HasPrefix(m.RowKey, prePublish) {
+			if len(evs) == 0 {
+				published = append(published, m)
+			}
+			continue
+		}
+		commits = append(commits, m)
+		if at, err := m.at(); err == nil && at.Before(cutoff) && len(evs) < maxLimit {
+			stale = append(stale, m)
+		}
+	}
+	return commits, stale, published
+}
+
+// repair is the landed work of a partition's marked commits, redone from what is committed
+// (level-based, so repeating it is harmless): the rejection rows recorded on their idempotency
+// markers (written here), and as Fleet rows the state's due row, a fold pointer at its version
+// (the fold rebuilds the list rows from the state when they lag it) and a publish marker for each
+// commit with pending events.
+func (s *Store) repair(ctx context.Context, part string, marks []row, evs []domain.Event) ([]aztables.TransactionAction, error) {
+	for _, m := range marks {
+		if m.Rej == "" {
+			continue
+		}
+		r, err := s.get(ctx, tableClusters, key(part), m.Rej)
+		if isNotFound(err) {
+			continue // that commit never happened
+		}
+		if err != nil {
+			return nil, err
+		}
+		var rj domain.Rejection
+		if err := json.Unmarshal([]byte(r.Rej), &rj); err != nil {
+			return nil, fmt.Errorf("tables: decode rejection: %w", err)
+		}
+		if err := s.putRejection(ctx, rj); err != nil {
+			return nil, err
+		}
+	}
+	var acts []aztables.TransactionAction
+	put := func(r row) {
+		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace, Entity: r.marshal()})
+	}
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if ck, ok := commitOf(e.Key); ok && !seen[ck] {
+			seen[ck] = true
+			m := row{PartitionKey: fleetPK, RowKey: prePublish + key(part) + "|" + ck, Partition: part}
+			m.setAt(s.now())
+			put(m)
+		}
+	}
+	st, err := s.get(ctx, tableClusters, key(part), rkState)
+	if isNotFound(err) {
+		return acts, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c domain.Cluster
+	if err := json.Unmarshal([]byte(st.Data), &c); err != nil {
+		return nil, fmt.Errorf("tables: decode cluster %s: %w", part, err)
+	}
+	if !c.ScheduledCheck.IsZero() {
+		if r, err := dueRow(domain.Due{ClusterID: c.ID, At: c.ScheduledCheck}); err == nil {
+			put(r)
+		}
+	}
+	// The list rows are the fold's to rebuild from the state (fold.go): it writes them only
+	// conditionally on what it read, so a repair racing a commit in flight never sets them back.
+	put(row{PartitionKey: fleetPK, RowKey: preFold + key(part) + "|" + ordinal(c.Version)})
+	return acts, nil
+}
+
+// commitOf is the commit key of an event key the store assigned (<version>.<0|1>.<ordinal>.<i>).
+func commitOf(eventKey string) (string, bool) {
+	i := strings.LastIndexByte(eventKey, '.')
+	if i < 0 || strings.Count(eventKey, ".") != 3 {
+		return "", false
+	}
+	return eventKey[:i], true
+}
+
 // MarkPublished implements domain.OutboxStore: it deletes the events' rows (absent ones are
-// fine), then the outbox markers with nothing left to repair (Commit finished its after-commit
-// writes): those of the commits whose events were just published at once (their transaction
-// landed), and, in a partition left with no events, the others past the grace period. A marker
-// whose repair is not known done is left to Pending.
+// fine), then the publish markers of their commits (one transaction for all of them: they share
+// the Fleet partition). A partition's other markers are Pending's to settle.
 func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error {
-	var order []string
+	var order, marks []string
 	byPart := map[string][]string{}
-	landed := map[string]bool{} // marker RowKey prefixes (partition key|ordinal.) of published commits
 	for _, e := range events {
 		p := e.SessionID()
 		if _, ok := byPart[p]; !ok {
 			order = append(order, p)
 		}
 		byPart[p] = append(byPart[p], preEvent+key(e.Key))
-		if f := strings.Split(e.Key, "."); len(f) == 4 {
-			landed[key(p)+"|"+f[2]+"."] = true
+		if ck, ok := commitOf(e.Key); ok && !slices.Contains(marks, prePublish+key(p)+"|"+ck) {
+			marks = append(marks, prePublish+key(p)+"|"+ck)
 		}
 	}
 	for _, part := range order {
-		pk := key(part)
-		rks := byPart[part]
-		for len(rks) > 0 {
-			n := min(len(rks), maxOps)
-			acts := make([]aztables.TransactionAction, 0, n)
-			for _, rk := range rks[:n] {
-				acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: row{PartitionKey: pk, RowKey: rk}.marshal()})
-			}
-			if _, err := s.transact(ctx, tableClusters, acts); isNotFound(err) {
-				for _, rk := range rks[:n] { // one was already gone: delete one by one
-					if err := s.remove(ctx, tableClusters, pk, rk, ""); err != nil {
-						return err
-					}
-				}
-			} else if err != nil {
+		if err := s.deleteRows(ctx, tableClusters, key(part), byPart[part]); err != nil {
+			return err
+		}
+	}
+	return s.deleteRows(ctx, tableFleet, fleetPK, marks)
+}
+
+// deleteRows deletes rows of one partition, 100 per transaction; when one of them was already
+// gone, that transaction's rows one by one.
+func (s *Store) deleteRows(ctx context.Context, table, pk string, rks []string) error {
+	for chunk := range slices.Chunk(rks, maxOps) {
+		acts := make([]aztables.TransactionAction, 0, len(chunk))
+		for _, rk := range chunk {
+			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: row{PartitionKey: pk, RowKey: rk}.marshal()})
+		}
+		_, err := s.transact(ctx, table, acts)
+		if !isNotFound(err) {
+			if err != nil {
 				return err
 			}
-			rks = rks[n:]
+			continue
 		}
-		left, _, err := s.query(ctx, tableClusters, prefixFilter(pk, preEvent), 1, "")
-		if err != nil {
-			return err
-		}
-		marks, err := s.markers(ctx, part)
-		if err != nil {
-			return err
-		}
-		var aged []row
-		for _, m := range marks {
-			switch {
-			case m.toRepair(): // Pending repairs it first
-			case landed[m.RowKey[:strings.LastIndexByte(m.RowKey, '.')+1]]:
-				if err := s.remove(ctx, tableOutbox, outboxPK, m.RowKey, m.ETag); err != nil && !isConflict(err) {
-					return err
-				}
-			case len(left) == 0:
-				aged = append(aged, m)
+		for _, rk := range chunk {
+			if err := s.remove(ctx, table, pk, rk, ""); err != nil {
+				return err
 			}
-		}
-		if err := s.dropMarkers(ctx, aged); err != nil {
-			return err
 		}
 	}
 	return nil

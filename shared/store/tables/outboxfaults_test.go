@@ -2,9 +2,7 @@ package tables_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,16 +19,13 @@ type countPub struct{ n int }
 
 func (p *countPub) Publish(_ context.Context, evs []domain.Event) error { p.n += len(evs); return nil }
 
-// A commit whose projection and rejection row were lost (the Fleet and Rejections tables down)
-// is repaired by the relay even when a later commit of the same cluster flushes first, after the
-// markers' grace period: MarkPublished leaves a marker whose repair is not known done to Pending.
+// Commits interrupted right after their transaction (their list row, counts and rejection row
+// lost) are repaired by the relay even when a later commit of the same cluster flushes first,
+// after the markers' grace period: MarkPublished leaves a commit marker to Pending.
 func TestFlushLeavesUnrepairedMarkersToPending(t *testing.T) {
 	ctx := context.Background()
-	o := &outage{tables: []string{"Fleet", "Rejections"}}
-	var off atomic.Int64
-	base := time.Now()
-	now := func() time.Time { return base.Add(time.Duration(off.Load())) }
-	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerCallPolicies: []policy.Policy{o}, Now: now})
+	cr, clk := &crash{}, &skew{}
+	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerRetryPolicies: []policy.Policy{cr}, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,31 +37,30 @@ func TestFlushLeavesUnrepairedMarkersToPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.on.Store(true)
 	c2 := *c
 	c2.ConnectionStatus, c2.Version = domain.StatusDisconnect, 2
-	ev1 := domain.NewEvent("m1", 0, domain.EvPolicyWarning, "c1", "", base, nil)
+	ev1 := domain.NewEvent("m1", 0, domain.EvPolicyWarning, "c1", "", clk.now(), nil)
+	cr.armed.Store(true)
 	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: &c2, ETag: etag, MessageID: "m1", Follows: 1,
-		Events: []domain.Event{ev1}, Project: true}); !errors.Is(err, domain.ErrTransient) {
-		t.Fatalf("m1 with the Fleet table down: %v, want transient", err)
+		Events: []domain.Event{ev1}, Project: true}); err == nil {
+		t.Fatal("m1 succeeded through the crash")
 	}
-	rj := &domain.Rejection{At: base, MessageID: "m2", ClusterID: "c1", Code: domain.CodeInvalidField, Reason: "x"}
-	ev2 := domain.NewEvent("m2", 0, domain.EvRequestRejected, "c1", "", base, nil)
-	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", MessageID: "m2", Follows: 2, Events: []domain.Event{ev2}, Rejection: rj}); !errors.Is(err, domain.ErrTransient) {
-		t.Fatalf("m2 with the Rejections table down: %v, want transient", err)
+	cr.recover()
+	rj := &domain.Rejection{At: clk.now(), MessageID: "m2", ClusterID: "c1", Code: domain.CodeInvalidField, Reason: "x"}
+	ev2 := domain.NewEvent("m2", 0, domain.EvRequestRejected, "c1", "", clk.now(), nil)
+	cr.armed.Store(true)
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", MessageID: "m2", Follows: 2, Events: []domain.Event{ev2}, Rejection: rj}); err == nil {
+		t.Fatal("m2 succeeded through the crash")
 	}
-	if _, err := r.Run(ctx, 500); err == nil {
-		t.Fatal("the relay's repair succeeded during the outage")
-	}
-	off.Store(int64(3 * time.Minute)) // past the markers' grace
-	o.on.Store(false)
+	cr.recover()
+	clk.advance(3 * time.Minute) // past the markers' grace
 	rec, err := s.Load(ctx, "c1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c3 := *rec.Cluster
 	c3.Version = 3
-	ev3 := domain.NewEvent("m3", 0, domain.EvPolicyWarning, "c1", "", now(), nil)
+	ev3 := domain.NewEvent("m3", 0, domain.EvPolicyWarning, "c1", "", clk.now(), nil)
 	ch := domain.Change{Partition: "c1", Cluster: &c3, ETag: rec.ETag, MessageID: "m3", Follows: 2, Events: []domain.Event{ev3}}
 	if _, err := s.Commit(ctx, ch); err != nil {
 		t.Fatal(err)
@@ -92,8 +86,9 @@ func TestFlushLeavesUnrepairedMarkersToPending(t *testing.T) {
 	}
 }
 
-// Flushed commits leave no outbox markers behind: an OutboxRelay run right after 50 commits
-// whose events were published costs what is pending (nothing), not what was recently committed.
+// Flushed commits leave no outbox markers behind: once the counts have taken in the 50 commits'
+// list rows (the first OutboxRelay run's fold, whose cost follows those 50 changes), a run costs
+// what is pending, nothing, not what was recently committed.
 func TestFlushedCommitsLeaveNoMarkers(t *testing.T) {
 	ctx := context.Background()
 	cp := &tables.CountingPolicy{}
@@ -113,6 +108,16 @@ func TestFlushedCommitsLeaveNoMarkers(t *testing.T) {
 		if err := r.Flush(ctx, ch.Events); err != nil {
 			t.Fatal(err)
 		}
+	}
+	cp.Reset()
+	if n, err := r.Run(ctx, 500); err != nil || n != 0 {
+		t.Fatalf("first Run = %d, %v", n, err)
+	}
+	if n := cp.Count(); n > 2+50+2*3 {
+		t.Errorf("the first run made %d round trips, want at most 58: the markers, the fold's pointers, a list row each, and for each of 3 transactions the counts read", n)
+	}
+	if cnt, err := s.Counts(ctx); err != nil || cnt.Clusters != 50 {
+		t.Fatalf("counts after the fold: %+v, %v; want 50 clusters", cnt, err)
 	}
 	cp.Reset()
 	if n, err := r.Run(ctx, 500); err != nil || n != 0 {

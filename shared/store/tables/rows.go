@@ -21,10 +21,7 @@ type row struct {
 	At           string `json:"At,omitempty"`
 	AtType       string `json:"At@odata.type,omitempty"`
 	Partition    string `json:"Partition,omitempty"`
-	Project      bool   `json:"Project,omitempty"`
 	Rej          string `json:"Rej,omitempty"`
-	// Due on an outbox marker is the commit's due row (JSON), for Pending to write after a crash.
-	Due string `json:"Due,omitempty"`
 	// Nonce on an idempotency marker names the commit attempt that wrote it.
 	Nonce string `json:"Nonce,omitempty"`
 	// ClusterSummary columns of the fleet projection, filterable server-side.
@@ -32,10 +29,9 @@ type row struct {
 	ConnectionStatus   string `json:"ConnectionStatus,omitempty"`
 	Orphan             string `json:"Orphan,omitempty"`
 	CredentialExpired  *bool  `json:"CredentialExpired,omitempty"` // set on every projection row (false too)
+	// Counted on a fleet list row is the summary (JSON) the counts include (fold.go).
+	Counted string `json:"Counted,omitempty"`
 }
-
-// toRepair reports whether an outbox marker still names after-commit writes Pending must redo.
-func (r row) toRepair() bool { return r.Project || r.Rej != "" || r.Due != "" }
 
 func (r *row) setAt(t time.Time) {
 	r.At, r.AtType = t.UTC().Format(time.RFC3339Nano), "Edm.DateTime"

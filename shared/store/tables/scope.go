@@ -8,19 +8,17 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-
 	"github.com/azlocal/registrar/shared/domain"
 )
 
 // Rows kept per subscription, so that a caller limited to some subscriptions (docs/admin-api.md,
 // "Scopes") reads its clusters, counts and rejections at a cost bounded by its page and its number
 // of subscriptions, never the fleet (docs/storage.md):
-//   - Fleet/summary `s|<sub>|<cluster>`: the cluster's list row again, under its subscription;
-//   - Fleet/summary `n|<sub>`: that subscription's counts;
-//   - Rejections/r `s|<sub>|<inverted At>|<MessageId>`: the rejection again, under its subscription.
-//
-// Each is written in the same transaction as the row it copies, so they never disagree.
+//   - Fleet/summary `s|<sub>|<cluster>`: the cluster's list row again, under its subscription,
+//     written in the same transaction as the fleet list row (listActs);
+//   - Fleet/summary `n|<sub>`: that subscription's counts, kept by fold with the fleet's;
+//   - Rejections/r `s|<sub>|<inverted At>|<MessageId>`: the rejection again, under its
+//     subscription, written in the same transaction as the fleet-wide one.
 const (
 	preSubSummary = "s|"
 	preSubCounts  = "n|"
@@ -28,50 +26,6 @@ const (
 )
 
 func subSummaryPrefix(sub string) string { return preSubSummary + key(sub) + "|" }
-
-// subscriptionActs are the writes that keep a cluster's subscription rows in step with its list
-// row, replacing prev (nil: none) by sum: its `s|` row (moved when the subscription changed) and
-// the counts of the subscriptions involved, each conditional on the version read here.
-func (s *Store) subscriptionActs(ctx context.Context, prev *domain.ClusterSummary, sum domain.ClusterSummary) ([]aztables.TransactionAction, error) {
-	var acts []aztables.TransactionAction
-	oldSub := ""
-	if prev != nil {
-		oldSub = prev.SubscriptionID
-	}
-	if oldSub != "" && oldSub != sum.SubscriptionID {
-		r := row{PartitionKey: fleetPK, RowKey: subSummaryPrefix(oldSub) + key(sum.ClusterID)}
-		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: r.marshal()})
-	}
-	if sum.SubscriptionID != "" {
-		r := summaryRow(subSummaryPrefix(sum.SubscriptionID)+key(sum.ClusterID), sum, "")
-		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace, Entity: r.marshal()})
-	}
-	for _, sub := range slices.Compact([]string{oldSub, sum.SubscriptionID}) {
-		if sub == "" || (sub == oldSub && sub == sum.SubscriptionID && domain.SameCounts(*prev, sum)) {
-			continue // no subscription, or a change its counts do not see
-		}
-		rk := preSubCounts + key(sub)
-		cr, err := s.get(ctx, tableFleet, fleetPK, rk)
-		if err != nil && !isNotFound(err) {
-			return nil, err
-		}
-		var c domain.FleetCounts
-		if err == nil {
-			if err := json.Unmarshal([]byte(cr.Data), &c); err != nil {
-				return nil, fmt.Errorf("tables: decode counts of a subscription: %w", err)
-			}
-		}
-		if sub == oldSub {
-			c.Add(*prev, -1)
-		}
-		if sub == sum.SubscriptionID {
-			c.Add(sum, 1)
-		}
-		data, _ := json.Marshal(c)
-		acts = append(acts, conditional(row{PartitionKey: fleetPK, RowKey: rk, Data: string(data)}, cr.ETag))
-	}
-	return acts, nil
-}
 
 // summaryRow is a list row of sum under rk, with its filterable columns.
 func summaryRow(rk string, sum domain.ClusterSummary, version string) row {

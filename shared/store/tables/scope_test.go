@@ -50,6 +50,9 @@ func TestScopedReadsCostFollowThePage(t *testing.T) {
 			t.Fatalf("first page of 3: %+v, %v", pg, err)
 		}
 		c.List = cp.Count()
+		if _, err := s.Pending(ctx, 1000); err != nil { // the counts take in the commits (docs/storage.md, "Counts")
+			t.Fatal(err)
+		}
 		cp.Reset()
 		fc, err := s.CountsIn(ctx, []string{mine})
 		if err != nil || fc.Clusters != 3 {

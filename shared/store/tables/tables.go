@@ -24,9 +24,7 @@ const (
 	tableClusters   = "Clusters"
 	tableRejections = "Rejections"
 	tableFleet      = "Fleet"
-	tableSchedule   = "Schedule"
 	tableLookup     = "Lookup"
-	tableOutbox     = "Outbox"
 )
 
 // Page size limits, the same as the memory store's.
