@@ -46,59 +46,14 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 		if d.Problem != nil {
 			return Result{Outcome: Rejected, ClusterID: clusterID, Problem: d.Problem}, nil
 		}
-		now := s.clock.Now().UTC()
-		ch := Change{Partition: clusterID, ETag: rec.ETag, MessageID: meta.MessageID, Follows: rec.Cluster.version()}
-		var putAttention, dropAttention func(context.Context) error
-		outcome := Unchanged
-		c := d.Cluster
-		if c != nil && !sameState(rec.Cluster, c) {
-			outcome = Updated
-			if rec.Cluster == nil {
-				outcome = Created
-			}
-			c.Version++
-			if next := s.policy.NextCheck(c, now); !d.Mode.has(ModeOwnSchedule) && !next.IsZero() &&
-				(c.ScheduledCheck.IsZero() || next.Before(c.ScheduledCheck)) {
-				ch.Due = &Due{ClusterID: clusterID, At: next} // written with the commit, never without it
-				c.ScheduledCheck = next
-			}
-			putAttention, dropAttention = s.placeAttention(c, now)
-			ch.Cluster = c
-			ch.Project, ch.Replaces = projection(rec.Cluster, c)
-			ch.History = append(diffHistory(rec.Cluster, c), d.History...)
-			cause, corr := eventCause(meta, now), correlation(meta)
-			for i, e := range d.Events {
-				ch.Events = append(ch.Events, NewEvent(cause, i, e.Type, clusterID, corr, now, e.Fields))
-			}
-			for i := range ch.History {
-				h := &ch.History[i]
-				h.At, h.MessageID, h.Principal, h.RequestedBy = now, meta.MessageID, meta.Principal, meta.RequestedBy
-				if h.Cause == "" {
-					h.Cause = meta.Cause
-				}
-			}
+		p := s.planCommit(clusterID, meta, rec, d, s.clock.Now().UTC())
+		if p.change.Cluster == nil && meta.MessageID == "" {
+			return Result{Outcome: p.outcome, ClusterID: clusterID, Plan: d.Plan, Detail: d.Detail}, nil
 		}
-		if d.Outcome != "" {
-			outcome = d.Outcome
+		if err := runWrites(ctx, p.before); err != nil {
+			return Result{}, err
 		}
-		if d.Mode.has(ModeCommand) && rec.Cluster != nil && len(ch.History) == 0 {
-			ch.History = []HistoryEntry{{At: now, What: "accepted", After: string(outcome), Cause: meta.Cause, MessageID: meta.MessageID,
-				Principal: meta.Principal, RequestedBy: meta.RequestedBy}}
-		}
-		if ch.Cluster == nil && meta.MessageID == "" {
-			return Result{Outcome: outcome, ClusterID: clusterID, Plan: d.Plan, Detail: d.Detail}, nil
-		}
-		if ch.Cluster != nil {
-			for _, before := range []func(context.Context) error{putAttention, d.Before} {
-				if before == nil {
-					continue
-				}
-				if err := before(ctx); err != nil {
-					return Result{}, err
-				}
-			}
-		}
-		if _, err := s.store.Commit(ctx, ch); errors.Is(err, ErrConflict) {
+		if _, err := s.store.Commit(ctx, p.change); errors.Is(err, ErrConflict) {
 			if !retry.again(ctx) {
 				return Result{}, retry.spent("cluster " + clusterID)
 			}
@@ -106,18 +61,101 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 		} else if err != nil {
 			return Result{}, err
 		}
-		if ch.Cluster != nil {
-			for _, after := range []func(context.Context) error{dropAttention, d.After} {
-				if after == nil {
-					continue
-				}
-				if err := after(ctx); err != nil {
-					s.log.WarnContext(ctx, "post-commit index update failed", "clusterId", clusterID, "messageId", meta.MessageID, logs.Err(err))
-				}
+		for _, after := range p.after {
+			if err := after(ctx); err != nil {
+				s.log.WarnContext(ctx, "post-commit index update failed", "clusterId", clusterID, "messageId", meta.MessageID, logs.Err(err))
 			}
 		}
-		return Result{Outcome: outcome, ClusterID: clusterID, Events: ch.Events, Publish: publishable(rec, ch.Events), Plan: d.Plan, Detail: d.Detail}, nil
+		ch := p.change
+		return Result{Outcome: p.outcome, ClusterID: clusterID, Events: ch.Events, Publish: publishable(rec, ch.Events), Plan: d.Plan, Detail: d.Detail}, nil
 	}
+}
+
+// commitPlan is what update commits for one decision: the Change, its outcome, and the writes
+// just before it and just after it (only when the state changes).
+type commitPlan struct {
+	change        Change
+	outcome       Outcome
+	before, after []Write
+}
+
+// planCommit plans the commit of decision d, made on rec, at now: no I/O. An unchanged state
+// commits only the idempotency marker (outcome Unchanged, or d.Outcome); a command leaves an
+// "accepted" history entry even then (ModeCommand).
+func (s *Service) planCommit(clusterID string, meta Meta, rec ClusterRecord, d *Decision, now time.Time) commitPlan {
+	p := commitPlan{outcome: Unchanged,
+		change: Change{Partition: clusterID, ETag: rec.ETag, MessageID: meta.MessageID, Follows: rec.Cluster.version()}}
+	if c := d.Cluster; c != nil && !sameState(rec.Cluster, c) {
+		p.outcome = Updated
+		if rec.Cluster == nil {
+			p.outcome = Created
+		}
+		s.planState(&p, rec, d, meta, now)
+	}
+	if d.Outcome != "" {
+		p.outcome = d.Outcome
+	}
+	if d.Mode.has(ModeCommand) && rec.Cluster != nil && len(p.change.History) == 0 {
+		p.change.History = []HistoryEntry{{At: now, What: "accepted", After: string(p.outcome), Cause: meta.Cause, MessageID: meta.MessageID,
+			Principal: meta.Principal, RequestedBy: meta.RequestedBy}}
+	}
+	return p
+}
+
+// planState adds to p the commit of d's new state over rec: the next version, the next check's
+// due row when it moved earlier (unless ModeOwnSchedule), the deadline-index rows (written before
+// and dropped after), the projection, the history and the events.
+func (s *Service) planState(p *commitPlan, rec ClusterRecord, d *Decision, meta Meta, now time.Time) {
+	c, ch := d.Cluster, &p.change
+	c.Version++
+	if next := s.policy.NextCheck(c, now); !d.Mode.has(ModeOwnSchedule) && !next.IsZero() &&
+		(c.ScheduledCheck.IsZero() || next.Before(c.ScheduledCheck)) {
+		ch.Due = &Due{ClusterID: ch.Partition, At: next} // written with the commit, never without it
+		c.ScheduledCheck = next
+	}
+	put, drop := s.placeAttention(c, now)
+	p.before, p.after = writes(put, d.Before), writes(drop, d.After)
+	ch.Cluster = c
+	ch.Project, ch.Replaces = projection(rec.Cluster, c)
+	ch.History = stampHistory(append(diffHistory(rec.Cluster, c), d.History...), meta, now)
+	cause, corr := eventCause(meta, now), correlation(meta)
+	for i, e := range d.Events {
+		ch.Events = append(ch.Events, NewEvent(cause, i, e.Type, ch.Partition, corr, now, e.Fields))
+	}
+}
+
+// stampHistory sets on each entry when, by which message and whom it was recorded, and its cause
+// when it names none.
+func stampHistory(hs []HistoryEntry, meta Meta, now time.Time) []HistoryEntry {
+	for i := range hs {
+		h := &hs[i]
+		h.At, h.MessageID, h.Principal, h.RequestedBy = now, meta.MessageID, meta.Principal, meta.RequestedBy
+		if h.Cause == "" {
+			h.Cause = meta.Cause
+		}
+	}
+	return hs
+}
+
+// writes lists the writes of ws that are set, in order.
+func writes(ws ...Write) []Write {
+	var out []Write
+	for _, w := range ws {
+		if w != nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// runWrites runs ws in order, stopping at the first error.
+func runWrites(ctx context.Context, ws []Write) error {
+	for _, w := range ws {
+		if err := w(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // publishable is Result.Publish: rec's pending events, then those just committed, or none when
