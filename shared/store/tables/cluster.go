@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/azlocal/registrar/shared/domain"
@@ -147,33 +146,28 @@ func (s *Store) landed(ctx context.Context, pk string, ch domain.Change, nonce s
 }
 
 // transact submits one entity-group transaction and returns the ETag of its first operation's
-// row (read from the inner response, which aztables does not expose).
+// row (read from the batch response, which aztables does not expose; batch.go). Only Commit needs
+// it: other transactions use submit.
 func (s *Store) transact(ctx context.Context, table string, acts []aztables.TransactionAction) (string, error) {
 	c, err := s.table(ctx, table)
 	if err != nil {
 		return "", err
 	}
 	var resp *http.Response
-	_, err = c.SubmitTransaction(policy.WithCaptureResponse(ctx, &resp), acts, nil)
-	if err != nil {
+	if _, err := c.SubmitTransaction(policy.WithCaptureResponse(ctx, &resp), acts, nil); err != nil {
 		return "", translate(err)
 	}
-	if resp == nil {
-		return "", nil
-	}
-	body, err := runtime.Payload(resp)
+	return firstETag(resp)
+}
+
+// submit submits one entity-group transaction.
+func (s *Store) submit(ctx context.Context, table string, acts []aztables.TransactionAction) error {
+	c, err := s.table(ctx, table)
 	if err != nil {
-		return "", fmt.Errorf("tables: %w: transaction response unreadable", domain.ErrTransient)
+		return err
 	}
-	var parts [][]byte
-	collectParts(resp.Header.Get("Content-Type"), body, &parts, 0)
-	for _, p := range parts {
-		if r, err := http.ReadResponse(bufioReader(p), nil); err == nil {
-			r.Body.Close()
-			return r.Header.Get("ETag"), nil
-		}
-	}
-	return "", nil
+	_, err = c.SubmitTransaction(ctx, acts, nil)
+	return translate(err)
 }
 
 // History implements domain.ClusterStore: newest first (inverted commit time in the row key).
@@ -208,7 +202,7 @@ func (s *Store) putRejection(ctx context.Context, rj domain.Rejection) error {
 	}
 	sr := r
 	sr.RowKey = subRejectionPrefix(rj.SubscriptionID) + r.RowKey
-	_, err := s.transact(ctx, tableRejections, []aztables.TransactionAction{
+	err := s.submit(ctx, tableRejections, []aztables.TransactionAction{
 		{ActionType: aztables.TransactionTypeInsertReplace, Entity: r.marshal()},
 		{ActionType: aztables.TransactionTypeInsertReplace, Entity: sr.marshal()},
 	})
@@ -230,7 +224,7 @@ func (s *Store) PruneMarkers(ctx context.Context, clusterID string, before time.
 			for _, r := range rows {
 				acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: r.marshal()})
 			}
-			if _, err := s.transact(ctx, tableClusters, acts); err != nil && !isNotFound(err) {
+			if err := s.submit(ctx, tableClusters, acts); err != nil && !isNotFound(err) {
 				return err
 			}
 		}

@@ -183,9 +183,9 @@ func (s *Store) afterLanding(ctx context.Context, p commitPlan) error {
 	}
 	var err error
 	if len(acts) > 0 {
-		_, err = s.transact(ctx, tableFleet, acts)
+		err = s.submit(ctx, tableFleet, acts)
 		if isNotFound(err) && len(p.landed) > 0 {
-			_, err = s.transact(ctx, tableFleet, p.landed)
+			err = s.submit(ctx, tableFleet, p.landed)
 		} else if isNotFound(err) {
 			err = nil
 		}

@@ -1,18 +1,12 @@
 package tables
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
-	"mime/multipart"
 	"net/http"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -47,68 +41,6 @@ func status(err error) int {
 	return re.StatusCode
 }
 
-// innerError reads the first failed inner response of a batch response body.
-func innerError(resp *http.Response) (string, int) {
-	if resp == nil {
-		return "", 0
-	}
-	body, err := runtime.Payload(resp)
-	if err != nil {
-		return "", 0
-	}
-	var parts [][]byte
-	collectParts(resp.Header.Get("Content-Type"), body, &parts, 0)
-	for _, p := range parts {
-		r, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(p)), nil)
-		if err != nil || r.StatusCode < 400 {
-			continue
-		}
-		var e struct {
-			OData struct {
-				Code string `json:"code"`
-			} `json:"odata.error"`
-		}
-		c := r.Header.Get("x-ms-error-code")
-		if c == "" {
-			if raw, err := readAll(r); err == nil && json.Unmarshal(raw, &e) == nil {
-				c = e.OData.Code
-			}
-		}
-		return c, r.StatusCode
-	}
-	return "", 0
-}
-
-// collectParts walks nested multipart bodies and collects the leaf parts (HTTP responses).
-func collectParts(contentType string, body []byte, out *[][]byte, depth int) {
-	_, params, err := mime.ParseMediaType(contentType)
-	if err != nil || params["boundary"] == "" || depth > 2 {
-		if depth > 0 {
-			*out = append(*out, body)
-		}
-		return
-	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			return
-		}
-		var buf bytes.Buffer
-		if _, err := buf.ReadFrom(p); err != nil {
-			return
-		}
-		collectParts(p.Header.Get("Content-Type"), buf.Bytes(), out, depth+1)
-	}
-}
-
-func readAll(r *http.Response) ([]byte, error) {
-	defer r.Body.Close()
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(r.Body)
-	return buf.Bytes(), err
-}
-
 // translate maps a storage error to the domain's sentinels by error code and status, never by
 // message text, and never carries the response body.
 func translate(err error) error {
@@ -133,5 +65,3 @@ func translate(err error) error {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, domain.ErrNotFound) }
-
-func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }

@@ -93,7 +93,7 @@ func (s *Store) NoteSync(ctx context.Context, at time.Time) error {
 		}
 		nr := row{PartitionKey: fleetPK, RowKey: rkSync}
 		nr.setAt(at)
-		_, err = s.transact(ctx, tableFleet, []aztables.TransactionAction{conditional(nr, r.ETag)})
+		err = s.submit(ctx, tableFleet, []aztables.TransactionAction{conditional(nr, r.ETag)})
 		if !errors.Is(err, domain.ErrConflict) {
 			return err
 		}

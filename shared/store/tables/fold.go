@@ -100,7 +100,7 @@ func (s *Store) foldSome(ctx context.Context, items []*foldItem) error {
 		data, _ := json.Marshal(counts[rk].c)
 		acts = append(acts, conditional(row{PartitionKey: fleetPK, RowKey: rk, Data: string(data)}, counts[rk].etag))
 	}
-	if _, err := s.transact(ctx, tableFleet, acts); err != nil {
+	if err := s.submit(ctx, tableFleet, acts); err != nil {
 		return err
 	}
 	return s.dropMovedRows(ctx, items)

@@ -154,7 +154,7 @@ func (s *Store) attentionBatch(ctx context.Context, rows []domain.AttentionRow, 
 			}
 			acts = append(acts, aztables.TransactionAction{ActionType: op, Entity: row{PartitionKey: fleetPK, RowKey: rk, Data: string(raw)}.marshal()})
 		}
-		if _, err := s.transact(ctx, tableFleet, acts); err != nil {
+		if err := s.submit(ctx, tableFleet, acts); err != nil {
 			return err
 		}
 		rows = rows[n:]

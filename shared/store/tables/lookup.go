@@ -70,7 +70,7 @@ func (s *Store) writeIndexes(ctx context.Context, entries []domain.IndexEntry, a
 	}
 	for _, pk := range order {
 		for acts := range slices.Chunk(byPart[pk], maxOps) {
-			if _, err := s.transact(ctx, tableLookup, acts); err != nil {
+			if err := s.submit(ctx, tableLookup, acts); err != nil {
 				return err
 			}
 		}

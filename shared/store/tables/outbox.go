@@ -120,7 +120,7 @@ func (s *Store) settle(ctx context.Context, part string, marks []row, evs []doma
 			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: m.marshal(), IfMatch: &e})
 		}
 		for chunk := range slices.Chunk(acts, maxOps) {
-			if _, err := s.transact(ctx, tableFleet, chunk); err != nil && !isConflict(err) && !isNotFound(err) {
+			if err := s.submit(ctx, tableFleet, chunk); err != nil && !isConflict(err) && !isNotFound(err) {
 				return err
 			}
 		}
@@ -254,7 +254,7 @@ func (s *Store) deleteRows(ctx context.Context, table, pk string, rks []string) 
 		for _, rk := range chunk {
 			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: row{PartitionKey: pk, RowKey: rk}.marshal()})
 		}
-		_, err := s.transact(ctx, table, acts)
+		err := s.submit(ctx, table, acts)
 		if !isNotFound(err) {
 			if err != nil {
 				return err
