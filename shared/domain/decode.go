@@ -24,6 +24,30 @@ var queueTypes = map[QueueKind][]string{
 // fields are ignored; GUIDs come back lower case. Every failure is a *Problem with one of the
 // codes MessageTooLarge, MalformedMessage, UnknownMessageType, InvalidField or TooManyNodes.
 func Decode(queue QueueKind, body []byte) (Message, error) {
+	obj, err := readObject(body)
+	if err != nil {
+		return nil, err
+	}
+	d := decoder{obj: obj}
+	typ := d.str("type", true)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if !slices.Contains(queueTypes[queue], typ) {
+		return nil, Reject(CodeUnknownMessageType, "message type %q is not accepted on queue %q", truncate(typ, 64), queue)
+	}
+	m := d.command(typ)
+	if m == nil {
+		m = d.fact(typ)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return m, nil
+}
+
+// readObject reads body as exactly one JSON object of at most MaxBodyBytes.
+func readObject(body []byte) (map[string]json.RawMessage, error) {
 	if len(body) > MaxBodyBytes {
 		return nil, Reject(CodeMessageTooLarge, "the message body is %d bytes; at most %d are accepted", len(body), MaxBodyBytes)
 	}
@@ -35,19 +59,11 @@ func Decode(queue QueueKind, body []byte) (Message, error) {
 	if _, err := dec.Token(); err == nil {
 		return nil, Reject(CodeMalformedMessage, "the message body is not one JSON object")
 	}
-	d := decoder{obj: obj}
-	typ := d.str("type", true)
-	if d.err != nil {
-		return nil, d.err
-	}
-	accepted := false
-	for _, t := range queueTypes[queue] {
-		accepted = accepted || t == typ
-	}
-	if !accepted {
-		return nil, Reject(CodeUnknownMessageType, "message type %q is not accepted on queue %q", truncate(typ, 64), queue)
-	}
-	var m Message
+	return obj, nil
+}
+
+// command reads a registration request of type typ; nil for another type.
+func (d *decoder) command(typ string) Message {
 	switch typ {
 	case MsgRegister:
 		r := Register{
@@ -59,47 +75,61 @@ func Decode(queue QueueKind, body []byte) (Message, error) {
 		}
 		r.Nodes = d.nodes()
 		r.ArcSPN = d.spn()
-		m = r
+		return r
 	case MsgUnregister:
-		m = Unregister{ClusterID: d.guid("clusterId", true), DisableOnlyArc: d.boolean("disableOnlyArc")}
+		return Unregister{ClusterID: d.guid("clusterId", true), DisableOnlyArc: d.boolean("disableOnlyArc")}
 	case MsgRepairRegistration:
-		m = RepairRegistration{ClusterID: d.guid("clusterId", true), ArcSPN: d.spn()}
+		return RepairRegistration{ClusterID: d.guid("clusterId", true), ArcSPN: d.spn()}
 	case MsgStartMachineReset:
-		m = StartMachineReset{ClusterID: d.guid("clusterId", true), Machine: d.machine("machine", true), Restart: d.boolean("restart")}
+		return StartMachineReset{ClusterID: d.guid("clusterId", true), Machine: d.machine("machine", true), Restart: d.boolean("restart")}
+	}
+	return nil
+}
+
+// fact reads a machine event of type typ; nil for another type.
+func (d *decoder) fact(typ string) Message {
+	switch typ {
 	case MsgMachineInstalled:
-		m = MachineInstalled{ClusterID: d.guid("clusterId", false), Machine: d.machine("machine", true),
+		return MachineInstalled{ClusterID: d.guid("clusterId", false), Machine: d.machine("machine", true),
 			InstalledAt: d.time("installedAt", true), OSVersion: d.version("osVersion", false)}
 	case MsgClusterCreated:
 		c := ClusterCreated{ClusterID: d.guid("clusterId", true), ClusterName: d.name("clusterName", false)}
 		c.Nodes = d.machines("nodes")
 		c.CreatedAt = d.time("createdAt", false)
-		m = c
+		return c
 	case MsgSync:
-		m = Sync{ClusterID: d.guid("clusterId", true), Machine: d.machine("machine", true),
+		return Sync{ClusterID: d.guid("clusterId", true), Machine: d.machine("machine", true),
 			BiosConfigHash: d.str("biosConfigHash", false), ArcAgentVersion: d.str("arcAgentVersion", false),
 			OSVersion: d.version("osVersion", false)}
 	case MsgResetProgress:
-		p := ResetProgress{ClusterID: d.guid("clusterId", false), OperationID: d.opID("operationId"),
-			Machine: d.machine("machine", true), Stage: d.str("stage", true), Status: d.str("status", true)}
-		if d.err == nil && !validStage(p.Stage) {
-			d.err = InvalidField("stage", "unknown stage %q: one of %s", truncate(p.Stage, 64), strings.Join(ResetStages, ", "))
-		}
-		if d.err == nil && p.Status != ResetInProgress && p.Status != ResetSucceeded && p.Status != ResetFailed {
-			d.err = InvalidField("status", "status must be InProgress, Succeeded or Failed")
-		}
-		m = p
+		return d.resetProgress()
 	case MsgResetCompleted:
-		c := ResetCompleted{ClusterID: d.guid("clusterId", false), OperationID: d.opID("operationId"),
-			Machine: d.machine("machine", true), Result: d.str("result", true), Error: d.str("error", false)}
-		if d.err == nil && c.Result != ResetSucceeded && c.Result != ResetFailed {
-			d.err = InvalidField("result", "result must be Succeeded or Failed")
-		}
-		m = c
+		return d.resetCompleted()
 	}
-	if d.err != nil {
-		return nil, d.err
+	return nil
+}
+
+// resetProgress reads a ResetProgress: a known stage, and status InProgress, Succeeded or Failed.
+func (d *decoder) resetProgress() ResetProgress {
+	p := ResetProgress{ClusterID: d.guid("clusterId", false), OperationID: d.opID("operationId"),
+		Machine: d.machine("machine", true), Stage: d.str("stage", true), Status: d.str("status", true)}
+	if d.err == nil && !validStage(p.Stage) {
+		d.err = InvalidField("stage", "unknown stage %q: one of %s", truncate(p.Stage, 64), strings.Join(ResetStages, ", "))
 	}
-	return m, nil
+	if d.err == nil && p.Status != ResetInProgress && p.Status != ResetSucceeded && p.Status != ResetFailed {
+		d.err = InvalidField("status", "status must be InProgress, Succeeded or Failed")
+	}
+	return p
+}
+
+// resetCompleted reads a ResetCompleted: result Succeeded or Failed.
+func (d *decoder) resetCompleted() ResetCompleted {
+	c := ResetCompleted{ClusterID: d.guid("clusterId", false), OperationID: d.opID("operationId"),
+		Machine: d.machine("machine", true), Result: d.str("result", true), Error: d.str("error", false)}
+	if d.err == nil && c.Result != ResetSucceeded && c.Result != ResetFailed {
+		d.err = InvalidField("result", "result must be Succeeded or Failed")
+	}
+	return c
 }
 
 // peekCluster reads the cluster ID of a body that failed validation, when it is a valid GUID.
