@@ -78,27 +78,11 @@ func (c *Client) Replay(ctx context.Context, queue string, messageIDs []string) 
 	if err != nil {
 		return report, unavailable(err)
 	}
-	want := map[string]bool{}
-	for _, id := range messageIDs {
-		want[id] = true
-	}
-	present := map[string]bool{}
-	todo := 0 // how many dead letters to replay
-	for _, m := range peeked {
-		if len(want) == 0 || want[m.MessageID] {
-			todo++
-			present[m.MessageID] = true
-		}
-	}
-	for _, id := range messageIDs {
-		if !present[id] {
-			report.NotFound = append(report.NotFound, id)
-		}
-	}
+	want, todo, notFound := replayPlan(peeked, messageIDs)
+	report.NotFound = notFound
 	if todo == 0 {
 		return report, nil
 	}
-
 	r, err := c.sb.NewReceiverForQueue(queue, &azservicebus.ReceiverOptions{SubQueue: azservicebus.SubQueueDeadLetter})
 	if err != nil {
 		return report, unavailable(err)
@@ -109,46 +93,86 @@ func (c *Client) Replay(ctx context.Context, queue string, messageIDs []string) 
 	if err != nil {
 		return report, unavailable(err)
 	}
-	var held []*azservicebus.ReceivedMessage // locked but not asked for: abandoned at the end
-	defer func() {
-		for _, m := range held {
-			_ = r.AbandonMessage(bg, m, nil)
-		}
-	}()
-	seen := map[int64]bool{}
+	rp := &replay{r: r, s: s, want: want, seen: map[int64]bool{}, report: &report}
+	defer rp.abandonHeld(bg)
 	for len(report.Replayed) < todo {
 		wctx, cancel := context.WithTimeout(ctx, receiveWait)
 		msgs, err := r.ReceiveMessages(wctx, min(todo-len(report.Replayed), 100), nil)
 		cancel()
-		if err != nil && ctx.Err() != nil {
-			return report, unavailable(err)
-		}
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
 			return report, unavailable(err)
 		}
 		if len(msgs) == 0 {
 			break // the rest went away (replayed by someone else or expired)
 		}
-		for i, m := range msgs {
-			if seen[*m.SequenceNumber] || (len(want) > 0 && !want[m.MessageID]) {
-				seen[*m.SequenceNumber] = true
-				held = append(held, m)
-				continue
-			}
-			seen[*m.SequenceNumber] = true
-			if err := s.SendMessage(ctx, replayed(m), nil); err != nil {
-				held = append(held, msgs[i:]...)
-				return report, unavailable(err)
-			}
-			if err := r.CompleteMessage(ctx, m, nil); err != nil {
-				// Re-sent but still dead-lettered: a second replay re-sends the same MessageId.
-				held = append(held, msgs[i+1:]...)
-				return report, unavailable(err)
-			}
-			report.Replayed = append(report.Replayed, m.MessageID)
+		if err := rp.resend(ctx, msgs); err != nil {
+			return report, unavailable(err)
 		}
 	}
 	return report, nil
+}
+
+// replayPlan reads which of the peeked dead letters a replay of messageIDs (none: all) re-sends:
+// want (empty: all), how many, and the IDs asked for that are not there.
+func replayPlan(peeked []*azservicebus.ReceivedMessage, messageIDs []string) (want map[string]bool, todo int, notFound []string) {
+	want = map[string]bool{}
+	for _, id := range messageIDs {
+		want[id] = true
+	}
+	present := map[string]bool{}
+	for _, m := range peeked {
+		if len(want) == 0 || want[m.MessageID] {
+			todo++
+			present[m.MessageID] = true
+		}
+	}
+	for _, id := range messageIDs {
+		if !present[id] {
+			notFound = append(notFound, id)
+		}
+	}
+	return want, todo, notFound
+}
+
+// replay is one Replay's receiver, sender and progress.
+type replay struct {
+	r      *azservicebus.Receiver
+	s      *azservicebus.Sender
+	want   map[string]bool
+	seen   map[int64]bool
+	held   []*azservicebus.ReceivedMessage // locked but not asked for: abandoned at the end
+	report *ReplayReport
+}
+
+// resend re-sends each received dead letter asked for, once, and completes it in the dead-letter
+// queue only after its re-send succeeded; the others are held.
+func (rp *replay) resend(ctx context.Context, msgs []*azservicebus.ReceivedMessage) error {
+	for i, m := range msgs {
+		if rp.seen[*m.SequenceNumber] || (len(rp.want) > 0 && !rp.want[m.MessageID]) {
+			rp.seen[*m.SequenceNumber] = true
+			rp.held = append(rp.held, m)
+			continue
+		}
+		rp.seen[*m.SequenceNumber] = true
+		if err := rp.s.SendMessage(ctx, replayed(m), nil); err != nil {
+			rp.held = append(rp.held, msgs[i:]...)
+			return err
+		}
+		if err := rp.r.CompleteMessage(ctx, m, nil); err != nil {
+			// Re-sent but still dead-lettered: a second replay re-sends the same MessageId.
+			rp.held = append(rp.held, msgs[i+1:]...)
+			return err
+		}
+		rp.report.Replayed = append(rp.report.Replayed, m.MessageID)
+	}
+	return nil
+}
+
+// abandonHeld abandons the messages held, so others can receive them.
+func (rp *replay) abandonHeld(ctx context.Context) {
+	for _, m := range rp.held {
+		_ = rp.r.AbandonMessage(ctx, m, nil)
+	}
 }
 
 // unavailable marks a Service Bus failure of the dead-letter operations as transient (the Admin
