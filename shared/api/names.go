@@ -1,5 +1,22 @@
 package api
 
+// Permissions of the Admin API (docs/admin-api.md#roles): what a role grants and a route needs.
+const (
+	PermClustersRead       = "clusters/read"
+	PermClustersRegister   = "clusters/register"
+	PermClustersUnregister = "clusters/unregister"
+	PermMachinesReset      = "machines/reset"
+	PermOrphansCleanup     = "orphans/cleanup"
+	PermDeadLettersReplay  = "deadletters/replay"
+)
+
+// Built-in role names (docs/admin-api.md#roles).
+const (
+	RoleReader   = "Registrar.Reader"
+	RoleOperator = "Registrar.Operator"
+	RoleAdmin    = "Registrar.Admin"
+)
+
 // Registration, cluster and connection statuses of docs/admin-api.md#the-cluster-view.
 const (
 	StatusNotYet      = "NotYet"

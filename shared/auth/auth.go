@@ -16,27 +16,28 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
 // HeaderPrincipal is the header App Service Authentication passes the caller in.
 const HeaderPrincipal = "X-MS-CLIENT-PRINCIPAL"
 
-// Permissions of the admin API (docs/admin-api.md).
+// Permissions of the admin API (docs/admin-api.md), defined once in package api.
 const (
-	ClustersRead       = "clusters/read"
-	ClustersRegister   = "clusters/register"
-	ClustersUnregister = "clusters/unregister"
-	MachinesReset      = "machines/reset"
-	OrphansCleanup     = "orphans/cleanup"
-	DeadLettersReplay  = "deadletters/replay"
+	ClustersRead       = api.PermClustersRead
+	ClustersRegister   = api.PermClustersRegister
+	ClustersUnregister = api.PermClustersUnregister
+	MachinesReset      = api.PermMachinesReset
+	OrphansCleanup     = api.PermOrphansCleanup
+	DeadLettersReplay  = api.PermDeadLettersReplay
 )
 
 // Built-in role names.
 const (
-	RoleReader   = "Registrar.Reader"
-	RoleOperator = "Registrar.Operator"
-	RoleAdmin    = "Registrar.Admin"
+	RoleReader   = api.RoleReader
+	RoleOperator = api.RoleOperator
+	RoleAdmin    = api.RoleAdmin
 )
 
 // Problem codes of refused callers.

@@ -66,7 +66,7 @@ func (s *session) unregisterCmd() *cobra.Command {
 			q := func(dry bool) url.Values {
 				return url.Values{"dryRun": {strconv.FormatBool(dry)}, "disableOnlyArc": {strconv.FormatBool(onlyArc)}}
 			}
-			b, err := s.client.do(ctx, call{method: "POST", path: path, query: q(true), perm: "clusters/unregister"})
+			b, err := s.client.do(ctx, call{method: "POST", path: path, query: q(true), perm: api.PermClustersUnregister})
 			if err != nil {
 				return err
 			}
@@ -87,7 +87,7 @@ func (s *session) unregisterCmd() *cobra.Command {
 			if err := s.confirm("Unregister cluster "+args[0], yes); err != nil {
 				return err
 			}
-			b, err = s.client.do(ctx, call{method: "POST", path: path, query: q(false), perm: "clusters/unregister"})
+			b, err = s.client.do(ctx, call{method: "POST", path: path, query: q(false), perm: api.PermClustersUnregister})
 			if err != nil {
 				return err
 			}
@@ -131,7 +131,7 @@ func (s *session) repairCmd() *cobra.Command {
 			if a := spn.body(); a != nil {
 				body = map[string]any{"arcSpn": a}
 			}
-			b, err := s.client.do(ctx, call{method: "POST", path: clusterPath(args[0]) + "/repair", body: body, perm: "clusters/register"})
+			b, err := s.client.do(ctx, call{method: "POST", path: clusterPath(args[0]) + "/repair", body: body, perm: api.PermClustersRegister})
 			if err != nil {
 				return err
 			}
@@ -170,7 +170,7 @@ func (s *session) orphansCleanupCmd() *cobra.Command {
 		Example: "  registrar orphans cleanup --dry-run\n  registrar orphans cleanup --yes",
 		Args:    nArgs(0, "no arguments"),
 		RunE: s.run(func(ctx context.Context, _ []string) error {
-			b, err := s.client.do(ctx, call{method: "POST", path: "/orphans/cleanup", query: url.Values{"dryRun": {"true"}}, perm: "orphans/cleanup"})
+			b, err := s.client.do(ctx, call{method: "POST", path: "/orphans/cleanup", query: url.Values{"dryRun": {"true"}}, perm: api.PermOrphansCleanup})
 			if err != nil {
 				return err
 			}
@@ -196,7 +196,7 @@ func (s *session) orphansCleanupCmd() *cobra.Command {
 			if err := s.confirm("Clean up the orphans above", yes); err != nil {
 				return err
 			}
-			b, err = s.client.do(ctx, call{method: "POST", path: "/orphans/cleanup", query: url.Values{"dryRun": {"false"}}, perm: "orphans/cleanup"})
+			b, err = s.client.do(ctx, call{method: "POST", path: "/orphans/cleanup", query: url.Values{"dryRun": {"false"}}, perm: api.PermOrphansCleanup})
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/azlocal/registrar/shared/api"
 	"maps"
 	"net/http"
 	"net/url"
@@ -36,9 +37,9 @@ type bulkOp struct {
 }
 
 var bulkOps = []bulkOp{
-	{name: "unregister", perm: "clusters/unregister", verb: "Unregister"},
-	{name: "repair", perm: "clusters/register", verb: "Repair"},
-	{name: "reset", perm: "machines/reset", verb: "Reset", machine: true},
+	{name: "unregister", perm: api.PermClustersUnregister, verb: "Unregister"},
+	{name: "repair", perm: api.PermClustersRegister, verb: "Repair"},
+	{name: "reset", perm: api.PermMachinesReset, verb: "Reset", machine: true},
 }
 
 // bulkFlags are a bulk subcommand's flags.

@@ -251,10 +251,10 @@ const (
 // ExitCode maps an error to its exit code (docs/cli.md#exit-codes).
 func ExitCode(err error) int {
 	var (
-		api   *APIError
-		unr   *UnreachableError
-		auth  *AuthError
-		usage *UsageError
+		apiErr *APIError
+		unr    *UnreachableError
+		auth   *AuthError
+		usage  *UsageError
 	)
 	switch {
 	case err == nil:
@@ -263,7 +263,7 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &auth):
 		return ExitAuth
-	case errors.As(err, &api) && (api.Status == http.StatusUnauthorized || api.Status == http.StatusForbidden):
+	case errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden):
 		return ExitAuth
 	case errors.As(err, &unr):
 		return ExitUnreachable
@@ -274,22 +274,22 @@ func ExitCode(err error) int {
 // roleFor names the built-in role that grants a permission (docs/admin-api.md).
 func roleFor(perm string) string {
 	switch perm {
-	case "clusters/read":
-		return "Registrar.Reader"
-	case "clusters/register", "clusters/unregister", "machines/reset":
-		return "Registrar.Operator"
+	case api.PermClustersRead:
+		return api.RoleReader
+	case api.PermClustersRegister, api.PermClustersUnregister, api.PermMachinesReset:
+		return api.RoleOperator
 	}
-	return "Registrar.Admin"
+	return api.RoleAdmin
 }
 
 // Hint says what to do about err, or "" when there is nothing to add.
 func Hint(err error) string {
 	var (
-		api   *APIError
-		unr   *UnreachableError
-		auth  *AuthError
-		usage *UsageError
-		tmo   *TimeoutError
+		apiErr *APIError
+		unr    *UnreachableError
+		auth   *AuthError
+		usage  *UsageError
+		tmo    *TimeoutError
 	)
 	switch {
 	case errors.As(err, &tmo):
@@ -302,15 +302,15 @@ func Hint(err error) string {
 		return "sign in: az login; check --scope"
 	case errors.As(err, &unr):
 		return "check --endpoint (or REGISTRAR_ENDPOINT) and that the service runs"
-	case errors.As(err, &api):
-		switch api.Status {
+	case errors.As(err, &apiErr):
+		switch apiErr.Status {
 		case http.StatusUnauthorized:
 			return "sign in: az login; check --scope"
 		case http.StatusForbidden:
-			if api.Perm == "" {
+			if apiErr.Perm == "" {
 				return "ask for a Registrar role that grants this action"
 			}
-			return fmt.Sprintf("you lack the permission %s: ask for the role %s", api.Perm, roleFor(api.Perm))
+			return fmt.Sprintf("you lack the permission %s: ask for the role %s", apiErr.Perm, roleFor(apiErr.Perm))
 		case http.StatusNotFound:
 			return "check the cluster ID and machine name (registrar list shows the known clusters)"
 		case http.StatusBadRequest:

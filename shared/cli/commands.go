@@ -90,7 +90,7 @@ func decodeItems[T any](raw []json.RawMessage) ([]T, error) {
 // listAll reads every page of a list the caller reads with clusters/read. With -o json it prints
 // the items as the API sent them and says so (printed); otherwise it returns them decoded.
 func listAll[T any](ctx context.Context, s *session, path string, q url.Values) (items []T, printed bool, err error) {
-	raw, err := s.pages(ctx, path, q, "clusters/read")
+	raw, err := s.pages(ctx, path, q, api.PermClustersRead)
 	if err != nil {
 		return nil, false, err
 	}
@@ -110,7 +110,7 @@ func (s *session) statusCmd() *cobra.Command {
 		Example: "  registrar status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11\n  registrar status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 -o json | jq .nodes",
 		Args:    clusterArgs(false),
 		RunE: s.run(func(ctx context.Context, args []string) error {
-			b, err := s.client.do(ctx, call{method: "GET", path: clusterPath(args[0]), perm: "clusters/read"})
+			b, err := s.client.do(ctx, call{method: "GET", path: clusterPath(args[0]), perm: api.PermClustersRead})
 			if err != nil {
 				return err
 			}
@@ -342,7 +342,7 @@ func (s *session) deadlettersCmd() *cobra.Command {
 			if len(ids) > 0 {
 				body["messageIds"] = ids
 			}
-			b, err := s.client.do(ctx, call{method: "POST", path: path + "/replay", body: body, perm: "deadletters/replay"})
+			b, err := s.client.do(ctx, call{method: "POST", path: path + "/replay", body: body, perm: api.PermDeadLettersReplay})
 			if err != nil {
 				return err
 			}

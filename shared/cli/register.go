@@ -272,7 +272,7 @@ func (s *session) markBefore(ctx context.Context, clusterID string) (mark, error
 // newest is the time of the first (newest) entry of path; zero when there is none or path is
 // not found.
 func (s *session) newest(ctx context.Context, path string) (time.Time, error) {
-	b, err := s.client.do(ctx, call{method: "GET", path: path, query: url.Values{"limit": {"1"}}, perm: "clusters/read"})
+	b, err := s.client.do(ctx, call{method: "GET", path: path, query: url.Values{"limit": {"1"}}, perm: api.PermClustersRead})
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 		return time.Time{}, nil
@@ -293,7 +293,7 @@ func (s *session) findMessage(ctx context.Context, path, messageID string, since
 	q := url.Values{}
 	seen := map[string]bool{}
 	for {
-		b, err := s.client.do(ctx, call{method: "GET", path: path, query: q, perm: "clusters/read"})
+		b, err := s.client.do(ctx, call{method: "GET", path: path, query: q, perm: api.PermClustersRead})
 		var apiErr *APIError
 		if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 			return nil, nil
@@ -329,7 +329,7 @@ func (s *session) findMessage(ctx context.Context, path, messageID string, since
 
 // clusterView reads the view (docs/admin-api.md#the-cluster-view) of a cluster; nil when it is not known (404).
 func (s *session) clusterView(ctx context.Context, clusterID string) (*api.ClusterView, []byte, error) {
-	b, err := s.client.do(ctx, call{method: "GET", path: clusterPath(clusterID), perm: "clusters/read"})
+	b, err := s.client.do(ctx, call{method: "GET", path: clusterPath(clusterID), perm: api.PermClustersRead})
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 		return nil, nil, nil

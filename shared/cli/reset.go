@@ -47,7 +47,7 @@ func (s *session) resetStartCmd() *cobra.Command {
 			if restart {
 				q = url.Values{"restart": {"true"}}
 			}
-			b, err := s.client.do(ctx, call{method: "POST", path: machinePath(args[0], args[1]), query: q, perm: "machines/reset"})
+			b, err := s.client.do(ctx, call{method: "POST", path: machinePath(args[0], args[1]), query: q, perm: api.PermMachinesReset})
 			switch {
 			case err != nil:
 				return err
@@ -75,7 +75,7 @@ func (s *session) resetCancelCmd() *cobra.Command {
 		Example: "  registrar reset cancel 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
 		Args:    clusterArgs(true),
 		RunE: s.run(func(ctx context.Context, args []string) error {
-			b, err := s.client.do(ctx, call{method: "DELETE", path: machinePath(args[0], args[1]), perm: "machines/reset"})
+			b, err := s.client.do(ctx, call{method: "DELETE", path: machinePath(args[0], args[1]), perm: api.PermMachinesReset})
 			if err != nil {
 				return err
 			}
@@ -91,7 +91,7 @@ func (s *session) resetStatusCmd() *cobra.Command {
 		Example: "  registrar reset status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
 		Args:    clusterArgs(true),
 		RunE: s.run(func(ctx context.Context, args []string) error {
-			b, err := s.client.do(ctx, call{method: "GET", path: machinePath(args[0], args[1]), perm: "clusters/read"})
+			b, err := s.client.do(ctx, call{method: "GET", path: machinePath(args[0], args[1]), perm: api.PermClustersRead})
 			if err != nil {
 				return err
 			}
@@ -163,7 +163,7 @@ func (s *session) waitReset(ctx context.Context, cluster, machine string) error 
 	seen := map[string]string{}
 	drawn := 0
 	for {
-		b, err := s.client.do(ctx, call{method: "GET", path: path, perm: "clusters/read"})
+		b, err := s.client.do(ctx, call{method: "GET", path: path, perm: api.PermClustersRead})
 		if err != nil {
 			return err
 		}
