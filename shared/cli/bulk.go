@@ -144,18 +144,9 @@ func (s *session) bulk(ctx context.Context, op bulkOp, f *bulkFlags) error {
 
 // bulkSource reads the items of --from-file, or builds the filter of the filter flags: exactly one.
 func (s *session) bulkSource(op bulkOp, f *bulkFlags) ([]bulkItem, map[string]any, error) {
-	filter := map[string]any{}
-	for k, v := range map[string]string{"registrationStatus": f.reg, "connectionStatus": f.conn, "orphan": f.orphan} {
-		if v != "" {
-			filter[k] = v
-		}
-	}
-	if f.expired != "" {
-		b, err := strconv.ParseBool(f.expired)
-		if err != nil {
-			return nil, nil, usagef("--credential-expired must be true or false, not %q", f.expired)
-		}
-		filter["credentialExpired"] = b
+	filter, err := f.filter()
+	if err != nil {
+		return nil, nil, err
 	}
 	switch {
 	case f.fromFile != "" && len(filter) > 0:
@@ -176,6 +167,24 @@ func (s *session) bulkSource(op bulkOp, f *bulkFlags) ([]bulkItem, map[string]an
 		err = usagef("%s names no item", f.fromFile)
 	}
 	return items, nil, err
+}
+
+// filter is the bulk filter the filter flags give (empty when none is set).
+func (f *bulkFlags) filter() (map[string]any, error) {
+	filter := map[string]any{}
+	for k, v := range map[string]string{"registrationStatus": f.reg, "connectionStatus": f.conn, "orphan": f.orphan} {
+		if v != "" {
+			filter[k] = v
+		}
+	}
+	if f.expired != "" {
+		b, err := strconv.ParseBool(f.expired)
+		if err != nil {
+			return nil, usagef("--credential-expired must be true or false, not %q", f.expired)
+		}
+		filter["credentialExpired"] = b
+	}
+	return filter, nil
 }
 
 // bulkSend sends the items in chunks (or the filter in one request) and merges the answers, in
@@ -222,16 +231,10 @@ func (s *session) bulkChunkSend(ctx context.Context, u string, op bulkOp, chunk 
 			return nil, err
 		case err == nil && len(a.Items) != len(chunk):
 			return nil, fmt.Errorf("BadAnswer: %d results for %d items", len(a.Items), len(chunk))
-		case err == nil && res == nil:
-			res = a.Items
 		case err == nil:
-			for i, it := range a.Items {
-				if resultKey(res[i]) == "failed" {
-					res[i] = it
-				}
-			}
+			res = mergeRetried(res, a.Items)
 		}
-		if res != nil && (try == bulkTries || !slices.ContainsFunc(res, func(r bulkResult) bool { return resultKey(r) == "failed" })) {
+		if res != nil && (try == bulkTries || !slices.ContainsFunc(res, failed)) {
 			return res, nil
 		}
 		if err := sleep(ctx, s.poll()*time.Duration(try)); err != nil {
@@ -239,6 +242,23 @@ func (s *session) bulkChunkSend(ctx context.Context, u string, op bulkOp, chunk 
 		}
 	}
 }
+
+// mergeRetried keeps each item's first answer that is not "failed": a retry's answer replaces
+// only the failed ones (res nil: the first answer).
+func mergeRetried(res, again []bulkResult) []bulkResult {
+	if res == nil {
+		return again
+	}
+	for i, it := range again {
+		if failed(res[i]) {
+			res[i] = it
+		}
+	}
+	return res
+}
+
+// failed says whether an item's answer is a failure that may pass when sent again.
+func failed(r bulkResult) bool { return resultKey(r) == "failed" }
 
 // mayPass says whether a failed request may succeed when sent again unchanged.
 func mayPass(err error) bool {

@@ -145,6 +145,7 @@ func (s *session) showReset(v api.ResetStatusView) {
 	s.stageTable(v)
 }
 
+// stageTable prints a reset's stages, each with its status and when it last changed.
 func (s *session) stageTable(v api.ResetStatusView) {
 	now := s.now()
 	rows := [][]string{}
@@ -154,14 +155,12 @@ func (s *session) stageTable(v api.ResetStatusView) {
 	table(s.Stdout, []string{"STAGE", "STATUS", "UPDATED"}, rows, s.st.status)
 }
 
-// waitReset polls the reset until it is no longer InProgress. On a terminal it redraws the
-// stages in place; otherwise it prints a plain line for each change. Succeeded → nil, after the
-// words of Start-ArcBootstrapReset (the machine is unregistered; how to register it again); Failed, Stalled or
-// Cancelled → a RejectedError (exit 1).
+// waitReset polls the reset until it is no longer InProgress, showing its progress
+// (showProgress). Succeeded → nil, after the words of Start-ArcBootstrapReset (the machine is
+// unregistered; how to register it again); Failed, Stalled or Cancelled → a RejectedError (exit 1).
 func (s *session) waitReset(ctx context.Context, cluster, machine string) error {
 	path := machinePath(cluster, machine)
-	seen := map[string]string{}
-	drawn := 0
+	p := resetProgress{seen: map[string]string{}}
 	for {
 		b, err := s.client.do(ctx, call{method: "GET", path: path, perm: api.PermClustersRead})
 		if err != nil {
@@ -173,48 +172,67 @@ func (s *session) waitReset(ctx context.Context, cluster, machine string) error 
 		}
 		done := v.Status != api.ResetInProgress
 		s.waitState = resetState(v)
-		switch {
-		case s.json():
-			if done {
-				s.printRaw(b)
-			}
-		case s.StdoutTerminal:
-			if drawn > 0 {
-				fmt.Fprintf(s.Stdout, "\x1b[%dA\x1b[J", drawn)
-			}
-			fmt.Fprintf(s.Stdout, "%s  elapsed %s\n", s.st.status(v.Status), v.Elapsed)
-			for _, st := range v.Stages {
-				fmt.Fprintf(s.Stdout, "  %-18s %s\n", st.Name, s.st.status(st.Status))
-			}
-			drawn = 1 + len(v.Stages)
-		default:
-			for _, st := range v.Stages {
-				if seen[st.Name] != st.Status {
-					seen[st.Name] = st.Status
-					fmt.Fprintf(s.Stdout, "%s %s (elapsed %s)\n", st.Name, st.Status, v.Elapsed)
-				}
-			}
-		}
+		s.showProgress(&p, v, b, done)
 		if done {
-			if !s.json() {
-				fmt.Fprintf(s.Stdout, "reset %s: %s after %s\n", v.Machine, s.st.status(v.Status), v.Elapsed)
-			}
-			if v.Status == api.ResetSucceeded {
-				if !s.json() {
-					s.reregisterHint(ctx, cluster, v.Machine)
-				}
-				return nil
-			}
-			reason := v.Error
-			if reason == "" {
-				reason = "the reset ended " + v.Status + "; see registrar reset status"
-			}
-			return &RejectedError{Code: "Reset" + v.Status, Reason: reason}
+			return s.resetEnded(ctx, cluster, v)
 		}
 		if err := sleep(ctx, s.poll()); err != nil {
 			return err
 		}
 	}
+}
+
+// resetProgress is what waitReset has shown so far: each stage's last status printed, and the
+// lines drawn on a terminal.
+type resetProgress struct {
+	seen  map[string]string
+	drawn int
+}
+
+// showProgress shows one poll of a reset: with -o json only the final answer (raw); on a terminal
+// the stages redrawn in place; otherwise a plain line for each stage that changed.
+func (s *session) showProgress(p *resetProgress, v api.ResetStatusView, raw []byte, done bool) {
+	switch {
+	case s.json():
+		if done {
+			s.printRaw(raw)
+		}
+	case s.StdoutTerminal:
+		if p.drawn > 0 {
+			fmt.Fprintf(s.Stdout, "\x1b[%dA\x1b[J", p.drawn)
+		}
+		fmt.Fprintf(s.Stdout, "%s  elapsed %s\n", s.st.status(v.Status), v.Elapsed)
+		for _, st := range v.Stages {
+			fmt.Fprintf(s.Stdout, "  %-18s %s\n", st.Name, s.st.status(st.Status))
+		}
+		p.drawn = 1 + len(v.Stages)
+	default:
+		for _, st := range v.Stages {
+			if p.seen[st.Name] != st.Status {
+				p.seen[st.Name] = st.Status
+				fmt.Fprintf(s.Stdout, "%s %s (elapsed %s)\n", st.Name, st.Status, v.Elapsed)
+			}
+		}
+	}
+}
+
+// resetEnded reports a reset that is no longer InProgress: nil for Succeeded (with how to
+// register the machine again), else a RejectedError Reset<status>.
+func (s *session) resetEnded(ctx context.Context, cluster string, v api.ResetStatusView) error {
+	if !s.json() {
+		fmt.Fprintf(s.Stdout, "reset %s: %s after %s\n", v.Machine, s.st.status(v.Status), v.Elapsed)
+	}
+	if v.Status == api.ResetSucceeded {
+		if !s.json() {
+			s.reregisterHint(ctx, cluster, v.Machine)
+		}
+		return nil
+	}
+	reason := v.Error
+	if reason == "" {
+		reason = "the reset ended " + v.Status + "; see registrar reset status"
+	}
+	return &RejectedError{Code: "Reset" + v.Status, Reason: reason}
 }
 
 // resetState is a reset's state in one line: its status and its stages'.

@@ -3,10 +3,13 @@ package main
 import (
 	"go/parser"
 	"go/token"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/azlocal/registrar/shared/testkit/repo"
 )
 
 const src = `package p
@@ -78,6 +81,22 @@ func TestShapeFindings(t *testing.T) {
 		}
 		if !strings.Contains(fd.String(), "p.go:") {
 			t.Errorf("finding %q does not name its file", fd)
+		}
+	}
+}
+
+// TestTheRepoHasNoFindings holds the project to its own limits (make lint runs the same check):
+// no function in shared/, cmd/ or tools/ longer than 60 lines or above complexity 15 without a
+// "shape:" line saying why.
+func TestTheRepoHasNoFindings(t *testing.T) {
+	root := repo.Root(t)
+	for _, dir := range []string{"shared", "cmd", "tools"} {
+		found, err := checkTree(filepath.Join(root, dir), 60, 15)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range found {
+			t.Errorf("%s", f)
 		}
 	}
 }
