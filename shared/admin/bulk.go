@@ -19,7 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/azlocal/registrar/shared/auth"
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/logs"
 )
@@ -57,9 +57,9 @@ type bulkOp struct {
 }
 
 var bulkOps = []bulkOp{
-	{path: PathBulkUnregister, perm: auth.ClustersUnregister},
-	{path: PathBulkRepair, perm: auth.ClustersRegister},
-	{path: PathBulkReset, perm: auth.MachinesReset, machine: true},
+	{path: PathBulkUnregister, perm: api.PermClustersUnregister},
+	{path: PathBulkRepair, perm: api.PermClustersRegister},
+	{path: PathBulkReset, perm: api.PermMachinesReset, machine: true},
 }
 
 func (r *Router) routeBulk() {
@@ -278,7 +278,7 @@ func (r *Router) resolveBulk(req *http.Request, br *bulkRequest) *Problem {
 	// Only the clusters the caller may read match (docs/admin-api.md, "Scopes"), not even counted
 	// otherwise; those it may read but not act on are refused one by one by Apply (Meta.Scope).
 	cf := domain.ClusterFilter{RegistrationStatus: f.RegistrationStatus, ConnectionStatus: f.ConnectionStatus,
-		Orphan: f.Orphan, CredentialExpired: f.CredentialExpired, Scope: narrowing(r.Scope(req, auth.ClustersRead))}
+		Orphan: f.Orphan, CredentialExpired: f.CredentialExpired, Scope: narrowing(r.Scope(req, api.PermClustersRead))}
 	p := domain.Page{Limit: MaxLimit}
 	for {
 		res, err := r.d.Service.ListClusters(req.Context(), cf, p)

@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/azlocal/registrar/shared/api"
-	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -38,21 +37,21 @@ const defaultWithin = 7 * 24 * time.Hour
 
 func (r *Router) routeAll() {
 	get, post := http.MethodGet, http.MethodPost
-	r.Handle(get, PathClusters, auth.ClustersRead, http.HandlerFunc(r.listClusters))
-	r.Handle(get, PathCluster, auth.ClustersRead, http.HandlerFunc(r.cluster))
-	r.Handle(get, PathHistory, auth.ClustersRead, http.HandlerFunc(r.history))
-	r.Handle(post, PathUnregister, auth.ClustersUnregister, http.HandlerFunc(r.unregister))
-	r.Handle(post, PathRepair, auth.ClustersRegister, http.HandlerFunc(r.repair))
-	r.Handle(post, PathReset, auth.MachinesReset, http.HandlerFunc(r.startReset))
-	r.Handle(http.MethodDelete, PathReset, auth.MachinesReset, http.HandlerFunc(r.cancelReset))
-	r.Handle(get, PathReset, auth.ClustersRead, http.HandlerFunc(r.resetStatus))
-	r.Handle(get, PathStandalone, auth.ClustersRead, http.HandlerFunc(r.standalone))
-	r.Handle(get, PathUpcoming, auth.ClustersRead, http.HandlerFunc(r.upcoming))
-	r.Handle(get, PathOrphans, auth.ClustersRead, http.HandlerFunc(r.orphans))
-	r.Handle(post, PathOrphansCleanup, auth.OrphansCleanup, http.HandlerFunc(r.cleanupOrphans))
-	r.Handle(get, PathRejections, auth.ClustersRead, http.HandlerFunc(r.rejections))
-	r.Handle(get, PathDeadLetters, auth.ClustersRead, http.HandlerFunc(r.deadLetters))
-	r.Handle(post, PathReplay, auth.DeadLettersReplay, http.HandlerFunc(r.replay))
+	r.Handle(get, PathClusters, api.PermClustersRead, http.HandlerFunc(r.listClusters))
+	r.Handle(get, PathCluster, api.PermClustersRead, http.HandlerFunc(r.cluster))
+	r.Handle(get, PathHistory, api.PermClustersRead, http.HandlerFunc(r.history))
+	r.Handle(post, PathUnregister, api.PermClustersUnregister, http.HandlerFunc(r.unregister))
+	r.Handle(post, PathRepair, api.PermClustersRegister, http.HandlerFunc(r.repair))
+	r.Handle(post, PathReset, api.PermMachinesReset, http.HandlerFunc(r.startReset))
+	r.Handle(http.MethodDelete, PathReset, api.PermMachinesReset, http.HandlerFunc(r.cancelReset))
+	r.Handle(get, PathReset, api.PermClustersRead, http.HandlerFunc(r.resetStatus))
+	r.Handle(get, PathStandalone, api.PermClustersRead, http.HandlerFunc(r.standalone))
+	r.Handle(get, PathUpcoming, api.PermClustersRead, http.HandlerFunc(r.upcoming))
+	r.Handle(get, PathOrphans, api.PermClustersRead, http.HandlerFunc(r.orphans))
+	r.Handle(post, PathOrphansCleanup, api.PermOrphansCleanup, http.HandlerFunc(r.cleanupOrphans))
+	r.Handle(get, PathRejections, api.PermClustersRead, http.HandlerFunc(r.rejections))
+	r.Handle(get, PathDeadLetters, api.PermClustersRead, http.HandlerFunc(r.deadLetters))
+	r.Handle(post, PathReplay, api.PermDeadLettersReplay, http.HandlerFunc(r.replay))
 	r.routeBulk()
 	r.HandlePublic(get, PathHealthz, http.HandlerFunc(r.healthz))
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
@@ -50,9 +51,9 @@ func (e *env) register(id, name, osVersion string) {
 }
 
 var (
-	reader     = principalHeader("rita@contoso.com", auth.RoleReader)
-	operator   = principalHeader("otto@contoso.com", auth.RoleOperator)
-	admin      = principalHeader("ada@contoso.com", auth.RoleAdmin)
+	reader     = principalHeader("rita@contoso.com", api.RoleReader)
+	operator   = principalHeader("otto@contoso.com", api.RoleOperator)
+	admin      = principalHeader("ada@contoso.com", api.RoleAdmin)
 	restricted = principalHeader("rex@contoso.com", roleRestricted)
 	nobody     = principalHeader("nils@contoso.com")
 )
@@ -107,10 +108,10 @@ func TestEveryRouteWithEachRole(t *testing.T) {
 		principal string
 		grants    func(perm string) bool
 	}{
-		"reader":     {reader, func(p string) bool { return p == auth.ClustersRead }},
-		"operator":   {operator, func(p string) bool { return p != auth.OrphansCleanup && p != auth.DeadLettersReplay }},
+		"reader":     {reader, func(p string) bool { return p == api.PermClustersRead }},
+		"operator":   {operator, func(p string) bool { return p != api.PermOrphansCleanup && p != api.PermDeadLettersReplay }},
 		"admin":      {admin, func(string) bool { return true }},
-		"restricted": {restricted, func(p string) bool { return p != auth.ClustersUnregister }},
+		"restricted": {restricted, func(p string) bool { return p != api.PermClustersUnregister }},
 		"no roles":   {nobody, func(string) bool { return false }},
 	}
 	for name, role := range roles {
@@ -168,7 +169,7 @@ func TestMalformedPrincipals(t *testing.T) {
 func TestReaderRefusedOnUnregister(t *testing.T) {
 	e := seeded(t)
 	p := problem(t, e.call("POST", "/api/v1/clusters/"+cluster1+"/unregister?dryRun=false", reader, ""), http.StatusForbidden, auth.CodeForbidden)
-	if !strings.Contains(p.Detail, auth.ClustersUnregister) {
+	if !strings.Contains(p.Detail, api.PermClustersUnregister) {
 		t.Fatalf("detail %q", p.Detail)
 	}
 	var v domain.ClusterView

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
@@ -76,10 +77,10 @@ func TestScopedReadsAnswerAsUnknown(t *testing.T) {
 func TestScopedCommandsAnswer403(t *testing.T) {
 	e := seeded(t)
 	commands := []struct{ method, path, permission string }{
-		{"POST", "/api/v1/clusters/%s/repair", auth.ClustersRegister},
-		{"POST", "/api/v1/machines/%s/node2/reset", auth.MachinesReset},
-		{"POST", "/api/v1/clusters/%s/unregister?dryRun=true", auth.ClustersUnregister},
-		{"POST", "/api/v1/clusters/%s/unregister?dryRun=false", auth.ClustersUnregister}, // last: the others need it registered
+		{"POST", "/api/v1/clusters/%s/repair", api.PermClustersRegister},
+		{"POST", "/api/v1/machines/%s/node2/reset", api.PermMachinesReset},
+		{"POST", "/api/v1/clusters/%s/unregister?dryRun=true", api.PermClustersUnregister},
+		{"POST", "/api/v1/clusters/%s/unregister?dryRun=false", api.PermClustersUnregister}, // last: the others need it registered
 	}
 	before := historyLen(t, e, cluster1)
 	for _, c := range commands {

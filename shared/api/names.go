@@ -1,6 +1,6 @@
 package api
 
-// Permissions of the Admin API (docs/admin-api.md#roles): what a role grants and a route needs.
+// Permissions of the Admin API (docs/admin-api.md#roles-and-permissions): what a role grants and a route needs.
 const (
 	PermClustersRead       = "clusters/read"
 	PermClustersRegister   = "clusters/register"
@@ -10,7 +10,7 @@ const (
 	PermDeadLettersReplay  = "deadletters/replay"
 )
 
-// Built-in role names (docs/admin-api.md#roles).
+// Built-in role names (docs/admin-api.md#roles-and-permissions).
 const (
 	RoleReader   = "Registrar.Reader"
 	RoleOperator = "Registrar.Operator"

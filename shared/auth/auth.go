@@ -23,23 +23,6 @@ import (
 // HeaderPrincipal is the header App Service Authentication passes the caller in.
 const HeaderPrincipal = "X-MS-CLIENT-PRINCIPAL"
 
-// Permissions of the admin API (docs/admin-api.md), defined once in package api.
-const (
-	ClustersRead       = api.PermClustersRead
-	ClustersRegister   = api.PermClustersRegister
-	ClustersUnregister = api.PermClustersUnregister
-	MachinesReset      = api.PermMachinesReset
-	OrphansCleanup     = api.PermOrphansCleanup
-	DeadLettersReplay  = api.PermDeadLettersReplay
-)
-
-// Built-in role names.
-const (
-	RoleReader   = api.RoleReader
-	RoleOperator = api.RoleOperator
-	RoleAdmin    = api.RoleAdmin
-)
-
 // Problem codes of refused callers.
 const (
 	CodeUnauthenticated    = "Unauthenticated"    // 401: no trusted principal
@@ -73,9 +56,9 @@ type RoleDefinition struct {
 // BuiltInRoles returns the built-in roles of docs/admin-api.md#roles-and-permissions.
 func BuiltInRoles() []RoleDefinition {
 	return []RoleDefinition{
-		{Name: RoleReader, Actions: []string{"*/read"}},
-		{Name: RoleOperator, Actions: []string{"*/read", ClustersRegister, ClustersUnregister, MachinesReset}},
-		{Name: RoleAdmin, Actions: []string{"*"}},
+		{Name: api.RoleReader, Actions: []string{"*/read"}},
+		{Name: api.RoleOperator, Actions: []string{"*/read", api.PermClustersRegister, api.PermClustersUnregister, api.PermMachinesReset}},
+		{Name: api.RoleAdmin, Actions: []string{"*"}},
 	}
 }
 

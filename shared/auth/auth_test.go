@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/domain"
 )
 
@@ -90,11 +91,11 @@ func TestMatch(t *testing.T) {
 
 func TestBuiltInRoles(t *testing.T) {
 	a := mustNew(t, Config{EasyAuthEnabled: true})
-	all := []string{ClustersRead, ClustersRegister, ClustersUnregister, MachinesReset, OrphansCleanup, DeadLettersReplay}
+	all := []string{api.PermClustersRead, api.PermClustersRegister, api.PermClustersUnregister, api.PermMachinesReset, api.PermOrphansCleanup, api.PermDeadLettersReplay}
 	want := map[string][]string{
-		RoleReader:   {ClustersRead},
-		RoleOperator: {ClustersRead, ClustersRegister, ClustersUnregister, MachinesReset},
-		RoleAdmin:    all,
+		api.RoleReader:   {api.PermClustersRead},
+		api.RoleOperator: {api.PermClustersRead, api.PermClustersRegister, api.PermClustersUnregister, api.PermMachinesReset},
+		api.RoleAdmin:    all,
 	}
 	for role, granted := range want {
 		for _, perm := range all {
@@ -114,17 +115,17 @@ func TestCustomRoleWithNotActions(t *testing.T) {
 	defs := `[{"Name":"Restricted","Description":"no unregister","Actions":["*"],"NotActions":["clusters/unregister","deadletters/*"]}]`
 	a := mustNew(t, Config{EasyAuthEnabled: true, Roles: parse(t, defs)})
 	p := Principal{Name: "r", Roles: []string{"restricted"}}
-	if err := a.Authorize(p, ClustersRegister); err != nil {
+	if err := a.Authorize(p, api.PermClustersRegister); err != nil {
 		t.Errorf("register refused: %v", err)
 	}
-	for _, perm := range []string{ClustersUnregister, DeadLettersReplay} {
+	for _, perm := range []string{api.PermClustersUnregister, api.PermDeadLettersReplay} {
 		if err := a.Authorize(p, perm); code(err) != CodeForbidden {
 			t.Errorf("%s: got %v, want Forbidden", perm, err)
 		}
 	}
 	// A second role can grant what the first one's NotActions exclude.
-	p.Roles = append(p.Roles, RoleOperator)
-	if err := a.Authorize(p, ClustersUnregister); err != nil {
+	p.Roles = append(p.Roles, api.RoleOperator)
+	if err := a.Authorize(p, api.PermClustersUnregister); err != nil {
 		t.Errorf("operator's unregister refused: %v", err)
 	}
 }
@@ -135,10 +136,10 @@ func TestRoleDefinitionsFromFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := mustNew(t, Config{EasyAuthEnabled: true, Roles: parse(t, path)})
-	if err := a.Authorize(Principal{Name: "c", Roles: []string{"Cleaner"}}, OrphansCleanup); err != nil {
+	if err := a.Authorize(Principal{Name: "c", Roles: []string{"Cleaner"}}, api.PermOrphansCleanup); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Authorize(Principal{Name: "c", Roles: []string{"Cleaner"}}, ClustersRead); err == nil {
+	if err := a.Authorize(Principal{Name: "c", Roles: []string{"Cleaner"}}, api.PermClustersRead); err == nil {
 		t.Fatal("Cleaner can read clusters")
 	}
 }
@@ -168,7 +169,7 @@ func TestInvalidRoleDefinitionsRefused(t *testing.T) {
 	for name, defs := range map[string][]RoleDefinition{
 		"no actions": {{Name: "x"}},
 		"bad scope":  {{Name: "x", Actions: []string{"*"}, AssignableScopes: []string{"/subscriptions/nope"}}},
-		"builtin":    {{Name: RoleReader, Actions: []string{"*"}}},
+		"builtin":    {{Name: api.RoleReader, Actions: []string{"*"}}},
 	} {
 		if _, err := New(Config{Roles: defs}); err == nil || !strings.Contains(err.Error(), "RoleDefinitions") {
 			t.Errorf("%s: got %v, want an error naming RoleDefinitions", name, err)
@@ -199,18 +200,18 @@ func TestAssignableScopes(t *testing.T) {
 		permission string
 		want       domain.Scope
 	}{
-		{[]string{"HCI registration A"}, ClustersRead, onA},
-		{[]string{"HCI registration A"}, ClustersRegister, onA},
-		{[]string{"HCI registration A"}, ClustersUnregister, domain.Scope{}},
-		{[]string{"HCI registration A", "Unregister B"}, ClustersRead, onAB},
-		{[]string{"HCI registration A", "Unregister B"}, ClustersRegister, onA},
-		{[]string{"HCI registration A", "Unregister B"}, ClustersUnregister, onB},
-		{[]string{"All but unregister B"}, ClustersUnregister, domain.Scope{}},
-		{[]string{"All but unregister B", "Unregister B"}, ClustersUnregister, onB},
-		{[]string{"All but unregister B", "HCI registration A"}, OrphansCleanup, onB},
-		{[]string{"HCI registration A", RoleReader}, ClustersRead, everywhere},
-		{[]string{"HCI registration A", RoleReader}, ClustersRegister, onA},
-		{[]string{"Root"}, ClustersRead, everywhere},
+		{[]string{"HCI registration A"}, api.PermClustersRead, onA},
+		{[]string{"HCI registration A"}, api.PermClustersRegister, onA},
+		{[]string{"HCI registration A"}, api.PermClustersUnregister, domain.Scope{}},
+		{[]string{"HCI registration A", "Unregister B"}, api.PermClustersRead, onAB},
+		{[]string{"HCI registration A", "Unregister B"}, api.PermClustersRegister, onA},
+		{[]string{"HCI registration A", "Unregister B"}, api.PermClustersUnregister, onB},
+		{[]string{"All but unregister B"}, api.PermClustersUnregister, domain.Scope{}},
+		{[]string{"All but unregister B", "Unregister B"}, api.PermClustersUnregister, onB},
+		{[]string{"All but unregister B", "HCI registration A"}, api.PermOrphansCleanup, onB},
+		{[]string{"HCI registration A", api.RoleReader}, api.PermClustersRead, everywhere},
+		{[]string{"HCI registration A", api.RoleReader}, api.PermClustersRegister, onA},
+		{[]string{"Root"}, api.PermClustersRead, everywhere},
 	} {
 		p := Principal{Name: "p", Roles: c.roles}
 		if diff := cmp.Diff(c.want, a.Scope(p, c.permission), cmpopts.EquateEmpty()); diff != "" {
@@ -228,11 +229,11 @@ func TestAssignableScopes(t *testing.T) {
 
 func TestAuthenticate(t *testing.T) {
 	a := mustNew(t, Config{EasyAuthEnabled: true})
-	p, err := a.Authenticate(header(t, principal("alice@contoso.com", RoleReader, RoleOperator)))
+	p, err := a.Authenticate(header(t, principal("alice@contoso.com", api.RoleReader, api.RoleOperator)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != "alice@contoso.com" || strings.Join(p.Roles, ",") != RoleReader+","+RoleOperator || p.AuthType != "aad" {
+	if p.Name != "alice@contoso.com" || strings.Join(p.Roles, ",") != api.RoleReader+","+api.RoleOperator || p.AuthType != "aad" {
 		t.Fatalf("principal %+v", p)
 	}
 
@@ -240,8 +241,8 @@ func TestAuthenticate(t *testing.T) {
 	const roleTyp = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
 	const nameTyp = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
 	p, err = a.Authenticate(header(t, map[string]any{"auth_typ": "aad", "name_typ": nameTyp, "role_typ": roleTyp,
-		"claims": []claim{{"name", "Bob"}, {nameTyp, "bob@contoso.com"}, {roleTyp, RoleAdmin}}}))
-	if err != nil || p.Name != "bob@contoso.com" || len(p.Roles) != 1 || p.Roles[0] != RoleAdmin {
+		"claims": []claim{{"name", "Bob"}, {nameTyp, "bob@contoso.com"}, {roleTyp, api.RoleAdmin}}}))
+	if err != nil || p.Name != "bob@contoso.com" || len(p.Roles) != 1 || p.Roles[0] != api.RoleAdmin {
 		t.Fatalf("got %+v, %v", p, err)
 	}
 
@@ -258,7 +259,7 @@ func TestAuthenticate(t *testing.T) {
 
 func TestAuthenticateRefusals(t *testing.T) {
 	on := mustNew(t, Config{EasyAuthEnabled: true})
-	good := header(t, principal("alice", RoleAdmin))
+	good := header(t, principal("alice", api.RoleAdmin))
 
 	// Without Easy Auth a well-formed admin principal is a spoof.
 	off := mustNew(t, Config{EasyAuthEnabled: false})
@@ -295,7 +296,7 @@ func TestAuthenticateRefusals(t *testing.T) {
 
 func TestUndefinedRoleGrantsNothing(t *testing.T) {
 	a := mustNew(t, Config{EasyAuthEnabled: true})
-	_, err := a.Check(header(t, principal("eve", "Registrar.Superuser", "*")), ClustersRead)
+	_, err := a.Check(header(t, principal("eve", "Registrar.Superuser", "*")), api.PermClustersRead)
 	var e *Error
 	if !errors.As(err, &e) || e.Status != http.StatusForbidden {
 		t.Fatalf("got %v, want 403", err)

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/azlocal/registrar/shared/api"
 	"maps"
 	"net/http"
 	"net/url"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 const (

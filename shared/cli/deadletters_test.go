@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/azlocal/registrar/shared/admin"
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/bus"
 	"github.com/azlocal/registrar/shared/clock"
@@ -43,7 +44,7 @@ func (manyDeadLetters) Replay(context.Context, string, []string) (bus.ReplayRepo
 
 // reader is an Easy Auth principal header for a caller with the Reader role.
 var reader = base64.StdEncoding.EncodeToString([]byte(`{"auth_typ":"aad","name_typ":"name","role_typ":"roles",` +
-	`"claims":[{"typ":"name","val":"rita@contoso.com"},{"typ":"roles","val":"` + auth.RoleReader + `"}]}`))
+	`"claims":[{"typ":"name","val":"rita@contoso.com"},{"typ":"roles","val":"` + api.RoleReader + `"}]}`))
 
 // TestDeadLettersFollowsEveryPage: with 250 dead letters behind the real admin route (100 a
 // page), the command reads three pages and shows all 250 once, in order, as a table and as one JSON list.

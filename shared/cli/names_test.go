@@ -13,7 +13,7 @@ import (
 )
 
 // TestNamesComeFromAPI keeps the CLI from keeping its own copy of a permission or role name:
-// the Admin API's names are defined once, in package api (docs/admin-api.md#roles).
+// the Admin API's names are defined once, in package api (docs/admin-api.md#roles-and-permissions).
 func TestNamesComeFromAPI(t *testing.T) {
 	names := map[string]bool{}
 	for _, n := range []string{api.PermClustersRead, api.PermClustersRegister, api.PermClustersUnregister,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/domain"
 )
@@ -158,7 +159,7 @@ func TestRoleDefinitionsReadOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := a.Scope(auth.Principal{Name: "p", Roles: []string{"HCI registration"}}, auth.ClustersRead)
+	got := a.Scope(auth.Principal{Name: "p", Roles: []string{"HCI registration"}}, api.PermClustersRead)
 	if diff := cmp.Diff(domain.InSubscriptions(sub), got); diff != "" {
 		t.Errorf("scope of the file's role (-want +got):\n%s", diff)
 	}

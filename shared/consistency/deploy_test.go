@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
 )
 
@@ -97,7 +98,7 @@ func TestEntraAppComesFromInfra(t *testing.T) {
 		"'Microsoft.Graph/applications@v1.0'",
 		"'Microsoft.Graph/servicePrincipals@v1.0'",
 		"appRoleAssignmentRequired: true",
-		"r.value == '" + auth.RoleAdmin + "'",
+		"r.value == '" + api.RoleAdmin + "'",
 	} {
 		if !strings.Contains(mod, want) {
 			t.Errorf("infra/modules/entra-app.bicep lacks %s", want)

@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/azlocal/registrar/shared/admin"
-	"github.com/azlocal/registrar/shared/auth"
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/logs"
 )
@@ -55,9 +55,9 @@ func Register(r *admin.Router, d Deps, opts *Options) {
 		log = opts.Logger
 	}
 	h := &handler{d: d, log: log}
-	r.Handle(http.MethodGet, PathSummary, auth.ClustersRead, http.HandlerFunc(h.summary))
-	r.Handle(http.MethodGet, PathDashboard, auth.ClustersRead, http.HandlerFunc(h.asset))
-	r.Handle(http.MethodGet, PathAssets, auth.ClustersRead, http.HandlerFunc(h.asset))
+	r.Handle(http.MethodGet, PathSummary, api.PermClustersRead, http.HandlerFunc(h.summary))
+	r.Handle(http.MethodGet, PathDashboard, api.PermClustersRead, http.HandlerFunc(h.asset))
+	r.Handle(http.MethodGet, PathAssets, api.PermClustersRead, http.HandlerFunc(h.asset))
 }
 
 type handler struct {

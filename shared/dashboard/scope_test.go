@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/azlocal/registrar/shared/admin"
+	"github.com/azlocal/registrar/shared/api"
 	"github.com/azlocal/registrar/shared/auth"
 	"github.com/azlocal/registrar/shared/clock"
 	"github.com/azlocal/registrar/shared/domain"
@@ -93,7 +94,7 @@ func TestSummaryOfTheCallersSubscriptions(t *testing.T) {
 			Suspected: 1, Orphans: []string{orphan}}},
 		{[]string{"Reader.Other", "Reader.Fleet"}, glance{Subscriptions: []string{fleetSub, otherSub}, Clusters: n, Registered: n,
 			Suspected: 1, UpcomingTotal: attention, ResetClusters: []string{first}, Orphans: []string{orphan}}},
-		{[]string{auth.RoleReader}, glance{Clusters: n, Registered: n, Suspected: 1, UpcomingTotal: attention,
+		{[]string{api.RoleReader}, glance{Clusters: n, Registered: n, Suspected: 1, UpcomingTotal: attention,
 			ResetClusters: []string{first}, Orphans: []string{orphan}, DeadLetters: true}},
 	} {
 		if diff := cmp.Diff(c.want, glanceOf(summaryAs(t, st, now, c.roles...))); diff != "" {
