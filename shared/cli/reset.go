@@ -68,48 +68,60 @@ func (s *session) resetStartCmd() *cobra.Command {
 	return start
 }
 
-func (s *session) resetCancelCmd() *cobra.Command {
+// machineCall is a reset subcommand on one machine: `<verb> <clusterId> <machine>` sends one
+// request (method, perm) to the machine's reset route and hands its answer to show.
+type machineCall struct {
+	verb, short, method, perm string
+	show                      func(ctx context.Context, b []byte, cluster, machine string) error
+}
+
+// machineCommand builds c's cobra command.
+func (s *session) machineCommand(c machineCall) *cobra.Command {
 	return &cobra.Command{
-		Use:     "cancel <clusterId> <machine>",
-		Short:   "Cancel a Stalled reset: it ends Cancelled and the machine stays registered",
-		Example: "  registrar reset cancel 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
+		Use:     c.verb + " <clusterId> <machine>",
+		Short:   c.short,
+		Example: "  registrar reset " + c.verb + " 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
 		Args:    clusterArgs(true),
 		RunE: s.run(func(ctx context.Context, args []string) error {
-			b, err := s.client.do(ctx, call{method: "DELETE", path: machinePath(args[0], args[1]), perm: api.PermMachinesReset})
+			b, err := s.client.do(ctx, call{method: c.method, path: machinePath(args[0], args[1]), perm: c.perm})
 			if err != nil {
 				return err
 			}
-			return s.showResult(b, "reset cancel "+args[1])
+			return c.show(ctx, b, args[0], args[1])
 		}),
 	}
 }
 
+func (s *session) resetCancelCmd() *cobra.Command {
+	return s.machineCommand(machineCall{verb: "cancel", method: "DELETE", perm: api.PermMachinesReset,
+		short: "Cancel a Stalled reset: it ends Cancelled and the machine stays registered",
+		show: func(_ context.Context, b []byte, _, machine string) error {
+			return s.showResult(b, "reset cancel "+machine)
+		}})
+}
+
 func (s *session) resetStatusCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "status <clusterId> <machine>",
-		Short:   "Show a machine's reset: overall status, each stage, elapsed (Get-ArcBootstrapResetStatus)",
-		Example: "  registrar reset status 6f1c1f5e-2b1a-4c8e-9a43-0f6f7d3c2a11 node1",
-		Args:    clusterArgs(true),
-		RunE: s.run(func(ctx context.Context, args []string) error {
-			b, err := s.client.do(ctx, call{method: "GET", path: machinePath(args[0], args[1]), perm: api.PermClustersRead})
-			if err != nil {
-				return err
-			}
-			if s.json() {
-				s.printRaw(b)
-				return nil
-			}
-			var v api.ResetStatusView
-			if err := decode(b, &v); err != nil {
-				return err
-			}
-			s.showReset(v)
-			if v.Status == api.ResetSucceeded {
-				s.reregisterHint(ctx, args[0], v.Machine)
-			}
-			return nil
-		}),
+	return s.machineCommand(machineCall{verb: "status", method: "GET", perm: api.PermClustersRead,
+		short: "Show a machine's reset: overall status, each stage, elapsed (Get-ArcBootstrapResetStatus)",
+		show:  s.showResetStatus})
+}
+
+// showResetStatus prints a reset status answer: raw with -o json, else the view and, after a
+// successful reset, how to register the machine again.
+func (s *session) showResetStatus(ctx context.Context, b []byte, cluster, _ string) error {
+	if s.json() {
+		s.printRaw(b)
+		return nil
 	}
+	var v api.ResetStatusView
+	if err := decode(b, &v); err != nil {
+		return err
+	}
+	s.showReset(v)
+	if v.Status == api.ResetSucceeded {
+		s.reregisterHint(ctx, cluster, v.Machine)
+	}
+	return nil
 }
 
 // showResetStart prints a reset start's answer: the outcome and, when it answered an operation
