@@ -115,9 +115,10 @@ type ClusterFilter struct {
 	Scope *Scope
 }
 
-// FleetStore keeps the fleet-wide projection: one ClusterSummary per cluster and the status
-// counts, updated by Commit (Change.Project) and repaired by Pending after a crash, so reading
-// them never scans the clusters' partitions.
+// FleetStore keeps the fleet-wide projection: one ClusterSummary per cluster (written by Commit,
+// Change.Project) and the status counts (a store may bring them up to date later, in Pending:
+// docs/storage.md, "Counts"), repaired by Pending after a crash, so reading them never scans the
+// clusters' partitions.
 type FleetStore interface {
 	ListClusters(ctx context.Context, f ClusterFilter, p Page) (PageOf[ClusterSummary], error)
 	Counts(ctx context.Context) (FleetCounts, error)

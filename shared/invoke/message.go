@@ -76,8 +76,8 @@ type field struct {
 	name, value []byte
 }
 
-// bodyFields returns the fields of a JSON object body whose names are a system key's in lower
-// case (a name given twice: its last value); none for a body that is not a JSON object.
+// bodyFields returns the fields of a JSON object body whose names are a system key's in any
+// letter case (a name given twice: its last value); none for a body that is not a JSON object.
 func (d *decoder) bodyFields(body []byte) []field {
 	dec := &d.dec
 	dec.Reset(bytes.NewBuffer(body), decodeOptions...)

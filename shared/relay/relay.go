@@ -121,16 +121,21 @@ func (r *Relay) Flush(ctx context.Context, events []domain.Event) error {
 func (r *Relay) Run(ctx context.Context, limit int) (int, error) {
 	// Pending also settles interrupted commits and brings the fleet counts up to date
 	// (docs/storage.md), so it runs without a publisher too.
-	pending, err := r.store.Pending(ctx, limit)
-	if err != nil {
-		return 0, err
+	// A store may return the events it read together with an error of its later bookkeeping (the
+	// counts' fold): those events are still published, and the error returned after.
+	pending, pendErr := r.store.Pending(ctx, limit)
+	if pendErr != nil && len(pending) == 0 {
+		return 0, pendErr
 	}
 	if r.pub == nil {
 		r.log.DebugContext(ctx, "relay: no Service Bus configured; events stay in the outbox", "events", len(pending))
-		return 0, nil
+		return 0, pendErr
 	}
 	r.report(ctx, pending)
 	n, err := r.publish(ctx, pending)
+	if pendErr != nil {
+		return n, errors.Join(err, pendErr)
+	}
 	if err == nil && len(pending) < limit {
 		r.mu.Lock()
 		clear(r.blocked) // the outbox is drained: nothing is waiting ahead of a new event

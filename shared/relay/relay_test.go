@@ -16,13 +16,14 @@ import (
 )
 
 type fakeOutbox struct {
-	pending   []domain.Event
-	marked    []string
-	pendingIn error // returned by PendingIn when set
+	pending    []domain.Event
+	marked     []string
+	pendingIn  error // returned by PendingIn when set
+	pendingErr error // returned by Pending with the events, as a store's failed fold is
 }
 
 func (f *fakeOutbox) Pending(_ context.Context, limit int) ([]domain.Event, error) {
-	return slices.Clone(f.pending[:min(limit, len(f.pending))]), nil
+	return slices.Clone(f.pending[:min(limit, len(f.pending))]), f.pendingErr
 }
 
 func (f *fakeOutbox) PendingIn(_ context.Context, partition string, limit int) ([]domain.Event, error) {
@@ -86,6 +87,22 @@ func TestRunPublishesPendingAndMarksThem(t *testing.T) {
 	}
 	if len(store.pending) != 0 || len(store.marked) != 3 {
 		t.Fatalf("pending %d marked %d, want 0 and 3", len(store.pending), len(store.marked))
+	}
+}
+
+// TestRunPublishesDespiteTheStoresBookkeepingError: a store's Pending that read events but failed
+// its later bookkeeping (the Table store's counts fold) does not stop the OutboxRelay from
+// publishing them; the error is still returned.
+func TestRunPublishesDespiteTheStoresBookkeepingError(t *testing.T) {
+	fold := errors.New("fold failed")
+	store := &fakeOutbox{pending: events(2), pendingErr: fold}
+	pub := &fakePub{}
+	n, err := New(store, pub, nil).Run(context.Background(), 10)
+	if n != 2 || !errors.Is(err, fold) {
+		t.Fatalf("Run = %d, %v; want 2 published and the fold's error", n, err)
+	}
+	if len(store.pending) != 0 {
+		t.Fatalf("%d events left pending, want 0", len(store.pending))
 	}
 }
 

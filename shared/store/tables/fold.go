@@ -59,6 +59,9 @@ func (s *Store) fold(ctx context.Context) error {
 			byKey[it.ck] = it
 			items = append(items, it)
 		}
+		if len(it.ptrs) == foldOps-5 {
+			continue // one transaction's worth; the next run takes the rest (the fold is level-based)
+		}
 		it.ptrs = append(it.ptrs, p)
 		if v, _ := strconv.ParseInt(rest[i+1:], 10, 64); v > it.version {
 			it.version = v

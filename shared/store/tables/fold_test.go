@@ -66,3 +66,39 @@ func TestFoldsAtOnceNeitherFails(t *testing.T) {
 		t.Fatalf("counts after two folds at once: %+v, want 3 clusters, 3 Registered", got)
 	}
 }
+
+// TestFoldOfAClusterChangedMoreThanOneTransactionHolds: a cluster whose summary changed about a
+// hundred times between two OutboxRelay runs leaves more fold pointers than one transaction
+// takes (100 operations). The fold takes one transaction's worth and the next run the rest: no
+// run fails, and the cluster is counted once.
+func TestFoldOfAClusterChangedMoreThanOneTransactionHolds(t *testing.T) {
+	ctx := context.Background()
+	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := ""
+	for v := int64(1); v <= 110; v++ {
+		status := domain.StatusConnected
+		if v%2 == 0 {
+			status = domain.StatusDisconnect
+		}
+		c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusRegistered, ClusterStatus: domain.StatusClustered,
+			ConnectionStatus: status, Orphan: domain.OrphanNone, Version: v}
+		if etag, err = s.Commit(ctx, domain.Change{Partition: c.ID, Cluster: c, ETag: etag, Project: true}); err != nil {
+			t.Fatalf("commit %d: %v", v, err)
+		}
+	}
+	for run := range 2 {
+		if _, err := s.Pending(ctx, 10); err != nil {
+			t.Fatalf("OutboxRelay run %d: %v", run+1, err)
+		}
+	}
+	got, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Clusters != 1 || got.ConnectionStatus[domain.StatusDisconnect] != 1 {
+		t.Fatalf("counts = %+v, want 1 cluster, Disconnected", got)
+	}
+}

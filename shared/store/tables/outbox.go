@@ -21,8 +21,9 @@ import (
 
 // Pending implements domain.OutboxStore. It reads the markers, settles each marked partition
 // (settle: the landed work of an interrupted commit redone from the committed state; markers
-// with nothing left removed) and returns its evt| rows in key (commit) order, at most limit. It
-// then brings the counts up to date (fold).
+// with nothing left removed) and returns its evt| rows in key (commit) order: at most limit and
+// whole commits only (one commit larger than limit is returned whole). It then brings the counts
+// up to date (fold); an error of the fold is returned with the events read.
 func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) {
 	limit = limitOf(limit)
 	marks, err := s.markers(ctx)
@@ -49,9 +50,35 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) 
 		if err := s.settle(ctx, part, byPart[part], evs); err != nil {
 			return nil, err
 		}
-		out = append(out, evs[:min(len(evs), limit-len(out))]...)
+		out = append(out, evs[:wholeCommits(evs, limit-len(out))]...)
 	}
 	return out, s.fold(ctx)
+}
+
+// wholeCommits is how many of a partition's pending events (in commit order) fit in room without
+// splitting a commit: MarkPublished removes a commit's publish marker with its events, so a
+// commit cut in two would leave its rest unmarked. A first commit larger than room is taken whole.
+func wholeCommits(evs []domain.Event, room int) int {
+	if room >= len(evs) {
+		return len(evs)
+	}
+	n := room
+	for n > 0 && sameCommit(evs[n-1].Key, evs[n].Key) {
+		n--
+	}
+	if n > 0 {
+		return n
+	}
+	for n = 1; n < len(evs) && sameCommit(evs[n-1].Key, evs[n].Key); n++ {
+	}
+	return n
+}
+
+// sameCommit says whether two event keys belong to one commit.
+func sameCommit(a, b string) bool {
+	ca, oka := commitOf(a)
+	cb, okb := commitOf(b)
+	return oka && okb && ca == cb
 }
 
 // PendingIn implements domain.OutboxStore: one page request on the partition's evt| range,

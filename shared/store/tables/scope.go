@@ -63,7 +63,7 @@ func (s *Store) listScoped(ctx context.Context, subs []string, f domain.ClusterF
 	var rows []row
 	for _, sub := range slices.Compact(slices.Sorted(slices.Values(subs))) {
 		prefix := subSummaryPrefix(sub)
-		end := prefix[:len(prefix)-1] + string(prefix[len(prefix)-1]+1)
+		end := prefixEnd(prefix)
 		if after >= end || len(rows) > limit {
 			continue
 		}
@@ -153,7 +153,7 @@ func (s *Store) RejectionsIn(ctx context.Context, subscriptions []string, p doma
 	var all []keyed
 	for _, sub := range slices.Compact(slices.Sorted(slices.Values(subscriptions))) {
 		prefix := subRejectionPrefix(sub)
-		end := prefix[:len(prefix)-1] + string(prefix[len(prefix)-1]+1)
+		end := prefixEnd(prefix)
 		filter := fmt.Sprintf("PartitionKey eq %s and RowKey gt %s and RowKey lt %s",
 			quote(rejectionPK), quote(prefix+after), quote(end))
 		rows, _, err := s.query(ctx, tableRejections, filter, limit+1, "")
