@@ -603,3 +603,23 @@ func TestStandaloneMachineAgesOut(t *testing.T) {
 		}
 	})
 }
+
+// TestStandaloneNoticeNeverOvertakesAnUnpublishedOne: a standalone machine's warning whose
+// publish failed (still pending) goes out before the next notice, in the run that commits it.
+func TestStandaloneNoticeNeverOvertakesAnUnpublishedOne(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *harness) {
+		h.accept(domain.QueueMachineEvents, map[string]any{"type": "MachineInstalled", "machine": "Edge-01", "installedAt": h.clk.Now().Format(time.RFC3339), "osVersion": "2508"})
+		var types []string
+		for _, day := range []float64{23, 29} { // the 7-day warning, left unpublished; then the 1-day one
+			h.at(day)
+			types = nil
+			for _, e := range h.check(0).Committed {
+				types = append(types, fmt.Sprintf("%s/%s", e.Type, e.SessionID()))
+			}
+		}
+		want := []string{domain.EvPolicyWarning + "/machine:edge-01", domain.EvPolicyWarning + "/machine:edge-01"}
+		if diff := cmp.Diff(want, types); diff != "" {
+			t.Errorf("published by the day-29 run (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -301,6 +301,17 @@ func (p Policy) assessStandalone(st standalone, now time.Time) (standalone, *Eve
 		DaysLeft: &days, Action: standaloneAction}}, key
 }
 
+// pendingToPublish is Result.Publish for a commit made without a Load: the partition's pending
+// events in commit order (its own last), so a notice never overtakes an earlier one left
+// unpublished; none when they cannot be read whole (the OutboxRelay then sends them in order).
+func (s *Service) pendingToPublish(ctx context.Context, partition string) []Event {
+	pend, err := s.store.PendingIn(ctx, partition, MaxLoadPending)
+	if err != nil || len(pend) == MaxLoadPending {
+		return nil
+	}
+	return pend
+}
+
 // evaluateStandalone handles a standalone machine's due row (the sweeps): it commits the notice
 // due (its events in the machine's partition, keyed by the notice, so a repeat is a duplicate
 // commit and sends nothing), then writes the record with its ETag (re-read on a conflict) and its
@@ -326,7 +337,7 @@ func (s *Service) evaluateStandalone(ctx context.Context, d Due, name string, no
 			evs := []Event{NewEvent(partition+"|"+key, 0, ev.Type, "", "", now, ev.Fields)}
 			evs[0].Session = partition
 			if _, err := s.store.Commit(ctx, Change{Partition: partition, MessageID: key, Events: evs}); err == nil {
-				res.Events, res.Publish = append(res.Events, evs...), append(res.Publish, evs...)
+				res.Events, res.Publish = append(res.Events, evs...), s.pendingToPublish(ctx, partition)
 			} else if !errors.Is(err, ErrConflict) { // a conflict: this notice was committed before
 				return res, err
 			}
