@@ -10,6 +10,10 @@ const (
 	PermDeadLettersReplay  = "deadletters/replay"
 )
 
+// OperatorPermissions are what the built-in Registrar.Operator role grants besides reading
+// (Registrar.Reader grants reading, Registrar.Admin everything).
+var OperatorPermissions = []string{PermClustersRegister, PermClustersUnregister, PermMachinesReset}
+
 // Built-in role names (docs/admin-api.md#roles-and-permissions).
 const (
 	RoleReader   = "Registrar.Reader"

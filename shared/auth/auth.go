@@ -57,7 +57,7 @@ type RoleDefinition struct {
 func BuiltInRoles() []RoleDefinition {
 	return []RoleDefinition{
 		{Name: api.RoleReader, Actions: []string{"*/read"}},
-		{Name: api.RoleOperator, Actions: []string{"*/read", api.PermClustersRegister, api.PermClustersUnregister, api.PermMachinesReset}},
+		{Name: api.RoleOperator, Actions: append([]string{"*/read"}, api.OperatorPermissions...)},
 		{Name: api.RoleAdmin, Actions: []string{"*"}},
 	}
 }

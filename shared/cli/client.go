@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -273,10 +274,10 @@ func ExitCode(err error) int {
 
 // roleFor names the built-in role that grants a permission (docs/admin-api.md).
 func roleFor(perm string) string {
-	switch perm {
-	case api.PermClustersRead:
+	switch {
+	case perm == api.PermClustersRead:
 		return api.RoleReader
-	case api.PermClustersRegister, api.PermClustersUnregister, api.PermMachinesReset:
+	case slices.Contains(api.OperatorPermissions, perm):
 		return api.RoleOperator
 	}
 	return api.RoleAdmin

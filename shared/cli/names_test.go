@@ -5,11 +5,13 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/azlocal/registrar/shared/api"
+	"github.com/azlocal/registrar/shared/auth"
 )
 
 // TestNamesComeFromAPI keeps the CLI from keeping its own copy of a permission or role name:
@@ -44,5 +46,23 @@ func TestNamesComeFromAPI(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// TestRoleHintIsTheLeastBuiltInRole: the role a 403's hint names is the first built-in role
+// (Reader, Operator, Admin) whose actions grant the permission, as auth matches them.
+func TestRoleHintIsTheLeastBuiltInRole(t *testing.T) {
+	for _, perm := range []string{api.PermClustersRead, api.PermClustersRegister, api.PermClustersUnregister,
+		api.PermMachinesReset, api.PermOrphansCleanup, api.PermDeadLettersReplay} {
+		want := ""
+		for _, r := range auth.BuiltInRoles() {
+			if slices.ContainsFunc(r.Actions, func(a string) bool { return auth.Match(a, perm) }) {
+				want = r.Name
+				break
+			}
+		}
+		if got := roleFor(perm); got != want {
+			t.Errorf("roleFor(%s) = %s, want %s", perm, got, want)
+		}
 	}
 }

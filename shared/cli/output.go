@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // style decides how text for people looks: colour only when enabled.
@@ -18,8 +20,8 @@ type style struct{ color bool }
 
 // attention are statuses that need an operator's attention (highlighted in red).
 var attention = map[string]bool{
-	"OutOfPolicy": true, "Disconnected": true, "Suspected": true, "Failed": true, "Stalled": true,
-	"credentialExpired": true,
+	api.StatusOutOfPolicy: true, api.StatusDisconnect: true, api.OrphanSuspected: true, api.ResetFailed: true,
+	api.ResetStalled: true, "credentialExpired": true,
 }
 
 // status returns s, in red when it needs attention and colour is on.
