@@ -465,17 +465,9 @@ func tenancyOf(c *Cluster) tenancy { return tenancy{c.Cloud, c.TenantID, c.Subsc
 // delete is conditional on the row read, so a Register that rewrites them meanwhile keeps them. A
 // stale hint left behind is harmless (readers verify hints); a lost one is not.
 func (s *Service) dropHints(ctx context.Context, c *Cluster, keys []IndexEntry) error {
-	var rows []IndexEntry
-	for _, k := range keys {
-		e, err := s.store.GetIndex(ctx, k.Kind, k.Group, k.Name)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		if e.Value == c.ID {
-			rows = append(rows, e)
-		}
+	rows, err := s.hintsOf(ctx, c.ID, keys)
+	if err != nil {
+		return err
 	}
 	if len(rows) == 0 {
 		return nil
@@ -493,6 +485,34 @@ func (s *Service) dropHints(ctx context.Context, c *Cluster, keys []IndexEntry) 
 		}
 	}
 	return nil
+}
+
+// hintsOf reads the index rows of keys that still name cluster id: one GetIndexes per kind and
+// group (a cluster's machine hints share one).
+func (s *Service) hintsOf(ctx context.Context, id string, keys []IndexEntry) ([]IndexEntry, error) {
+	type kindGroup struct{ kind, group string }
+	var order []kindGroup
+	names := map[kindGroup][]string{}
+	for _, k := range keys {
+		g := kindGroup{k.Kind, k.Group}
+		if _, ok := names[g]; !ok {
+			order = append(order, g)
+		}
+		names[g] = append(names[g], k.Name)
+	}
+	var rows []IndexEntry
+	for _, g := range order {
+		es, err := s.store.GetIndexes(ctx, g.kind, g.group, names[g])
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if e.Value == id {
+				rows = append(rows, e)
+			}
+		}
+	}
+	return rows, nil
 }
 
 // plan computes the ordered clean-up of docs/events.md (CleanupRequested) for c; Unregister, PlanUnregister and the

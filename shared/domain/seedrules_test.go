@@ -623,3 +623,39 @@ func TestStandaloneNoticeNeverOvertakesAnUnpublishedOne(t *testing.T) {
 		}
 	})
 }
+
+// TestUnregisterReadsItsHintsAtOnce: the clean-up of an unregistered cluster's index hints reads
+// them in one request per kind, not one per machine (4 nodes: the machines' hints and the Arc
+// resource group's, at most 2 reads), and the hints are gone after.
+func TestUnregisterReadsItsHintsAtOnce(t *testing.T) {
+	for _, store := range []string{"memory", "tables"} {
+		t.Run(store, func(t *testing.T) {
+			st := storetest.Count(storeFactories[store](t), "GetIndex", "GetIndexes")
+			h := harnessOn(t, st)
+			nodes := []map[string]any{{"name": "n1"}, {"name": "n2"}, {"name": "n3"}, {"name": "n4"}}
+			h.register(cA, "hci-a", "nodes", nodes)
+			v := h.view(cA)
+			group := strings.ToLower(v.SubscriptionID) + "|" + strings.ToLower(v.ArcResourceGroup) // the identity group
+			hint := func() string {
+				e, err := st.GetIndex(context.Background(), "machine", group, "n1")
+				if err != nil {
+					return err.Error()
+				}
+				return e.Value
+			}
+			if got := hint(); got != cA {
+				t.Fatalf("the hint of n1 before Unregister: %q, want %s", got, cA)
+			}
+			st.Reset()
+			if res := h.cmd("u1", map[string]any{"type": "Unregister", "clusterId": cA}); res.Outcome != domain.Updated {
+				t.Fatalf("Unregister: %s %+v", res.Outcome, res.Problem)
+			}
+			if n := st.Calls(); n > 2 {
+				t.Errorf("index reads of an Unregister of 4 nodes: %d, want at most 2", n)
+			}
+			if got := hint(); got == cA {
+				t.Errorf("the hint of n1 still names the cluster after Unregister")
+			}
+		})
+	}
+}

@@ -986,6 +986,14 @@ func (h *hookOnce) GetIndex(ctx context.Context, kind, group, name string) (doma
 	return h.Store.GetIndex(ctx, kind, group, name)
 }
 
+func (h *hookOnce) GetIndexes(ctx context.Context, kind, group string, names []string) ([]domain.IndexEntry, error) {
+	if h.armed && kind == h.kind {
+		h.armed = false
+		h.hook()
+	}
+	return h.Store.GetIndexes(ctx, kind, group, names)
+}
+
 func (h *hookOnce) DeleteIndex(ctx context.Context, kind, group, name string) error {
 	if h.armed && kind == h.kind {
 		h.armed = false
