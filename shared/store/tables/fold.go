@@ -23,8 +23,16 @@ import (
 // (the row's Counted column) to the counts and sets Counted, in one transaction conditional on
 // every row it read. It is level-based: a repeat, or two runs at once, count nothing twice.
 
-// foldOps bounds the operations of one fold transaction (the service allows 100).
-const foldOps = 90
+// foldOps bounds the operations of one fold transaction (the service allows 100). Besides the
+// pointers it removes, a transaction writes the fleet counts row once (foldBaseOps) and, per
+// cluster, its list row, its subscription's list row and the counts rows of its old and new
+// subscription (foldItemOps). One cluster's pointers beyond foldPointersMax wait for the next run.
+const (
+	foldOps         = 90
+	foldBaseOps     = 1
+	foldItemOps     = 4
+	foldPointersMax = foldOps - foldBaseOps - foldItemOps
+)
 
 // foldItem is one cluster a fold brings into the counts.
 type foldItem struct {
@@ -59,7 +67,7 @@ func (s *Store) fold(ctx context.Context) error {
 			byKey[it.ck] = it
 			items = append(items, it)
 		}
-		if len(it.ptrs) == foldOps-5 {
+		if len(it.ptrs) == foldPointersMax {
 			continue // one transaction's worth; the next run takes the rest (the fold is level-based)
 		}
 		it.ptrs = append(it.ptrs, p)
@@ -68,9 +76,9 @@ func (s *Store) fold(ctx context.Context) error {
 		}
 	}
 	for len(items) > 0 {
-		n, ops := 0, 1
-		for n < len(items) && (n == 0 || ops+4+len(items[n].ptrs) <= foldOps) {
-			ops += 4 + len(items[n].ptrs)
+		n, ops := 0, foldBaseOps
+		for n < len(items) && (n == 0 || ops+foldItemOps+len(items[n].ptrs) <= foldOps) {
+			ops += foldItemOps + len(items[n].ptrs)
 			n++
 		}
 		// A conflict, or a pointer already removed, is another run's fold at once: its rows are
