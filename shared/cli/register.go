@@ -52,40 +52,23 @@ func (f *registerFlags) check() error {
 	return f.spn.check()
 }
 
-// registerMessage is the Register body the command sends (docs/messages.md); optional fields are left
-// out when not given.
+// registerMessage is the Register body the command sends (docs/messages.md): the shared wire
+// type and its "type".
 type registerMessage struct {
-	Type                string         `json:"type"`
-	ClusterID           string         `json:"clusterId"`
-	ClusterName         string         `json:"clusterName"`
-	Region              string         `json:"region"`
-	SubscriptionID      string         `json:"subscriptionId"`
-	TenantID            string         `json:"tenantId"`
-	Cloud               string         `json:"cloud,omitempty"`
-	ResourceName        string         `json:"resourceName,omitempty"`
-	ResourceGroup       string         `json:"resourceGroup,omitempty"`
-	ArcResourceGroup    string         `json:"arcResourceGroup,omitempty"`
-	OSVersion           string         `json:"osVersion,omitempty"`
-	RequestedBy         string         `json:"requestedBy,omitempty"`
-	CreateResourceGroup bool           `json:"createResourceGroup,omitempty"`
-	Nodes               []registerNode `json:"nodes"`
-	ArcSPN              *arcSPN        `json:"arcSpn,omitempty"`
-}
-
-type registerNode struct {
-	Name string `json:"name"`
+	Type string `json:"type"`
+	api.RegisterMessage
 }
 
 // message is the Register body of the flags.
 func (f *registerFlags) message() registerMessage {
-	m := registerMessage{Type: api.MsgRegister, ClusterID: f.clusterID, ClusterName: f.clusterName, Region: f.region,
+	m := api.RegisterMessage{ClusterID: f.clusterID, ClusterName: f.clusterName, Region: f.region,
 		SubscriptionID: f.subscriptionID, TenantID: f.tenantID, Cloud: f.cloud, ResourceName: f.resourceName,
 		ResourceGroup: f.resourceGroup, ArcResourceGroup: f.arcResourceGroup, OSVersion: f.osVersion,
-		RequestedBy: f.requestedBy, CreateResourceGroup: f.createResourceGroup, Nodes: []registerNode{}, ArcSPN: f.spn.body()}
+		RequestedBy: f.requestedBy, CreateResourceGroup: f.createResourceGroup, Nodes: []api.RegisterNode{}, ArcSPN: f.spn.body()}
 	for _, n := range f.nodes {
-		m.Nodes = append(m.Nodes, registerNode{Name: n})
+		m.Nodes = append(m.Nodes, api.RegisterNode{Name: n})
 	}
-	return m
+	return registerMessage{Type: api.MsgRegister, RegisterMessage: m}
 }
 
 func (s *session) registerCmd() *cobra.Command {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/azlocal/registrar/shared/api"
 )
 
 // spnFlags are Register-AzStackHCI's Arc onboarding SPN: its app ID and its credential's expiry
@@ -14,12 +16,6 @@ type spnFlags struct{ appID, expires string }
 func (f *spnFlags) flags(fl *pflag.FlagSet, what string) {
 	fl.StringVar(&f.appID, "arc-spn-app-id", "", what+": its application (client) ID, a GUID; with --arc-spn-expires")
 	fl.StringVar(&f.expires, "arc-spn-expires", "", "when that SPN's credential expires: RFC 3339 (2027-11-01T00:00:00Z) or a date (2027-11-01, UTC)")
-}
-
-// arcSPN is the arcSpn object of a Register or repair body.
-type arcSPN struct {
-	AppID               string `json:"appId"`
-	CredentialExpiresAt string `json:"credentialExpiresAt"`
 }
 
 // expiry parses --arc-spn-expires.
@@ -47,11 +43,12 @@ func (f *spnFlags) check() error {
 	return nil
 }
 
-// body is the arcSpn to send, nil when not given (check first).
-func (f *spnFlags) body() *arcSPN {
+// body is the arcSpn to send, nil when not given (check first). The expiry is sent in whole
+// seconds, UTC: a fraction given on the command line is dropped.
+func (f *spnFlags) body() *api.ArcSPN {
 	if f.appID == "" {
 		return nil
 	}
 	t, _ := f.expiry()
-	return &arcSPN{AppID: strings.ToLower(f.appID), CredentialExpiresAt: t.UTC().Format(time.RFC3339)}
+	return &api.ArcSPN{AppID: strings.ToLower(f.appID), CredentialExpiresAt: t.UTC().Truncate(time.Second)}
 }

@@ -67,35 +67,15 @@ type Meta struct {
 	Scope *Scope
 }
 
-// ArcSPN is the service principal used for Arc onboarding.
-type ArcSPN struct {
-	AppID               string    `json:"appId"`
-	CredentialExpiresAt time.Time `json:"credentialExpiresAt"`
-}
+// ArcSPN is the service principal used for Arc onboarding (api.ArcSPN).
+type ArcSPN = api.ArcSPN
 
-// RegisterNode is one node named by a Register.
-type RegisterNode struct {
-	Name           string `json:"name"`
-	BiosConfigHash string `json:"biosConfigHash,omitempty"`
-}
+// RegisterNode is one node named by a Register (api.RegisterNode).
+type RegisterNode = api.RegisterNode
 
-// Register asks to register a cluster (Register-AzStackHCI).
-type Register struct {
-	ClusterID           string         `json:"clusterId"`
-	ClusterName         string         `json:"clusterName"`
-	Cloud               string         `json:"cloud"`
-	TenantID            string         `json:"tenantId"`
-	SubscriptionID      string         `json:"subscriptionId"`
-	Region              string         `json:"region"`
-	ResourceGroup       string         `json:"resourceGroup"`
-	ResourceName        string         `json:"resourceName"`
-	ArcResourceGroup    string         `json:"arcResourceGroup"`
-	CreateResourceGroup bool           `json:"createResourceGroup"`
-	OSVersion           string         `json:"osVersion"`
-	Nodes               []RegisterNode `json:"nodes"`
-	ArcSPN              *ArcSPN        `json:"arcSpn"`
-	RequestedBy         string         `json:"requestedBy"`
-}
+// Register asks to register a cluster (Register-AzStackHCI). Its wire shape is api.RegisterMessage,
+// which the command line sends; Decode validates it (docs/messages.md).
+type Register api.RegisterMessage
 
 // Unregister asks to unregister a cluster (Unregister-AzStackHCI).
 type Unregister struct {
