@@ -70,19 +70,12 @@ func (s *session) unregisterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if s.json() && dry {
-				s.printRaw(b)
-				return nil
-			}
-			var r result
-			if err := decode(b, &r); err != nil {
+			if dry || !s.json() { // -o json without --dry-run prints the unregister's answer only; the plan is still read
+				if err := show(s, b, s.showDryRun); err != nil || dry {
+					return err
+				}
+			} else if err := decode(b, &result{}); err != nil {
 				return err
-			}
-			if !s.json() && r.Plan != nil {
-				s.showPlan(*r.Plan)
-			}
-			if dry {
-				return nil
 			}
 			if err := s.confirm("Unregister cluster "+args[0], yes); err != nil {
 				return err
@@ -100,18 +93,20 @@ func (s *session) unregisterCmd() *cobra.Command {
 	return c
 }
 
+// showDryRun prints a dry run's plan, when the answer has one.
+func (s *session) showDryRun(r result) error {
+	if r.Plan != nil {
+		s.showPlan(*r.Plan)
+	}
+	return nil
+}
+
 // showResult prints a mutating call's outcome (or, for -o json, the answer as received).
 func (s *session) showResult(b []byte, what string) error {
-	if s.json() {
-		s.printRaw(b)
+	return show(s, b, func(r result) error {
+		fmt.Fprintf(s.Stdout, "%s: %s\n", what, r.Outcome)
 		return nil
-	}
-	var r result
-	if err := decode(b, &r); err != nil {
-		return err
-	}
-	fmt.Fprintf(s.Stdout, "%s: %s\n", what, r.Outcome)
-	return nil
+	})
 }
 
 func (s *session) repairCmd() *cobra.Command {
@@ -174,12 +169,8 @@ func (s *session) orphansCleanupCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if s.json() && dry {
-				s.printRaw(b)
-				return nil
-			}
-			if !s.json() {
-				if err := s.showCleanup(b); err != nil {
+			if dry || !s.json() { // -o json without --dry-run prints the clean-up's answer only
+				if err := show(s, b, s.showCleanup); err != nil || dry {
 					return err
 				}
 			}
@@ -200,11 +191,7 @@ func (s *session) orphansCleanupCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if s.json() {
-				s.printRaw(b)
-				return nil
-			}
-			return s.showCleanup(b)
+			return show(s, b, s.showCleanup)
 		}),
 	}
 	cleanup.Flags().BoolVar(&dry, "dry-run", false, "show what would be cleaned up only")
@@ -227,16 +214,15 @@ func (s *session) orphanTable(os []api.OrphanView) {
 	table(s.Stdout, []string{"CLUSTER ID", "NAME", "REASON", "GRACE UNTIL", "CLEAN-UP"}, rows, nil)
 }
 
+// cleanupAnswer is an orphans/cleanup answer (docs/admin-api.md).
+type cleanupAnswer struct {
+	Outcome string     `json:"outcome"`
+	DryRun  bool       `json:"dryRun"`
+	Items   []api.Plan `json:"items"`
+}
+
 // showCleanup prints an orphans/cleanup answer: the plans carried out (or, dry, that would be).
-func (s *session) showCleanup(b []byte) error {
-	var r struct {
-		Outcome string     `json:"outcome"`
-		DryRun  bool       `json:"dryRun"`
-		Items   []api.Plan `json:"items"`
-	}
-	if err := decode(b, &r); err != nil {
-		return err
-	}
+func (s *session) showCleanup(r cleanupAnswer) error {
 	if len(r.Items) == 0 {
 		fmt.Fprintln(s.Stdout, "no suspected orphan's grace period has ended: nothing to clean up")
 	}

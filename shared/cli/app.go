@@ -204,6 +204,20 @@ func (s *session) printItems(items []json.RawMessage) error {
 	return nil
 }
 
+// show prints the API answer b: with -o json as it came (printRaw), else decoded into a T (decode)
+// and handed to human, whose error it returns. With -o json the answer is not read.
+func show[T any](s *session, b []byte, human func(T) error) error {
+	if s.json() {
+		s.printRaw(b)
+		return nil
+	}
+	var v T
+	if err := decode(b, &v); err != nil {
+		return err
+	}
+	return human(v)
+}
+
 // decode unmarshals an API answer, its strings made safe to print (sanitize); a malformed answer
 // is the service's failure.
 func decode(b []byte, v any) error {

@@ -114,22 +114,13 @@ func (s *session) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if s.json() {
-				s.printRaw(b)
-				return nil
-			}
-			var v api.ClusterView
-			if err := decode(b, &v); err != nil {
-				return err
-			}
-			s.showCluster(v)
-			return nil
+			return show(s, b, s.showCluster)
 		}),
 	}
 }
 
 // showCluster prints the cluster view (docs/admin-api.md#the-cluster-view): a field list, the deadlines and the nodes.
-func (s *session) showCluster(v api.ClusterView) {
+func (s *session) showCluster(v api.ClusterView) error {
 	now := s.now()
 	cred := when(v.CredentialExpiresAt, now)
 	if v.CredentialExpired {
@@ -177,6 +168,7 @@ func (s *session) showCluster(v api.ClusterView) {
 			os, orDash(n.BiosConfigHash), when(n.LastSync, now), reset})
 	}
 	table(s.Stdout, []string{"NAME", "REGISTRATION", "CONNECTION", "ARC", "AGENT", "OS", "BIOS", "LAST SYNC", "RESET"}, rows, s.st.status)
+	return nil
 }
 
 func (s *session) deadlineTable(ds []api.Deadline, withCluster bool) {
@@ -346,27 +338,27 @@ func (s *session) deadlettersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if s.json() {
-				s.printRaw(b)
-				return nil
-			}
-			var r struct {
-				Replayed []string `json:"replayed"`
-				NotFound []string `json:"notFound"`
-			}
-			if err := decode(b, &r); err != nil {
-				return err
-			}
-			fmt.Fprintf(s.Stdout, "replayed %d: %s\n", len(r.Replayed), strings.Join(r.Replayed, " "))
-			if len(r.NotFound) > 0 {
-				fmt.Fprintf(s.Stdout, "not found %d: %s\n", len(r.NotFound), strings.Join(r.NotFound, " "))
-			}
-			return nil
+			return show(s, b, s.showReplayed)
 		}),
 	}
 	c.Flags().StringArrayVar(&ids, "message-id", nil, "replay only this MessageId (repeatable)")
 	c.Flags().BoolVar(&yes, "yes", false, "replay without asking")
 	return c
+}
+
+// replayed is a dead-letter replay's answer (docs/admin-api.md).
+type replayed struct {
+	Replayed []string `json:"replayed"`
+	NotFound []string `json:"notFound"`
+}
+
+// showReplayed prints which dead letters were replayed and which were not found.
+func (s *session) showReplayed(r replayed) error {
+	fmt.Fprintf(s.Stdout, "replayed %d: %s\n", len(r.Replayed), strings.Join(r.Replayed, " "))
+	if len(r.NotFound) > 0 {
+		fmt.Fprintf(s.Stdout, "not found %d: %s\n", len(r.NotFound), strings.Join(r.NotFound, " "))
+	}
+	return nil
 }
 
 func (s *session) listDeadLetters(ctx context.Context, path string) error {

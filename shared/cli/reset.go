@@ -48,14 +48,12 @@ func (s *session) resetStartCmd() *cobra.Command {
 				q = url.Values{"restart": {"true"}}
 			}
 			b, err := s.client.do(ctx, call{method: "POST", path: machinePath(args[0], args[1]), query: q, perm: api.PermMachinesReset})
-			switch {
-			case err != nil:
+			if err != nil {
 				return err
-			case s.json() && !wait:
-				s.printRaw(b)
-				return nil
-			case !s.json():
-				if err := s.showResetStart(b, args); err != nil || !wait {
+			}
+			if !wait || !s.json() { // -o json with --wait prints the reset's end only
+				shown := func(r resetStart) error { return s.showResetStart(r, args) }
+				if err := show(s, b, shown); err != nil || !wait {
 					return err
 				}
 			}
@@ -109,31 +107,24 @@ func (s *session) resetStatusCmd() *cobra.Command {
 // showResetStatus prints a reset status answer: raw with -o json, else the view and, after a
 // successful reset, how to register the machine again.
 func (s *session) showResetStatus(ctx context.Context, b []byte, cluster, _ string) error {
-	if s.json() {
-		s.printRaw(b)
+	return show(s, b, func(v api.ResetStatusView) error {
+		s.showReset(v)
+		if v.Status == api.ResetSucceeded {
+			s.reregisterHint(ctx, cluster, v.Machine)
+		}
 		return nil
-	}
-	var v api.ResetStatusView
-	if err := decode(b, &v); err != nil {
-		return err
-	}
-	s.showReset(v)
-	if v.Status == api.ResetSucceeded {
-		s.reregisterHint(ctx, cluster, v.Machine)
-	}
-	return nil
+	})
+}
+
+// resetStart is a reset start's answer (docs/admin-api.md): its outcome and the operation.
+type resetStart struct {
+	Outcome string             `json:"outcome"`
+	Detail  api.ResetOperation `json:"detail"`
 }
 
 // showResetStart prints a reset start's answer: the outcome and, when it answered an operation
 // already there, its status and what to do about it.
-func (s *session) showResetStart(b []byte, args []string) error {
-	var r struct {
-		Outcome string             `json:"outcome"`
-		Detail  api.ResetOperation `json:"detail"`
-	}
-	if err := decode(b, &r); err != nil {
-		return err
-	}
+func (s *session) showResetStart(r resetStart, args []string) error {
 	fmt.Fprintf(s.Stdout, "reset start %s: %s (operation %s %s)\n", args[1], r.Outcome, r.Detail.OperationID, s.st.status(r.Detail.Status))
 	switch {
 	case r.Outcome != string(api.Unchanged):
