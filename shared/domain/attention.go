@@ -93,7 +93,7 @@ func (s *Service) placeAttention(c *Cluster, now time.Time) (put, drop func(cont
 // interrupted move are skipped. NextCursor is this service's own opaque position.
 func (s *Service) UpcomingPage(ctx context.Context, within time.Duration, scope Scope, p Page) (PageOf[Deadline], error) {
 	until := s.clock.Now().UTC().Add(within)
-	limit := pageLimit(p.Limit)
+	limit := p.Size()
 	after, err := attentionCursor(p.Cursor)
 	if err != nil {
 		return PageOf[Deadline]{}, err

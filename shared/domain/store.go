@@ -17,24 +17,25 @@ type Store interface {
 	OutboxStore
 }
 
-// Page asks for one page of a list. Limit <= 0 means 100; a store caps it at 1000.
+// Page asks for one page of a list: at most Size() items, from Cursor (docs/admin-api.md#requests-and-answers).
 type Page struct {
-	Limit  int
+	Limit  int    // the items asked for; see Size
 	Cursor string // opaque, from a previous PageOf.NextCursor
 }
 
-// Page sizes of the domain's own lists (the stores keep the same).
+// Page sizes: the default, and the most one page holds.
 const (
 	defaultPageLimit = 100
 	maxPageLimit     = 1000
 )
 
-// pageLimit is a Page's Limit with the default and the cap applied.
-func pageLimit(n int) int {
-	if n <= 0 {
+// Size is the most items the page holds: Limit, 100 when Limit <= 0, and never more than 1000.
+// The stores and the domain's own lists page by it.
+func (p Page) Size() int {
+	if p.Limit <= 0 {
 		return defaultPageLimit
 	}
-	return min(n, maxPageLimit)
+	return min(p.Limit, maxPageLimit)
 }
 
 // ClusterRecord is what Load read from one cluster's partition.

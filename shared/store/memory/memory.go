@@ -18,11 +18,8 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// Page size limits, the same as the Table store's.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
+// defaultLimit is DueBy's and Pending's limit when none is given (domain.Page.Size sizes pages).
+const defaultLimit = 100
 
 // Store is a concurrency-safe in-memory domain.Store. The zero value is not usable: call New.
 type Store struct {
@@ -263,7 +260,7 @@ func newestFirst[T any](all []T, pg domain.Page) (domain.PageOf[T], error) {
 
 // newestFirstWhere is newestFirst over the items keep accepts.
 func newestFirstWhere[T any](all []T, pg domain.Page, keep func(T) bool) (domain.PageOf[T], error) {
-	limit := limitOf(pg)
+	limit := pg.Size()
 	end := len(all)
 	if pg.Cursor != "" {
 		n, err := decodeCursor(pg.Cursor)
@@ -325,7 +322,7 @@ func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, pg dom
 	s.mu.Unlock()
 	slices.SortFunc(rows, func(a, b domain.ClusterSummary) int { return cmp.Compare(order(a), order(b)) })
 	out := domain.PageOf[domain.ClusterSummary]{Items: rows}
-	if limit := limitOf(pg); len(rows) > limit {
+	if limit := pg.Size(); len(rows) > limit {
 		out.Items = rows[:limit:limit]
 		out.NextCursor = encodeCursor(order(rows[limit-1]))
 	}
@@ -493,7 +490,7 @@ func (s *Store) ListIndexPage(ctx context.Context, kind, group string, pg domain
 	all, _ := s.ListIndex(ctx, kind, group)
 	rows := slices.DeleteFunc(all, func(e domain.IndexEntry) bool { return e.Name <= after })
 	out := domain.PageOf[domain.IndexEntry]{Items: rows}
-	if limit := limitOf(pg); len(rows) > limit {
+	if limit := pg.Size(); len(rows) > limit {
 		out.Items = rows[:limit:limit]
 		out.NextCursor = encodeCursor(rows[limit-1].Name)
 	}
@@ -598,7 +595,7 @@ func (s *Store) DropAttention(ctx context.Context, rows []domain.AttentionRow) e
 
 // AttentionBy implements domain.ScheduleStore.
 func (s *Store) AttentionBy(ctx context.Context, after domain.AttentionRow, until time.Time, limit int) ([]domain.AttentionRow, error) {
-	limit = limitOf(domain.Page{Limit: limit})
+	limit = domain.Page{Limit: limit}.Size()
 	s.mu.Lock()
 	var out []domain.AttentionRow
 	for r := range s.attention {
@@ -632,7 +629,7 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) 
 
 // PendingIn implements domain.OutboxStore: the partition's pending events in commit order.
 func (s *Store) PendingIn(ctx context.Context, partition string, limit int) ([]domain.Event, error) {
-	limit = limitOf(domain.Page{Limit: limit})
+	limit = domain.Page{Limit: limit}.Size()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []domain.Event{}
@@ -659,16 +656,6 @@ func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error 
 		return done[[2]string{p.event.SessionID(), p.event.Key}]
 	})
 	return nil
-}
-
-func limitOf(p domain.Page) int {
-	switch {
-	case p.Limit <= 0:
-		return defaultLimit
-	case p.Limit > maxLimit:
-		return maxLimit
-	}
-	return p.Limit
 }
 
 // errBadCursor is returned for a cursor this store did not issue.

@@ -172,7 +172,7 @@ func (s *Store) submit(ctx context.Context, table string, acts []aztables.Transa
 
 // History implements domain.ClusterStore: newest first (inverted commit time in the row key).
 func (s *Store) History(ctx context.Context, clusterID string, p domain.Page) (domain.PageOf[domain.HistoryEntry], error) {
-	rows, next, err := s.query(ctx, tableClusters, prefixFilter(key(clusterID), preHist), limitOf(p.Limit), p.Cursor)
+	rows, next, err := s.query(ctx, tableClusters, prefixFilter(key(clusterID), preHist), p.Size(), p.Cursor)
 	if err != nil {
 		return domain.PageOf[domain.HistoryEntry]{}, err
 	}
@@ -182,7 +182,7 @@ func (s *Store) History(ctx context.Context, clusterID string, p domain.Page) (d
 // Rejections implements domain.ClusterStore: newest first.
 func (s *Store) Rejections(ctx context.Context, p domain.Page) (domain.PageOf[domain.Rejection], error) {
 	// Below the subscription copies (preSubReject): the fleet-wide keys start with digits.
-	rows, next, err := s.query(ctx, tableRejections, fmt.Sprintf("PartitionKey eq %s and RowKey lt %s", quote(rejectionPK), quote(preSubReject)), limitOf(p.Limit), p.Cursor)
+	rows, next, err := s.query(ctx, tableRejections, fmt.Sprintf("PartitionKey eq %s and RowKey lt %s", quote(rejectionPK), quote(preSubReject)), p.Size(), p.Cursor)
 	if err != nil {
 		return domain.PageOf[domain.Rejection]{}, err
 	}

@@ -57,7 +57,7 @@ func (s *Store) ListClusters(ctx context.Context, f domain.ClusterFilter, p doma
 	if f.Scope != nil && !f.Scope.All {
 		return s.listScoped(ctx, f.Scope.Subscriptions, f, p)
 	}
-	rows, next, err := s.query(ctx, tableFleet, prefixFilter(fleetPK, preSummary)+statusFilter(f), limitOf(p.Limit), p.Cursor)
+	rows, next, err := s.query(ctx, tableFleet, prefixFilter(fleetPK, preSummary)+statusFilter(f), p.Size(), p.Cursor)
 	if err != nil {
 		return domain.PageOf[domain.ClusterSummary]{}, err
 	}

@@ -66,7 +66,7 @@ func (s *Store) Schedule(ctx context.Context, d domain.Due) error {
 // version, or by hand) is listed with what its key says, for the caller to judge and remove.
 func (s *Store) DueBy(ctx context.Context, until time.Time, limit int) ([]domain.Due, error) {
 	filter := fmt.Sprintf("PartitionKey eq %s and RowKey ge %s and RowKey lt %s", quote(fleetPK), quote(preDue), quote(preDue+dueOrdinal(until)+"}"))
-	rows, _, err := s.query(ctx, tableFleet, filter, limitOf(limit), "")
+	rows, _, err := s.query(ctx, tableFleet, filter, domain.Page{Limit: limit}.Size(), "")
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (s *Store) AttentionBy(ctx context.Context, after domain.AttentionRow, unti
 	if after != (domain.AttentionRow{}) {
 		filter += " and RowKey gt " + quote(attentionKey(after))
 	}
-	rows, _, err := s.query(ctx, tableFleet, filter, limitOf(limit), "")
+	rows, _, err := s.query(ctx, tableFleet, filter, domain.Page{Limit: limit}.Size(), "")
 	if err != nil {
 		return nil, err
 	}

@@ -82,13 +82,3 @@ func decodeCursor(s string) (pk, rk *string, err error) {
 	}
 	return &c.PK, &c.RK, nil
 }
-
-func limitOf(n int) int {
-	switch {
-	case n <= 0:
-		return defaultLimit
-	case n > maxLimit:
-		return maxLimit
-	}
-	return n
-}

@@ -172,7 +172,7 @@ func (s *Store) ListIndex(ctx context.Context, kind, group string) ([]domain.Ind
 // ListIndexPage implements domain.IndexStore: one query of at most the page's rows.
 func (s *Store) ListIndexPage(ctx context.Context, kind, group string, p domain.Page) (domain.PageOf[domain.IndexEntry], error) {
 	pk, _ := indexKeys(kind, group, "")
-	rows, next, err := s.query(ctx, tableLookup, prefixFilter(pk, key(kind)+"|"), limitOf(p.Limit), p.Cursor)
+	rows, next, err := s.query(ctx, tableLookup, prefixFilter(pk, key(kind)+"|"), p.Size(), p.Cursor)
 	if err != nil {
 		return domain.PageOf[domain.IndexEntry]{}, err
 	}

@@ -25,7 +25,7 @@ import (
 // whole commits only (one commit larger than limit is returned whole). It then brings the counts
 // up to date (fold); an error of the fold is returned with the events read.
 func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) {
-	limit = limitOf(limit)
+	limit = domain.Page{Limit: limit}.Size()
 	marks, err := s.markers(ctx)
 	if err != nil {
 		return nil, err
@@ -90,7 +90,7 @@ func (s *Store) PendingIn(ctx context.Context, partition string, limit int) ([]d
 		return nil, err
 	}
 	filter := prefixFilter(key(partition), preEvent)
-	top := int32(limitOf(limit))
+	top := int32(domain.Page{Limit: limit}.Size())
 	page, err := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top}).NextPage(ctx)
 	if err != nil {
 		return nil, translate(err)

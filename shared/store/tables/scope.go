@@ -59,7 +59,7 @@ func (s *Store) listScoped(ctx context.Context, subs []string, f domain.ClusterF
 	if err != nil {
 		return domain.PageOf[domain.ClusterSummary]{}, err
 	}
-	limit := limitOf(p.Limit)
+	limit := p.Size()
 	var rows []row
 	for _, sub := range slices.Compact(slices.Sorted(slices.Values(subs))) {
 		prefix := subSummaryPrefix(sub)
@@ -145,7 +145,7 @@ func (s *Store) RejectionsIn(ctx context.Context, subscriptions []string, p doma
 	if err != nil {
 		return domain.PageOf[domain.Rejection]{}, err
 	}
-	limit := limitOf(p.Limit)
+	limit := p.Size()
 	type keyed struct {
 		k string
 		r row

@@ -27,11 +27,9 @@ const (
 	tableLookup     = "Lookup"
 )
 
-// Page size limits, the same as the memory store's.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
+// maxLimit is the most rows one query page asks for: a full page (domain.Page.Size sizes the
+// caller's pages).
+const maxLimit = 1000
 
 // DevelopmentStorage selects Azurite's well-known endpoint and published account key.
 const DevelopmentStorage = devstorage.Setting
