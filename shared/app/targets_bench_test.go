@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/azlocal/registrar/shared/domain"
@@ -111,25 +110,24 @@ func seedFleet(t testing.TB, w *wire, from, to int) {
 const syncConcurrency = 8
 
 // BenchmarkTargetSyncs: Syncs per second through the handler on Azurite (each moving
-// lastConnected, syncConcurrency clusters at once), against raw aztables loops at the same
+// lastConnected, syncConcurrency clusters at once), against a raw aztables loop at the same
 // concurrency, interleaved in the same run: a read + conditional update (GetEntity, UpdateEntity
-// If-Match), and exactly the requests the handler makes (the Load query, the commit's
-// transaction).
+// If-Match), which are also the two requests the handler makes for such a Sync
+// (docs/storage.md, "The Sync path").
 func BenchmarkTargetSyncs(b *testing.B) {
 	w := newWireVia(b, false)
-	// Short rounds, interleaved, so that a burst of load on the machine weighs on all three alike.
+	// Short rounds, interleaved, so that a burst of load on the machine weighs on both alike.
 	const rounds, per = 8, 15 // per: Syncs per worker per round
 	for i := range syncConcurrency {
 		w.post(b, "RegistrationRequests", wireRegister(i))
 	}
 	raw := newRawLoops(b, w.conn)
-	var reg, rmw, same time.Duration
+	var reg, rmw time.Duration
 	for b.Loop() {
 		for r := range rounds {
 			runs := []func(){
 				func() { reg += timed(func(k int) { w.syncDirect(b, k, per) }) },
 				func() { rmw += timed(func(k int) { raw.readUpdate(b, k, per) }) },
-				func() { same += timed(func(k int) { raw.sameRequests(b, k, per) }) },
 			}
 			for j := range runs {
 				runs[(r+j)%len(runs)]() // each takes each place in turn
@@ -143,12 +141,6 @@ func BenchmarkTargetSyncs(b *testing.B) {
 		}
 		benchtable.Report(b, benchtable.Row{Figure: "End-to-end Syncs on Azurite, 8 at once (floor: raw aztables read + If-Match update)",
 			Unit: "ops/s", Registrar: rate(reg), Floor: rate(rmw), Target: benchtable.AtLeast(0.5)})
-	})
-	b.Run("End-to-end Syncs vs raw client, same requests", func(b *testing.B) {
-		for b.Loop() {
-		}
-		benchtable.Report(b, benchtable.Row{Figure: "End-to-end Syncs on Azurite, 8 at once (floor: raw aztables, the handler's requests)",
-			Unit: "ops/s", Registrar: rate(reg), Floor: rate(same), Target: benchtable.AtLeast(0.8)})
 	})
 }
 
@@ -188,8 +180,6 @@ func (w *wire) syncDirect(t testing.TB, k, n int) {
 type rawLoops struct {
 	c    *aztables.Client
 	data string
-	seq  sync.Mutex
-	n    int
 }
 
 func newRawLoops(t testing.TB, conn string) *rawLoops {
@@ -235,41 +225,6 @@ func (r *rawLoops) readUpdate(t testing.TB, k, n int) {
 			return
 		}
 		if _, err := r.c.UpdateEntity(ctx, r.entity(k, i), &aztables.UpdateEntityOptions{IfMatch: &got.ETag, UpdateMode: aztables.UpdateModeReplace}); err != nil {
-			t.Error(err)
-			return
-		}
-	}
-}
-
-// sameRequests: the handler's Sync requests with the raw client, n times: a query for the state
-// row and the message's idempotency marker, then one transaction (the state row If-Match, the
-// marker inserted).
-func (r *rawLoops) sameRequests(t testing.TB, k, n int) {
-	ctx := context.Background()
-	pk := fmt.Sprint("p", k)
-	for i := range n {
-		r.seq.Lock()
-		r.n++
-		msg := fmt.Sprint("msg|s", r.n)
-		r.seq.Unlock()
-		filter := fmt.Sprintf("PartitionKey eq '%s' and (RowKey eq 'state' or RowKey eq '%s' or RowKey ge 'evt|' and RowKey lt 'evt}')", pk, msg)
-		top := int32(100)
-		page, err := r.c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top}).NextPage(ctx)
-		if err != nil || len(page.Entities) != 1 {
-			t.Errorf("query: %d rows, %v", len(page.Entities), err)
-			return
-		}
-		var st struct {
-			ETag string `json:"odata.etag"`
-		}
-		_ = json.Unmarshal(page.Entities[0], &st)
-		etag := azcore.ETag(st.ETag)
-		marker, _ := json.Marshal(map[string]any{"PartitionKey": pk, "RowKey": msg, "At": time.Now().UTC().Format(time.RFC3339Nano),
-			"At@odata.type": "Edm.DateTime", "Nonce": fmt.Sprintf("%019d.%d", time.Now().UnixNano(), r.n)})
-		if _, err := r.c.SubmitTransaction(ctx, []aztables.TransactionAction{
-			{ActionType: aztables.TransactionTypeUpdateReplace, Entity: r.entity(k, i), IfMatch: &etag},
-			{ActionType: aztables.TransactionTypeAdd, Entity: marker},
-		}, nil); err != nil {
 			t.Error(err)
 			return
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 // storeReads are the Store methods a dry run passes through: reads that write nothing.
-var storeReads = []string{"Load", "History", "Rejections", "RejectionsIn", "ListClusters", "Counts", "CountsIn", "NewestSync",
+var storeReads = []string{"Load", "LoadState", "History", "Rejections", "RejectionsIn", "ListClusters", "Counts", "CountsIn", "NewestSync",
 	"GetIndex", "GetIndexes", "ListIndex", "ListIndexPage", "DueBy", "AttentionBy", "PendingIn"}
 
 // TestDryRunStoreDropsEveryWrite: every Store method that is not a known read is dropped by the

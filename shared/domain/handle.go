@@ -62,7 +62,7 @@ func (s *Service) reject(ctx context.Context, msgType, clusterID, subscription s
 	if err != nil {
 		return Result{}, err
 	}
-	if rec.Seen {
+	if rec.Seen || rec.Cluster.recorded(meta.MessageID) {
 		return Result{Outcome: Duplicate, ClusterID: clusterID}, nil
 	}
 	now := s.clock.Now().UTC()
@@ -153,7 +153,7 @@ func (s *Service) applyFact(ctx context.Context, msg Message, meta Meta) (Result
 			return s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideCreated(ctx, rec, m, meta, made) })
 		})
 	case Sync:
-		res, err := s.update(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideSync(rec, m, meta) })
+		res, err := s.updateState(ctx, id, meta, func(rec ClusterRecord) (*Decision, error) { return s.decideSync(rec, m, meta) })
 		if err == nil && res.Outcome != Rejected {
 			err = s.noteSync(ctx, meta.EnqueuedAt)
 		}

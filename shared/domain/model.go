@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"time"
 
 	"github.com/azlocal/registrar/shared/api"
@@ -97,8 +98,32 @@ type Cluster struct {
 	// AttentionAt is the time of the cluster's row in the deadline index's earlier layout (one
 	// Lookup row per cluster and day); zero once that row is gone (attention.go).
 	AttentionAt time.Time `json:"attentionAt,omitzero"`
+	// Recent are the MessageIds of the last RecentMessages commits that wrote this state, oldest
+	// first: a redelivered Sync is recognised from the state row alone (docs/storage.md, "The
+	// Sync path").
+	Recent []string `json:"recent,omitempty"`
 	// Version counts committed changes; it orders the cluster's events and history.
 	Version int64 `json:"version"`
+}
+
+// RecentMessages is how many MessageIds Cluster.Recent keeps.
+const RecentMessages = 16
+
+// recorded reports whether messageID is one of c's Recent commits ("" and nil: never).
+func (c *Cluster) recorded(messageID string) bool {
+	return c != nil && messageID != "" && slices.Contains(c.Recent, messageID)
+}
+
+// record adds messageID ("" for none) to c's Recent commits, dropping the oldest beyond
+// RecentMessages.
+func (c *Cluster) record(messageID string) {
+	if messageID == "" {
+		return
+	}
+	c.Recent = append(c.Recent, messageID)
+	if n := len(c.Recent); n > RecentMessages {
+		c.Recent = slices.Clone(c.Recent[n-RecentMessages:])
+	}
 }
 
 // Node is one machine of a cluster.

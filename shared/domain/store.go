@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -49,6 +50,8 @@ type ClusterRecord struct {
 	// PendingMore says more events were pending than Load returns (MaxLoadPending): the
 	// OutboxRelay publishes the backlog, and events committed meanwhile wait behind it.
 	PendingMore bool
+	// StateOnly says the record was read by LoadState: Seen and Pending were not read.
+	StateOnly bool
 }
 
 // MaxLoadPending is the most pending events Load returns.
@@ -83,13 +86,30 @@ type Change struct {
 	// only if the commit lands, and a crash right after the commit does not lose it: never a
 	// row for a change that failed, never a committed check without its row.
 	Due *Due
+	// InState says MessageID is recorded in Cluster.Recent instead of an idempotency marker: the
+	// store writes the state row alone, conditional on ETag, in one request. Only for a change
+	// that is StateAlone; a store refuses any other.
+	InState bool
 }
+
+// StateAlone reports whether ch writes an existing cluster's state row and nothing else: no
+// history, events, rejection, due row or projection.
+func (ch Change) StateAlone() bool {
+	return ch.Cluster != nil && ch.ETag != "" && len(ch.History) == 0 && len(ch.Events) == 0 &&
+		ch.Rejection == nil && ch.Due == nil && !ch.Project
+}
+
+// ErrNotStateAlone is a store's answer to a Change with InState that is not StateAlone.
+var ErrNotStateAlone = errors.New("domain: an InState change writes the state row alone")
 
 // ClusterStore keeps each cluster's partition.
 type ClusterStore interface {
 	// Load reads a cluster's state, whether messageID ("" for none) was already committed in its
 	// partition, and the partition's pending events, in one round trip.
 	Load(ctx context.Context, clusterID, messageID string) (ClusterRecord, error)
+	// LoadState reads a cluster's state row alone, in one point read: Cluster (nil when none) and
+	// ETag, with StateOnly set. It is the Sync path's first read (docs/storage.md).
+	LoadState(ctx context.Context, clusterID string) (ClusterRecord, error)
 	// Commit writes the change atomically and returns the state row's new ETag.
 	Commit(ctx context.Context, ch Change) (etag string, err error)
 	// History lists a cluster's history, newest first.

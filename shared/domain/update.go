@@ -30,13 +30,25 @@ type EventSpec struct {
 // NewEvent(cause, i, ...) so a redelivery derives the same IDs. A Problem is returned in the
 // Result (Outcome Rejected) without committing anything; the caller records it if it must.
 func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
+	return s.updateFrom(ctx, false, clusterID, meta, decide)
+}
+
+// updateState is update starting from the state row alone (LoadState), for Syncs: a decision
+// that changes the state alone commits it with the MessageId in Cluster.Recent, in one write;
+// any other is made again on a full Load, as are retries (docs/storage.md, "The Sync path").
+func (s *Service) updateState(ctx context.Context, clusterID string, meta Meta, decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
+	return s.updateFrom(ctx, meta.MessageID != "", clusterID, meta, decide)
+}
+
+// updateFrom is update, reading the state row alone first when stateFirst.
+func (s *Service) updateFrom(ctx context.Context, stateFirst bool, clusterID string, meta Meta, decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
 	retry := s.retry.start()
 	for {
-		rec, err := s.store.Load(ctx, clusterID, meta.MessageID)
+		rec, err := s.load(ctx, stateFirst, clusterID, meta.MessageID)
 		if err != nil {
 			return Result{}, err
 		}
-		if rec.Seen {
+		if rec.Seen || rec.Cluster.recorded(meta.MessageID) {
 			return Result{Outcome: Duplicate, ClusterID: clusterID}, nil
 		}
 		d, err := decide(rec)
@@ -47,28 +59,55 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 			return Result{Outcome: Rejected, ClusterID: clusterID, Problem: d.Problem}, nil
 		}
 		p := s.planCommit(clusterID, meta, rec, d, s.clock.Now().UTC())
+		if rec.StateOnly && !p.fromState() {
+			stateFirst = false // it needs the markers and the pending events: decided again on them
+			continue
+		}
 		if p.change.Cluster == nil && meta.MessageID == "" {
 			return Result{Outcome: p.outcome, ClusterID: clusterID, Plan: d.Plan, Detail: d.Detail}, nil
 		}
-		if err := runWrites(ctx, p.before); err != nil {
-			return Result{}, err
-		}
-		if _, err := s.store.Commit(ctx, p.change); errors.Is(err, ErrConflict) {
+		err = s.commit(ctx, p, meta)
+		if errors.Is(err, ErrConflict) {
 			if !retry.again(ctx) {
 				return Result{}, retry.spent("cluster " + clusterID)
 			}
+			stateFirst = false
 			continue
 		} else if err != nil {
 			return Result{}, err
 		}
-		for _, after := range p.after {
-			if err := after(ctx); err != nil {
-				s.log.WarnContext(ctx, "post-commit index update failed", "clusterId", clusterID, "messageId", meta.MessageID, logs.Err(err))
-			}
-		}
 		ch := p.change
 		return Result{Outcome: p.outcome, ClusterID: clusterID, Events: ch.Events, Publish: publishable(rec, ch.Events), Plan: d.Plan, Detail: d.Detail}, nil
 	}
+}
+
+// load reads what a decision on clusterID starts from: the state row alone when stateFirst and
+// the cluster exists, else the whole record (Load).
+func (s *Service) load(ctx context.Context, stateFirst bool, clusterID, messageID string) (ClusterRecord, error) {
+	if stateFirst {
+		rec, err := s.store.LoadState(ctx, clusterID)
+		if err != nil || rec.Cluster != nil {
+			return rec, err
+		}
+	}
+	return s.store.Load(ctx, clusterID, messageID)
+}
+
+// commit runs p's writes: those before it, the Commit, and those after it (whose failure only
+// leaves a hint stale: logged).
+func (s *Service) commit(ctx context.Context, p commitPlan, meta Meta) error {
+	if err := runWrites(ctx, p.before); err != nil {
+		return err
+	}
+	if _, err := s.store.Commit(ctx, p.change); err != nil {
+		return err
+	}
+	for _, after := range p.after {
+		if err := after(ctx); err != nil {
+			s.log.WarnContext(ctx, "post-commit index update failed", "clusterId", p.change.Partition, "messageId", meta.MessageID, logs.Err(err))
+		}
+	}
+	return nil
 }
 
 // commitPlan is what update commits for one decision: the Change, its outcome, and the writes
@@ -77,6 +116,20 @@ type commitPlan struct {
 	change        Change
 	outcome       Outcome
 	before, after []Write
+}
+
+// fromState reports whether p can commit on a record read by LoadState: it changes the state
+// alone (then with InState) or nothing (only its marker: a marker already there conflicts, and
+// the retry's full Load sees it).
+func (p *commitPlan) fromState() bool {
+	if len(p.before) > 0 || len(p.after) > 0 {
+		return false
+	}
+	if p.change.Cluster == nil {
+		return len(p.change.History) == 0
+	}
+	p.change.InState = p.change.StateAlone()
+	return p.change.InState
 }
 
 // planCommit plans the commit of decision d, made on rec, at now: no I/O. An unchanged state
@@ -108,6 +161,7 @@ func (s *Service) planCommit(clusterID string, meta Meta, rec ClusterRecord, d *
 func (s *Service) planState(p *commitPlan, rec ClusterRecord, d *Decision, meta Meta, now time.Time) {
 	c, ch := d.Cluster, &p.change
 	c.Version++
+	c.record(meta.MessageID)
 	if next := s.policy.NextCheck(c, now); !d.Mode.has(ModeOwnSchedule) && !next.IsZero() &&
 		(c.ScheduledCheck.IsZero() || next.Before(c.ScheduledCheck)) {
 		ch.Due = &Due{ClusterID: ch.Partition, At: next} // written with the commit, never without it
@@ -191,7 +245,8 @@ func correlation(meta Meta) string {
 	return meta.MessageID
 }
 
-// sameState reports whether next changes nothing of prev (the version and schedule aside).
+// sameState reports whether next changes nothing of prev (the version, schedule, deadline rows
+// and recent commits aside).
 func sameState(prev, next *Cluster) bool {
 	if prev == nil {
 		return false
@@ -201,6 +256,7 @@ func sameState(prev, next *Cluster) bool {
 	a.ScheduledCheck, b.ScheduledCheck = time.Time{}, time.Time{}
 	a.AttentionAt, b.AttentionAt = time.Time{}, time.Time{}
 	a.Attention, b.Attention = nil, nil
+	a.Recent, b.Recent = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
@@ -211,6 +267,7 @@ func clone(c *Cluster) *Cluster {
 	}
 	n := *c
 	n.AppIdentities = slices.Clone(c.AppIdentities)
+	n.Recent = slices.Clone(c.Recent)
 	n.Notices = slices.Clone(c.Notices)
 	n.Attention = maps.Clone(c.Attention)
 	n.Nodes = slices.Clone(c.Nodes)

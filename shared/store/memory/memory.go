@@ -127,6 +127,25 @@ func (s *Store) Load(ctx context.Context, clusterID, messageID string) (domain.C
 	return rec, nil
 }
 
+// LoadState implements domain.ClusterStore.
+func (s *Store) LoadState(ctx context.Context, clusterID string) (domain.ClusterRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return domain.ClusterRecord{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := domain.ClusterRecord{StateOnly: true}
+	p, ok := s.partitions[clusterID]
+	if !ok || p.state == nil {
+		return rec, nil
+	}
+	rec.ETag, rec.Cluster = p.etag, &domain.Cluster{}
+	if err := json.Unmarshal(p.state, rec.Cluster); err != nil {
+		return domain.ClusterRecord{}, fmt.Errorf("memory: decode cluster %s: %w", clusterID, err)
+	}
+	return rec, nil
+}
+
 // Commit implements domain.ClusterStore: all or nothing under the store's lock.
 func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if err := ctx.Err(); err != nil {
@@ -139,7 +158,8 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.part(ch.Partition)
-	if ch.MessageID != "" {
+	marker := ch.MessageID != "" && !ch.InState // InState: recorded in the state (Cluster.Recent)
+	if marker {
 		if _, dup := p.markers[ch.MessageID]; dup {
 			return "", domain.ErrConflict
 		}
@@ -147,7 +167,7 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if ch.Cluster != nil && ch.ETag != p.etag { // an empty ETag inserts: conflicts with any state row
 		return "", domain.ErrConflict
 	}
-	if ch.MessageID != "" {
+	if marker {
 		p.markers[ch.MessageID] = s.now()
 	}
 	if ch.Cluster != nil {
@@ -174,6 +194,8 @@ func encodeChange(ch domain.Change) ([]byte, error) {
 	switch {
 	case ch.Partition == "":
 		return nil, fmt.Errorf("memory: commit without a partition")
+	case ch.InState && !ch.StateAlone():
+		return nil, domain.ErrNotStateAlone
 	case ch.Due != nil && ch.Cluster == nil:
 		return nil, fmt.Errorf("memory: a due row is committed with a state only")
 	case ch.Due != nil:

@@ -46,6 +46,11 @@ func (c *Counting) Load(ctx context.Context, clusterID, messageID string) (domai
 	return c.Store.Load(ctx, clusterID, messageID)
 }
 
+func (c *Counting) LoadState(ctx context.Context, clusterID string) (domain.ClusterRecord, error) {
+	c.add("LoadState", 1)
+	return c.Store.LoadState(ctx, clusterID)
+}
+
 func (c *Counting) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	c.add("Commit", 1)
 	return c.Store.Commit(ctx, ch)

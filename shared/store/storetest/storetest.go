@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 	}{
 		{"LoadCommitETag", testLoadCommitETag},
 		{"MarkerDuplicate", testMarkerDuplicate},
+		{"LoadStateAndInState", testLoadStateInState},
 		{"HistoryNewestFirstPaged", testHistory},
 		{"RejectionsPaged", testRejections},
 		{"ProjectionAndCounts", testProjection},
@@ -656,7 +658,53 @@ func testAttentionRange(t *testing.T, s domain.Store) {
 }
 
 // loaded is what a test checks of a Load's record.
+// testLoadStateInState: LoadState reads the state row alone (no marker, no pending events); an
+// InState commit writes the state row alone, conditional on its ETag, with no marker row; a
+// change that is not StateAlone is refused with InState.
+func testLoadStateInState(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	rec, err := s.LoadState(ctx, "c1")
+	must(t, err)
+	if d := cmp.Diff(loaded{StateOnly: true}, loadedOf(rec)); d != "" {
+		t.Fatalf("no cluster (-want +got):\n%s", d)
+	}
+	etag1 := commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", 1), MessageID: "m1", Events: []domain.Event{ev("c1", "e1", 0)}})
+	rec, err = s.LoadState(ctx, "c1")
+	must(t, err)
+	if d := cmp.Diff(loaded{StateOnly: true, Exists: true, ETag: etag1, Name: "c-c1"}, loadedOf(rec)); d != "" || len(rec.Pending) != 0 {
+		t.Fatalf("LoadState read more than the state row (pending %d; -want +got):\n%s", len(rec.Pending), d)
+	}
+	c2 := cluster("c1", 2)
+	c2.Region, c2.Recent = "westeurope", []string{"m2"}
+	etag2 := commit(t, s, domain.Change{Partition: "c1", Cluster: c2, ETag: etag1, MessageID: "m2", InState: true})
+	if etag2 == "" || etag2 == etag1 {
+		t.Fatalf("InState commit returned ETag %q after %q", etag2, etag1)
+	}
+	rec, err = s.Load(ctx, "c1", "m2")
+	must(t, err)
+	if d := cmp.Diff(loaded{Exists: true, ETag: etag2, Name: "c-c1", Region: "westeurope"}, loadedOf(rec)); d != "" || !slices.Equal(rec.Cluster.Recent, []string{"m2"}) {
+		t.Fatalf("after an InState commit, no marker row and the state written (recent %v; -want +got):\n%s", rec.Cluster.Recent, d)
+	}
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: cluster("c1", 3), ETag: etag1, MessageID: "m3", InState: true}); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("InState commit on a stale ETag: %v, want ErrConflict", err)
+	}
+	notAlone := []domain.Change{
+		{Partition: "c1", Cluster: cluster("c1", 3), ETag: etag2, MessageID: "m4", InState: true, History: []domain.HistoryEntry{{At: t0, What: "x"}}},
+		{Partition: "c1", Cluster: cluster("c1", 3), MessageID: "m4", InState: true}, // an insert
+		{Partition: "c1", ETag: etag2, MessageID: "m4", InState: true},               // no state
+	}
+	for i, ch := range notAlone {
+		if _, err := s.Commit(ctx, ch); !errors.Is(err, domain.ErrNotStateAlone) {
+			t.Errorf("change %d: %v, want ErrNotStateAlone", i, err)
+		}
+	}
+	if rec, _ := s.Load(ctx, "c1", "m4"); rec.ETag != etag2 || rec.Seen {
+		t.Fatalf("a refused InState change wrote: ETag %q (want %q), seen %v", rec.ETag, etag2, rec.Seen)
+	}
+}
+
 type loaded struct {
+	StateOnly    bool
 	Exists, Seen bool
 	ETag         string
 	Name, Region string
@@ -665,7 +713,7 @@ type loaded struct {
 
 // loadedOf is rec as loaded.
 func loadedOf(rec domain.ClusterRecord) loaded {
-	l := loaded{Seen: rec.Seen, ETag: rec.ETag}
+	l := loaded{Seen: rec.Seen, ETag: rec.ETag, StateOnly: rec.StateOnly}
 	if c := rec.Cluster; c != nil {
 		l.Exists, l.Name, l.Region, l.Nodes = true, c.Name, c.Region, len(c.Nodes)
 	}

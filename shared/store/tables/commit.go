@@ -109,11 +109,10 @@ func partitionActs(ch domain.Change, p commitPlan, ver int64, follows int, now t
 		acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.marshal()})
 	}
 	if ch.Cluster != nil {
-		data, err := json.Marshal(ch.Cluster)
+		r, err := stateRow(ch)
 		if err != nil {
-			return nil, fmt.Errorf("tables: encode cluster %s: %w", ch.Partition, err)
+			return nil, err
 		}
-		r := row{PartitionKey: p.pk, RowKey: rkState, Data: string(data), Version: ordinal(ch.Cluster.Version)}
 		if ch.ETag == "" {
 			add(r)
 		} else {
@@ -146,6 +145,15 @@ func partitionActs(ch domain.Change, p commitPlan, ver int64, follows int, now t
 		return nil, ErrTooLarge
 	}
 	return acts, nil
+}
+
+// stateRow is the state row of a change that writes one.
+func stateRow(ch domain.Change) (row, error) {
+	data, err := json.Marshal(ch.Cluster)
+	if err != nil {
+		return row{}, fmt.Errorf("tables: encode cluster %s: %w", ch.Partition, err)
+	}
+	return row{PartitionKey: key(ch.Partition), RowKey: rkState, Data: string(data), Version: ordinal(ch.Cluster.Version)}, nil
 }
 
 // landedActs are the Fleet rows of a landed commit: the publish marker when it has events, its
