@@ -44,7 +44,8 @@ const (
 	ModeCommand Mode = 1 << iota
 	// ModeOwnSchedule says the caller writes the due row of Cluster.ScheduledCheck itself, after
 	// the commit (a sweep: the due row it is working on guards a crash until then); otherwise
-	// update schedules the next check with the commit when it moved earlier.
+	// update schedules the next check with the commit when it moved earlier. A state that moved
+	// only its ScheduledCheck or deadline rows is then committed too (outcome Unchanged).
 	ModeOwnSchedule
 )
 

@@ -266,16 +266,16 @@ func (s *Service) handleItem(ctx context.Context, it sweepItem, meta Meta, now t
 	return s.evaluate(ctx, it.due, meta, now, g, done)
 }
 
-// evaluate handles one due row (see sweep), then calls done to remove it. While the guard holds a
-// silence-based check back, the cluster is parked in the held index (written before the commit)
-// instead of being looked at again and again.
+// evaluate handles one due row (see sweep), then calls done to remove it: one commit through
+// update, which also records an unchanged cluster's moved next check and deadline rows
+// (ModeOwnSchedule). While the guard holds a silence-based check back, the cluster is parked in
+// the held index instead of being looked at again and again.
 func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time, g Guard, done func(context.Context) error) (Result, error) {
-	var read ClusterRecord
+	var exists, held bool
 	var next time.Time
-	var held bool
 	res, err := s.update(ctx, d.ClusterID, meta, func(rec ClusterRecord) (*Decision, error) {
-		read = rec
-		if rec.Cluster == nil {
+		exists = rec.Cluster != nil
+		if !exists {
 			return &Decision{}, nil
 		}
 		dec, err := s.decideSweep(ctx, rec, now, g, meta.MessageID)
@@ -285,74 +285,35 @@ func (s *Service) evaluate(ctx context.Context, d Due, meta Meta, now time.Time,
 		next, held = s.policy.nextCheck(dec.Cluster, now, g.Active)
 		dec.Cluster.ScheduledCheck = next
 		dec.Mode |= ModeOwnSchedule
-		if held {
-			dec.Before = chain(s.hold(d.ClusterID), dec.Before)
-		}
 		return dec, nil
 	})
 	if err != nil {
 		return Result{}, err
 	}
-	if keep, err := s.settle(ctx, d.ClusterID, res.Outcome, read, next, held, now); err != nil {
+	if err := s.settle(ctx, d.ClusterID, exists, next, held, now); err != nil {
 		return Result{}, err
-	} else if keep {
-		return res, nil // changed meanwhile: the due row stays and the next run evaluates again
 	}
 	return res, done(ctx)
 }
 
-// settle finishes an evaluation that committed outcome on the cluster read: parks it when held,
-// records an unchanged cluster's next check (keep: it changed meanwhile, leave its row), writes
-// the next due row (after the commit, so none for a commit that failed; the row being worked on
-// is removed only after it, so a crash in between loses no check) and prunes old markers.
-func (s *Service) settle(ctx context.Context, id string, outcome Outcome, read ClusterRecord, next time.Time, held bool, now time.Time) (keep bool, err error) {
-	if outcome == Unchanged && held {
+// settle finishes an evaluation that committed: parks the cluster when held, writes the next due
+// row and prunes old markers. Both writes come after the commit (so none for a commit that
+// failed) and before the row being worked on is removed, so a crash in between loses no check.
+func (s *Service) settle(ctx context.Context, id string, exists bool, next time.Time, held bool, now time.Time) error {
+	if held {
 		if err := s.hold(id)(ctx); err != nil {
-			return false, err
-		}
-	}
-	if outcome == Unchanged && read.Cluster != nil {
-		if ok, err := s.recordNextCheck(ctx, id, read, next, now); err != nil || !ok {
-			return !ok, err
+			return err
 		}
 	}
 	if !next.IsZero() {
 		if err := s.store.Schedule(ctx, Due{ClusterID: id, At: next}); err != nil {
-			return false, err
+			return err
 		}
 	}
-	if read.Cluster != nil {
-		return false, s.store.PruneMarkers(ctx, id, now.Add(-MarkerRetention))
+	if exists {
+		return s.store.PruneMarkers(ctx, id, now.Add(-MarkerRetention))
 	}
-	return false, nil
-}
-
-// recordNextCheck commits, for a cluster the sweep left unchanged, its next check and its
-// deadline-index rows when they moved, so message handlers know which rows exist. It reports
-// false when the cluster changed meanwhile (nothing is written then).
-func (s *Service) recordNextCheck(ctx context.Context, id string, read ClusterRecord, next, now time.Time) (bool, error) {
-	c := clone(read.Cluster)
-	c.ScheduledCheck = next
-	put, drop := s.placeAttention(c, now)
-	if read.Cluster.ScheduledCheck.Equal(next) && put == nil && drop == nil {
-		return true, nil
-	}
-	if put != nil {
-		if err := put(ctx); err != nil {
-			return false, err
-		}
-	}
-	if _, err := s.store.Commit(ctx, Change{Partition: id, Cluster: c, ETag: read.ETag}); errors.Is(err, ErrConflict) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	if drop != nil {
-		if err := drop(ctx); err != nil {
-			s.log.WarnContext(ctx, "removing an old deadline-index row failed", "clusterId", id, logs.Err(err))
-		}
-	}
-	return true, nil
+	return nil
 }
 
 // hold parks cluster id in the held index.

@@ -133,8 +133,9 @@ func (p *commitPlan) fromState() bool {
 }
 
 // planCommit plans the commit of decision d, made on rec, at now: no I/O. An unchanged state
-// commits only the idempotency marker (outcome Unchanged, or d.Outcome); a command leaves an
-// "accepted" history entry even then (ModeCommand).
+// commits only the idempotency marker (outcome Unchanged, or d.Outcome), unless it sets its own
+// schedule (ModeOwnSchedule) and that moved: then the state too, still Unchanged. A command leaves
+// an "accepted" history entry even then (ModeCommand).
 func (s *Service) planCommit(clusterID string, meta Meta, rec ClusterRecord, d *Decision, now time.Time) commitPlan {
 	p := commitPlan{outcome: Unchanged,
 		change: Change{Partition: clusterID, ETag: rec.ETag, MessageID: meta.MessageID, Follows: rec.Cluster.version()}}
@@ -144,6 +145,8 @@ func (s *Service) planCommit(clusterID string, meta Meta, rec ClusterRecord, d *
 			p.outcome = Created
 		}
 		s.planState(&p, rec, d, meta, now)
+	} else if c != nil && d.Mode.has(ModeOwnSchedule) && s.rescheduled(rec.Cluster, c, now) {
+		s.planState(&p, rec, d, meta, now) // only its next check or deadline rows moved: Unchanged
 	}
 	if d.Outcome != "" {
 		p.outcome = d.Outcome
@@ -153,6 +156,17 @@ func (s *Service) planCommit(clusterID string, meta Meta, rec ClusterRecord, d *
 			Principal: meta.Principal, RequestedBy: meta.RequestedBy}}
 	}
 	return p
+}
+
+// rescheduled reports whether next, the same state as prev, moves its next check or needs other
+// deadline-index rows at now.
+func (s *Service) rescheduled(prev, next *Cluster, now time.Time) bool {
+	if !prev.ScheduledCheck.Equal(next.ScheduledCheck) {
+		return true
+	}
+	c := *next // placeAttention sets c's Attention to a new map, leaving next's
+	put, drop := s.placeAttention(&c, now)
+	return put != nil || drop != nil
 }
 
 // planState adds to p the commit of d's new state over rec: the next version, the next check's
