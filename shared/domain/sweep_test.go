@@ -13,6 +13,7 @@ import (
 
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/store/memory"
+	"github.com/azlocal/registrar/shared/store/storetest"
 )
 
 // check runs CheckPolicies with a fresh run ID.
@@ -1067,4 +1068,41 @@ func TestStandaloneConcurrentInstallsKeepTheEarliest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestUnchangedEvaluationCommitsOnce: an evaluation that changes nothing but the cluster's next
+// check (a later sync moved it on) commits it with the run's marker, in one Commit through update
+// (no second commit by hand), outcome unchanged; the next due row follows it.
+func TestUnchangedEvaluationCommitsOnce(t *testing.T) {
+	for name, mk := range storeFactories {
+		t.Run(name, func(t *testing.T) {
+			st := storetest.Count(mk(t), "Commit")
+			h := harnessOn(t, st)
+			ctx := context.Background()
+			scheduled := func() time.Time {
+				rec, err := st.Load(ctx, cA, "")
+				noErr(t, "load", err)
+				return rec.Cluster.ScheduledCheck
+			}
+			h.register(cA, "x")
+			h.sync(cA, "x")
+			first := scheduled()
+			h.clk.Set(first.Add(-time.Hour))
+			h.sync(cA, "x") // lastConnected moves on; the next check stays at first (a later one writes no row)
+			h.clk.Set(first)
+			st.Reset()
+			rep := h.check(0)
+			next := scheduled()
+			due, err := st.DueBy(ctx, next.Add(time.Hour), 10)
+			noErr(t, "due", err)
+			var rows []string
+			for _, d := range due {
+				rows = append(rows, d.ClusterID+" "+d.At.UTC().Format(time.RFC3339))
+			}
+			got := fields{"examined": rep.Examined, "changed": rep.Changed, "commits": st.Calls(),
+				"moved": next.After(first), "due": rows}
+			wantFields(t, "unchanged evaluation", fields{"examined": 1, "changed": 0, "commits": int64(1),
+				"moved": true, "due": []string{cA + " " + next.UTC().Format(time.RFC3339)}}, got)
+		})
+	}
 }
