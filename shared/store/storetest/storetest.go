@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"ScheduleExtremeTimes", testScheduleExtremeTimes},
 		{"AttentionRange", testAttentionRange},
 		{"Outbox", testOutbox},
+		{"PartlyPublishedCommit", testPartlyPublished},
 		{"PendingIn", testPendingIn},
 		{"LoadReadsPendingEvents", testLoadPending},
 		{"NoteSyncForwardOnly", testNoteSync},
@@ -802,6 +803,29 @@ func outboxPublished(t *testing.T, s domain.Store, p []domain.Event) {
 	must(t, json.Unmarshal(p[0].Body, &body))
 	if body["type"] != domain.EvPolicyWarning {
 		t.Fatalf("event body = %v", body)
+	}
+}
+
+// testPartlyPublished: a publish that fails part-way through one commit's events marks the events
+// sent before it; the rest of that commit stays pending for the OutboxRelay (Pending), not only
+// for the cluster's next Load, until it is marked too.
+func testPartlyPublished(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	evs := []domain.Event{ev("c1", "m1", 0), ev("c1", "m1", 1), ev("c1", "m1", 2)}
+	commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", 1), MessageID: "m1", Events: evs})
+	must(t, s.MarkPublished(ctx, evs[:2]))
+	rest, err := s.Pending(ctx, 100)
+	must(t, err)
+	if d := cmp.Diff(eventIDs(evs[2:]), eventIDs(rest)); d != "" {
+		t.Fatalf("Pending after 2 of 3 events published (-want +got):\n%s", d)
+	}
+	must(t, s.MarkPublished(ctx, rest))
+	for range 2 { // the second look finds what the first one's clean-up left
+		left, err := s.Pending(ctx, 100)
+		must(t, err)
+		if len(left) != 0 {
+			t.Fatalf("after publishing all: %d pending, want none", len(left))
+		}
 	}
 }
 

@@ -135,8 +135,9 @@ func partitionActs(ch domain.Change, p commitPlan, ver int64, follows int, now t
 	}
 	for i := range ch.Events {
 		if ch.Events[i].Key == "" {
-			// Plain digits and dots, so key() keeps the order.
-			ch.Events[i].Key = fmt.Sprintf("%s.%03d", p.key, i)
+			// Plain digits and dots, so key() keeps the order; the commit's event count rides in
+			// every key, so MarkPublished knows a commit fully published without a read (outbox.go).
+			ch.Events[i].Key = eventKey(p.key, len(ch.Events), i)
 		}
 		raw, _ := json.Marshal(ch.Events[i])
 		add(row{PartitionKey: p.pk, RowKey: preEvent + key(ch.Events[i].Key), Data: string(raw)})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -56,8 +57,9 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]domain.Event, error) 
 }
 
 // wholeCommits is how many of a partition's pending events (in commit order) fit in room without
-// splitting a commit: MarkPublished removes a commit's publish marker with its events, so a
-// commit cut in two would leave its rest unmarked. A first commit larger than room is taken whole.
+// splitting a commit, so that MarkPublished removes each commit's publish marker with its events
+// (a commit cut in two keeps its marker until a later Pending finds nothing left). A first commit
+// larger than room is taken whole.
 func wholeCommits(evs []domain.Event, room int) int {
 	if room >= len(evs) {
 		return len(evs)
@@ -76,8 +78,8 @@ func wholeCommits(evs []domain.Event, room int) int {
 
 // sameCommit says whether two event keys belong to one commit.
 func sameCommit(a, b string) bool {
-	ca, oka := commitOf(a)
-	cb, okb := commitOf(b)
+	ca, _, oka := commitOf(a)
+	cb, _, okb := commitOf(b)
 	return oka && okb && ca == cb
 }
 
@@ -211,7 +213,7 @@ func (s *Store) repair(ctx context.Context, part string, marks []row, evs []doma
 	}
 	seen := map[string]bool{}
 	for _, e := range evs {
-		if ck, ok := commitOf(e.Key); ok && !seen[ck] {
+		if ck, _, ok := commitOf(e.Key); ok && !seen[ck] {
 			seen[ck] = true
 			m := row{PartitionKey: fleetPK, RowKey: prePublish + key(part) + "|" + ck, Partition: part}
 			m.setAt(s.now())
@@ -240,20 +242,35 @@ func (s *Store) repair(ctx context.Context, part string, marks []row, evs []doma
 	return acts, nil
 }
 
-// commitOf is the commit key of an event key the store assigned (<version>.<0|1>.<ordinal>.<i>).
-func commitOf(eventKey string) (string, bool) {
-	i := strings.LastIndexByte(eventKey, '.')
-	if i < 0 || strings.Count(eventKey, ".") != 3 {
-		return "", false
+// eventKey is the key the store assigns to event i of the n events of the commit commitKey:
+// <commitKey>.<n>.<i>, fixed-width, so keys sort in commit, then index order (docs/storage.md).
+func eventKey(commitKey string, n, i int) string { return fmt.Sprintf("%s.%03d.%03d", commitKey, n, i) }
+
+// commitOf is the commit key of an event key the store assigned (eventKey) and the commit's event
+// count; the count is 0 for a key of the older form <commitKey>.<i>, which does not carry it.
+func commitOf(eventKey string) (commitKey string, n int, ok bool) {
+	parts := strings.Split(eventKey, ".")
+	switch len(parts) {
+	case 4:
+		return strings.Join(parts[:3], "."), 0, true
+	case 5:
+		n, err := strconv.Atoi(parts[3])
+		if err != nil || n <= 0 {
+			return "", 0, false
+		}
+		return strings.Join(parts[:3], "."), n, true
 	}
-	return eventKey[:i], true
+	return "", 0, false
 }
 
 // MarkPublished implements domain.OutboxStore: it deletes the events' rows (absent ones are
-// fine), then the publish markers of their commits (one transaction for all of them: they share
-// the Fleet partition). A partition's other markers are Pending's to settle.
+// fine), then the publish marker of each commit all of whose events are among them (one
+// transaction for all of them: they share the Fleet partition); a commit whose key does not carry
+// its event count (the older form) counts as complete. The marker of a commit published in part
+// stays, so Pending still finds its rest; once that is published in a later call, Pending removes
+// the marker (a partition with nothing pending). A partition's other markers are Pending's to settle.
 func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error {
-	var order, marks []string
+	var order []string
 	byPart := map[string][]string{}
 	for _, e := range events {
 		p := e.SessionID()
@@ -261,16 +278,35 @@ func (s *Store) MarkPublished(ctx context.Context, events []domain.Event) error 
 			order = append(order, p)
 		}
 		byPart[p] = append(byPart[p], preEvent+key(e.Key))
-		if ck, ok := commitOf(e.Key); ok && !slices.Contains(marks, prePublish+key(p)+"|"+ck) {
-			marks = append(marks, prePublish+key(p)+"|"+ck)
-		}
 	}
 	for _, part := range order {
 		if err := s.deleteRows(ctx, tableClusters, key(part), byPart[part]); err != nil {
 			return err
 		}
 	}
-	return s.deleteRows(ctx, tableFleet, fleetPK, marks)
+	return s.deleteRows(ctx, tableFleet, fleetPK, publishedMarkers(events))
+}
+
+// publishedMarkers are the publish markers (row keys) of the commits all of whose events are
+// among events, in the order first seen.
+func publishedMarkers(events []domain.Event) []string {
+	var marks []string
+	want := map[string]int{}             // marker → the commit's event count (0: unknown)
+	seen := map[string]map[string]bool{} // marker → its events' keys among events
+	for _, e := range events {
+		ck, n, ok := commitOf(e.Key)
+		if !ok {
+			continue
+		}
+		m := prePublish + key(e.SessionID()) + "|" + ck
+		if _, ok := seen[m]; !ok {
+			marks = append(marks, m)
+			seen[m] = map[string]bool{}
+		}
+		want[m] = n
+		seen[m][e.Key] = true
+	}
+	return slices.DeleteFunc(marks, func(m string) bool { return len(seen[m]) < want[m] })
 }
 
 // deleteRows deletes rows of one partition, 100 per transaction; when one of them was already

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/azlocal/registrar/shared/domain"
 	"github.com/azlocal/registrar/shared/relay"
@@ -122,6 +123,77 @@ func TestFlushedCommitsLeaveNoMarkers(t *testing.T) {
 	cp.Reset()
 	if n, err := r.Run(ctx, 500); err != nil || n != 0 {
 		t.Fatalf("Run = %d, %v", n, err)
+	}
+	if n := cp.Count(); n > 2 {
+		t.Errorf("an OutboxRelay run with nothing pending made %d round trips, want at most 2", n)
+	}
+}
+
+// sentThenFail publishes the first sent events of its first call, then fails naming them (as
+// bus.PublishError does); later calls publish everything.
+type sentThenFail struct {
+	sent  int
+	calls int
+	got   []string
+}
+
+type partlySent []string
+
+func (p partlySent) Error() string     { return "link detached" }
+func (p partlySent) SentIDs() []string { return p }
+
+func (p *sentThenFail) Publish(_ context.Context, evs []domain.Event) error {
+	p.calls++
+	n := len(evs)
+	if p.calls == 1 {
+		n = min(p.sent, n)
+	}
+	var ids []string
+	for _, e := range evs[:n] {
+		ids = append(ids, e.ID)
+	}
+	p.got = append(p.got, ids...)
+	if n < len(evs) {
+		return partlySent(ids)
+	}
+	return nil
+}
+
+// A flush that fails after 2 of a commit's 3 events leaves the third to the OutboxRelay (its
+// publish marker stays), which sends it; the run after that removes the marker and then an
+// OutboxRelay run costs what is pending again.
+func TestFlushFailedPartWayLeavesTheRestToTheRelay(t *testing.T) {
+	ctx := context.Background()
+	cp := &tables.CountingPolicy{}
+	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerCallPolicies: []policy.Policy{cp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &sentThenFail{sent: 2}
+	r := relay.New(s, pub, nil)
+	var evs []domain.Event
+	for i := range 3 {
+		evs = append(evs, domain.NewEvent("m1", i, domain.EvPolicyWarning, "c1", "", time.Now(), nil))
+	}
+	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusRegistered, ConnectionStatus: domain.StatusConnected, Orphan: domain.OrphanNone, Version: 1}
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: c, MessageID: "m1", Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx, evs); err == nil {
+		t.Fatal("the flush's publish failure was not returned")
+	}
+	if n, err := r.Run(ctx, 100); err != nil || n != 1 {
+		t.Fatalf("OutboxRelay run = %d, %v; want the third event published", n, err)
+	}
+	want := []string{evs[0].ID, evs[1].ID, evs[2].ID}
+	if d := cmp.Diff(want, pub.got); d != "" {
+		t.Fatalf("published (-want +got):\n%s", d)
+	}
+	for run := range 2 { // the first removes the marker the split commit left
+		cp.Reset()
+		if n, err := r.Run(ctx, 100); err != nil || n != 0 {
+			t.Fatalf("run %d = %d, %v; want nothing pending", run, n, err)
+		}
 	}
 	if n := cp.Count(); n > 2 {
 		t.Errorf("an OutboxRelay run with nothing pending made %d round trips, want at most 2", n)
