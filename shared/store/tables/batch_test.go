@@ -2,13 +2,17 @@ package tables
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/azlocal/registrar/shared/domain"
 )
 
 // batchResponse is a transaction's response of the canned body testdata/name (CRLF lines, as the
@@ -60,5 +64,45 @@ func TestBatchResponse(t *testing.T) {
 	}
 	if etag, err := firstETag(nil); etag != "" || err != nil {
 		t.Errorf("no response: %q, %v", etag, err)
+	}
+}
+
+// A failed transaction is answered 202 with its error only in the body: storageError reads the
+// inner code and status from it (so translate sees a conflict, not a refusal); an error the
+// response names itself keeps its own code, and a status other than 202 its own status.
+func TestStorageErrorOfATransaction(t *testing.T) {
+	type read struct {
+		Code     string
+		Status   int
+		Conflict bool
+	}
+	for _, tc := range []struct {
+		name string
+		err  func() error
+		want read
+	}{
+		{"failed transaction", func() error {
+			return &azcore.ResponseError{StatusCode: http.StatusAccepted, RawResponse: batchResponse(t, "batch-failed.txt", "batchresponse_77aa", http.StatusAccepted)}
+		}, read{Code: "UpdateConditionNotSatisfied", Status: http.StatusPreconditionFailed, Conflict: true}},
+		{"landed transaction", func() error {
+			return &azcore.ResponseError{StatusCode: http.StatusAccepted, RawResponse: batchResponse(t, "batch-landed.txt", "batchresponse_6a3c", http.StatusAccepted)}
+		}, read{Status: http.StatusAccepted}},
+		{"outer code named", func() error {
+			return &azcore.ResponseError{StatusCode: http.StatusBadRequest, ErrorCode: "InvalidInput", RawResponse: batchResponse(t, "batch-failed.txt", "batchresponse_77aa", http.StatusBadRequest)}
+		}, read{Code: "InvalidInput", Status: http.StatusBadRequest}},
+		{"no response", func() error {
+			return &azcore.ResponseError{StatusCode: http.StatusNotFound, ErrorCode: "ResourceNotFound"}
+		},
+			read{Code: "ResourceNotFound", Status: http.StatusNotFound}},
+		{"transport", func() error { return io.ErrUnexpectedEOF }, read{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got read
+			got.Code, got.Status = storageError(tc.err())
+			got.Conflict = errors.Is(translate(tc.err()), domain.ErrConflict)
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
 	}
 }

@@ -11,34 +11,33 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// code is the storage error code of err ("" if none). A failed transaction is reported by
-// aztables as status 202 with the real error only in the multipart body: its inner code is used.
-func code(err error) string {
+// storageError is the storage error code ("" if none) and HTTP status (0 for transport errors)
+// of err. A failed transaction is reported by aztables as status 202 with the real error only in
+// the multipart body: its inner status is used, and its inner code when the response names none.
+// The body is parsed at most once.
+func storageError(err error) (code string, status int) {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
-		return ""
+		return "", 0
 	}
-	if re.ErrorCode != "" {
-		return re.ErrorCode
+	code, status = re.ErrorCode, re.StatusCode
+	if code != "" && status != http.StatusAccepted {
+		return code, status
 	}
-	if c, _ := innerError(re.RawResponse); c != "" {
-		return c
+	innerCode, innerStatus := innerError(re.RawResponse)
+	if code == "" {
+		code = innerCode
 	}
-	return ""
+	if status == http.StatusAccepted && innerStatus != 0 {
+		status = innerStatus
+	}
+	return code, status
 }
 
-// status is the HTTP status of err: the inner one for a failed transaction, 0 for transport errors.
-func status(err error) int {
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) {
-		return 0
-	}
-	if re.StatusCode == http.StatusAccepted {
-		if _, st := innerError(re.RawResponse); st != 0 {
-			return st
-		}
-	}
-	return re.StatusCode
+// code is the storage error code of err ("" if none; see storageError).
+func code(err error) string {
+	c, _ := storageError(err)
+	return c
 }
 
 // translate maps a storage error to the domain's sentinels by error code and status, never by
@@ -50,7 +49,7 @@ func translate(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	c, st := code(err), status(err)
+	c, st := storageError(err)
 	switch {
 	case c == "UpdateConditionNotSatisfied" || c == "ConditionNotMet" || st == http.StatusPreconditionFailed:
 		return domain.ErrConflict
