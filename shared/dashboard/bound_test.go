@@ -15,7 +15,7 @@ import (
 
 // summaryReads are the store calls a summary is bounded by (each one round trip on Table
 // Storage, paging aside).
-var summaryReads = []string{"Load", "Rejections", "History", "ListClusters", "Counts", "CountsIn",
+var summaryReads = []string{"Load", "LoadState", "Rejections", "History", "ListClusters", "Counts", "CountsIn",
 	"RejectionsIn", "NewestSync", "DueBy", "GetIndex", "ListIndex"}
 
 // The subscriptions of fleetOf's clusters.

@@ -114,7 +114,7 @@ func (s *Service) UpcomingPage(ctx context.Context, within time.Duration, scope 
 			after = r
 			c, loaded := clusters[r.ClusterID]
 			if !loaded {
-				rec, err := s.store.Load(ctx, r.ClusterID, "")
+				rec, err := s.store.LoadState(ctx, r.ClusterID)
 				if err != nil {
 					return PageOf[Deadline]{}, err
 				}

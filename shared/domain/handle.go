@@ -223,7 +223,7 @@ func identityGroup(sub, arcRG string) string {
 
 // loadOther reads another cluster named by an index hint (nil if it has none).
 func (s *Service) loadOther(ctx context.Context, id string) (*Cluster, error) {
-	rec, err := s.store.Load(ctx, id, "")
+	rec, err := s.store.LoadState(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

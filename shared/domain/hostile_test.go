@@ -81,7 +81,7 @@ func TestHostileEnqueueTimeIsReplaced(t *testing.T) {
 	})
 }
 
-// faultyStore fails Load of chosen clusters, and every Commit when commitErr is set.
+// faultyStore fails Load and LoadState of chosen clusters, and every Commit when commitErr is set.
 type faultyStore struct {
 	domain.Store
 	mu        sync.Mutex
@@ -97,6 +97,16 @@ func (f *faultyStore) Load(ctx context.Context, id, msg string) (domain.ClusterR
 		return domain.ClusterRecord{}, err
 	}
 	return f.Store.Load(ctx, id, msg)
+}
+
+func (f *faultyStore) LoadState(ctx context.Context, id string) (domain.ClusterRecord, error) {
+	f.mu.Lock()
+	err := f.loadErr[id]
+	f.mu.Unlock()
+	if err != nil {
+		return domain.ClusterRecord{}, err
+	}
+	return f.Store.LoadState(ctx, id)
 }
 
 func (f *faultyStore) Commit(ctx context.Context, ch domain.Change) (string, error) {

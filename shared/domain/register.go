@@ -472,7 +472,7 @@ func (s *Service) dropHints(ctx context.Context, c *Cluster, keys []IndexEntry) 
 	if len(rows) == 0 {
 		return nil
 	}
-	rec, err := s.store.Load(ctx, c.ID, "")
+	rec, err := s.store.LoadState(ctx, c.ID)
 	if err != nil {
 		return err
 	}
@@ -567,7 +567,7 @@ func (s *Service) arcGroupUsedElsewhere(ctx context.Context, c *Cluster) (bool, 
 // PlanUnregister returns the clean-up an Unregister would request, without acting (dry run).
 // ErrNotFound for an unknown cluster; a NotRegistered Problem when it is not registered.
 func (s *Service) PlanUnregister(ctx context.Context, clusterID string, disableOnlyArc bool) (Plan, error) {
-	rec, err := s.store.Load(ctx, strings.ToLower(clusterID), "")
+	rec, err := s.store.LoadState(ctx, strings.ToLower(clusterID))
 	if err != nil {
 		return Plan{}, err
 	}

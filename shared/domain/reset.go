@@ -35,7 +35,7 @@ func (p Policy) resetView(op *ResetOperation, now time.Time) *ResetOperation {
 // ResetStatus returns the machine's current (or last) reset; ErrNotFound when the cluster or
 // machine is unknown or it never had one.
 func (s *Service) ResetStatus(ctx context.Context, clusterID, machine string) (ResetStatusView, error) {
-	rec, err := s.store.Load(ctx, strings.ToLower(clusterID), "")
+	rec, err := s.store.LoadState(ctx, strings.ToLower(clusterID))
 	if err != nil {
 		return ResetStatusView{}, err
 	}

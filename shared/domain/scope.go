@@ -69,7 +69,7 @@ func (s *Service) InScope(ctx context.Context, scope Scope, clusterID string) er
 	if scope.All {
 		return nil
 	}
-	rec, err := s.store.Load(ctx, strings.ToLower(clusterID), "")
+	rec, err := s.store.LoadState(ctx, strings.ToLower(clusterID))
 	if err != nil {
 		return err
 	}

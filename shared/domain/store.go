@@ -108,7 +108,8 @@ type ClusterStore interface {
 	// partition, and the partition's pending events, in one round trip.
 	Load(ctx context.Context, clusterID, messageID string) (ClusterRecord, error)
 	// LoadState reads a cluster's state row alone, in one point read: Cluster (nil when none) and
-	// ETag, with StateOnly set. It is the Sync path's first read (docs/storage.md).
+	// ETag, with StateOnly set. It is the Sync path's first read (docs/storage.md), and the read of
+	// whatever needs a cluster's state alone (views, scope checks, hints followed).
 	LoadState(ctx context.Context, clusterID string) (ClusterRecord, error)
 	// Commit writes the change atomically and returns the state row's new ETag.
 	Commit(ctx context.Context, ch Change) (etag string, err error)

@@ -392,7 +392,7 @@ func (s *Service) suspectsPage(ctx context.Context, scope *Scope, p Page) (cs []
 		return nil, "", err
 	}
 	for _, sum := range page.Items {
-		rec, err := s.store.Load(ctx, sum.ClusterID, "")
+		rec, err := s.store.LoadState(ctx, sum.ClusterID)
 		if err != nil {
 			return nil, "", err
 		}

@@ -19,7 +19,7 @@ import (
 
 // sweepCalls are the store calls a sweep is bounded by (each one round trip on Table Storage,
 // paging aside).
-var sweepCalls = []string{"Load", "Commit", "PruneMarkers", "NewestSync", "Schedule", "DueBy", "Unschedule",
+var sweepCalls = []string{"Load", "LoadState", "Commit", "PruneMarkers", "NewestSync", "Schedule", "DueBy", "Unschedule",
 	"ListIndex", "ListIndexPage", "GetIndex"}
 
 // benchFleet fills st with n registered clusters that synced an hour ago (due in 23 hours)

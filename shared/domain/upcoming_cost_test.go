@@ -28,6 +28,11 @@ func (c *callCounter) Load(ctx context.Context, id, msg string) (domain.ClusterR
 	return c.Store.Load(ctx, id, msg)
 }
 
+func (c *callCounter) LoadState(ctx context.Context, id string) (domain.ClusterRecord, error) {
+	c.n.Add(1)
+	return c.Store.LoadState(ctx, id)
+}
+
 func (c *callCounter) AttentionBy(ctx context.Context, after domain.AttentionRow, until time.Time, limit int) ([]domain.AttentionRow, error) {
 	c.n.Add(1)
 	return c.Store.AttentionBy(ctx, after, until, limit)

@@ -8,7 +8,7 @@ import (
 
 // Cluster returns the cluster view (docs/admin-api.md#the-cluster-view) of one cluster, or ErrNotFound.
 func (s *Service) Cluster(ctx context.Context, clusterID string) (ClusterView, error) {
-	rec, err := s.store.Load(ctx, strings.ToLower(clusterID), "")
+	rec, err := s.store.LoadState(ctx, strings.ToLower(clusterID))
 	if err != nil {
 		return ClusterView{}, err
 	}
