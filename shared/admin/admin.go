@@ -95,7 +95,8 @@ func New(d Deps) *Router {
 }
 
 // Handle serves method and path (relative to Prefix, Go 1.22 wildcards such as {clusterId})
-// to callers holding permission. The handler finds the caller with PrincipalFrom. A wrong
+// to callers holding permission; permission "" serves every authenticated caller (GET /me,
+// docs/admin-api.md#who-am-i). The handler finds the caller with PrincipalFrom. A wrong
 // method on a served path answers 405 with Allow; Handle panics on a duplicate route, as
 // http.ServeMux does.
 func (r *Router) Handle(method, path, permission string, h http.Handler) {
@@ -108,7 +109,8 @@ func (r *Router) Handle(method, path, permission string, h http.Handler) {
 	r.routes = append(r.routes, Route{Method: method, Path: path, Permission: permission})
 }
 
-// Routes lists the served routes that need a principal, in registration order.
+// Routes lists the served routes that need a principal, in registration order (Permission ""
+// for one any authenticated caller may ask).
 func (r *Router) Routes() []Route { return slices.Clone(r.routes) }
 
 // HandlePublic serves method and path (relative to Prefix) to any caller, with no principal:
@@ -138,15 +140,21 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // guard authenticates and authorizes before h runs: the caller holds permission somewhere; where
-// is the request's ScopeFrom.
+// is the request's ScopeFrom. Permission "" only authenticates (its scope is nothing).
 func (r *Router) guard(permission string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		p, err := r.d.Auth.Check(req.Header, permission)
+		p, err := r.d.Auth.Authenticate(req.Header)
+		if err == nil && permission != "" {
+			err = r.d.Auth.Authorize(p, permission)
+		}
 		if err != nil {
 			writeAuthError(w, err)
 			return
 		}
-		c := caller{principal: p, permission: permission, scope: r.d.Auth.Scope(p, permission)}
+		c := caller{principal: p, permission: permission}
+		if permission != "" {
+			c.scope = r.d.Auth.Scope(p, permission)
+		}
 		h.ServeHTTP(w, req.WithContext(withCaller(req.Context(), c)))
 	})
 }

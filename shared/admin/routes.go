@@ -53,6 +53,7 @@ func (r *Router) routeAll() {
 	r.Handle(get, PathDeadLetters, api.PermClustersRead, http.HandlerFunc(r.deadLetters))
 	r.Handle(post, PathReplay, api.PermDeadLettersReplay, http.HandlerFunc(r.replay))
 	r.routeBulk()
+	r.Handle(get, PathMe, "", http.HandlerFunc(r.me))
 	r.HandlePublic(get, PathHealthz, http.HandlerFunc(r.healthz))
 }
 

@@ -10,6 +10,10 @@ const (
 	PermDeadLettersReplay  = "deadletters/replay"
 )
 
+// Permissions are every permission of the Admin API, in the order GET /me reports them.
+var Permissions = []string{PermClustersRead, PermClustersRegister, PermClustersUnregister,
+	PermMachinesReset, PermOrphansCleanup, PermDeadLettersReplay}
+
 // OperatorPermissions are what the built-in Registrar.Operator role grants besides reading
 // (Registrar.Reader grants reading, Registrar.Admin everything).
 var OperatorPermissions = []string{PermClustersRegister, PermClustersUnregister, PermMachinesReset}

@@ -70,8 +70,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 				t.Errorf("%s: documented as public %v (security []), served without a principal %v", key, isPublic, public[key])
 			case isPublic && op.Responses["200"] == nil:
 				t.Errorf("%s: lacks a 200 response", key)
-			case !isPublic && (op.Responses["200"] == nil || op.Responses["401"] == nil || op.Responses["403"] == nil):
-				t.Errorf("%s: lacks a 200, 401 or 403 response", key)
+			case !isPublic && (op.Responses["200"] == nil || op.Responses["401"] == nil):
+				t.Errorf("%s: lacks a 200 or 401 response", key)
+			case !isPublic && (op.Responses["403"] == nil) != (op.Permission == ""):
+				t.Errorf("%s: a 403 response is documented exactly when the route needs a permission (x-permission %q)", key, op.Permission)
 			}
 			if op.Responses["400"] == nil && len(op.Parameters) > 0 && !strings.Contains(path, "{asset}") {
 				t.Errorf("%s: takes parameters but documents no 400", key)
