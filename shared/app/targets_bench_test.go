@@ -112,8 +112,8 @@ const syncConcurrency = 8
 // BenchmarkTargetSyncs: Syncs per second through the handler on Azurite (each moving
 // lastConnected, syncConcurrency clusters at once), against a raw aztables loop at the same
 // concurrency, interleaved in the same run: a read + conditional update (GetEntity, UpdateEntity
-// If-Match), which are also the two requests the handler makes for such a Sync
-// (docs/storage.md, "The Sync path").
+// If-Match). The handler makes the same point read, then a transaction of the state row and the
+// idempotency marker (docs/storage.md, "The Sync path").
 func BenchmarkTargetSyncs(b *testing.B) {
 	w := newWireVia(b, false)
 	// Short rounds, interleaved, so that a burst of load on the machine weighs on both alike.

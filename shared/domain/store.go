@@ -2,7 +2,6 @@ package domain
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -86,21 +85,7 @@ type Change struct {
 	// only if the commit lands, and a crash right after the commit does not lose it: never a
 	// row for a change that failed, never a committed check without its row.
 	Due *Due
-	// InState says MessageID is recorded in Cluster.Recent instead of an idempotency marker: the
-	// store writes the state row alone, conditional on ETag, in one request. Only for a change
-	// that is StateAlone; a store refuses any other.
-	InState bool
 }
-
-// StateAlone reports whether ch writes an existing cluster's state row and nothing else: no
-// history, events, rejection, due row or projection.
-func (ch Change) StateAlone() bool {
-	return ch.Cluster != nil && ch.ETag != "" && len(ch.History) == 0 && len(ch.Events) == 0 &&
-		ch.Rejection == nil && ch.Due == nil && !ch.Project
-}
-
-// ErrNotStateAlone is a store's answer to a Change with InState that is not StateAlone.
-var ErrNotStateAlone = errors.New("domain: an InState change writes the state row alone")
 
 // ClusterStore keeps each cluster's partition.
 type ClusterStore interface {

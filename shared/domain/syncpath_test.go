@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,11 +30,12 @@ func (c syncCalls) take() map[string]int64 {
 	return got
 }
 
-// TestSyncPath: a Sync starts from the state row alone (docs/storage.md, "The Sync path"): moving
-// lastConnected costs LoadState and one InState commit, its redelivery LoadState alone; a Sync that
-// changes nothing commits its marker, and its redelivery, conflicting on it, is answered Duplicate
-// after a full Load; a Sync with events is decided again on a full Load and publishes behind the
-// events still pending.
+// TestSyncPath: a Sync starts from the state row alone (docs/storage.md, "The Sync path"): one
+// without events (moving lastConnected, or a status change) costs LoadState and one commit, its
+// redelivery LoadState alone (the state's Recent); a Sync that changes nothing commits its marker,
+// and its redelivery, conflicting on it, is answered Duplicate after a full Load, as is one
+// redelivered after more commits than Recent keeps; a Sync with events is decided again on a full
+// Load and publishes behind the events still pending.
 func TestSyncPath(t *testing.T) {
 	for name, mk := range storeFactories {
 		t.Run(name, func(t *testing.T) {
@@ -54,10 +56,14 @@ func TestSyncPath(t *testing.T) {
 					t.Fatalf("%s (-want +got):\n%s", what, d)
 				}
 			}
-			h.step(t, "first sync changes the status: decided again on a full Load", func(t *testing.T) {
+			h.step(t, "first sync changes the status, without events: no full Load", func(t *testing.T) {
 				calls.take()
 				h.clk.Advance(time.Minute)
-				check(t, "first sync", sync("s1", "x-n1", "h1"), step{domain.Updated, map[string]int64{"LoadState": 1, "Load": 1, "Commit": 1}})
+				check(t, "first sync", sync("s1", "x-n1", "h1"), step{domain.Updated, map[string]int64{"LoadState": 1, "Load": 0, "Commit": 1}})
+				if v := h.view(cA); v.ConnectionStatus != domain.StatusConnected {
+					t.Fatalf("connection status %s, want %s", v.ConnectionStatus, domain.StatusConnected)
+				}
+				calls.take() // the view's read
 			})
 			h.step(t, "moving lastConnected: a point read and one write", func(t *testing.T) {
 				h.clk.Advance(time.Minute)
@@ -78,6 +84,14 @@ func TestSyncPath(t *testing.T) {
 					domain.Meta{MessageID: "s3", EnqueuedAt: stale})
 				noErr(t, "stale sync again", err)
 				check(t, "its redelivery", res, step{domain.Duplicate, map[string]int64{"LoadState": 1, "Load": 1, "Commit": 1}})
+			})
+			h.step(t, "a redelivery after more commits than Recent keeps", func(t *testing.T) {
+				for i := range domain.RecentMessages {
+					h.clk.Advance(time.Minute)
+					sync(fmt.Sprintf("later-%d", i), "x-n1", "h1")
+				}
+				calls.take()
+				check(t, "s2 again", sync("s2", "x-n1", "h1"), step{domain.Duplicate, map[string]int64{"LoadState": 1, "Load": 1, "Commit": 1}})
 			})
 			h.step(t, "a sync with events publishes behind the pending ones", func(t *testing.T) {
 				h.clk.Advance(time.Minute)

@@ -34,8 +34,9 @@ func (s *Service) update(ctx context.Context, clusterID string, meta Meta, decid
 }
 
 // updateState is update starting from the state row alone (LoadState), for Syncs: a decision
-// that changes the state alone commits it with the MessageId in Cluster.Recent, in one write;
-// any other is made again on a full Load, as are retries (docs/storage.md, "The Sync path").
+// without events commits on it (the marker, committed with it, still guards the MessageId); one
+// with events is made again on a full Load, which reads the pending events they are published
+// behind; so is every retry after a conflict (docs/storage.md, "The Sync path").
 func (s *Service) updateState(ctx context.Context, clusterID string, meta Meta, decide func(rec ClusterRecord) (*Decision, error)) (Result, error) {
 	return s.updateFrom(ctx, meta.MessageID != "", clusterID, meta, decide)
 }
@@ -59,8 +60,8 @@ func (s *Service) updateFrom(ctx context.Context, stateFirst bool, clusterID str
 			return Result{Outcome: Rejected, ClusterID: clusterID, Problem: d.Problem}, nil
 		}
 		p := s.planCommit(clusterID, meta, rec, d, s.clock.Now().UTC())
-		if rec.StateOnly && !p.fromState() {
-			stateFirst = false // it needs the markers and the pending events: decided again on them
+		if rec.StateOnly && len(p.change.Events) > 0 {
+			stateFirst = false // published behind the pending events: decided again on a full Load
 			continue
 		}
 		if p.change.Cluster == nil && meta.MessageID == "" {
@@ -116,20 +117,6 @@ type commitPlan struct {
 	change        Change
 	outcome       Outcome
 	before, after []Write
-}
-
-// fromState reports whether p can commit on a record read by LoadState: it changes the state
-// alone (then with InState) or nothing (only its marker: a marker already there conflicts, and
-// the retry's full Load sees it).
-func (p *commitPlan) fromState() bool {
-	if len(p.before) > 0 || len(p.after) > 0 {
-		return false
-	}
-	if p.change.Cluster == nil {
-		return len(p.change.History) == 0
-	}
-	p.change.InState = p.change.StateAlone()
-	return p.change.InState
 }
 
 // planCommit plans the commit of decision d, made on rec, at now: no I/O. An unchanged state

@@ -158,8 +158,7 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.part(ch.Partition)
-	marker := ch.MessageID != "" && !ch.InState // InState: recorded in the state (Cluster.Recent)
-	if marker {
+	if ch.MessageID != "" {
 		if _, dup := p.markers[ch.MessageID]; dup {
 			return "", domain.ErrConflict
 		}
@@ -167,7 +166,7 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 	if ch.Cluster != nil && ch.ETag != p.etag { // an empty ETag inserts: conflicts with any state row
 		return "", domain.ErrConflict
 	}
-	if marker {
+	if ch.MessageID != "" {
 		p.markers[ch.MessageID] = s.now()
 	}
 	if ch.Cluster != nil {
@@ -194,8 +193,6 @@ func encodeChange(ch domain.Change) ([]byte, error) {
 	switch {
 	case ch.Partition == "":
 		return nil, fmt.Errorf("memory: commit without a partition")
-	case ch.InState && !ch.StateAlone():
-		return nil, domain.ErrNotStateAlone
 	case ch.Due != nil && ch.Cluster == nil:
 		return nil, fmt.Errorf("memory: a due row is committed with a state only")
 	case ch.Due != nil:

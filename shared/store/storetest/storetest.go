@@ -26,7 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 	}{
 		{"LoadCommitETag", testLoadCommitETag},
 		{"MarkerDuplicate", testMarkerDuplicate},
-		{"LoadStateAndInState", testLoadStateInState},
+		{"LoadState", testLoadState},
 		{"HistoryNewestFirstPaged", testHistory},
 		{"RejectionsPaged", testRejections},
 		{"ProjectionAndCounts", testProjection},
@@ -659,48 +659,29 @@ func testAttentionRange(t *testing.T, s domain.Store) {
 }
 
 // loaded is what a test checks of a Load's record.
-// testLoadStateInState: LoadState reads the state row alone (no marker, no pending events); an
-// InState commit writes the state row alone, conditional on its ETag, with no marker row; a
-// change that is not StateAlone is refused with InState.
-func testLoadStateInState(t *testing.T, s domain.Store) {
+// testLoadState: LoadState reads the state row alone, with its ETag (usable by the next Commit):
+// not the marker, not the pending events.
+func testLoadState(t *testing.T, s domain.Store) {
 	ctx := context.Background()
 	rec, err := s.LoadState(ctx, "c1")
 	must(t, err)
 	if d := cmp.Diff(loaded{StateOnly: true}, loadedOf(rec)); d != "" {
 		t.Fatalf("no cluster (-want +got):\n%s", d)
 	}
-	etag1 := commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", 1), MessageID: "m1", Events: []domain.Event{ev("c1", "e1", 0)}})
+	c1 := cluster("c1", 1)
+	c1.Recent = []string{"m1"}
+	etag1 := commit(t, s, domain.Change{Partition: "c1", Cluster: c1, MessageID: "m1", Events: []domain.Event{ev("c1", "e1", 0)}})
 	rec, err = s.LoadState(ctx, "c1")
 	must(t, err)
 	if d := cmp.Diff(loaded{StateOnly: true, Exists: true, ETag: etag1, Name: "c-c1"}, loadedOf(rec)); d != "" || len(rec.Pending) != 0 {
 		t.Fatalf("LoadState read more than the state row (pending %d; -want +got):\n%s", len(rec.Pending), d)
 	}
-	c2 := cluster("c1", 2)
-	c2.Region, c2.Recent = "westeurope", []string{"m2"}
-	etag2 := commit(t, s, domain.Change{Partition: "c1", Cluster: c2, ETag: etag1, MessageID: "m2", InState: true})
-	if etag2 == "" || etag2 == etag1 {
-		t.Fatalf("InState commit returned ETag %q after %q", etag2, etag1)
+	if !slices.Equal(rec.Cluster.Recent, []string{"m1"}) {
+		t.Fatalf("state's recent commits %v, want [m1]", rec.Cluster.Recent)
 	}
-	rec, err = s.Load(ctx, "c1", "m2")
-	must(t, err)
-	if d := cmp.Diff(loaded{Exists: true, ETag: etag2, Name: "c-c1", Region: "westeurope"}, loadedOf(rec)); d != "" || !slices.Equal(rec.Cluster.Recent, []string{"m2"}) {
-		t.Fatalf("after an InState commit, no marker row and the state written (recent %v; -want +got):\n%s", rec.Cluster.Recent, d)
-	}
-	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: cluster("c1", 3), ETag: etag1, MessageID: "m3", InState: true}); !errors.Is(err, domain.ErrConflict) {
-		t.Fatalf("InState commit on a stale ETag: %v, want ErrConflict", err)
-	}
-	notAlone := []domain.Change{
-		{Partition: "c1", Cluster: cluster("c1", 3), ETag: etag2, MessageID: "m4", InState: true, History: []domain.HistoryEntry{{At: t0, What: "x"}}},
-		{Partition: "c1", Cluster: cluster("c1", 3), MessageID: "m4", InState: true}, // an insert
-		{Partition: "c1", ETag: etag2, MessageID: "m4", InState: true},               // no state
-	}
-	for i, ch := range notAlone {
-		if _, err := s.Commit(ctx, ch); !errors.Is(err, domain.ErrNotStateAlone) {
-			t.Errorf("change %d: %v, want ErrNotStateAlone", i, err)
-		}
-	}
-	if rec, _ := s.Load(ctx, "c1", "m4"); rec.ETag != etag2 || rec.Seen {
-		t.Fatalf("a refused InState change wrote: ETag %q (want %q), seen %v", rec.ETag, etag2, rec.Seen)
+	etag2 := commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", 2), ETag: rec.ETag, MessageID: "m2"})
+	if rec, _ := s.LoadState(ctx, "c1"); rec.ETag != etag2 || rec.Cluster.Version != 2 {
+		t.Fatalf("after a commit on its ETag: ETag %q version %d, want %q 2", rec.ETag, rec.Cluster.Version, etag2)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -104,9 +103,6 @@ func loadRow(rec *domain.ClusterRecord, r row) error {
 // the rejection row; then the landed batch, which also removes the marker. A crash after the
 // marker leaves it for Pending, which redoes the landed work from the committed state.
 func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
-	if ch.InState {
-		return s.commitState(ctx, ch)
-	}
 	p, err := planCommit(ch, s.now().UTC())
 	if err != nil {
 		return "", err
@@ -140,30 +136,6 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 		}
 	}
 	return etag, s.afterLanding(ctx, p)
-}
-
-// commitState commits an InState change: the state row alone, replaced If-Match, in one request
-// (no idempotency marker: the MessageId is in the state's Recent).
-func (s *Store) commitState(ctx context.Context, ch domain.Change) (string, error) {
-	if !ch.StateAlone() {
-		return "", domain.ErrNotStateAlone
-	}
-	r, err := stateRow(ch)
-	if err != nil {
-		return "", err
-	}
-	c, err := s.table(ctx, tableClusters)
-	if err != nil {
-		return "", err
-	}
-	e := azcore.ETag(ch.ETag)
-	resp, err := c.UpdateEntity(ctx, r.marshal(), &aztables.UpdateEntityOptions{IfMatch: &e, UpdateMode: aztables.UpdateModeReplace})
-	if err = translate(err); isNotFound(err) {
-		return "", domain.ErrConflict // the state row went meanwhile
-	} else if err != nil {
-		return "", err
-	}
-	return string(resp.ETag), nil
 }
 
 // landed tells a conflict of a transaction that in fact landed (the SDK retried it after a lost
