@@ -195,8 +195,8 @@ func TestEveryCommandHasHelpWithExample(t *testing.T) {
 		}
 	}
 	walk((&session{App: &App{}}).root())
-	if n != 29 { // with reset cancel, machines and machines standalone
-		t.Errorf("walked %d commands, want 29", n)
+	if n != 30 { // with reset cancel, machines, machines standalone and whoami
+		t.Errorf("walked %d commands, want 30", n)
 	}
 }
 

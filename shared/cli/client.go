@@ -245,7 +245,7 @@ const (
 	ExitOK          = 0
 	ExitFailed      = 1 // the service refused or failed
 	ExitUsage       = 2
-	ExitAuth        = 3 // 401/403
+	ExitAuth        = 3 // 401/403, or a NotPermittedError
 	ExitUnreachable = 4
 )
 
@@ -256,13 +256,14 @@ func ExitCode(err error) int {
 		unr    *UnreachableError
 		auth   *AuthError
 		usage  *UsageError
+		denied *NotPermittedError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &usage):
 		return ExitUsage
-	case errors.As(err, &auth):
+	case errors.As(err, &auth), errors.As(err, &denied):
 		return ExitAuth
 	case errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden):
 		return ExitAuth
@@ -291,8 +292,12 @@ func Hint(err error) string {
 		auth   *AuthError
 		usage  *UsageError
 		tmo    *TimeoutError
+		denied *NotPermittedError
 	)
 	switch {
+	case errors.As(err, &denied):
+		return fmt.Sprintf("send it without --wait (registrar status will not show it to you either), or use a context "+
+			"(--context) whose roles grant %s on subscription %s (registrar whoami shows yours)", denied.Perm, denied.Subscription)
 	case errors.As(err, &tmo):
 		return "the operation goes on without you: look again later (registrar status, registrar reset status), or wait longer with --timeout"
 	case errors.As(err, &usage) && usage.Code == codeConfirm:

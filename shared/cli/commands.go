@@ -38,7 +38,7 @@ func (s *session) root() *cobra.Command {
 	pf.StringVar(&s.contextName, "context", "", "the context (registrar config) to take --endpoint, --scope and --namespace from; default: the current one")
 	root.AddCommand(s.statusCmd(), s.listCmd(), s.historyCmd(), s.registerCmd(), s.unregisterCmd(), s.repairCmd(), s.machinesCmd(),
 		s.resetCmd(), s.upcomingCmd(), s.orphansCmd(), s.rejectionsCmd(), s.deadlettersCmd(),
-		s.configCmd(), s.versionCmd(), s.bulkCmd())
+		s.configCmd(), s.versionCmd(), s.bulkCmd(), s.whoamiCmd())
 	s.addCompletions(root)
 	return root
 }

@@ -242,6 +242,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"config", "use-context", ""}, "lab\nprod\n:4\n"},
 		{[]string{"history", "--context", ""}, "lab\nprod\n:4\n"},
 		{[]string{"deadletters", ""}, "registration-requests\nmachine-events\n:4\n"},
+		{[]string{"who"}, "whoami\tShow who the service takes you for: your roles and where each permission holds\n:4\n"},
 	} {
 		code, out, stderr := runCLI(t, app, "", append([]string{"__complete"}, c.args...)...)
 		if code != 0 {

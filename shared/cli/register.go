@@ -80,7 +80,9 @@ func (s *session) registerCmd() *cobra.Command {
 			"(a connection string) or --namespace is set, else to the local runner at {endpoint}/dev/servicebus.\n" +
 			"With --wait, wait for this message's own outcome: the cluster Registered by it (exit 0) or its rejection\n" +
 			"(exit 1, with its code and number, e.g. ResourceExistsInDifferentRegion (9104) for a cluster registered\n" +
-			"in another region). The flags are Register-AzStackHCI's: a re-run repeats -ResourceName, -ResourceGroupName\n" +
+			"in another region). Before sending, --wait checks (GET /me) that your roles read --subscription-id's clusters:\n" +
+			"otherwise it could never see the outcome, so it sends nothing and exits 3 (see registrar whoami).\n" +
+			"The flags are Register-AzStackHCI's: a re-run repeats -ResourceName, -ResourceGroupName\n" +
 			"and the others given the first time (registrar status shows them).\n" +
 			"GUIDs and node names are checked before anything is sent (exit 2 when malformed).\n\n" +
 			"With --from-file F.csv, one Register message per row: the header row names the columns\n" +
@@ -136,6 +138,9 @@ func (s *session) register(ctx context.Context, f *registerFlags) error {
 	defer closeSender()
 	var m mark
 	if f.wait {
+		if err := s.checkWaitScope(ctx, f.subscriptionID); err != nil {
+			return err
+		}
 		if m, err = s.markBefore(ctx, f.clusterID); err != nil {
 			return err
 		}

@@ -151,7 +151,8 @@ func TestRegisterBadConnectionStringNotPrinted(t *testing.T) {
 }
 
 // TestRegisterWaitReadsOnlyNewEntries: each poll reads the rejections and history newest first
-// and stops at entries older than the send, never following every page.
+// and stops at entries older than the send, never following every page. The service is one
+// without GET /me (404): the wait goes on as before it had one.
 func TestRegisterWaitReadsOnlyNewEntries(t *testing.T) {
 	var (
 		mu      sync.Mutex
@@ -174,6 +175,9 @@ func TestRegisterWaitReadsOnlyNewEntries(t *testing.T) {
 			cursors = append(cursors, r.URL.Path+"?cursor="+c)
 		}
 		switch {
+		case r.URL.Path == "/api/v1/me":
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"type":"about:blank","title":"No such route","status":404,"code":"NotFound"}`))
 		case r.Method == http.MethodPost:
 			var bp struct{ MessageId string }
 			json.Unmarshal([]byte(r.Header.Get("BrokerProperties")), &bp)
