@@ -132,6 +132,11 @@ var requestTargets = []struct {
 	{"Register, new 3-node cluster", 8, func(t testing.TB, w *wire, i int) int {
 		return w.post(t, "RegistrationRequests", wireRegister(1000+i))
 	}},
+	{"Register, new 3-node cluster with an Arc SPN credential", 8, func(t testing.TB, w *wire, i int) int {
+		m := wireRegister(2000 + i)
+		m["arcSpn"] = map[string]any{"appId": wireSub, "credentialExpiresAt": w.clk.Now().Add(90 * 24 * time.Hour).Format(time.RFC3339)}
+		return w.post(t, "RegistrationRequests", m)
+	}},
 	{"Sync moving lastConnected", 2, func(t testing.TB, w *wire, i int) int {
 		if i == 0 {
 			w.post(t, "RegistrationRequests", wireRegister(1))

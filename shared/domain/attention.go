@@ -14,8 +14,8 @@ import (
 // (AttentionRow: its time, cluster and slot), exactly at the deadline, in one range ordered by
 // time; Cluster.Attention records a cluster's rows so readers can tell a current row from one left
 // behind. Deadlines move only when their cluster is written, and every write moves the rows with
-// them (new and earlier ones before the commit, so a crash never leaves a deadline without its row;
-// old ones after it). A Connected cluster's 30-day offline deadline moves with each Sync: it is
+// them (new and moved ones with the commit, Change.Attention, which a crash does not lose; old ones
+// after it). A Connected cluster's 30-day offline deadline moves with each Sync: it is
 // listed only once the cluster has been silent for ConnectedWindow (a sweep evaluation then writes
 // its row), so a Sync writes no row.
 
@@ -41,13 +41,14 @@ func (p Policy) attention(c *Cluster, now time.Time) map[string]pending {
 	return out
 }
 
-// placeAttention sets c.Attention to the rows c's listed deadlines need at now and returns the
-// writes: put (new or moved rows) to run before the commit, drop (rows no longer needed, and a
-// row of the earlier layout) after it; nil when there is nothing to do.
-func (s *Service) placeAttention(c *Cluster, now time.Time) (put, drop func(context.Context) error) {
+// placeAttention sets c.Attention to the rows c's listed deadlines need at now and returns the new
+// or moved rows (puts, for Change.Attention: written with the commit) and the removal of the rows
+// no longer needed, and of a row of the earlier layout (drop, to run after the commit; nil when
+// there is none).
+func (s *Service) placeAttention(c *Cluster, now time.Time) (puts []AttentionRow, drop func(context.Context) error) {
 	want := s.policy.attention(c, now)
 	next := make(map[string]time.Time, len(want))
-	var puts, drops []AttentionRow
+	var drops []AttentionRow
 	for _, slot := range slices.Sorted(maps.Keys(want)) {
 		at := want[slot].Deadline.Deadline
 		next[slot] = at
@@ -65,9 +66,6 @@ func (s *Service) placeAttention(c *Cluster, now time.Time) (put, drop func(cont
 	if len(next) == 0 {
 		c.Attention = nil
 	}
-	if len(puts) > 0 {
-		put = func(ctx context.Context) error { return s.store.PutAttention(ctx, puts) }
-	}
 	if len(drops) > 0 || !legacy.IsZero() {
 		drop = func(ctx context.Context) error {
 			if !legacy.IsZero() {
@@ -82,7 +80,7 @@ func (s *Service) placeAttention(c *Cluster, now time.Time) (put, drop func(cont
 			return s.store.DropAttention(ctx, drops)
 		}
 	}
-	return put, drop
+	return puts, drop
 }
 
 // UpcomingPage lists one page of the deadlines of scope's clusters falling by now + within

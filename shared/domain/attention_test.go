@@ -10,20 +10,33 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// countingIndex counts the deadline-index rows written for one cluster.
+// countingIndex counts the deadline-index rows written for one cluster: by PutAttention, and with
+// a commit (Change.Attention).
 type countingIndex struct {
 	domain.Store
 	cluster string
 	puts    atomic.Int64
 }
 
-func (c *countingIndex) PutAttention(ctx context.Context, rows []domain.AttentionRow) error {
+func (c *countingIndex) count(rows []domain.AttentionRow) {
 	for _, r := range rows {
 		if r.ClusterID == c.cluster {
 			c.puts.Add(1)
 		}
 	}
+}
+
+func (c *countingIndex) PutAttention(ctx context.Context, rows []domain.AttentionRow) error {
+	c.count(rows)
 	return c.Store.PutAttention(ctx, rows)
+}
+
+func (c *countingIndex) Commit(ctx context.Context, ch domain.Change) (string, error) {
+	etag, err := c.Store.Commit(ctx, ch)
+	if err == nil {
+		c.count(ch.Attention)
+	}
+	return etag, err
 }
 
 // Upcoming lists what needs attention, not every healthy cluster: a cluster that syncs is never

@@ -85,6 +85,10 @@ type Change struct {
 	// only if the commit lands, and a crash right after the commit does not lose it: never a
 	// row for a change that failed, never a committed check without its row.
 	Due *Due
+	// Attention are deadline-index rows the new state needs (with Cluster only; Cluster.Attention
+	// names them), written, as Due, if and only if the commit lands, and not lost to a crash right
+	// after it.
+	Attention []AttentionRow
 }
 
 // ClusterStore keeps each cluster's partition.

@@ -152,13 +152,13 @@ func (s *Service) rescheduled(prev, next *Cluster, now time.Time) bool {
 		return true
 	}
 	c := *next // placeAttention sets c's Attention to a new map, leaving next's
-	put, drop := s.placeAttention(&c, now)
-	return put != nil || drop != nil
+	puts, drop := s.placeAttention(&c, now)
+	return len(puts) > 0 || drop != nil
 }
 
 // planState adds to p the commit of d's new state over rec: the next version, the next check's
-// due row when it moved earlier (unless ModeOwnSchedule), the deadline-index rows (written before
-// and dropped after), the projection, the history and the events.
+// due row when it moved earlier (unless ModeOwnSchedule), the deadline-index rows (new ones with
+// the commit, old ones dropped after it), the projection, the history and the events.
 func (s *Service) planState(p *commitPlan, rec ClusterRecord, d *Decision, meta Meta, now time.Time) {
 	c, ch := d.Cluster, &p.change
 	c.Version++
@@ -168,8 +168,9 @@ func (s *Service) planState(p *commitPlan, rec ClusterRecord, d *Decision, meta 
 		ch.Due = &Due{ClusterID: ch.Partition, At: next} // written with the commit, never without it
 		c.ScheduledCheck = next
 	}
-	put, drop := s.placeAttention(c, now)
-	p.before, p.after = writes(put, d.Before), writes(drop, d.After)
+	puts, drop := s.placeAttention(c, now)
+	ch.Attention = puts
+	p.before, p.after = writes(d.Before), writes(drop, d.After)
 	ch.Cluster = c
 	ch.Project, ch.Replaces = projection(rec.Cluster, c)
 	ch.History = stampHistory(append(diffHistory(rec.Cluster, c), d.History...), meta, now)

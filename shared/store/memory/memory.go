@@ -179,6 +179,10 @@ func (s *Store) Commit(ctx context.Context, ch domain.Change) (string, error) {
 		if d := ch.Due; d != nil {
 			s.due[dueKey{d.ClusterID, d.At.UnixNano()}] = domain.Due{ClusterID: d.ClusterID, At: d.At.UTC()}
 		}
+		for _, r := range ch.Attention {
+			r.At = r.At.UTC()
+			s.attention[r] = true
+		}
 	}
 	p.history = append(p.history, ch.History...)
 	if ch.Rejection != nil {
@@ -193,8 +197,8 @@ func encodeChange(ch domain.Change) ([]byte, error) {
 	switch {
 	case ch.Partition == "":
 		return nil, fmt.Errorf("memory: commit without a partition")
-	case ch.Due != nil && ch.Cluster == nil:
-		return nil, fmt.Errorf("memory: a due row is committed with a state only")
+	case (ch.Due != nil || len(ch.Attention) > 0) && ch.Cluster == nil:
+		return nil, fmt.Errorf("memory: due and deadline rows are committed with a state only")
 	case ch.Due != nil:
 		if err := storable(*ch.Due); err != nil {
 			return nil, err

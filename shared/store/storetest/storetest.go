@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"IndexBatches", testIndexBatches},
 		{"Schedule", testSchedule},
 		{"DueRidesOnCommit", testDueRidesOnCommit},
+		{"AttentionRidesOnCommit", testAttentionRidesOnCommit},
 		{"ScheduleExtremeTimes", testScheduleExtremeTimes},
 		{"AttentionRange", testAttentionRange},
 		{"Outbox", testOutbox},
@@ -584,6 +585,37 @@ func testDueRidesOnCommit(t *testing.T, s domain.Store) {
 	must(t, err)
 	if got := fmt.Sprint(ids(due)); got != "[c1 c1]" || !due[0].At.Equal(early) {
 		t.Fatalf("after the second landed commit DueBy = %+v, want c1 at %v then at %v", due, early, at)
+	}
+}
+
+// testAttentionRidesOnCommit: a change's deadline-index rows are written if and only if it lands,
+// and only with a state.
+func testAttentionRidesOnCommit(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	row := func(slot string, at time.Time) []domain.AttentionRow {
+		return []domain.AttentionRow{{At: at, ClusterID: "c1", Slot: slot}}
+	}
+	etag := commit(t, s, domain.Change{Partition: "c1", Cluster: cluster("c1", 1), MessageID: "m1", Attention: row("landed", t0)})
+	for name, ch := range map[string]domain.Change{
+		"stale ETag":        {Partition: "c1", Cluster: cluster("c1", 2), ETag: `W/"stale"`},
+		"insert over state": {Partition: "c1", Cluster: cluster("c1", 2)},
+		"duplicate message": {Partition: "c1", Cluster: cluster("c1", 2), ETag: etag, MessageID: "m1"},
+	} {
+		ch.Attention = row("failed", t0.Add(-time.Hour))
+		if _, err := s.Commit(ctx, ch); !errors.Is(err, domain.ErrConflict) {
+			t.Fatalf("%s: Commit err = %v, want ErrConflict", name, err)
+		}
+	}
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", MessageID: "m9", Attention: row("stateless", t0)}); err == nil {
+		t.Fatal("deadline rows without a state were committed")
+	}
+	if _, err := s.Pending(ctx, 100); err != nil { // repairs interrupted commits: none of these landed
+		t.Fatal(err)
+	}
+	got, err := s.AttentionBy(ctx, domain.AttentionRow{}, t0.Add(time.Hour), 10)
+	must(t, err)
+	if d := cmp.Diff(row("landed", t0), got); d != "" {
+		t.Fatalf("deadline rows: only the landed commit's (-want +got):\n%s", d)
 	}
 }
 

@@ -54,8 +54,8 @@ func planCommit(ch domain.Change, now time.Time) (commitPlan, error) {
 	switch {
 	case ch.Partition == "":
 		return commitPlan{}, errors.New("tables: commit without a partition")
-	case ch.Due != nil && ch.Cluster == nil:
-		return commitPlan{}, errors.New("tables: a due row is committed with a state only")
+	case (ch.Due != nil || len(ch.Attention) > 0) && ch.Cluster == nil:
+		return commitPlan{}, errors.New("tables: due and deadline rows are committed with a state only")
 	}
 	// History and events are keyed by the version they belong to, then by whether the change wrote
 	// it (0) or followed it without writing state (1), then by the clock: commits of one
@@ -158,7 +158,8 @@ func stateRow(ch domain.Change) (row, error) {
 }
 
 // landedActs are the Fleet rows of a landed commit: the publish marker when it has events, its
-// due row, and with a projection the cluster's list rows and a fold pointer (listActs).
+// due row, with a projection the cluster's list rows and a fold pointer (listActs), and its new
+// deadline-index rows.
 func landedActs(ch domain.Change, pk, commitKey string, now time.Time) ([]aztables.TransactionAction, error) {
 	var acts []aztables.TransactionAction
 	put := func(r row) {
@@ -178,6 +179,16 @@ func landedActs(ch domain.Change, pk, commitKey string, now time.Time) ([]aztabl
 	}
 	if ch.Project && ch.Cluster != nil {
 		acts = append(acts, listActs(ch.Cluster.Summary(), ch.Cluster.Version)...)
+	}
+	for _, r := range ch.Attention {
+		a, err := attentionEntity(r)
+		if err != nil {
+			return nil, err
+		}
+		put(a)
+	}
+	if len(acts) >= maxOps { // with the commit marker's removal
+		return nil, ErrTooLarge
 	}
 	return acts, nil
 }

@@ -130,3 +130,41 @@ func PutLegacyDueRow(t testing.TB, conn, rk string) {
 		t.Fatal(err)
 	}
 }
+
+// A commit's deadline-index rows ride in its landed batch: when the process dies right after the
+// transaction, Pending's repair writes them from the committed state's Attention once the commit
+// marker is past the grace period, so no listed deadline loses its row.
+func TestAttentionRowsRepairedAfterInterruptedCommit(t *testing.T) {
+	ctx := context.Background()
+	cr, clk := &crash{}, &skew{}
+	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerRetryPolicies: []policy.Policy{cr}, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	rows := []domain.AttentionRow{{At: at, ClusterID: "c1", Slot: "credential"}, {At: at.Add(time.Hour), ClusterID: "c1", Slot: "registration"}}
+	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusNotYet, Orphan: domain.OrphanNone, Version: 1,
+		Attention: map[string]time.Time{"credential": at, "registration": at.Add(time.Hour)}}
+	cr.armed.Store(true)
+	if _, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: c, MessageID: "m1", Attention: rows}); err == nil {
+		t.Fatal("Commit succeeded through the crash")
+	}
+	cr.recover()
+	if rec, err := s.Load(ctx, "c1", "m1"); err != nil || !rec.Seen {
+		t.Fatalf("the transaction did not land (%+v, %v): the test needs it to", rec, err)
+	}
+	if got, err := s.AttentionBy(ctx, domain.AttentionRow{}, at.Add(time.Hour), 10); err != nil || len(got) != 0 {
+		t.Fatalf("AttentionBy before the repair = %+v, %v; want nothing", got, err)
+	}
+	clk.advance(3 * time.Minute)
+	if _, err := s.Pending(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AttentionBy(ctx, domain.AttentionRow{}, at.Add(time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rows, got); diff != "" {
+		t.Fatalf("AttentionBy after Pending (-want +got):\n%s", diff)
+	}
+}

@@ -117,6 +117,15 @@ func attentionKey(r domain.AttentionRow) string {
 	return preAttention + dueOrdinal(r.At) + "|" + key(r.ClusterID) + "|" + key(r.Slot)
 }
 
+// attentionEntity is the Fleet row of a deadline-index row.
+func attentionEntity(r domain.AttentionRow) (row, error) {
+	raw, err := json.Marshal(domain.AttentionRow{At: r.At.UTC(), ClusterID: r.ClusterID, Slot: r.Slot})
+	if err != nil {
+		return row{}, fmt.Errorf("tables: deadline row of %s cannot be stored: %w", r.ClusterID, err)
+	}
+	return row{PartitionKey: fleetPK, RowKey: attentionKey(r), Data: string(raw)}, nil
+}
+
 // PutAttention implements domain.ScheduleStore: one transaction per 100 rows.
 func (s *Store) PutAttention(ctx context.Context, rows []domain.AttentionRow) error {
 	return s.attentionBatch(ctx, rows, aztables.TransactionTypeInsertReplace)
@@ -148,11 +157,11 @@ func (s *Store) attentionBatch(ctx context.Context, rows []domain.AttentionRow, 
 				continue
 			}
 			seen[rk] = true
-			raw, err := json.Marshal(domain.AttentionRow{At: r.At.UTC(), ClusterID: r.ClusterID, Slot: r.Slot})
+			a, err := attentionEntity(r)
 			if err != nil {
-				return fmt.Errorf("tables: deadline row of %s cannot be stored: %w", r.ClusterID, err)
+				return err
 			}
-			acts = append(acts, aztables.TransactionAction{ActionType: op, Entity: row{PartitionKey: fleetPK, RowKey: rk, Data: string(raw)}.marshal()})
+			acts = append(acts, aztables.TransactionAction{ActionType: op, Entity: a.marshal()})
 		}
 		if err := s.submit(ctx, tableFleet, acts); err != nil {
 			return err

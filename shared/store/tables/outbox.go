@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -184,9 +185,9 @@ func (s *Store) sortMarkers(marks []row, evs []domain.Event) (commits, stale, pu
 
 // repair is the landed work of a partition's marked commits, redone from what is committed
 // (level-based, so repeating it is harmless): the rejection rows recorded on their idempotency
-// markers (written here), and as Fleet rows the state's due row, a fold pointer at its version
-// (the fold rebuilds the list rows from the state when they lag it) and a publish marker for each
-// commit with pending events.
+// markers (written here), and as Fleet rows the state's due row and deadline-index rows, a fold
+// pointer at its version (the fold rebuilds the list rows from the state when they lag it) and a
+// publish marker for each commit with pending events.
 func (s *Store) repair(ctx context.Context, part string, marks []row, evs []domain.Event) ([]aztables.TransactionAction, error) {
 	for _, m := range marks {
 		if m.Rej == "" {
@@ -220,9 +221,24 @@ func (s *Store) repair(ctx context.Context, part string, marks []row, evs []doma
 			put(m)
 		}
 	}
+	rows, err := s.stateRows(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		put(r)
+	}
+	return acts, nil
+}
+
+// stateRows are the Fleet rows a partition's committed state needs (none when it has no state):
+// its due row, its deadline-index rows, and a fold pointer at its version. The list rows are the
+// fold's to rebuild from the state (fold.go): it writes them only conditionally on what it read,
+// so a repair racing a commit in flight never sets them back.
+func (s *Store) stateRows(ctx context.Context, part string) ([]row, error) {
 	st, err := s.get(ctx, tableClusters, key(part), rkState)
 	if isNotFound(err) {
-		return acts, nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -231,15 +247,18 @@ func (s *Store) repair(ctx context.Context, part string, marks []row, evs []doma
 	if err := json.Unmarshal([]byte(st.Data), &c); err != nil {
 		return nil, fmt.Errorf("tables: decode cluster %s: %w", part, err)
 	}
+	var rows []row
 	if !c.ScheduledCheck.IsZero() {
 		if r, err := dueRow(domain.Due{ClusterID: c.ID, At: c.ScheduledCheck}); err == nil {
-			put(r)
+			rows = append(rows, r)
 		}
 	}
-	// The list rows are the fold's to rebuild from the state (fold.go): it writes them only
-	// conditionally on what it read, so a repair racing a commit in flight never sets them back.
-	put(row{PartitionKey: fleetPK, RowKey: preFold + key(part) + "|" + ordinal(c.Version)})
-	return acts, nil
+	for _, slot := range slices.Sorted(maps.Keys(c.Attention)) {
+		if r, err := attentionEntity(domain.AttentionRow{At: c.Attention[slot], ClusterID: c.ID, Slot: slot}); err == nil {
+			rows = append(rows, r)
+		}
+	}
+	return append(rows, row{PartitionKey: fleetPK, RowKey: preFold + key(part) + "|" + ordinal(c.Version)}), nil
 }
 
 // eventKey is the key the store assigns to event i of the n events of the commit commitKey:
