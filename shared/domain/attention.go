@@ -103,7 +103,7 @@ func (s *Service) UpcomingPage(ctx context.Context, within time.Duration, scope 
 	var out []item
 	clusters := map[string]*Cluster{}
 	for len(out) <= limit {
-		want := limit + 1 - len(out)
+		want := min(limit+1-len(out), maxPageLimit) // a store reads at most a full page
 		rows, err := s.store.AttentionBy(ctx, after, until, want)
 		if err != nil {
 			return PageOf[Deadline]{}, err

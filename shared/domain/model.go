@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"time"
 
@@ -111,7 +113,7 @@ const RecentMessages = 16
 
 // recorded reports whether messageID is one of c's Recent commits ("" and nil: never).
 func (c *Cluster) recorded(messageID string) bool {
-	return c != nil && messageID != "" && slices.Contains(c.Recent, messageID)
+	return c != nil && messageID != "" && slices.Contains(c.Recent, recentID(messageID))
 }
 
 // record adds messageID ("" for none) to c's Recent commits, dropping the oldest beyond
@@ -120,10 +122,24 @@ func (c *Cluster) record(messageID string) {
 	if messageID == "" {
 		return
 	}
-	c.Recent = append(c.Recent, messageID)
+	c.Recent = append(c.Recent, recentID(messageID))
 	if n := len(c.Recent); n > RecentMessages {
 		c.Recent = slices.Clone(c.Recent[n-RecentMessages:])
 	}
+}
+
+// maxRecentID is the longest MessageId Recent keeps as it is: a longer one (a claim's, which
+// names its machines) is kept as a digest, so the state row stays far below the Table service's
+// 64 KiB property size whatever the commits were.
+const maxRecentID = 64
+
+// recentID is how Recent keeps messageID.
+func recentID(messageID string) string {
+	if len(messageID) <= maxRecentID {
+		return messageID
+	}
+	sum := sha256.Sum256([]byte(messageID))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Node is one machine of a cluster.

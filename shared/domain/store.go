@@ -204,12 +204,13 @@ type ScheduleStore interface {
 	// rows are fine). Cluster IDs are GUIDs; slots are [A-Za-z0-9:-].
 	PutAttention(ctx context.Context, rows []AttentionRow) error
 	DropAttention(ctx context.Context, rows []AttentionRow) error
-	// AttentionBy lists, in one range read, at most limit rows with At <= until that sort after
-	// `after` in (At, ClusterID, Slot) order (the zero row: from the first).
+	// AttentionBy lists, in one range read, at most limit rows (as Page.Size) with At <= until
+	// that sort after `after` in (At, ClusterID, Slot) order (the zero row: from the first).
 	AttentionBy(ctx context.Context, after AttentionRow, until time.Time, limit int) ([]AttentionRow, error)
 	Schedule(ctx context.Context, d Due) error // idempotent
-	// DueBy lists rows with At <= until, earliest first, at most limit. A row it cannot read
-	// whole is still listed, with what its key says (callers validate each row).
+	// DueBy lists rows with At <= until, earliest first, at most limit (as Page.Size: 100 for
+	// limit <= 0, never more than 1000). A row it cannot read whole is still listed, with what
+	// its key says (callers validate each row).
 	DueBy(ctx context.Context, until time.Time, limit int) ([]Due, error)
 	Unschedule(ctx context.Context, d Due) error // nil if absent
 }

@@ -234,12 +234,16 @@ func (s *Service) dueItems(ctx context.Context, now time.Time, g Guard, limit in
 	if rep.More {
 		return items, nil
 	}
-	rows, err := s.store.DueBy(ctx, now, limit-len(items)+1)
+	n := limit - len(items)
+	ask := min(n+1, maxPageLimit) // one more than n to know whether more are due, within a page
+	rows, err := s.store.DueBy(ctx, now, ask)
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) > limit-len(items) {
-		rows, rep.More = rows[:limit-len(items)], true
+	if len(rows) > n {
+		rows, rep.More = rows[:n], true
+	} else if ask <= n && len(rows) == ask {
+		rep.More = true // a full page of n or more rows: maybe more
 	}
 	for _, d := range rows {
 		items = append(items, sweepItem{due: d})

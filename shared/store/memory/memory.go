@@ -18,7 +18,7 @@ import (
 	"github.com/azlocal/registrar/shared/domain"
 )
 
-// defaultLimit is DueBy's and Pending's limit when none is given (domain.Page.Size sizes pages).
+// defaultLimit is Pending's limit when none is given (domain.Page.Size sizes pages and DueBy).
 const defaultLimit = 100
 
 // Store is a concurrency-safe in-memory domain.Store. The zero value is not usable: call New.
@@ -566,9 +566,7 @@ func storable(d domain.Due) error {
 
 // DueBy implements domain.ScheduleStore.
 func (s *Store) DueBy(ctx context.Context, until time.Time, limit int) ([]domain.Due, error) {
-	if limit <= 0 {
-		limit = defaultLimit
-	}
+	limit = domain.Page{Limit: limit}.Size()
 	s.mu.Lock()
 	var out []domain.Due
 	for _, d := range s.due {
