@@ -106,11 +106,9 @@ func (s *Store) Load(ctx context.Context, clusterID, messageID string) (domain.C
 	if messageID != "" {
 		_, rec.Seen = p.markers[messageID]
 	}
-	if p.state != nil {
-		rec.Cluster = &domain.Cluster{}
-		if err := json.Unmarshal(p.state, rec.Cluster); err != nil {
-			return domain.ClusterRecord{}, fmt.Errorf("memory: decode cluster %s: %w", clusterID, err)
-		}
+	var err error
+	if rec.Cluster, err = p.cluster(clusterID); err != nil {
+		return domain.ClusterRecord{}, err
 	}
 	for _, pe := range s.outbox {
 		if pe.partition != clusterID {
@@ -127,6 +125,18 @@ func (s *Store) Load(ctx context.Context, clusterID, messageID string) (domain.C
 	return rec, nil
 }
 
+// cluster decodes the partition's state (nil when it has none).
+func (p *partition) cluster(clusterID string) (*domain.Cluster, error) {
+	if p.state == nil {
+		return nil, nil
+	}
+	c := &domain.Cluster{}
+	if err := json.Unmarshal(p.state, c); err != nil {
+		return nil, fmt.Errorf("memory: decode cluster %s: %w", clusterID, err)
+	}
+	return c, nil
+}
+
 // LoadState implements domain.ClusterStore.
 func (s *Store) LoadState(ctx context.Context, clusterID string) (domain.ClusterRecord, error) {
 	if err := ctx.Err(); err != nil {
@@ -139,10 +149,11 @@ func (s *Store) LoadState(ctx context.Context, clusterID string) (domain.Cluster
 	if !ok || p.state == nil {
 		return rec, nil
 	}
-	rec.ETag, rec.Cluster = p.etag, &domain.Cluster{}
-	if err := json.Unmarshal(p.state, rec.Cluster); err != nil {
-		return domain.ClusterRecord{}, fmt.Errorf("memory: decode cluster %s: %w", clusterID, err)
+	c, err := p.cluster(clusterID)
+	if err != nil {
+		return domain.ClusterRecord{}, err
 	}
+	rec.ETag, rec.Cluster = p.etag, c
 	return rec, nil
 }
 

@@ -236,17 +236,11 @@ func (s *Store) repair(ctx context.Context, part string, marks []row, evs []doma
 // fold's to rebuild from the state (fold.go): it writes them only conditionally on what it read,
 // so a repair racing a commit in flight never sets them back.
 func (s *Store) stateRows(ctx context.Context, part string) ([]row, error) {
-	st, err := s.get(ctx, tableClusters, key(part), rkState)
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
+	rec, err := s.LoadState(ctx, part)
+	if err != nil || rec.Cluster == nil {
 		return nil, err
 	}
-	var c domain.Cluster
-	if err := json.Unmarshal([]byte(st.Data), &c); err != nil {
-		return nil, fmt.Errorf("tables: decode cluster %s: %w", part, err)
-	}
+	c := rec.Cluster
 	var rows []row
 	if !c.ScheduledCheck.IsZero() {
 		if r, err := dueRow(domain.Due{ClusterID: c.ID, At: c.ScheduledCheck}); err == nil {
