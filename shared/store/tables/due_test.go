@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -20,11 +19,7 @@ import (
 // from Pending's repair once its commit marker is past the grace period: the check is not lost.
 func TestDueRowRepairedAfterInterruptedCommit(t *testing.T) {
 	ctx := context.Background()
-	cr, clk := &crash{}, &skew{}
-	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerRetryPolicies: []policy.Policy{cr}, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, cr, clk := crashingStore(t)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusNotYet, Orphan: domain.OrphanNone, Version: 1, ScheduledCheck: at}
 	cr.armed.Store(true)
@@ -136,11 +131,7 @@ func PutLegacyDueRow(t testing.TB, conn, rk string) {
 // marker is past the grace period, so no listed deadline loses its row.
 func TestAttentionRowsRepairedAfterInterruptedCommit(t *testing.T) {
 	ctx := context.Background()
-	cr, clk := &crash{}, &skew{}
-	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerRetryPolicies: []policy.Policy{cr}, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, cr, clk := crashingStore(t)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	rows := []domain.AttentionRow{{At: at, ClusterID: "c1", Slot: "credential"}, {At: at.Add(time.Hour), ClusterID: "c1", Slot: "registration"}}
 	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusNotYet, Orphan: domain.OrphanNone, Version: 1,

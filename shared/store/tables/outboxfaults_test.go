@@ -25,11 +25,7 @@ func (p *countPub) Publish(_ context.Context, evs []domain.Event) error { p.n +=
 // after the markers' grace period: MarkPublished leaves a commit marker to Pending.
 func TestFlushLeavesUnrepairedMarkersToPending(t *testing.T) {
 	ctx := context.Background()
-	cr, clk := &crash{}, &skew{}
-	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerRetryPolicies: []policy.Policy{cr}, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, cr, clk := crashingStore(t)
 	p := &countPub{}
 	r := relay.New(s, p, nil)
 	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusRegistered, ClusterStatus: domain.StatusClustered,

@@ -45,6 +45,18 @@ func (c *crash) Do(req *policy.Request) (*http.Response, error) {
 // recover ends the simulated crash: a fresh process.
 func (c *crash) recover() { c.armed.Store(false); c.crashed.Store(false) }
 
+// crashingStore is a store on a fresh Azurite whose requests crash (when armed) and whose clock
+// skews.
+func crashingStore(t *testing.T) (*tables.Store, *crash, *skew) {
+	t.Helper()
+	cr, clk := &crash{}, &skew{}
+	s, err := tables.New(context.Background(), tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerRetryPolicies: []policy.Policy{cr}, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, cr, clk
+}
+
 // skew is a store clock that a test moves on (past the commit markers' grace period).
 type skew struct{ off atomic.Int64 }
 
@@ -56,18 +68,14 @@ func (c *skew) advance(d time.Duration) { c.off.Add(int64(d)) }
 // the events and repairs it all from what was committed, once, however often it runs.
 func TestPendingRepairsInterruptedCommit(t *testing.T) {
 	ctx := context.Background()
-	cr, clk := &crash{}, &skew{}
-	s, err := tables.New(ctx, tables.Config{ConnectionString: azurite.Start(t)}, &tables.Options{PerRetryPolicies: []policy.Policy{cr}, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, cr, clk := crashingStore(t)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	c := &domain.Cluster{ID: "c1", RegistrationStatus: domain.StatusRegistered, ClusterStatus: domain.StatusClustered,
 		ConnectionStatus: domain.StatusConnected, Orphan: domain.OrphanNone, Version: 1, ScheduledCheck: at}
 	rj := &domain.Rejection{At: at, MessageID: "m1", Code: domain.CodeInvalidField, Reason: "bad"}
 	ev := domain.NewEvent("m1", 0, domain.EvRequestRejected, "c1", "", at, nil)
 	cr.armed.Store(true)
-	_, err = s.Commit(ctx, domain.Change{Partition: "c1", Cluster: c, MessageID: "m1", Rejection: rj, Events: []domain.Event{ev}, Project: true,
+	_, err := s.Commit(ctx, domain.Change{Partition: "c1", Cluster: c, MessageID: "m1", Rejection: rj, Events: []domain.Event{ev}, Project: true,
 		Due: &domain.Due{ClusterID: "c1", At: at}})
 	if err == nil {
 		t.Fatal("commit succeeded through the crash")
